@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian machine: the system packages the project runs and
+# tests with, then the npm packages. Safe to run again; installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# binary -> Debian package
+declare -A packages=(
+  [/usr/sbin/slapd]=slapd            # managed local directory for the demo and the tests
+  [/usr/bin/ldapsearch]=ldap-utils   # ldapadd/ldapsearch: bootstrap and benchmark reference
+  [/usr/bin/chromium]=chromium       # headless browser for the portal's end-to-end tests
+  [/usr/bin/openssl]=openssl         # DN tests compare against openssl's own output
+  [/usr/bin/cc]=gcc                  # benchmark reference programs in C
+)
+missing=()
+for bin in "${!packages[@]}"; do
+  [ -x "$bin" ] || missing+=("${packages[$bin]}")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: reinstall only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: ready"

@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { envBoolean, envList, envToObject, loadConfig } from '../../core/config.js';
+import { ConfigError } from '../../core/errors.js';
+
+const schema = z.object({
+  ldap: z.object({ url: z.string().url(), bindDn: z.string().min(1), timeoutMs: z.coerce.number().int().positive().default(5000) }),
+  agent: z.object({ dryRun: envBoolean.default(false), roots: envList(z.string()).default([]) }).default({ dryRun: false, roots: [] }),
+});
+
+describe('core/config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cg-config-'));
+
+  it('maps CG_SECTION__SNAKE_KEY environment names to camelCase paths', () => {
+    expect(envToObject({ CG_LDAP__BIND_DN: 'cn=x', CG_AGENT__DRY_RUN: '1', OTHER: 'y' })).to.deep.equal({
+      ldap: { bindDn: 'cn=x' },
+      agent: { dryRun: '1' },
+    });
+  });
+
+  it('merges a YAML file with environment overrides and coerces types', () => {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'ldap:\n  url: ldap://127.0.0.1:389\n  bindDn: cn=file\n  timeoutMs: 100\n');
+    const cfg = loadConfig(schema, { file, env: { CG_LDAP__BIND_DN: 'cn=env', CG_AGENT__ROOTS: '/a, /b', CG_AGENT__DRY_RUN: 'yes' } });
+    expect(cfg.ldap).to.deep.equal({ url: 'ldap://127.0.0.1:389', bindDn: 'cn=env', timeoutMs: 100 });
+    expect(cfg.agent).to.deep.equal({ dryRun: true, roots: ['/a', '/b'] });
+  });
+
+  it('lists every problem in one ConfigError', () => {
+    expect(() => loadConfig(schema, { env: { CG_LDAP__URL: 'not a url', CG_AGENT__DRY_RUN: 'maybe' } }))
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.matches(/ldap\.url/)
+      .and.matches(/ldap\.bindDn/)
+      .and.matches(/agent\.dryRun/);
+  });
+
+  it('names the file when it cannot be read or parsed', () => {
+    expect(() => loadConfig(schema, { file: join(dir, 'missing.yaml'), env: {} })).to.throw(ConfigError, /missing\.yaml/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'ldap: [unclosed');
+    expect(() => loadConfig(schema, { file: bad, env: {} })).to.throw(ConfigError, /not valid YAML/);
+    const scalar = join(dir, 'scalar.yaml');
+    writeFileSync(scalar, '42');
+    expect(() => loadConfig(schema, { file: scalar, env: {} })).to.throw(ConfigError, /mapping/);
+  });
+});
