@@ -11,6 +11,7 @@ declare -A packages=(
   [/usr/bin/chromium]=chromium       # headless browser for the portal's end-to-end tests
   [/usr/bin/openssl]=openssl         # DN tests compare against openssl's own output
   [/usr/bin/cc]=gcc                  # benchmark reference programs in C
+  [/usr/bin/time]=time               # peak RSS of benchmark runs
 )
 missing=()
 for bin in "${!packages[@]}"; do
