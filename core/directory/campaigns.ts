@@ -20,7 +20,7 @@ export class CampaignStore {
   async create(input: NewCampaign): Promise<Campaign> {
     const { ldap, layout, allocator } = this.ctx;
     const name = checkCampaignName(input.name);
-    const description = input.description === undefined ? undefined : checkText('description', input.description, 1024);
+    const description = input.description === undefined ? undefined : checkText('description', input.description, 1024, true);
     const embargoEnd = input.embargoEnd ?? undefined;
     if (embargoEnd !== undefined) toGeneralizedTime(embargoEnd); // validates
     const pi = await this.people.require(input.pi);
@@ -94,7 +94,7 @@ export class CampaignStore {
   }
 
   async setDescription(name: string, description: string | null): Promise<void> {
-    const values = description === null ? [] : [checkText('description', description, 1024)];
+    const values = description === null ? [] : [checkText('description', description, 1024, true)];
     await this.modify(name, [{ operation: 'replace', attribute: 'description', values }]);
   }
 

@@ -27,7 +27,7 @@ export class RequestStore {
   ) {}
 
   async create(input: NewMembershipRequest): Promise<MembershipRequest> {
-    const justification = input.justification === undefined ? undefined : checkText('justification', input.justification, 4096);
+    const justification = input.justification === undefined ? undefined : checkText('justification', input.justification, 4096, true);
     const [person, campaign] = await Promise.all([this.people.require(input.requester), this.campaigns.require(input.campaign)]);
     if (campaign.state !== 'open') throw new ConflictError(`campaign ${campaign.name} is closed`);
     if (campaign.members.includes(person.username)) throw new ConflictError(`${person.username} is already a member of ${campaign.name}`);
@@ -71,7 +71,7 @@ export class RequestStore {
    */
   async decide(id: string, decision: Decision): Promise<MembershipRequest> {
     if (decision.decision !== 'approved' && decision.decision !== 'denied') throw new ValidationError('decision must be approved or denied');
-    const reason = decision.reason === undefined ? undefined : checkText('reason', decision.reason, 4096);
+    const reason = decision.reason === undefined ? undefined : checkText('reason', decision.reason, 4096, true);
     const request = await this.get(id);
     if (!request) throw new NotFoundError(`no membership request ${JSON.stringify(id)}`);
     const [decider, campaign] = await Promise.all([this.people.require(decision.decidedBy), this.campaigns.require(request.campaign)]);

@@ -21,14 +21,17 @@ export function checkCampaignName(name: string): string {
 /**
  * Free text stored as a value (names, descriptions, justifications): stored literally, whatever
  * LDAP metacharacters it holds. Refused: empty/blank (LDAP DirectoryString cannot be empty;
- * slapd folds insignificant spaces), control characters, unpaired surrogates, over-long values.
+ * slapd folds insignificant spaces), control characters (line breaks only where multiline),
+ * unpaired surrogates, over-long values.
  */
-export function checkText(field: string, value: string, maxLength = 256): string {
+export function checkText(field: string, value: string, maxLength = 256, multiline = false): string {
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
   if (value.trim() === '') throw new ValidationError(`${field} must not be empty`);
   if (value.length > maxLength) throw new ValidationError(`${field} is longer than ${maxLength} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) throw new ValidationError(`${field} contains control characters`);
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value) || (!multiline && /[\n\t]/.test(value))) {
+    throw new ValidationError(`${field} contains control characters${multiline ? '' : ' or line breaks'}`);
+  }
   if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) throw new ValidationError(`${field} is not valid Unicode`);
   return value;
 }
