@@ -8,7 +8,7 @@ export class LdapEntry {
     for (const [name, raw] of Object.entries(attributes)) {
       if (name === 'dn') continue;
       const values = (Array.isArray(raw) ? raw : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
-      this.attrs.set(name.toLowerCase(), values);
+      if (values.length) this.attrs.set(name.toLowerCase(), values); // ldapts lists requested-but-absent attributes as []
     }
   }
 

@@ -141,8 +141,9 @@ interface Running {
 
 async function launch(p: { dir: string; confPath: string; port: number; timeoutMs: number; admin: Credentials }): Promise<Running> {
   const url = `ldap://127.0.0.1:${p.port}/`;
-  // -d 0 keeps slapd in the foreground (no fork) without debug output; errors still go to stderr.
-  const child = spawn(SLAPD_BIN, ['-d', '0', '-h', url, '-f', p.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // -d keeps slapd in the foreground (no fork); level "none" (0x8000) prints only its
+  // unconditional messages (config errors, fatal conditions) on stderr, which we keep.
+  const child = spawn(SLAPD_BIN, ['-d', 'none', '-h', url, '-f', p.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let buf = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
