@@ -6,3 +6,4 @@ export { IdentityBoundElsewhereError, checkIdentityRef, describeIdentity } from 
 export { readContextCsn } from './change-signal.js';
 export { NAME_PATTERN, checkUsername, checkCampaignName } from './validate.js';
 export { toGeneralizedTime, fromGeneralizedTime } from './time.js';
+export { openDirectory, type OpenDirectory } from './open.js';

@@ -75,3 +75,14 @@ export async function bootstrapTree(
   return added;
 }
 
+
+/** The bootstrap tree as LDIF (service accounts omitted: their passwords are per installation). */
+export function bootstrapLdif(baseDn: string, ranges: RangesConfig): string {
+  return bootstrapEntries(baseDn, ranges)
+    .map(({ dn, attrs }) => {
+      const lines = [`dn: ${dn}`];
+      for (const [name, value] of Object.entries(attrs)) for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+      return lines.join('\n');
+    })
+    .join('\n\n') + '\n';
+}

@@ -56,15 +56,15 @@ const range = z
 export type NumberRange = z.infer<typeof range>;
 
 export const rangesConfigSchema = z.object({
-  uid: range.default({ min: 10000, max: 59999 }),
-  gid: range.default({ min: 100000, max: 199999 }),
+  uid: range.prefault({ min: 10000, max: 59999 }),
+  gid: range.prefault({ min: 100000, max: 199999 }),
 });
 export type RangesConfig = z.infer<typeof rangesConfigSchema>;
 
 /** The two sections together, for programs that need both (the portal). */
 export const directoryConfigSchema = z.object({
-  ldap: ldapConfigSchema.default({} as never),
-  ranges: rangesConfigSchema.default({} as never),
+  ldap: ldapConfigSchema.prefault({}),
+  ranges: rangesConfigSchema.prefault({}),
 });
 export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;
 
