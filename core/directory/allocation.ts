@@ -1,0 +1,118 @@
+/**
+ * UID/GID allocation. Each kind has a counter entry (cn=uidNumber / cn=gidNumber, ou=allocation)
+ * whose cgNextValue is the next number to hand out. A number is claimed by compare-and-swap in
+ * one LDAP modify: delete the value we read, add value+1. If someone else moved the counter
+ * first, the delete fails (noSuchAttribute) and the whole modify is rejected; we re-read and try
+ * again after a short random pause. The counter only grows, so a number is never handed out twice,
+ * even after the account or campaign that had it is deleted. A claimed number that is already
+ * present in the directory (accounts imported with their own numbers) is skipped.
+ */
+import { ConflictError, DirectoryUnavailableError, RangeExhaustedError } from '../errors.js';
+import type { NumberRange, RangesConfig } from '../ldap/config.js';
+import type { LdapConnection } from '../ldap/connection.js';
+import { LdapResult, ldapResultCode } from '../ldap/errors.js';
+import type { DirectoryLayout } from './layout.js';
+
+export type NumberKind = 'uid' | 'gid';
+
+export interface AllocatorOptions {
+  /** Give up after this long under contention (default 20 s). */
+  deadlineMs?: number;
+  /** Upper bound of the random pause between attempts, in ms (default 40). */
+  maxBackoffMs?: number;
+}
+
+export class NumberAllocator {
+  private readonly deadlineMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(
+    private readonly ldap: LdapConnection,
+    private readonly layout: DirectoryLayout,
+    private readonly ranges: RangesConfig,
+    options: AllocatorOptions = {},
+  ) {
+    this.deadlineMs = options.deadlineMs ?? 20000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 40;
+  }
+
+  range(kind: NumberKind): NumberRange {
+    return kind === 'uid' ? this.ranges.uid : this.ranges.gid;
+  }
+
+  /** The number the next allocate() would try (the counter's current value, at least range.min). */
+  async peek(kind: NumberKind): Promise<number> {
+    const current = await this.readCounter(kind);
+    return Math.max(current ?? this.range(kind).min, this.range(kind).min);
+  }
+
+  /** Claim a number that no one else got and no entry uses. Throws RangeExhaustedError when the range is used up. */
+  async allocate(kind: NumberKind): Promise<number> {
+    const range = this.range(kind);
+    const counterDn = this.layout.counterDn(kind);
+    const deadline = Date.now() + this.deadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      if (Date.now() > deadline) {
+        throw new DirectoryUnavailableError(`could not allocate a ${kind}Number within ${this.deadlineMs} ms (counter contention)`);
+      }
+      const current = await this.readCounter(kind);
+      if (current === undefined) {
+        await this.createCounter(kind, range.min);
+        continue;
+      }
+      const candidate = Math.max(current, range.min);
+      if (candidate > range.max) {
+        throw new RangeExhaustedError(`the ${kind}Number range ${range.min}-${range.max} is used up (next would be ${candidate})`);
+      }
+      try {
+        await this.ldap.modify(counterDn, [
+          { operation: 'delete', attribute: 'cgNextValue', values: [String(current)] },
+          { operation: 'add', attribute: 'cgNextValue', values: [String(candidate + 1)] },
+        ]);
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        await pause(Math.random() * Math.min(this.maxBackoffMs, 2 ** Math.min(attempt, 6)));
+        continue; // lost the race: re-read
+      }
+      if (await this.inUse(kind, candidate)) continue; // imported entry owns it: claim the next one
+      return candidate;
+    }
+  }
+
+  /** True when any entry under the base (people, groups, campaigns, tombstones) carries the number. */
+  async inUse(kind: NumberKind, n: number): Promise<boolean> {
+    const attr = kind === 'uid' ? 'uidNumber' : 'gidNumber';
+    const hits = await this.ldap.search(this.layout.baseDn, {
+      scope: 'sub',
+      filter: `(${attr}=${Math.trunc(n)})`, // constant attribute, integer value: nothing to escape
+      attributes: ['1.1'],
+      sizeLimit: 1,
+    }).catch((err: unknown) => {
+      // sizeLimitExceeded still means "at least one"
+      if (ldapResultCode(err) === LdapResult.sizeLimitExceeded) return [1];
+      throw err;
+    });
+    return hits.length > 0;
+  }
+
+  private async readCounter(kind: NumberKind): Promise<number | undefined> {
+    const entry = await this.ldap.read(this.layout.counterDn(kind), ['cgNextValue']);
+    return entry?.getInt('cgNextValue');
+  }
+
+  private async createCounter(kind: NumberKind, start: number): Promise<void> {
+    try {
+      await this.ldap.add(this.layout.counterDn(kind), {
+        objectClass: ['top', 'cgCounter'],
+        cn: kind === 'uid' ? 'uidNumber' : 'gidNumber',
+        cgNextValue: String(start),
+      });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err; // someone else created it
+    }
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

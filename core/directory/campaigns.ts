@@ -1,0 +1,151 @@
+/** Campaigns: posixGroup + cgCampaign under ou=campaigns; the PI is always a member. */
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { LdapEntry } from '../ldap/entry.js';
+import { filter } from '../ldap/escape.js';
+import type { DirectoryContext } from './context.js';
+import type { Campaign, CampaignState, NewCampaign } from './model.js';
+import type { PeopleStore } from './people.js';
+import { optionalTime, toGeneralizedTime } from './time.js';
+import { checkCampaignName, checkText, checkUsername, NAME_PATTERN } from './validate.js';
+
+export const CAMPAIGN_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'description', 'cgPrincipalInvestigator', 'cgEmbargoEnd', 'cgCampaignState'];
+
+export class CampaignStore {
+  constructor(
+    private readonly ctx: DirectoryContext,
+    private readonly people: PeopleStore,
+  ) {}
+
+  /** Create with a fresh gidNumber; the PI must exist and becomes the first member. */
+  async create(input: NewCampaign): Promise<Campaign> {
+    const { ldap, layout, allocator } = this.ctx;
+    const name = checkCampaignName(input.name);
+    const description = input.description === undefined ? undefined : checkText('description', input.description, 1024, true);
+    const embargoEnd = input.embargoEnd ?? undefined;
+    if (embargoEnd !== undefined) toGeneralizedTime(embargoEnd); // validates
+    const pi = await this.people.require(input.pi);
+    const dn = layout.campaignDn(name);
+    if (await ldap.read(dn, ['1.1'])) throw new ConflictError(`campaign ${name} already exists`);
+    if (await this.people.nameEverUsed(name)) throw new ConflictError(`${name} is (or was) a username; pick another campaign name`);
+    const gidNumber = await allocator.allocate('gid');
+    await ldap
+      .add(dn, {
+        objectClass: ['top', 'posixGroup', 'cgCampaign'],
+        cn: name,
+        gidNumber: String(gidNumber),
+        memberUid: pi.username,
+        cgPrincipalInvestigator: pi.dn,
+        cgCampaignState: 'open',
+        ...(description !== undefined ? { description } : {}),
+        ...(embargoEnd !== undefined ? { cgEmbargoEnd: toGeneralizedTime(embargoEnd) } : {}),
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ConflictError) throw new ConflictError(`campaign ${name} already exists`, { cause: err });
+        throw err;
+      });
+    return (await this.get(name))!;
+  }
+
+  async get(name: string): Promise<Campaign | undefined> {
+    if (!NAME_PATTERN.test(name)) return undefined;
+    const entry = await this.ctx.ldap.read(this.ctx.layout.campaignDn(name), CAMPAIGN_ATTRIBUTES);
+    return entry ? this.toCampaign(entry) : undefined;
+  }
+
+  async require(name: string): Promise<Campaign> {
+    const c = await this.get(name);
+    if (!c) throw new NotFoundError(`no campaign ${JSON.stringify(name)}`);
+    return c;
+  }
+
+  /** All campaigns (optionally only open or closed ones), sorted by name. */
+  async list(options: { state?: CampaignState } = {}): Promise<Campaign[]> {
+    const f = options.state ? filter`(&(objectClass=cgCampaign)(cgCampaignState=${options.state}))` : '(objectClass=cgCampaign)';
+    const entries = await this.ctx.ldap.search(this.ctx.layout.campaigns, { scope: 'one', filter: f, attributes: CAMPAIGN_ATTRIBUTES, pageSize: 1000 });
+    return entries.map((e) => this.toCampaign(e)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Campaigns the person is a member of (PI included). */
+  async ofMember(username: string): Promise<Campaign[]> {
+    checkUsername(username);
+    const entries = await this.ctx.ldap.search(this.ctx.layout.campaigns, {
+      scope: 'one',
+      filter: filter`(&(objectClass=cgCampaign)(memberUid=${username}))`,
+      attributes: CAMPAIGN_ATTRIBUTES,
+    });
+    return entries.map((e) => this.toCampaign(e)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Campaigns the person leads. */
+  async ledBy(username: string): Promise<Campaign[]> {
+    const dn = this.ctx.layout.personDn(checkUsername(username));
+    const entries = await this.ctx.ldap.search(this.ctx.layout.campaigns, {
+      scope: 'one',
+      filter: filter`(&(objectClass=cgCampaign)(cgPrincipalInvestigator=${dn}))`,
+      attributes: CAMPAIGN_ATTRIBUTES,
+    });
+    return entries.map((e) => this.toCampaign(e)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Set or (null) lift the embargo end. */
+  async setEmbargoEnd(name: string, end: Date | null): Promise<void> {
+    const values = end === null ? [] : [toGeneralizedTime(end)];
+    await this.modify(name, [{ operation: 'replace', attribute: 'cgEmbargoEnd', values }]);
+  }
+
+  async setDescription(name: string, description: string | null): Promise<void> {
+    const values = description === null ? [] : [checkText('description', description, 1024, true)];
+    await this.modify(name, [{ operation: 'replace', attribute: 'description', values }]);
+  }
+
+  async close(name: string): Promise<void> {
+    await this.modify(name, [{ operation: 'replace', attribute: 'cgCampaignState', values: ['closed'] }]);
+  }
+
+  async reopen(name: string): Promise<void> {
+    await this.modify(name, [{ operation: 'replace', attribute: 'cgCampaignState', values: ['open'] }]);
+  }
+
+  /** Add a member (idempotent). The person must exist. */
+  async addMember(name: string, username: string): Promise<void> {
+    await this.people.require(username);
+    await this.modify(name, [{ operation: 'add', attribute: 'memberUid', values: [username] }]).catch((err: unknown) => {
+      if (err instanceof ConflictError) return; // already a member
+      throw err;
+    });
+  }
+
+  /** Remove a member (idempotent). The PI cannot be removed. */
+  async removeMember(name: string, username: string): Promise<void> {
+    checkUsername(username);
+    const campaign = await this.require(name);
+    if (campaign.pi === username) throw new ConflictError(`${username} is the PI of ${name} and stays a member`);
+    await this.modify(name, [{ operation: 'delete', attribute: 'memberUid', values: [username] }]).catch((err: unknown) => {
+      if (err instanceof ConflictError) return; // was not a member
+      throw err;
+    });
+  }
+
+  private async modify(name: string, mods: Parameters<DirectoryContext['ldap']['modify']>[1]): Promise<void> {
+    if (!NAME_PATTERN.test(name)) throw new ValidationError(`invalid campaign name ${JSON.stringify(name)}`);
+    await this.ctx.ldap.modify(this.ctx.layout.campaignDn(name), mods).catch((err: unknown) => {
+      if (err instanceof NotFoundError) throw new NotFoundError(`no campaign ${JSON.stringify(name)}`, { cause: err });
+      throw err;
+    });
+  }
+
+  private toCampaign(e: LdapEntry): Campaign {
+    const piDn = e.get('cgPrincipalInvestigator') ?? '';
+    return {
+      dn: e.dn,
+      name: e.get('cn')!,
+      gidNumber: e.getInt('gidNumber')!,
+      description: e.get('description'),
+      piDn,
+      pi: this.ctx.layout.usernameOf(piDn),
+      members: e.getAll('memberUid').sort(),
+      embargoEnd: optionalTime(e.get('cgEmbargoEnd')),
+      state: e.get('cgCampaignState')?.toLowerCase() === 'closed' ? 'closed' : 'open',
+    };
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Identities (X.509 subjects, OIDC issuer+sub) bound to people. Each identity is one entry whose
+ * RDN is the sha256 of its reference, so binding is a single LDAP add: of two racing binds of the
+ * same identity exactly one succeeds, the other gets entryAlreadyExists.
+ */
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { LdapEntry } from '../ldap/entry.js';
+import { filter } from '../ldap/escape.js';
+import type { DirectoryContext } from './context.js';
+import { identityKey } from './layout.js';
+import type { Identity, IdentityInput, IdentityRef, IdentityStatus } from './model.js';
+import type { PeopleStore } from './people.js';
+import { optionalTime, toGeneralizedTime } from './time.js';
+import { checkCertSubject, checkOidcIssuer, checkOidcSubject } from './validate.js';
+
+export const IDENTITY_ATTRIBUTES = [
+  'cgIdentityKey', 'cgIdentityType', 'cgOwner', 'voPersonStatus',
+  'cgCertSubject', 'cgCertIssuer', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject',
+];
+
+/** The identity is bound to a different account. The owner is kept for logs, not the message. */
+export class IdentityBoundElsewhereError extends ConflictError {
+  constructor(
+    readonly ref: IdentityRef,
+    readonly ownerDn: string,
+  ) {
+    super(`this ${ref.type === 'x509' ? 'certificate subject' : 'OIDC identity'} is already bound to another account`);
+  }
+}
+
+export function describeIdentity(ref: IdentityRef): string {
+  return ref.type === 'x509' ? `certificate subject ${ref.subject}` : `OIDC subject ${ref.subject} at ${ref.issuer}`;
+}
+
+/** Validate and reduce an input to its reference (the part the key is made of). */
+export function checkIdentityRef(ref: IdentityRef | IdentityInput): IdentityRef {
+  if (ref.type === 'x509') return { type: 'x509', subject: checkCertSubject('certificate subject', ref.subject) };
+  if (ref.type === 'oidc') return { type: 'oidc', issuer: checkOidcIssuer(ref.issuer), subject: checkOidcSubject(ref.subject) };
+  throw new ValidationError(`unknown identity type ${JSON.stringify((ref as { type: unknown }).type)}`);
+}
+
+export class IdentityStore {
+  constructor(
+    private readonly ctx: DirectoryContext,
+    private readonly people: PeopleStore,
+  ) {}
+
+  /**
+   * Bind an identity to a person. Idempotent when it is already bound to the same person
+   * (refreshes issuer/notAfter); IdentityBoundElsewhereError (a ConflictError) when bound to
+   * another. A revoked identity stays revoked: re-activating it is setStatus's job.
+   */
+  async bind(username: string, input: IdentityInput): Promise<Identity> {
+    const ref = checkIdentityRef(input);
+    const person = await this.people.require(username);
+    const key = identityKey(ref);
+    const dn = this.ctx.layout.identityDn(key);
+    const attrs: Record<string, string | string[]> = {
+      objectClass: ['top', 'cgIdentity'],
+      cgIdentityKey: key,
+      cgIdentityType: ref.type,
+      cgOwner: person.dn,
+      voPersonStatus: 'active',
+    };
+    if (input.type === 'x509') {
+      attrs.cgCertSubject = ref.subject;
+      if (input.issuer !== undefined) attrs.cgCertIssuer = checkCertSubject('certificate issuer', input.issuer);
+      if (input.notAfter !== undefined) attrs.cgCertNotAfter = toGeneralizedTime(input.notAfter);
+    } else {
+      attrs.cgOidcIssuer = input.issuer;
+      attrs.cgOidcSubject = input.subject;
+    }
+    try {
+      await this.ctx.ldap.add(dn, attrs);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      // Someone bound it first: same person (a retry) is fine, anyone else is a conflict.
+      const existing = await this.getByKey(key);
+      if (!existing) throw new ConflictError(`${describeIdentity(ref)} is being changed concurrently; try again`, { cause: err });
+      if (!(await this.ownedBy(dn, person.dn))) throw new IdentityBoundElsewhereError(ref, existing.ownerDn);
+      if (input.type === 'x509' && (input.issuer !== undefined || input.notAfter !== undefined)) {
+        await this.ctx.ldap.modify(dn, [
+          ...(input.issuer !== undefined ? [{ operation: 'replace' as const, attribute: 'cgCertIssuer', values: [input.issuer] }] : []),
+          ...(input.notAfter !== undefined
+            ? [{ operation: 'replace' as const, attribute: 'cgCertNotAfter', values: [toGeneralizedTime(input.notAfter)] }]
+            : []),
+        ]);
+      }
+    }
+    return (await this.getByKey(key))!;
+  }
+
+  /** Remove the binding. NotFoundError if the identity is not bound to this person. */
+  async unbind(username: string, refInput: IdentityRef): Promise<void> {
+    const ref = checkIdentityRef(refInput);
+    const person = await this.people.require(username);
+    const dn = this.ctx.layout.identityDn(identityKey(ref));
+    if (!(await this.ownedBy(dn, person.dn))) throw new NotFoundError(`${describeIdentity(ref)} is not bound to ${username}`);
+    await this.ctx.ldap.delete(dn);
+  }
+
+  /** The identity with its owner, or undefined when not bound. */
+  async get(refInput: IdentityRef): Promise<Identity | undefined> {
+    return this.getByKey(identityKey(checkIdentityRef(refInput)));
+  }
+
+  async getByKey(key: string): Promise<Identity | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(key)) return undefined;
+    const entry = await this.ctx.ldap.read(this.ctx.layout.identityDn(key), IDENTITY_ATTRIBUTES);
+    return entry ? this.toIdentity(entry) : undefined;
+  }
+
+  async listForPerson(username: string): Promise<Identity[]> {
+    const person = await this.people.require(username);
+    return this.listForOwnerDn(person.dn);
+  }
+
+  async listForOwnerDn(ownerDn: string): Promise<Identity[]> {
+    const entries = await this.ctx.ldap.search(this.ctx.layout.identities, {
+      scope: 'one',
+      filter: filter`(&(objectClass=cgIdentity)(cgOwner=${ownerDn}))`,
+      attributes: IDENTITY_ATTRIBUTES,
+    });
+    return entries.map((e) => this.toIdentity(e));
+  }
+
+  /** Every identity, page by page (for the agent's full scan). */
+  async *all(pageSize = 1000): AsyncGenerator<Identity[]> {
+    for await (const page of this.ctx.ldap.searchPages(this.ctx.layout.identities, {
+      scope: 'one',
+      filter: '(objectClass=cgIdentity)',
+      attributes: IDENTITY_ATTRIBUTES,
+      pageSize,
+    })) {
+      yield page.map((e) => this.toIdentity(e));
+    }
+  }
+
+  async setStatus(refInput: IdentityRef, status: IdentityStatus): Promise<void> {
+    if (status !== 'active' && status !== 'revoked') throw new ValidationError(`invalid identity status ${String(status)}`);
+    const ref = checkIdentityRef(refInput);
+    await this.ctx.ldap
+      .modify(this.ctx.layout.identityDn(identityKey(ref)), [{ operation: 'replace', attribute: 'voPersonStatus', values: [status] }])
+      .catch((err: unknown) => {
+        if (err instanceof NotFoundError) throw new NotFoundError(`${describeIdentity(ref)} is not bound`, { cause: err });
+        throw err;
+      });
+  }
+
+  /** Server-side DN comparison (distinguishedNameMatch), immune to case and spacing differences. */
+  private async ownedBy(identityDn: string, personDn: string): Promise<boolean> {
+    try {
+      return await this.ctx.ldap.compare(identityDn, 'cgOwner', personDn);
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+
+  private toIdentity(e: LdapEntry): Identity {
+    const ownerDn = e.get('cgOwner') ?? '';
+    return {
+      dn: e.dn,
+      key: e.get('cgIdentityKey')!,
+      type: e.get('cgIdentityType')?.toLowerCase() === 'oidc' ? 'oidc' : 'x509',
+      ownerDn,
+      owner: this.ctx.layout.usernameOf(ownerDn),
+      status: e.get('voPersonStatus')?.toLowerCase() === 'revoked' ? 'revoked' : 'active',
+      certSubject: e.get('cgCertSubject'),
+      certIssuer: e.get('cgCertIssuer'),
+      certNotAfter: optionalTime(e.get('cgCertNotAfter')),
+      oidcIssuer: e.get('cgOidcIssuer'),
+      oidcSubject: e.get('cgOidcSubject'),
+    };
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The directory's domain types, shared by portal and agent. Entries are identified by their
+ * natural names (username, campaign name, identity reference, request id); DNs are exposed for
+ * callers that need them (audit, dCache's ldap plugin) but never need to be built by hand.
+ */
+
+export type PersonStatus = 'active' | 'suspended';
+
+export interface Person {
+  dn: string;
+  username: string;
+  uidNumber: number;
+  /** gidNumber of the person's private group (cn=<username>,ou=groups). */
+  gidNumber: number;
+  cn: string;
+  sn: string;
+  givenName?: string;
+  displayName?: string;
+  mail?: string;
+  homeDirectory: string;
+  loginShell?: string;
+  status: PersonStatus;
+  /** Accepted usage-policy ids (voPersonPolicyAgreement). */
+  policyAgreements: string[];
+  /** Portal roles, e.g. 'admin' (cgRole). */
+  roles: string[];
+}
+
+export interface NewPerson {
+  username: string;
+  /** Full name; defaults to displayName, then the username. */
+  cn?: string;
+  /** Surname; defaults to the last word of cn. */
+  sn?: string;
+  givenName?: string;
+  displayName?: string;
+  mail?: string;
+  loginShell?: string;
+  roles?: string[];
+  policyAgreements?: string[];
+}
+
+/** Fields update() may change; undefined = leave alone, null = remove (optional fields only). */
+export interface PersonUpdate {
+  cn?: string;
+  sn?: string;
+  givenName?: string | null;
+  displayName?: string | null;
+  mail?: string | null;
+  loginShell?: string | null;
+  policyAgreements?: string[];
+  roles?: string[];
+}
+
+export type IdentityType = 'x509' | 'oidc';
+export type IdentityStatus = 'active' | 'revoked';
+
+/** What names an identity: the key of its entry is derived from exactly these fields. */
+export type IdentityRef =
+  | { type: 'x509'; /** grid slash form, e.g. /DC=org/DC=example/CN=Alice */ subject: string }
+  | { type: 'oidc'; /** issuer URL (iss) */ issuer: string; /** sub */ subject: string };
+
+/** An identity to bind, with the extra facts stored alongside it. */
+export type IdentityInput =
+  | { type: 'x509'; subject: string; /** issuer, grid slash form */ issuer?: string; notAfter?: Date }
+  | { type: 'oidc'; issuer: string; subject: string };
+
+export interface Identity {
+  dn: string;
+  /** sha256 hex of the reference (see identityKey). */
+  key: string;
+  type: IdentityType;
+  ownerDn: string;
+  /** Username of the owner (from ownerDn). */
+  owner: string;
+  status: IdentityStatus;
+  /** x509: subject and issuer in grid slash form; notAfter when known. */
+  certSubject?: string;
+  certIssuer?: string;
+  certNotAfter?: Date;
+  /** oidc */
+  oidcIssuer?: string;
+  oidcSubject?: string;
+}
+
+export type CampaignState = 'open' | 'closed';
+
+export interface Campaign {
+  dn: string;
+  name: string;
+  gidNumber: number;
+  description?: string;
+  piDn: string;
+  /** Username of the PI. */
+  pi: string;
+  /** Usernames (memberUid); the PI is always one of them. */
+  members: string[];
+  /** End of the embargo; undefined = no embargo, the data are public. */
+  embargoEnd?: Date;
+  state: CampaignState;
+}
+
+export interface NewCampaign {
+  name: string;
+  /** Username of the principal investigator; becomes the first member. */
+  pi: string;
+  description?: string;
+  /** undefined/null = public from the start. */
+  embargoEnd?: Date | null;
+}
+
+export type RequestState = 'pending' | 'approved' | 'denied';
+
+export interface MembershipRequest {
+  dn: string;
+  id: string;
+  campaignDn: string;
+  campaign: string;
+  requesterDn: string;
+  requester: string;
+  justification?: string;
+  state: RequestState;
+  decidedByDn?: string;
+  decidedBy?: string;
+  decisionReason?: string;
+  decidedAt?: Date;
+  /** When the request was made (the entry's createTimestamp). */
+  createdAt?: Date;
+}
+
+export interface NewMembershipRequest {
+  campaign: string;
+  requester: string;
+  justification?: string;
+}
+
+export interface Decision {
+  decision: 'approved' | 'denied';
+  /** Username of the person deciding: the campaign's PI or someone with the admin role. */
+  decidedBy: string;
+  reason?: string;
+}

@@ -1,0 +1,80 @@
+/**
+ * Config sections for directory access and number allocation, validated with zod and loaded
+ * with core/config.ts loadConfig. Example (YAML):
+ *
+ *   ldap:
+ *     url: ldaps://ldap.example.org      # absent: managed slapd under var/slapd (demo, tests)
+ *     bindDn: cn=portal,ou=services,dc=campaign-guard,dc=example
+ *     passwordFile: /etc/campaign-guard/ldap.pw
+ *     baseDn: dc=campaign-guard,dc=example
+ *   ranges:
+ *     uid: { min: 10000, max: 59999 }
+ *     gid: { min: 100000, max: 199999 }
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+export const DEFAULT_BASE_DN = 'dc=campaign-guard,dc=example';
+
+const int = z.coerce.number().int();
+
+export const ldapConfigSchema = z
+  .object({
+    /** ldap:// or ldaps:// URL; absent means "start a managed slapd under var/". */
+    url: z
+      .string()
+      .regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]')
+      .optional(),
+    bindDn: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+    baseDn: z.string().min(1).default(DEFAULT_BASE_DN),
+    connectTimeoutMs: int.positive().default(3000),
+    operationTimeoutMs: int.positive().default(10000),
+    /** Operations in flight at once; slapd drops a connection with ~1000 outstanding. */
+    maxConcurrency: int.min(1).max(900).default(64),
+    /** Connections kept open to the server. */
+    poolSize: int.min(1).max(64).default(4),
+    /** PEM file with the CA(s) to trust for ldaps://; absent = system trust store. */
+    caFile: z.string().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.url && !v.bindDn) ctx.addIssue({ code: 'custom', path: ['bindDn'], message: 'required when url is set' });
+    if (v.url && !v.password && !v.passwordFile) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'password or passwordFile is required when url is set' });
+    }
+    if (v.password && v.passwordFile) {
+      ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give password or passwordFile, not both' });
+    }
+  });
+export type LdapConfig = z.infer<typeof ldapConfigSchema>;
+
+const range = z
+  .object({ min: int.min(1).max(2 ** 31 - 2), max: int.min(1).max(2 ** 31 - 2) })
+  .refine((r) => r.min <= r.max, { message: 'min must not exceed max' });
+export type NumberRange = z.infer<typeof range>;
+
+export const rangesConfigSchema = z.object({
+  uid: range.prefault({ min: 10000, max: 59999 }),
+  gid: range.prefault({ min: 100000, max: 199999 }),
+});
+export type RangesConfig = z.infer<typeof rangesConfigSchema>;
+
+/** The two sections together, for programs that need both (the portal). */
+export const directoryConfigSchema = z.object({
+  ldap: ldapConfigSchema.prefault({}),
+  ranges: rangesConfigSchema.prefault({}),
+});
+export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;
+
+/** The bind password from `password` or `passwordFile` (trailing newline stripped). */
+export function resolveLdapPassword(cfg: LdapConfig): string | undefined {
+  if (cfg.password) return cfg.password;
+  if (!cfg.passwordFile) return undefined;
+  try {
+    return readFileSync(cfg.passwordFile, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`cannot read ldap.passwordFile ${cfg.passwordFile}: ${(err as Error).message}`, { cause: err });
+  }
+}

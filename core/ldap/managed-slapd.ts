@@ -1,0 +1,348 @@
+/**
+ * A private slapd for tests and the demo: back_mdb + syncprov on the suffix, the project's
+ * schema, ACLs for the two service accounts, on a free loopback port, in a directory of its own.
+ * Data survive a restart in the same directory (the demo's var/slapd); the generated passwords
+ * are kept in <dir>/credentials.json (mode 0600) and reused.
+ *
+ *   const slapd = await startManagedSlapd({ dir: 'var/slapd' });
+ *   const ldap = slapd.connect('portal');    // LdapConnection bound as cn=portal,ou=services,...
+ *   ...
+ *   await ldap.close(); await slapd.stop();
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from 'ldapts';
+import { ConfigError, ConflictError, DirectoryUnavailableError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { DEFAULT_BASE_DN, rangesConfigSchema, type RangesConfig } from './config.js';
+import { bootstrapTree, AGENT_SERVICE, PORTAL_SERVICE, serviceDn } from './bootstrap.js';
+import { LdapConnection, type LdapConnectionOptions } from './connection.js';
+import { randomPassword, sshaHash } from './ssha.js';
+
+export const SLAPD_BIN = process.env.CG_SLAPD_BIN ?? '/usr/sbin/slapd';
+export const SYSTEM_SCHEMA_DIR = '/etc/ldap/schema';
+export const SLAPD_MODULE_DIR = '/usr/lib/ldap';
+
+export interface ManagedSlapdOptions {
+  /** Directory for slapd.conf, the mdb data and credentials.json; created if missing. */
+  dir: string;
+  baseDn?: string;
+  ranges?: RangesConfig;
+  /** Loopback port; default: a free one chosen at start. */
+  port?: number;
+  /** How long to wait for slapd to answer (default 15 s). */
+  startTimeoutMs?: number;
+  /** Where voperson.schema and campaign-guard.schema are (default: the repo's ldap-schema/). */
+  schemaDir?: string;
+  log?: Logger;
+}
+
+export interface Credentials {
+  dn: string;
+  password: string;
+}
+
+export type ManagedAccount = 'admin' | 'portal' | 'agent';
+
+export interface ManagedSlapd {
+  readonly url: string;
+  readonly port: number;
+  readonly baseDn: string;
+  readonly dir: string;
+  readonly pid: number;
+  /** rootdn of the database: bypasses ACLs; for bootstrap and tests only. */
+  readonly admin: Credentials;
+  /** cn=portal,ou=services: read/write on the tree. */
+  readonly portal: Credentials;
+  /** cn=mapper-agent,ou=services: read only. */
+  readonly agent: Credentials;
+  /** A new LdapConnection bound as one of the accounts. */
+  connect(account: ManagedAccount, options?: Partial<LdapConnectionOptions>): LdapConnection;
+  /** Everything slapd wrote to stderr so far (last 64 KiB). */
+  stderr(): string;
+  /** True while the process runs. */
+  running(): boolean;
+  /** SIGTERM, wait up to timeoutMs (default 5 s), then SIGKILL. Safe to call twice. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+interface StoredCredentials {
+  baseDn: string;
+  admin: Credentials;
+  portal: Credentials;
+  agent: Credentials;
+}
+
+export function defaultSchemaDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // core/ldap/ in the sources, dist/core/ldap/ when built
+  for (const up of ['../..', '../../..']) {
+    const d = resolve(here, up, 'ldap-schema');
+    if (existsSync(join(d, 'campaign-guard.schema'))) return d;
+  }
+  throw new ConfigError(`cannot find ldap-schema/campaign-guard.schema above ${here}`);
+}
+
+export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<ManagedSlapd> {
+  const log = options.log ?? createLogger('managed-slapd');
+  const dir = resolve(options.dir);
+  const baseDn = options.baseDn ?? DEFAULT_BASE_DN;
+  const ranges = options.ranges ?? rangesConfigSchema.parse({});
+  const schemaDir = options.schemaDir ?? defaultSchemaDir();
+  if (!existsSync(SLAPD_BIN)) throw new ConfigError(`slapd not found at ${SLAPD_BIN}: run scripts/setup.sh (Debian package slapd)`);
+  mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 });
+  refuseIfRunning(dir);
+
+  const creds = loadOrCreateCredentials(dir, baseDn);
+  const confPath = join(dir, 'slapd.conf');
+  writeFileSync(confPath, slapdConf({ dir, baseDn, schemaDir, admin: creds.admin, portalDn: creds.portal.dn, agentDn: creds.agent.dn }), {
+    mode: 0o600,
+  });
+  chmodSync(confPath, 0o600);
+
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = options.port ?? (await freeLoopbackPort());
+    try {
+      const running = await launch({ dir, confPath, port, timeoutMs: options.startTimeoutMs ?? 15000, admin: creds.admin });
+      const slapd = makeHandle(running, { dir, baseDn, port, creds });
+      const admin = slapd.connect('admin');
+      try {
+        const added = await bootstrapTree(admin, baseDn, ranges, {
+          portalPassword: creds.portal.password,
+          agentPassword: creds.agent.password,
+        });
+        if (added.length) log.info({ dir, added: added.length }, 'bootstrapped directory tree');
+      } finally {
+        await admin.close();
+      }
+      log.info({ url: slapd.url, dir, pid: slapd.pid }, 'managed slapd started');
+      return slapd;
+    } catch (err) {
+      lastError = err;
+      // Another process may have taken the port between our probe and slapd's bind: try another.
+      if (options.port === undefined && err instanceof PortInUseError) continue;
+      throw err;
+    }
+  }
+  throw lastError;
+}
+
+class PortInUseError extends DirectoryUnavailableError {}
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<void>;
+}
+
+async function launch(p: { dir: string; confPath: string; port: number; timeoutMs: number; admin: Credentials }): Promise<Running> {
+  const url = `ldap://127.0.0.1:${p.port}/`;
+  // -d keeps slapd in the foreground (no fork); level "none" (0x8000) prints only its
+  // unconditional messages (config errors, fatal conditions) on stderr, which we keep.
+  const child = spawn(SLAPD_BIN, ['-d', 'none', '-h', url, '-f', p.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let buf = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    buf = (buf + d).slice(-65536);
+  });
+  let exitInfo: string | undefined;
+  const exited = new Promise<void>((res) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = `exit code ${code ?? '-'}${signal ? `, signal ${signal}` : ''}`;
+      res();
+    });
+    child.once('error', (err) => {
+      exitInfo = `could not start: ${err.message}`;
+      res();
+    });
+  });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  exited.then(() => process.removeListener('exit', killOnExit));
+
+  const deadline = Date.now() + p.timeoutMs;
+  for (;;) {
+    if (exitInfo !== undefined) {
+      await new Promise((r) => setTimeout(r, 20)); // let the last stderr chunk arrive
+      const msg = `slapd failed to start (${exitInfo}) on ${url} with ${p.confPath}:\n${buf.trim()}`;
+      if (/Address already in use|errno=98/.test(buf)) throw new PortInUseError(msg);
+      throw new DirectoryUnavailableError(msg);
+    }
+    if (await answers(url, p.admin)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new DirectoryUnavailableError(`slapd did not answer on ${url} within ${p.timeoutMs} ms:\n${buf.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, stderr: () => buf, exited };
+}
+
+/** One bind as the rootdn: true when slapd accepts connections and our config is live. */
+async function answers(url: string, admin: Credentials): Promise<boolean> {
+  const client = new Client({ url, connectTimeout: 500, timeout: 1000 });
+  try {
+    await client.bind(admin.dn, admin.password);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
+
+function makeHandle(running: Running, p: { dir: string; baseDn: string; port: number; creds: StoredCredentials }): ManagedSlapd {
+  const url = `ldap://127.0.0.1:${p.port}`;
+  let stopping: Promise<void> | undefined;
+  let alive = true;
+  running.exited.then(() => {
+    alive = false;
+  });
+  return {
+    url,
+    port: p.port,
+    baseDn: p.baseDn,
+    dir: p.dir,
+    pid: running.child.pid!,
+    admin: p.creds.admin,
+    portal: p.creds.portal,
+    agent: p.creds.agent,
+    connect(account, options = {}) {
+      const c = p.creds[account];
+      return new LdapConnection({ url, bindDn: c.dn, password: c.password, connectTimeoutMs: 2000, operationTimeoutMs: 10000, ...options });
+    },
+    stderr: running.stderr,
+    running: () => alive,
+    stop(timeoutMs = 5000) {
+      stopping ??= (async () => {
+        if (!alive) return;
+        running.child.kill('SIGTERM');
+        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+        if ((await Promise.race([running.exited.then(() => 'exited' as const), timer])) === 'timeout') {
+          running.child.kill('SIGKILL');
+          await running.exited;
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
+function loadOrCreateCredentials(dir: string, baseDn: string): StoredCredentials {
+  const file = join(dir, 'credentials.json');
+  if (existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredCredentials;
+    if (stored.baseDn !== baseDn) {
+      throw new ConfigError(`${dir} holds a directory for ${stored.baseDn}, not ${baseDn}: use another directory`);
+    }
+    return stored;
+  }
+  const creds: StoredCredentials = {
+    baseDn,
+    admin: { dn: `cn=admin,${baseDn}`, password: randomPassword() },
+    portal: { dn: serviceDn(PORTAL_SERVICE, baseDn), password: randomPassword() },
+    agent: { dn: serviceDn(AGENT_SERVICE, baseDn), password: randomPassword() },
+  };
+  writeFileSync(file, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+  return creds;
+}
+
+/** A slapd left running on this directory (e.g. by a killed demo) would share the mdb files. */
+function refuseIfRunning(dir: string): void {
+  const pidFile = join(dir, 'slapd.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // not running
+  }
+  if (cmdline.includes('slapd') && cmdline.includes(dir)) {
+    throw new ConflictError(`a slapd (pid ${pid}) already runs on ${dir}; stop it first (kill ${pid})`);
+  }
+}
+
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+/** Quote a value for slapd.conf (double quotes, backslash-escaped). */
+function q(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function slapdConf(p: { dir: string; baseDn: string; schemaDir: string; admin: Credentials; portalDn: string; agentDn: string }): string {
+  const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => join(SYSTEM_SCHEMA_DIR, `${s}.schema`));
+  schemas.push(join(p.schemaDir, 'voperson.schema'), join(p.schemaDir, 'campaign-guard.schema'));
+  const servicesDn = `ou=services,${p.baseDn}`;
+  return `# Generated by core/ldap/managed-slapd.ts at every start; edits are overwritten.
+${schemas.map((s) => `include ${q(s)}`).join('\n')}
+
+pidfile ${q(join(p.dir, 'slapd.pid'))}
+argsfile ${q(join(p.dir, 'slapd.args'))}
+modulepath ${SLAPD_MODULE_DIR}
+moduleload back_mdb
+moduleload syncprov
+
+# No anonymous access: every operation needs a bound service account.
+disallow bind_anon
+require authc
+loglevel none
+# Many concurrent registrations write at once.
+threads 8
+
+database mdb
+maxsize 1073741824
+suffix ${q(p.baseDn)}
+rootdn ${q(p.admin.dn)}
+rootpw ${sshaHash(p.admin.password)}
+directory ${q(join(p.dir, 'data'))}
+
+# What the directory code searches by.
+index objectClass eq
+index uid,cn,mail eq,sub
+index uidNumber,gidNumber,memberUid eq
+index cgIdentityKey,cgOwner,cgCertSubject,cgOidcSubject eq
+index cgPrincipalInvestigator,cgCampaign,cgRequester,cgRequestState eq
+index entryCSN,entryUUID eq
+
+# Service accounts may read the whole tree in one search (the agent's full scan).
+limits dn.exact=${q(p.portalDn)} size=unlimited time=unlimited
+limits dn.exact=${q(p.agentDn)} size=unlimited time=unlimited
+
+# Passwords: only usable to authenticate, never readable.
+access to attrs=userPassword
+  by anonymous auth
+  by * none
+# Service accounts: nobody but the rootdn changes them.
+access to dn.subtree=${q(servicesDn)}
+  by dn.exact=${q(p.portalDn)} read
+  by dn.exact=${q(p.agentDn)} read
+  by * none
+# The tree: the portal writes, the agent reads, nobody else sees anything.
+access to dn.subtree=${q(p.baseDn)}
+  by dn.exact=${q(p.portalDn)} write
+  by dn.exact=${q(p.agentDn)} read
+  by * none
+
+# syncprov keeps the suffix's contextCSN current on every write (the agent's change signal)
+# and lets replicas follow with syncrepl.
+overlay syncprov
+syncprov-checkpoint 100 5
+syncprov-sessionlog 1000
+`;
+}
