@@ -1,0 +1,104 @@
+/**
+ * Accounts and their identities: registration at first login, staff provisioning, binding and
+ * removing certificates and OIDC identities. One identity maps to exactly one account; the
+ * directory enforces that atomically, this layer turns it into clear messages and audit records.
+ */
+import { z } from 'zod';
+import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
+import { describeIdentity, IdentityBoundElsewhereError, NAME_PATTERN, type Identity, type IdentityInput, type IdentityRef, type Person } from '../../core/directory/index.js';
+import { audit, type Actor, type ServiceContext } from './context.js';
+
+export const registrationSchema = z.object({
+  username: z.string().trim().regex(NAME_PATTERN, 'username: lower-case letters, digits, . _ -; starting with a letter; at most 32'),
+  displayName: z.string().trim().min(1, 'full name is required').max(200).refine(noControl, 'full name contains control characters'),
+  email: z.string().trim().max(254).email('a valid e-mail address is required'),
+  acceptPolicy: z.string().min(1, 'you must accept the usage policy'),
+});
+export type Registration = z.infer<typeof registrationSchema>;
+
+function noControl(s: string): boolean {
+  return !/[\u0000-\u001f\u007f]/.test(s);
+}
+
+/** Turn form input into a Registration, or a ValidationError listing every problem. */
+export function parseRegistration(input: unknown, policyId: string): Registration {
+  const r = registrationSchema.safeParse(input);
+  if (!r.success) throw new ValidationError(r.error.issues.map((i) => i.message).join('; '));
+  if (r.data.acceptPolicy !== policyId) throw new ValidationError(`you must accept the current usage policy (${policyId})`);
+  return r.data;
+}
+
+export function identityRef(input: IdentityInput): IdentityRef {
+  return input.type === 'x509' ? { type: 'x509', subject: input.subject } : { type: 'oidc', issuer: input.issuer, subject: input.subject };
+}
+
+/** The account an identity logs in to; refuses revoked identities and suspended accounts. */
+export async function accountForLogin(ctx: ServiceContext, input: IdentityInput): Promise<Person | undefined> {
+  const identity = await ctx.directory.identities.get(identityRef(input));
+  if (!identity) return undefined;
+  if (identity.status !== 'active') throw new ForbiddenError(`${describeIdentity(identityRef(input))} has been revoked on this portal`);
+  const person = await ctx.directory.people.require(identity.owner);
+  if (person.status !== 'active') throw new ForbiddenError(`the account ${person.username} is suspended; contact the data centre`);
+  return person;
+}
+
+/**
+ * First login: create the account (allocating its UID once) and bind the identity used to log in.
+ * If another registration bound the same identity in the meantime, the new account is deleted
+ * again (its UID stays burnt: numbers are never reused) and the caller is told.
+ */
+export async function register(ctx: ServiceContext, actor: Actor, input: IdentityInput, form: Registration): Promise<Person> {
+  const ref = identityRef(input);
+  const existing = await ctx.directory.identities.get(ref);
+  if (existing) throw new IdentityBoundElsewhereError(ref, existing.ownerDn);
+  if (await ctx.directory.people.nameEverUsed(form.username)) throw new ConflictError(`the username ${form.username} is taken; choose another`);
+  const person = await ctx.directory.people.create({
+    username: form.username,
+    displayName: form.displayName,
+    cn: form.displayName,
+    mail: form.email,
+    policyAgreements: [form.acceptPolicy],
+  });
+  const registered = { ...actor, username: person.username };
+  audit(ctx, registered, 'account.create', person.username, { uidNumber: person.uidNumber, gidNumber: person.gidNumber, policy: form.acceptPolicy });
+  try {
+    await bindIdentity(ctx, registered, input);
+  } catch (err) {
+    await ctx.directory.deletePerson(person.username);
+    audit(ctx, registered, 'account.delete', person.username, { reason: 'identity taken by a concurrent registration' });
+    throw err;
+  }
+  return person;
+}
+
+/** Bind an identity to the actor's own account; idempotent for an identity it already holds. */
+export async function bindIdentity(ctx: ServiceContext, actor: Actor, input: IdentityInput): Promise<Identity> {
+  const username = requireLogin(actor);
+  const identity = await ctx.directory.identities.bind(username, input);
+  audit(ctx, actor, 'identity.bind', describeIdentity(identityRef(input)), { account: username, ...(input.type === 'x509' ? { issuer: input.issuer } : {}) });
+  return identity;
+}
+
+/** Remove one of the actor's identities (admins: anyone's). The last active one stays, or nobody could log in. */
+export async function unbindIdentity(ctx: ServiceContext, actor: Actor, key: string): Promise<void> {
+  const username = requireLogin(actor);
+  const identity = await ctx.directory.identities.getByKey(key);
+  if (!identity || (identity.owner !== username && !actor.isAdmin)) throw new ForbiddenError('no such identity on your account');
+  const remaining = (await ctx.directory.identities.listForPerson(identity.owner)).filter((i) => i.key !== key && i.status === 'active');
+  if (remaining.length === 0 && !actor.isAdmin) {
+    throw new ConflictError('this is the last identity on your account; bind another one before removing it');
+  }
+  await ctx.directory.identities.unbind(identity.owner, refOf(identity));
+  audit(ctx, actor, 'identity.unbind', describeIdentity(refOf(identity)), { account: identity.owner });
+}
+
+export function refOf(identity: Identity): IdentityRef {
+  return identity.type === 'x509'
+    ? { type: 'x509', subject: identity.certSubject! }
+    : { type: 'oidc', issuer: identity.oidcIssuer!, subject: identity.oidcSubject! };
+}
+
+export function requireLogin(actor: Actor): string {
+  if (!actor.username) throw new ForbiddenError('log in first');
+  return actor.username;
+}

@@ -1,0 +1,85 @@
+/**
+ * Admin-only operations: campaigns and their embargo dates, accounts and roles. Every change is
+ * audited; an embargo change needs a reason.
+ */
+import { z } from 'zod';
+import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
+import { NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
+import { audit, type Actor, type ServiceContext } from './context.js';
+
+export function requireAdmin(actor: Actor): string {
+  if (!actor.username || !actor.isAdmin) throw new ForbiddenError('this needs the admin role');
+  return actor.username;
+}
+
+/** 'YYYY-MM-DD' (end of that day, UTC) or '' for no embargo. */
+export function parseEmbargoDate(value: unknown): Date | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new ValidationError('embargo end must be a date YYYY-MM-DD, or empty for none');
+  const date = new Date(`${value}T23:59:59Z`);
+  if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) throw new ValidationError(`${value} is not a calendar date`);
+  return date;
+}
+
+export const newCampaignSchema = z.object({
+  name: z.string().trim().regex(NAME_PATTERN, 'campaign name: lower-case letters, digits, . _ -; starting with a letter; at most 32'),
+  description: z.string().trim().max(500).optional().default(''),
+  pi: z.string().trim().regex(NAME_PATTERN, 'PI: a username'),
+  embargoEnd: z.string().optional().default(''),
+});
+
+export async function createCampaign(ctx: ServiceContext, actor: Actor, input: unknown): Promise<Campaign> {
+  requireAdmin(actor);
+  const r = newCampaignSchema.safeParse(input);
+  if (!r.success) throw new ValidationError(r.error.issues.map((i) => i.message).join('; '));
+  const embargoEnd = parseEmbargoDate(r.data.embargoEnd);
+  const campaign = await ctx.directory.campaigns.create({
+    name: r.data.name, pi: r.data.pi, embargoEnd, ...(r.data.description ? { description: r.data.description } : {}),
+  });
+  audit(ctx, actor, 'campaign.create', campaign.name, { pi: campaign.pi, gidNumber: campaign.gidNumber, embargoEnd: embargoEnd?.toISOString() ?? null });
+  return campaign;
+}
+
+export async function changeEmbargo(ctx: ServiceContext, actor: Actor, name: string, value: unknown, reason: unknown): Promise<Campaign> {
+  requireAdmin(actor);
+  if (typeof reason !== 'string' || reason.trim().length < 3) throw new ValidationError('give a reason for the embargo change (kept in the audit trail)');
+  const before = await ctx.directory.campaigns.require(name);
+  const end = parseEmbargoDate(value);
+  await ctx.directory.campaigns.setEmbargoEnd(name, end);
+  audit(ctx, actor, 'embargo.change', name, { from: before.embargoEnd?.toISOString() ?? null, to: end?.toISOString() ?? null, reason: reason.trim().slice(0, 500) });
+  return ctx.directory.campaigns.require(name);
+}
+
+export async function closeCampaign(ctx: ServiceContext, actor: Actor, name: string): Promise<void> {
+  requireAdmin(actor);
+  const c = await ctx.directory.campaigns.require(name);
+  if (c.state === 'closed') throw new ConflictError(`${name} is already closed`);
+  await ctx.directory.campaigns.close(name);
+  audit(ctx, actor, 'campaign.close', name);
+}
+
+export async function setAccountStatus(ctx: ServiceContext, actor: Actor, username: string, status: 'active' | 'suspended'): Promise<void> {
+  const me = requireAdmin(actor);
+  if (username === me && status === 'suspended') throw new ConflictError('you cannot suspend your own account');
+  await ctx.directory.people.require(username);
+  await ctx.directory.people.setStatus(username, status);
+  audit(ctx, actor, status === 'active' ? 'account.reactivate' : 'account.suspend', username);
+}
+
+export async function deleteAccount(ctx: ServiceContext, actor: Actor, username: string, confirm: unknown): Promise<void> {
+  const me = requireAdmin(actor);
+  if (confirm !== username) throw new ValidationError('type the username to confirm the deletion');
+  if (username === me) throw new ConflictError('you cannot delete your own account');
+  const person = await ctx.directory.people.require(username);
+  await ctx.directory.deletePerson(username);
+  audit(ctx, actor, 'account.delete', username, { uidNumber: person.uidNumber, gidNumber: person.gidNumber, tombstone: true });
+}
+
+export async function setRole(ctx: ServiceContext, actor: Actor, username: string, role: 'admin', granted: boolean): Promise<Person> {
+  const me = requireAdmin(actor);
+  if (username === me && !granted) throw new ConflictError('you cannot remove your own admin role');
+  if (granted) await ctx.directory.people.addRole(username, role);
+  else await ctx.directory.people.removeRole(username, role);
+  audit(ctx, actor, 'role.change', username, { role, granted });
+  return ctx.directory.people.require(username);
+}

@@ -1,0 +1,45 @@
+/**
+ * What every portal operation needs: who is acting (already authenticated), the directory, and
+ * the audit trail. Services check authorization themselves, so the HTML routes and the JSON API
+ * share one set of rules.
+ */
+import type { Directory } from '../../core/directory/index.js';
+
+export interface Actor {
+  /** Username of the logged-in account; undefined while registering. */
+  username?: string;
+  isAdmin: boolean;
+  /** The identity used to log in, as text (grid DN, or sub@issuer), for the audit trail. */
+  identity: string;
+  /** Client address as the portal saw it (after trusted-proxy handling). */
+  ip: string;
+}
+
+export type AuditAction =
+  | 'account.create' | 'account.update' | 'account.suspend' | 'account.reactivate' | 'account.delete'
+  | 'identity.bind' | 'identity.unbind' | 'identity.revoke'
+  | 'membership.request' | 'membership.approve' | 'membership.deny' | 'membership.remove'
+  | 'campaign.create' | 'campaign.close' | 'campaign.reopen' | 'embargo.change' | 'role.change';
+
+export interface AuditEvent {
+  actor: string;
+  actorIdentity: string;
+  sourceIp: string;
+  action: AuditAction;
+  target: string;
+  details?: Record<string, unknown>;
+}
+
+/** Where audit events go; the SQLite hash-chained trail implements it. */
+export interface AuditSink {
+  append(event: AuditEvent): unknown;
+}
+
+export interface ServiceContext {
+  directory: Directory;
+  audit: AuditSink;
+}
+
+export function audit(ctx: ServiceContext, actor: Actor, action: AuditAction, target: string, details?: Record<string, unknown>): void {
+  ctx.audit.append({ actor: actor.username ?? '(registering)', actorIdentity: actor.identity, sourceIp: actor.ip, action, target, ...(details ? { details } : {}) });
+}

@@ -1,0 +1,86 @@
+/**
+ * Campaign membership: users ask to join with a justification, the campaign's PI (or an admin)
+ * approves or denies, the PI removes members. Who may see what is decided here, once.
+ */
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
+import type { Campaign, MembershipRequest } from '../../core/directory/index.js';
+import { audit, type Actor, type ServiceContext } from './context.js';
+import { requireLogin } from './accounts.js';
+
+export interface CampaignPermissions {
+  isMember: boolean;
+  isPi: boolean;
+  isPending: boolean;
+  /** members list: members, the PI and admins */
+  canSeeMembers: boolean;
+  /** approve/deny/remove: the PI and admins */
+  canManage: boolean;
+  canRequest: boolean;
+}
+
+export async function permissionsFor(ctx: ServiceContext, actor: Actor, campaign: Campaign, pending?: MembershipRequest[]): Promise<CampaignPermissions> {
+  const username = actor.username;
+  const isMember = !!username && campaign.members.includes(username);
+  const isPi = !!username && campaign.pi === username;
+  const mine = pending ?? (username ? await ctx.directory.requests.byRequester(username, 'pending') : []);
+  const isPending = mine.some((r) => r.campaign === campaign.name);
+  return {
+    isMember,
+    isPi,
+    isPending,
+    canSeeMembers: isMember || isPi || actor.isAdmin,
+    canManage: isPi || actor.isAdmin,
+    canRequest: !!username && !isMember && !isPending && campaign.state === 'open',
+  };
+}
+
+export async function requestToJoin(ctx: ServiceContext, actor: Actor, campaignName: string, justification: string): Promise<MembershipRequest> {
+  const username = requireLogin(actor);
+  const text = justification.trim();
+  if (text.length < 10 || text.length > 2000) throw new ValidationError('the justification must be 10 to 2000 characters');
+  const campaign = await ctx.directory.campaigns.require(campaignName);
+  const perms = await permissionsFor(ctx, actor, campaign);
+  if (perms.isMember) throw new ConflictError(`you are already a member of ${campaign.name}`);
+  if (perms.isPending) throw new ConflictError(`your request to join ${campaign.name} is already waiting for the PI`);
+  if (campaign.state !== 'open') throw new ConflictError(`${campaign.name} is closed to new members`);
+  const request = await ctx.directory.requests.create({ campaign: campaign.name, requester: username, justification: text });
+  audit(ctx, actor, 'membership.request', campaign.name, { request: request.id, requester: username });
+  return request;
+}
+
+/** Pending requests the actor may decide: their campaigns' (PI), or all (admin). */
+export async function decidableRequests(ctx: ServiceContext, actor: Actor, campaignName?: string): Promise<MembershipRequest[]> {
+  const username = requireLogin(actor);
+  const campaigns = campaignName
+    ? [await ctx.directory.campaigns.require(campaignName)]
+    : actor.isAdmin ? await ctx.directory.campaigns.list() : await ctx.directory.campaigns.ledBy(username);
+  const out: MembershipRequest[] = [];
+  for (const c of campaigns) {
+    if (c.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${c.name} sees its requests`);
+    out.push(...(await ctx.directory.requests.pendingForCampaign(c.name)));
+  }
+  return out;
+}
+
+export async function decide(ctx: ServiceContext, actor: Actor, requestId: string, decision: 'approved' | 'denied', reason?: string): Promise<MembershipRequest> {
+  const username = requireLogin(actor);
+  const request = await ctx.directory.requests.get(requestId);
+  if (!request) throw new NotFoundError('no such request');
+  const campaign = await ctx.directory.campaigns.require(request.campaign);
+  if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} decides its requests`);
+  const decided = await ctx.directory.requests.decide(requestId, { decision, decidedBy: username, ...(reason?.trim() ? { reason: reason.trim().slice(0, 500) } : {}) });
+  audit(ctx, actor, decision === 'approved' ? 'membership.approve' : 'membership.deny', campaign.name, {
+    request: requestId, requester: request.requester, ...(reason ? { reason } : {}),
+  });
+  return decided;
+}
+
+export async function removeMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string): Promise<void> {
+  const username = requireLogin(actor);
+  const campaign = await ctx.directory.campaigns.require(campaignName);
+  if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} removes members`);
+  if (member === campaign.pi) throw new ConflictError('the PI cannot be removed from their own campaign');
+  if (!campaign.members.includes(member)) throw new NotFoundError(`${member} is not a member of ${campaign.name}`);
+  await ctx.directory.campaigns.removeMember(campaign.name, member);
+  audit(ctx, actor, 'membership.remove', campaign.name, { member });
+}

@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { Directory, IdentityBoundElsewhereError } from '../../../core/directory/index.js';
+import { ConflictError, ForbiddenError, ValidationError } from '../../../core/errors.js';
+import type { Actor, AuditEvent, ServiceContext } from '../../../server/services/context.js';
+import { accountForLogin, bindIdentity, parseRegistration, register, unbindIdentity } from '../../../server/services/accounts.js';
+import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../../server/services/memberships.js';
+import { changeEmbargo, createCampaign, deleteAccount, parseEmbargoDate, setAccountStatus } from '../../../server/services/administration.js';
+import { rangesConfigSchema } from '../../../core/ldap/config.js';
+import { useManagedSlapd } from '../../support/slapd.js';
+
+const POLICY = 'aup-2026-01';
+const cert = (cn: string) => ({ type: 'x509' as const, subject: `/DC=org/DC=example/CN=${cn}`, issuer: '/DC=org/DC=example/CN=Test CA' });
+
+describe('server/services (real slapd)', function () {
+  const fx = useManagedSlapd();
+  let ctx: ServiceContext;
+  const events: AuditEvent[] = [];
+  const actor = (username: string | undefined, isAdmin = false): Actor => ({ username, isAdmin, identity: `test:${username}`, ip: '127.0.0.1' });
+  const form = (username: string) => parseRegistration({ username, displayName: `${username} Example`, email: `${username}@example.org`, acceptPolicy: POLICY }, POLICY);
+
+  before(async () => {
+    const directory = new Directory({ ldap: fx.portal, baseDn: fx.slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
+    ctx = { directory, audit: { append: (e) => events.push(e) } };
+    const admin = await directory.people.create({ username: 'root1', displayName: 'Admin', roles: ['admin'] });
+    await directory.identities.bind(admin.username, cert('Admin'));
+  });
+
+  describe('registration', () => {
+    it('validates the form and the policy version', () => {
+      expect(() => parseRegistration({ username: 'Bad Name', displayName: '', email: 'x', acceptPolicy: POLICY }, POLICY))
+        .to.throw(ValidationError, /username/).and.match(/full name/);
+      expect(() => parseRegistration({ username: 'ok', displayName: 'Ok', email: 'ok@example.org', acceptPolicy: 'old' }, POLICY)).to.throw(ValidationError, /usage policy/);
+      expect(() => parseRegistration({ username: 'ok', displayName: 'Ok\u0000', email: 'ok@example.org', acceptPolicy: POLICY }, POLICY)).to.throw(ValidationError, /control/);
+    });
+
+    it('creates the account, allocates a UID and binds the login identity, all audited', async () => {
+      const person = await register(ctx, actor(undefined), cert('Alice'), form('alice'));
+      expect(person.uidNumber).to.be.within(10000, 59999);
+      expect((await accountForLogin(ctx, cert('Alice')))!.username).to.equal('alice');
+      expect(events.filter((e) => e.target === 'alice' || e.details?.account === 'alice').map((e) => e.action)).to.deep.equal(['account.create', 'identity.bind']);
+    });
+
+    it('refuses an identity that is already bound, and a taken username', async () => {
+      const err = await register(ctx, actor(undefined), cert('Alice'), form('alice2')).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(IdentityBoundElsewhereError);
+      const taken = await register(ctx, actor(undefined), cert('Other'), form('alice')).catch((e: unknown) => e);
+      expect(taken).to.be.instanceOf(ConflictError).with.property('message').that.matches(/username alice is taken/);
+    });
+
+    it('two racing registrations with one certificate: exactly one account holds it', async () => {
+      const results = await Promise.allSettled([
+        register(ctx, actor(undefined), cert('Racer'), form('racer1')),
+        register(ctx, actor(undefined), cert('Racer'), form('racer2')),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+      const owner = await accountForLogin(ctx, cert('Racer'));
+      const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(loser.reason).to.be.instanceOf(ConflictError);
+      const other = owner!.username === 'racer1' ? 'racer2' : 'racer1';
+      expect(await ctx.directory.people.get(other)).to.equal(undefined);
+    });
+  });
+
+  describe('identities', () => {
+    it('binds a second certificate, refuses one bound elsewhere, keeps the last one', async () => {
+      await bindIdentity(ctx, actor('alice'), cert('Alice Renewed'));
+      const err = await bindIdentity(ctx, actor('alice'), cert('Admin')).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(IdentityBoundElsewhereError).with.property('message').that.matches(/already bound to another account/);
+      const mine = await ctx.directory.identities.listForPerson('alice');
+      expect(mine.map((i) => i.certSubject).sort()).to.deep.equal([cert('Alice').subject, cert('Alice Renewed').subject]);
+      await unbindIdentity(ctx, actor('alice'), mine[0]!.key);
+      const last = (await ctx.directory.identities.listForPerson('alice'))[0]!;
+      expect(await unbindIdentity(ctx, actor('alice'), last.key).catch((e: unknown) => e)).to.be.instanceOf(ConflictError);
+    });
+
+    it("never lets a user remove another user's identity", async () => {
+      const admins = await ctx.directory.identities.listForPerson('root1');
+      expect(await unbindIdentity(ctx, actor('alice'), admins[0]!.key).catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      expect(await ctx.directory.identities.listForPerson('root1')).to.have.length(1);
+    });
+
+    it('refuses login of a suspended account', async () => {
+      await register(ctx, actor(undefined), cert('Sam'), form('sam'));
+      await setAccountStatus(ctx, actor('root1', true), 'sam', 'suspended');
+      expect(await accountForLogin(ctx, cert('Sam')).catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError).with.property('message').that.matches(/suspended/);
+      await setAccountStatus(ctx, actor('root1', true), 'sam', 'active');
+      expect((await accountForLogin(ctx, cert('Sam')))!.username).to.equal('sam');
+    });
+  });
+
+  describe('campaigns and PI approval', () => {
+    before(async () => {
+      await register(ctx, actor(undefined), cert('Pat'), form('pat'));
+      await register(ctx, actor(undefined), cert('Bob'), form('bob'));
+    });
+
+    it('only admins create campaigns; dates and names are validated', async () => {
+      expect(await createCampaign(ctx, actor('pat'), { name: 'flare', pi: 'pat' }).catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      expect(await createCampaign(ctx, actor('root1', true), { name: 'Bad!', pi: 'pat' }).catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+      expect(() => parseEmbargoDate('2026-02-30')).to.throw(ValidationError, /not a calendar date/);
+      const c = await createCampaign(ctx, actor('root1', true), { name: 'flare', pi: 'pat', embargoEnd: '2030-01-31', description: '*)(uid=*))(|(uid=*' });
+      expect(c.embargoEnd!.toISOString()).to.equal('2030-01-31T23:59:59.000Z');
+      expect(c.description).to.equal('*)(uid=*))(|(uid=*');
+      expect(c.members).to.deep.equal(['pat']);
+    });
+
+    it('request, PI approval, membership; a non-PI cannot decide', async () => {
+      const req = await requestToJoin(ctx, actor('alice'), 'flare', 'I analyse the flare spectra.');
+      expect(await requestToJoin(ctx, actor('alice'), 'flare', 'again, please, now').catch((e: unknown) => e)).to.be.instanceOf(ConflictError);
+      expect(await decide(ctx, actor('bob'), req.id, 'approved').catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      expect(await decidableRequests(ctx, actor('bob'), 'flare').catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      expect((await decidableRequests(ctx, actor('pat'))).map((r) => r.requester)).to.deep.equal(['alice']);
+      await decide(ctx, actor('pat'), req.id, 'approved');
+      const c = await ctx.directory.campaigns.require('flare');
+      expect(c.members.sort()).to.deep.equal(['alice', 'pat']);
+      const perms = await permissionsFor(ctx, actor('bob'), c);
+      expect(perms).to.include({ canSeeMembers: false, canManage: false, canRequest: true });
+      expect(events.map((e) => e.action)).to.include.members(['membership.request', 'membership.approve']);
+    });
+
+    it('deny is recorded; the PI removes members but not themselves', async () => {
+      const req = await requestToJoin(ctx, actor('bob'), 'flare', 'Curious about flares.');
+      await decide(ctx, actor('pat'), req.id, 'denied', 'not in the collaboration');
+      expect((await ctx.directory.campaigns.require('flare')).members).to.not.include('bob');
+      expect(await removeMember(ctx, actor('pat'), 'flare', 'pat').catch((e: unknown) => e)).to.be.instanceOf(ConflictError);
+      await removeMember(ctx, actor('pat'), 'flare', 'alice');
+      expect((await ctx.directory.campaigns.require('flare')).members).to.deep.equal(['pat']);
+    });
+
+    it('embargo changes need the admin role and a reason, and are audited with before/after', async () => {
+      expect(await changeEmbargo(ctx, actor('pat'), 'flare', '2031-01-01', 'extension').catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      expect(await changeEmbargo(ctx, actor('root1', true), 'flare', '2031-01-01', '').catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+      const c = await changeEmbargo(ctx, actor('root1', true), 'flare', '2031-06-30', 'instrument recalibration');
+      expect(c.embargoEnd!.toISOString().slice(0, 10)).to.equal('2031-06-30');
+      const e = events.filter((x) => x.action === 'embargo.change').pop()!;
+      expect(e.details).to.deep.include({ from: '2030-01-31T23:59:59.000Z', to: '2031-06-30T23:59:59.000Z', reason: 'instrument recalibration' });
+    });
+
+    it('deleting an account needs confirmation and leaves its UID unused forever', async () => {
+      const bob = await ctx.directory.people.require('bob');
+      expect(await deleteAccount(ctx, actor('root1', true), 'bob', 'nope').catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+      await deleteAccount(ctx, actor('root1', true), 'bob', 'bob');
+      const next = await register(ctx, actor(undefined), cert('Bob'), form('bobby'));
+      expect(next.uidNumber).to.be.greaterThan(bob.uidNumber);
+      expect(await register(ctx, actor(undefined), cert('Bob again'), form('bob')).catch((e: unknown) => e)).to.be.instanceOf(ConflictError);
+    });
+  });
+});
