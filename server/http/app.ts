@@ -1,0 +1,81 @@
+/**
+ * The portal's Express application: security headers, sessions in SQLite, CSRF tokens on every
+ * state-changing form, the actor of each request, the page and API routes, and error pages.
+ */
+import express, { type Express } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import { csrfSync } from 'csrf-sync';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../../core/log.js';
+import { VIEWS_DIR } from '../views.js';
+import { SqliteSessionStore } from '../session-store.js';
+import { before, type PortalDeps } from './context.js';
+import { errorHandler } from './errors.js';
+import { loginRoutes } from './routes/login.js';
+import { accountRoutes } from './routes/account.js';
+import { campaignRoutes } from './routes/campaigns.js';
+import { adminRoutes } from './routes/admin.js';
+import { apiRoutes } from './routes/api.js';
+import './session.js';
+
+export interface PortalApp {
+  app: Express;
+  close(): void;
+}
+
+export function createPortalApp(deps: PortalDeps, options: { sessionFile: string; secure: boolean }): PortalApp {
+  const log = createLogger('portal');
+  const app = express();
+  app.disable('x-powered-by');
+  // The client address for the audit trail and rate limits: only trust X-Forwarded-For from the configured proxies.
+  app.set('trust proxy', deps.config.reverseProxy.enabled ? deps.config.reverseProxy.trustedAddresses : false);
+
+  app.use(helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'none'"], styleSrc: ["'self'"], imgSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"] } },
+    strictTransportSecurity: options.secure,
+  }));
+  app.use('/static', express.static(join(VIEWS_DIR, 'static'), { maxAge: '1h', index: false }));
+  app.get('/health', before(async (_req, res) => {
+    const ldap = await deps.services.directory.contextCsn().then(() => 'ok', () => 'unavailable');
+    res.status(ldap === 'ok' ? 200 : 503).json({ status: ldap === 'ok' ? 'ok' : 'degraded', ldap, audit: deps.auditTrail.verify().ok ? 'intact' : 'broken' });
+  }));
+
+  // The API authenticates with bearer tokens only, before any session or cookie is looked at.
+  app.use('/api', apiRoutes(deps));
+
+  const store = new SqliteSessionStore(options.sessionFile);
+  app.use(session({
+    name: options.secure ? '__Host-cg' : 'cg',
+    secret: deps.config.sessionSecret ?? randomBytes(32).toString('hex'),
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: { httpOnly: true, secure: options.secure, sameSite: 'lax', path: '/', maxAge: 8 * 3600_000 },
+  }));
+  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
+  const { csrfSynchronisedProtection } = csrfSync({ getTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : undefined) });
+  app.use(csrfSynchronisedProtection);
+
+  app.use(before(async (req) => {
+    req.actor = { username: undefined, isAdmin: false, identity: req.session.loginLabel ?? 'anonymous', ip: req.ip ?? '' };
+    const username = req.session.username;
+    if (!username) return;
+    const person = await deps.services.directory.people.get(username);
+    if (!person || person.status !== 'active') {
+      req.session.username = undefined; // suspended or deleted since login: the session ends here
+      return;
+    }
+    req.actor = { ...req.actor, username, isAdmin: person.roles.includes('admin') };
+  }));
+
+  app.use(loginRoutes(deps));
+  app.use(accountRoutes(deps));
+  app.use(campaignRoutes(deps));
+  app.use(adminRoutes(deps));
+  app.use((req, _res, next) => next(Object.assign(new Error(`nothing at ${req.path}`), { status: 404 })));
+  app.use(errorHandler(deps, log));
+  return { app, close: () => store.close() };
+}

@@ -1,0 +1,60 @@
+/** The user's own account: facts, certificates, OIDC identities, campaigns. */
+import { Router } from 'express';
+import { ValidationError } from '../../../core/errors.js';
+import { bindIdentity, unbindIdentity } from '../../services/accounts.js';
+import { flash, handle, page, requireUser, type PortalDeps } from '../context.js';
+import { loadIdentity } from '../session.js';
+
+export function accountRoutes(deps: PortalDeps): Router {
+  const r = Router();
+  const { directory } = deps.services;
+
+  r.get('/account', handle(async (req, res) => {
+    const username = requireUser(req);
+    const [person, identities, campaigns] = await Promise.all([
+      directory.people.require(username),
+      directory.identities.listForPerson(username),
+      directory.campaigns.ofMember(username),
+    ]);
+    const providers = deps.oidcLogin.providers();
+    const presented = req.session.presented?.input.type === 'x509' ? req.session.presented.input : undefined;
+    const presentedBound = presented && identities.some((i) => i.certSubject === presented.subject);
+    page(deps, req, res, 'account', {
+      title: 'Your account',
+      person: { ...person, displayName: person.displayName ?? person.cn, email: person.mail },
+      certificates: identities.filter((i) => i.type === 'x509').map((i) => ({
+        key: i.key, subject: i.certSubject, issuer: i.certIssuer ?? '', status: i.status,
+        notAfter: i.certNotAfter?.toISOString().slice(0, 10) ?? '', current: presented?.subject === i.certSubject,
+      })),
+      oidcIdentities: identities.filter((i) => i.type === 'oidc').map((i) => ({
+        key: i.key, issuer: i.oidcIssuer, subject: i.oidcSubject, status: i.status, providerName: providerName(deps, i.oidcIssuer),
+      })),
+      presented: presented && !presentedBound ? { subject: presented.subject, issuer: presented.issuer ?? '', notAfter: presented.notAfter?.slice(0, 10) ?? '' } : undefined,
+      providers,
+      campaigns: campaigns.map((c) => ({ name: c.name, isPi: c.pi === username })),
+    });
+  }));
+
+  // Proof of possession: only a certificate presented on this session's TLS connection can be bound.
+  r.post('/account/certificates', handle(async (req, res) => {
+    requireUser(req);
+    const presented = req.session.presented;
+    if (!presented || presented.input.type !== 'x509') throw new ValidationError('present the certificate to the portal first (log in with it while logged in)');
+    await bindIdentity(deps.services, req.actor, loadIdentity(presented));
+    flash(req, `Bound ${presented.label} to your account.`);
+    res.redirect('/account');
+  }));
+
+  r.post('/account/identities/:key/remove', handle(async (req, res) => {
+    requireUser(req);
+    await unbindIdentity(deps.services, req.actor, String(req.params.key));
+    flash(req, 'Identity removed. It no longer maps to your account once the storage nodes have synced (seconds).');
+    res.redirect('/account');
+  }));
+
+  return r;
+}
+
+function providerName(deps: PortalDeps, issuer: string | undefined): string {
+  return deps.config.oidcProviders.find((p) => p.issuer === issuer)?.name ?? 'OpenID Connect';
+}

@@ -1,0 +1,94 @@
+/** Admin pages: users, campaigns, all pending requests, the audit trail and its export. */
+import { Router } from 'express';
+import { createCampaign, deleteAccount, requireAdmin, setAccountStatus } from '../../services/administration.js';
+import { decidableRequests } from '../../services/memberships.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
+import { flash, handle, page, stringParam, type PortalDeps } from '../context.js';
+
+export function adminRoutes(deps: PortalDeps): Router {
+  const r = Router();
+  const { directory } = deps.services;
+  r.use('/admin', (req, _res, next) => {
+    try {
+      requireAdmin(req.actor);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  r.get('/admin', (req, res) => page(deps, req, res, 'admin/index', { title: 'Administration' }));
+
+  r.get('/admin/users', handle(async (req, res) => {
+    const q = stringParam(req.query.q, 100);
+    const people = await directory.people.search(q, 200);
+    page(deps, req, res, 'admin/users', {
+      title: 'Users', q,
+      people: people.map((p) => ({ ...p, displayName: p.displayName ?? p.cn, isActive: p.status === 'active', rolesText: p.roles.join(', ') })),
+    });
+  }));
+
+  for (const action of ['suspend', 'reactivate'] as const) {
+    r.post(`/admin/users/:username/${action}`, handle(async (req, res) => {
+      await setAccountStatus(deps.services, req.actor, String(req.params.username), action === 'suspend' ? 'suspended' : 'active');
+      flash(req, `${req.params.username}: ${action === 'suspend' ? 'suspended' : 'reactivated'}.`);
+      res.redirect('/admin/users');
+    }));
+  }
+
+  r.post('/admin/users/:username/delete', handle(async (req, res) => {
+    await deleteAccount(deps.services, req.actor, String(req.params.username), req.body.confirm);
+    flash(req, `${req.params.username} deleted; its UID stays reserved (tombstone).`);
+    res.redirect('/admin/users');
+  }));
+
+  const campaignsPage = async (req: Parameters<typeof page>[1], res: Parameters<typeof page>[2], extra: Record<string, unknown> = {}, status = 200) => {
+    const campaigns = await directory.campaigns.list();
+    page(deps, req, res, 'admin/campaigns', {
+      title: 'Campaigns',
+      campaigns: campaigns.sort((a, b) => a.name.localeCompare(b.name)).map((c) => ({ ...c, embargoEnd: c.embargoEnd?.toISOString().slice(0, 10), memberCount: c.members.length })),
+      ...extra,
+    }, status);
+  };
+  r.get('/admin/campaigns', handle((req, res) => campaignsPage(req, res)));
+  r.post('/admin/campaigns', handle(async (req, res) => {
+    try {
+      const c = await createCampaign(deps.services, req.actor, req.body);
+      flash(req, `Created ${c.name} (gid ${c.gidNumber}).`);
+      res.redirect('/admin/campaigns');
+    } catch (err) {
+      if (!(err instanceof ValidationError || err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+      await campaignsPage(req, res, { errors: [(err as Error).message], form: req.body }, 400);
+    }
+  }));
+
+  r.get('/admin/requests', handle(async (req, res) => {
+    const requests = await decidableRequests(deps.services, req.actor);
+    page(deps, req, res, 'admin/requests', { title: 'Pending requests', requests: requests.map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') })) });
+  }));
+
+  r.get('/admin/audit', (req, res) => {
+    const filter = { actor: stringParam(req.query.actor, 64), action: stringParam(req.query.action, 64), target: stringParam(req.query.target, 200) };
+    const before = Number(req.query.before) || undefined;
+    const records = deps.auditTrail.query({ ...filter, ...(before ? { before } : {}), limit: 100 });
+    const last = records[records.length - 1];
+    const next = records.length === 100 && last ? `/admin/audit?${new URLSearchParams({ ...filter, before: String(last.seq) })}` : undefined;
+    page(deps, req, res, 'admin/audit', {
+      title: 'Audit trail', filter, chain: deps.auditTrail.verify(), nextPage: next,
+      records: records.map((x) => ({ ...x, at: x.at.replace('T', ' ').slice(0, 19), detailsText: x.details ? JSON.stringify(x.details) : '' })),
+    });
+  });
+
+  r.get('/admin/audit/export', (req, res) => {
+    res.type('application/json').attachment('audit-trail.json');
+    res.write('[\n');
+    let first = true;
+    for (const record of deps.auditTrail.all()) {
+      res.write(`${first ? '' : ',\n'}${JSON.stringify(record)}`);
+      first = false;
+    }
+    res.end('\n]\n');
+  });
+
+  return r;
+}

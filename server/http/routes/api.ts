@@ -1,0 +1,90 @@
+/**
+ * The JSON API under /api: the same operations and the same authorization as the pages, for
+ * scripts. Authentication is a bearer access token from a configured OpenID provider only;
+ * session cookies are ignored here, so the API needs no CSRF token and is not exposed to CSRF.
+ */
+import express, { Router } from 'express';
+import { ForbiddenError, ValidationError } from '../../../core/errors.js';
+import { LoginRequiredError } from '../errors.js';
+import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
+import { changeEmbargo, closeCampaign, createCampaign, requireAdmin, setAccountStatus } from '../../services/administration.js';
+import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
+import { before, handle, stringParam, type PortalDeps } from '../context.js';
+
+export function apiRoutes(deps: PortalDeps): Router {
+  const r = Router();
+  const { directory } = deps.services;
+  r.use(express.json({ limit: '32kb' }));
+
+  r.use(before(async (req) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    if (!match) throw new LoginRequiredError('send an access token: Authorization: Bearer <token>');
+    const { issuer, subject } = await deps.bearer.verify(match[1]!);
+    const person = await accountForLogin(deps.services, { type: 'oidc', issuer, subject });
+    if (!person) throw new ForbiddenError('this token\'s identity is not bound to any account; register on the portal first');
+    req.actor = { username: person.username, isAdmin: person.roles.includes('admin'), identity: `${subject} at ${issuer}`, ip: req.ip ?? '' };
+  }));
+
+  r.get('/me', handle(async (req, res) => {
+    const person = await directory.people.require(req.actor.username!);
+    const identities = await directory.identities.listForPerson(person.username);
+    res.json({ ...person, identities });
+  }));
+  r.delete('/me/identities/:key', handle(async (req, res) => {
+    await unbindIdentity(deps.services, req.actor, String(req.params.key));
+    res.status(204).end();
+  }));
+
+  r.get('/campaigns', handle(async (req, res) => {
+    const campaigns = await directory.campaigns.list();
+    const out = [];
+    for (const c of campaigns) {
+      const p = await permissionsFor(deps.services, req.actor, c);
+      out.push({ name: c.name, description: c.description, pi: c.pi, gidNumber: c.gidNumber, embargoEnd: c.embargoEnd ?? null, state: c.state, ...(p.canSeeMembers ? { members: c.members } : {}), you: p });
+    }
+    res.json(out);
+  }));
+  r.post('/campaigns/:name/requests', handle(async (req, res) => {
+    res.status(201).json(await requestToJoin(deps.services, req.actor, String(req.params.name), stringParam(req.body?.justification, 4000)));
+  }));
+  r.get('/campaigns/:name/requests', handle(async (req, res) => {
+    res.json(await decidableRequests(deps.services, req.actor, String(req.params.name)));
+  }));
+  r.post('/requests/:id/decision', handle(async (req, res) => {
+    const decision = req.body?.decision;
+    if (decision !== 'approved' && decision !== 'denied') throw new ValidationError('decision must be "approved" or "denied"');
+    res.json(await decide(deps.services, req.actor, String(req.params.id), decision, stringParam(req.body?.reason, 500) || undefined));
+  }));
+  r.delete('/campaigns/:name/members/:user', handle(async (req, res) => {
+    await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user));
+    res.status(204).end();
+  }));
+
+  r.post('/admin/campaigns', handle(async (req, res) => {
+    res.status(201).json(await createCampaign(deps.services, req.actor, req.body ?? {}));
+  }));
+  r.put('/admin/campaigns/:name/embargo', handle(async (req, res) => {
+    res.json(await changeEmbargo(deps.services, req.actor, String(req.params.name), req.body?.embargoEnd ?? '', req.body?.reason));
+  }));
+  r.post('/admin/campaigns/:name/close', handle(async (req, res) => {
+    await closeCampaign(deps.services, req.actor, String(req.params.name));
+    res.status(204).end();
+  }));
+  r.get('/admin/users', handle(async (req, res) => {
+    requireAdmin(req.actor);
+    res.json(await directory.people.search(stringParam(req.query.q, 100), 200));
+  }));
+  r.put('/admin/users/:username/status', handle(async (req, res) => {
+    const status = req.body?.status;
+    if (status !== 'active' && status !== 'suspended') throw new ValidationError('status must be "active" or "suspended"');
+    await setAccountStatus(deps.services, req.actor, String(req.params.username), status);
+    res.status(204).end();
+  }));
+  r.get('/admin/audit', handle(async (req, res) => {
+    requireAdmin(req.actor);
+    res.json({ chain: deps.auditTrail.verify(), records: deps.auditTrail.query({ actor: stringParam(req.query.actor, 64) || undefined, action: stringParam(req.query.action, 64) || undefined, limit: Number(req.query.limit) || 100 }) });
+  }));
+
+  return r;
+}

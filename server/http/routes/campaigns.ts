@@ -1,0 +1,77 @@
+/** Campaign pages for everybody: list, detail, join requests, PI decisions, member removal. */
+import { Router } from 'express';
+import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
+import { changeEmbargo, closeCampaign } from '../../services/administration.js';
+import { flash, handle, page, requireUser, stringParam, type PortalDeps } from '../context.js';
+
+export function campaignRoutes(deps: PortalDeps): Router {
+  const r = Router();
+  const { directory } = deps.services;
+  const day = (d?: Date) => d?.toISOString().slice(0, 10);
+
+  r.get('/campaigns', handle(async (req, res) => {
+    const username = requireUser(req);
+    const [campaigns, pending] = await Promise.all([directory.campaigns.list(), directory.requests.byRequester(username, 'pending')]);
+    const rows = [];
+    for (const c of campaigns.sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = await permissionsFor(deps.services, req.actor, c, pending);
+      rows.push({ name: c.name, description: c.description, pi: c.pi, embargoEnd: day(c.embargoEnd), state: c.state, ...p });
+    }
+    page(deps, req, res, 'campaigns', { title: 'Campaigns', campaigns: rows });
+  }));
+
+  r.get('/campaigns/:name', handle(async (req, res) => {
+    requireUser(req);
+    const c = await directory.campaigns.require(String(req.params.name));
+    const perms = await permissionsFor(deps.services, req.actor, c);
+    page(deps, req, res, 'campaign', {
+      title: c.name,
+      campaign: { ...c, embargoEnd: day(c.embargoEnd), embargoEndInput: day(c.embargoEnd) ?? '', isOpen: c.state === 'open' },
+      ...perms,
+      isAdmin: req.actor.isAdmin,
+      members: perms.canSeeMembers ? c.members.sort().map((u) => ({ username: u, isPi: u === c.pi })) : [],
+      requests: perms.canManage
+        ? (await decidableRequests(deps.services, req.actor, c.name)).map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') }))
+        : [],
+    });
+  }));
+
+  r.post('/campaigns/:name/requests', handle(async (req, res) => {
+    requireUser(req);
+    await requestToJoin(deps.services, req.actor, String(req.params.name), stringParam(req.body.justification, 4000));
+    flash(req, 'Your request was sent to the PI.');
+    res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
+  }));
+
+  for (const [path, decision] of [['approve', 'approved'], ['deny', 'denied']] as const) {
+    r.post(`/requests/:id/${path}`, handle(async (req, res) => {
+      requireUser(req);
+      const done = await decide(deps.services, req.actor, String(req.params.id), decision, stringParam(req.body.reason, 500) || undefined);
+      flash(req, `${decision === 'approved' ? 'Approved' : 'Denied'}: ${done.requester} for ${done.campaign}.`);
+      res.redirect(`/campaigns/${encodeURIComponent(done.campaign)}`);
+    }));
+  }
+
+  r.post('/campaigns/:name/members/:user/remove', handle(async (req, res) => {
+    requireUser(req);
+    await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user));
+    flash(req, `Removed ${req.params.user}.`);
+    res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
+  }));
+
+  r.post('/campaigns/:name/embargo', handle(async (req, res) => {
+    requireUser(req);
+    const c = await changeEmbargo(deps.services, req.actor, String(req.params.name), req.body.embargoEnd, req.body.reason);
+    flash(req, c.embargoEnd ? `Embargo of ${c.name} now ends ${day(c.embargoEnd)}.` : `${c.name} is now public.`);
+    res.redirect(`/campaigns/${encodeURIComponent(c.name)}`);
+  }));
+
+  r.post('/campaigns/:name/close', handle(async (req, res) => {
+    requireUser(req);
+    await closeCampaign(deps.services, req.actor, String(req.params.name));
+    flash(req, 'Campaign closed to new members.');
+    res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
+  }));
+
+  return r;
+}

@@ -1,0 +1,137 @@
+/**
+ * Logging in (client certificate or OpenID Connect), first-time registration and logout.
+ * A successful login regenerates the session (no fixation). An identity without an account goes
+ * to the registration form, except staff of the home institute, whose account is created at once.
+ */
+import { Router, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
+import { NAME_PATTERN } from '../../../core/directory/index.js';
+import { accountForLogin, bindIdentity, parseRegistration, register } from '../../services/accounts.js';
+import { flash, handle, page, stringParam, type PortalDeps } from '../context.js';
+import type { LoginIdentity } from '../seams.js';
+import { loadIdentity, storeIdentity } from '../session.js';
+
+export function loginRoutes(deps: PortalDeps): Router {
+  const r = Router();
+  const limiter = rateLimit({ windowMs: 15 * 60_000, limit: deps.config.loginRateLimit, standardHeaders: 'draft-7', legacyHeaders: false });
+  const redirectUri = (id: string) => new URL(`/login/oidc/${encodeURIComponent(id)}/callback`, deps.config.publicUrl).toString();
+
+  r.get('/', (req, res) => {
+    if (req.actor.username) return res.redirect('/account');
+    page(deps, req, res, 'home', { title: 'Log in', providers: deps.oidcLogin.providers() });
+  });
+
+  r.get('/login/certificate', limiter, handle(async (req, res) => {
+    const id = await deps.certificateLogin.identify(req);
+    await completeLogin(req, res, id, req.query.bind === '1');
+  }));
+
+  r.get('/login/oidc/:provider', limiter, handle(async (req, res) => {
+    const provider = deps.oidcLogin.providers().find((p) => p.id === req.params.provider);
+    if (!provider) throw new NotFoundError('no such login provider');
+    const { url, pending } = await deps.oidcLogin.start(provider.id, redirectUri(provider.id));
+    req.session.oidc = { provider: provider.id, pending, bind: req.query.bind === '1' };
+    res.redirect(url);
+  }));
+
+  r.get('/login/oidc/:provider/callback', limiter, handle(async (req, res) => {
+    const saved = req.session.oidc;
+    req.session.oidc = undefined;
+    if (!saved || saved.provider !== req.params.provider) throw new ValidationError('this login was not started here, or it was already used; start again');
+    const url = new URL(req.originalUrl, deps.config.publicUrl);
+    const id = await deps.oidcLogin.finish(saved.provider, redirectUri(saved.provider), url, saved.pending);
+    await completeLogin(req, res, id, saved.bind);
+  }));
+
+  r.get('/register', (req, res) => {
+    const pending = req.session.pending;
+    if (!pending) return res.redirect('/');
+    page(deps, req, res, 'register', {
+      title: 'Create your account',
+      identity: { label: pending.label, issuer: pending.input.issuer },
+      policy: deps.config.policy,
+      form: prefill(pending.claims),
+    });
+  });
+
+  r.post('/register', limiter, handle(async (req, res) => {
+    const pending = req.session.pending;
+    if (!pending) throw new ValidationError('log in with a certificate or an identity provider first');
+    try {
+      const form = parseRegistration(req.body, deps.config.policy.id);
+      const person = await register(deps.services, { ...req.actor, identity: pending.label }, loadIdentity(pending), form);
+      await startSession(req, person.username, pending.label);
+      flash(req, `Welcome, ${person.username}: your account has UID ${person.uidNumber}.`);
+      res.redirect('/account');
+    } catch (err) {
+      if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
+      page(deps, req, res, 'register', {
+        title: 'Create your account',
+        identity: { label: pending.label }, policy: deps.config.policy,
+        form: { username: stringParam(req.body.username, 32), displayName: stringParam(req.body.displayName), email: stringParam(req.body.email) },
+        errors: (err as Error).message.split('; '),
+      }, err instanceof ValidationError ? 400 : 409);
+    }
+  }));
+
+  r.post('/logout', (req, res, next) => {
+    req.session.destroy((err) => (err ? next(err) : res.redirect('/')));
+  });
+
+  async function completeLogin(req: Request, res: Response, id: LoginIdentity, bind: boolean): Promise<void> {
+    if (bind && req.actor.username) {
+      if (id.input.type === 'x509') {
+        req.session.presented = storeIdentity(id);
+      } else {
+        await bindIdentity(deps.services, req.actor, id.input);
+        flash(req, `Linked ${id.label} to your account.`);
+      }
+      return res.redirect('/account');
+    }
+    const person = await accountForLogin(deps.services, id.input);
+    if (person) {
+      await startSession(req, person.username, id.label);
+      if (id.input.type === 'x509') req.session.presented = storeIdentity(id);
+      return res.redirect('/account');
+    }
+    const staff = await provisionStaff(req, id);
+    if (staff) return res.redirect('/account');
+    req.session.pending = storeIdentity(id);
+    res.redirect('/register');
+  }
+
+  /** Staff of the home institute logging in through its issuer get their account without the form. */
+  async function provisionStaff(req: Request, id: LoginIdentity): Promise<boolean> {
+    const { staff, policy } = deps.config;
+    if (id.input.type !== 'oidc' || !staff.issuer || id.input.issuer !== staff.issuer) return false;
+    const username = id.claims?.preferredUsername?.toLowerCase();
+    if (!username || !NAME_PATTERN.test(username)) return false;
+    if (staff.usernames.length && !staff.usernames.includes(username)) return false;
+    const form = parseRegistration({ username, displayName: id.claims?.name ?? username, email: id.claims?.email ?? '', acceptPolicy: policy.id }, policy.id);
+    const person = await register(deps.services, { ...req.actor, identity: id.label }, id.input, form);
+    await startSession(req, person.username, id.label);
+    flash(req, `Your staff account ${person.username} is ready (UID ${person.uidNumber}). Bind your certificate below.`);
+    return true;
+  }
+
+  return r;
+}
+
+function prefill(claims: LoginIdentity['claims']): Record<string, string> {
+  const username = claims?.preferredUsername?.toLowerCase() ?? '';
+  return { username: NAME_PATTERN.test(username) ? username : '', displayName: claims?.name ?? '', email: claims?.email ?? '' };
+}
+
+function startSession(req: Request, username: string, label: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    req.session.regenerate((err) => {
+      if (err) return reject(err);
+      req.session.username = username;
+      req.session.loginLabel = label;
+      req.actor = { ...req.actor, username, identity: label };
+      resolve();
+    });
+  });
+}
+
