@@ -1,0 +1,37 @@
+/**
+ * The agent's configuration (`agent:` section, CG_AGENT__* environment), validated once at start-up.
+ * LDAP comes from core/ldap/config.ts (the agent binds with its read-only service account).
+ */
+import { z } from 'zod';
+import { envBoolean } from '../core/config.js';
+import { directoryConfigSchema } from '../core/ldap/config.js';
+import { rucioConfigSchema } from './rucio/config.js';
+
+export const agentSectionSchema = z.object({
+  /** Where the agent keeps its state: sync status, ingest journal. */
+  stateDir: z.string().default('var/agent'),
+  multimapPath: z.string().default('var/agent/multi-mapfile'),
+  /** Optional classic grid-mapfile ("DN" user) for XRootD/Globus; empty = not written. */
+  gridMapfilePath: z.string().default(''),
+  /** Optional JSON snapshot of the map; empty = not written. */
+  jsonSnapshotPath: z.string().default(''),
+  /** OIDC issuer URL -> gPlazma provider alias (gplazma.oidc.provider!ALIAS). */
+  oidcAliases: z.record(z.string().url(), z.string().regex(/^[A-Za-z0-9._-]+$/)).default({}),
+  /** Largest fraction of map lines one sync may drop without --force. */
+  maxShrinkFraction: z.coerce.number().min(0).max(1).default(0.1),
+  /** Seconds between contextCSN checks in the daemon. */
+  checkIntervalSeconds: z.coerce.number().int().min(1).max(3600).default(2),
+  /** node-cron expression for a full regeneration regardless of contextCSN. */
+  fullSyncSchedule: z.string().default('*/15 * * * *'),
+  /** Optional Prometheus metrics on 127.0.0.1:<port>; 0 = off. */
+  metricsPort: z.coerce.number().int().min(0).max(65535).default(0),
+  syncEnabled: envBoolean.default(true),
+  rucio: rucioConfigSchema.default({ enabled: false, scope: '{campaign}', dataset: '', pfnPrefixes: {}, timeoutMs: 10_000 }),
+});
+
+export const agentConfigSchema = directoryConfigSchema.extend({
+  agent: agentSectionSchema.default(agentSectionSchema.parse({})),
+});
+
+export type AgentSection = z.infer<typeof agentSectionSchema>;
+export type AgentConfig = z.infer<typeof agentConfigSchema>;

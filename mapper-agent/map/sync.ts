@@ -1,0 +1,80 @@
+/**
+ * One map sync: note the directory's contextCSN, read the directory, build the outputs, and
+ * replace each output file atomically when (and only when) it changed. A failed or partial read
+ * throws before anything is written, so the last good map stays in place; a map that shrinks
+ * beyond the limit is refused (ShrinkRefusedError) unless forced. A dry run writes nothing and
+ * returns the diff of what would change.
+ */
+import type { LdapConnection } from '../../core/ldap/connection.js';
+import { readContextCsn } from '../../core/directory/change-signal.js';
+import type { AgentSection } from '../config.js';
+import { readDirectory } from './directory-reader.js';
+import { buildMap, type BuiltMap } from './build.js';
+import { checkShrink, readCurrent, writeFileAtomically } from './atomic-write.js';
+
+export interface SyncOptions {
+  dryRun?: boolean;
+  force?: boolean;
+  now?: Date;
+}
+
+export interface OutputResult {
+  path: string;
+  changed: boolean;
+  oldLines: number;
+  newLines: number;
+  /** dry run: `-`/`+` lines of what would change */
+  diff?: string;
+}
+
+export interface SyncOutcome {
+  contextCsn: string;
+  outputs: OutputResult[];
+  lines: number;
+  skipped: BuiltMap['skipped'];
+  problems: string[];
+  durationMs: number;
+}
+
+export async function syncMap(ldap: LdapConnection, baseDn: string, agent: AgentSection, options: SyncOptions = {}): Promise<SyncOutcome> {
+  const started = performance.now();
+  const contextCsn = await readContextCsn(ldap, baseDn);
+  const snapshot = await readDirectory(ldap, baseDn);
+  const built = await buildMap(snapshot, {
+    oidcAliases: agent.oidcAliases,
+    gridMapfile: !!agent.gridMapfilePath,
+    jsonSnapshot: !!agent.jsonSnapshotPath,
+    ...(options.now ? { now: options.now } : {}),
+  });
+
+  const targets: { path: string; content: string; guarded: boolean }[] = [{ path: agent.multimapPath, content: built.multimap, guarded: true }];
+  if (agent.gridMapfilePath && built.gridMapfile !== undefined) targets.push({ path: agent.gridMapfilePath, content: built.gridMapfile, guarded: true });
+  if (agent.jsonSnapshotPath && built.json !== undefined) targets.push({ path: agent.jsonSnapshotPath, content: built.json, guarded: false });
+
+  const guard = { maxShrinkFraction: agent.maxShrinkFraction, force: !!options.force };
+  // Check every guarded output before writing any, so that one refusal leaves all files as they were.
+  for (const t of targets) if (t.guarded) checkShrink(readCurrent(t.path), t.content, guard);
+
+  const outputs: OutputResult[] = [];
+  for (const t of targets) {
+    const opts = t.guarded ? guard : { force: true };
+    if (options.dryRun) {
+      const old = readCurrent(t.path);
+      const r = checkShrink(old, t.content, opts);
+      outputs.push({ path: t.path, ...r, diff: lineDiff(old ?? '', t.content) });
+    } else {
+      outputs.push({ path: t.path, ...writeFileAtomically(t.path, t.content, opts) });
+    }
+  }
+  return { contextCsn, outputs, lines: built.lines, skipped: built.skipped, problems: built.problems, durationMs: performance.now() - started };
+}
+
+/** Lines only in the old content (`- `) and only in the new one (`+ `); both inputs are sorted maps. */
+export function lineDiff(oldContent: string, newContent: string): string {
+  const oldSet = new Set(oldContent.split('\n').filter(Boolean));
+  const newSet = new Set(newContent.split('\n').filter(Boolean));
+  const out: string[] = [];
+  for (const l of oldSet) if (!newSet.has(l)) out.push(`- ${l}`);
+  for (const l of newSet) if (!oldSet.has(l)) out.push(`+ ${l}`);
+  return out.join('\n');
+}
