@@ -99,6 +99,12 @@ function keepPrevious(path: string): void {
   }
   linkSync(path, link);
   renameSync(link, `${path}.previous`);
+  // rename() of two links to the same inode (a .previous left by a killed run) does nothing: drop the extra name.
+  try {
+    unlinkSync(link);
+  } catch {
+    /* renamed away, as usual */
+  }
 }
 
 function fsyncDirectory(dir: string): void {
