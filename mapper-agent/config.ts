@@ -19,6 +19,8 @@ export const agentSectionSchema = z.object({
   oidcAliases: z.record(z.string().url(), z.string().regex(/^[A-Za-z0-9._-]+$/)).default({}),
   /** Largest fraction of map lines one sync may drop without --force. */
   maxShrinkFraction: z.coerce.number().min(0).max(1).default(0.1),
+  /** LDAP page size for the map read. */
+  pageSize: z.coerce.number().int().min(1).max(10000).default(1000),
   /** Seconds between contextCSN checks in the daemon. */
   checkIntervalSeconds: z.coerce.number().int().min(1).max(3600).default(2),
   /** node-cron expression for a full regeneration regardless of contextCSN. */

@@ -346,3 +346,21 @@ syncprov-checkpoint 100 5
 syncprov-sessionlog 1000
 `;
 }
+
+/**
+ * A managed slapd another process started on `dir` and that is still running (the demo portal's),
+ * with its URL (from slapd's own args file) and stored credentials; undefined when none runs.
+ */
+export function findRunningSlapd(dir: string): { url: string; credentials: StoredCredentials } | undefined {
+  const abs = resolve(dir);
+  try {
+    const pid = Number(readFileSync(join(abs, 'slapd.pid'), 'utf8').trim());
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('slapd') || !cmdline.includes(abs)) return undefined;
+    const url = /ldap:\/\/127\.0\.0\.1:\d+\//.exec(readFileSync(join(abs, 'slapd.args'), 'utf8'))?.[0];
+    if (!url) return undefined;
+    return { url, credentials: JSON.parse(readFileSync(join(abs, 'credentials.json'), 'utf8')) as StoredCredentials };
+  } catch {
+    return undefined;
+  }
+}

@@ -39,7 +39,7 @@ export interface SyncOutcome {
 export async function syncMap(ldap: LdapConnection, baseDn: string, agent: AgentSection, options: SyncOptions = {}): Promise<SyncOutcome> {
   const started = performance.now();
   const contextCsn = await readContextCsn(ldap, baseDn);
-  const snapshot = await readDirectory(ldap, baseDn);
+  const snapshot = await readDirectory(ldap, baseDn, agent.pageSize);
   const built = await buildMap(snapshot, {
     oidcAliases: agent.oidcAliases,
     gridMapfile: !!agent.gridMapfilePath,

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * mapper-agent: keeps a storage node's dCache gPlazma map in step with LDAP, applies campaign
+ * ownership to ingested files and lifts embargoes. `mapper-agent --help` lists the commands.
+ */
+import { Command, Option } from 'commander';
+import { ConfigError, DirectoryUnavailableError } from '../core/errors.js';
+import { loadConfig } from '../core/config.js';
+import { createLogger } from '../core/log.js';
+import { agentConfigSchema, type AgentConfig } from './config.js';
+import { connectAgent } from './connect.js';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
+import { ShrinkRefusedError } from './map/atomic-write.js';
+import { MapDaemon, MapSyncRunner } from './map/runner.js';
+import { AgentMetrics } from './metrics.js';
+import { readStatus } from './status.js';
+
+const log = createLogger('mapper-agent');
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ShrinkRefusedError) return EXIT.REFUSED;
+  if (err instanceof DirectoryUnavailableError) return EXIT.DIRECTORY_UNAVAILABLE;
+  if (err instanceof ConfigError) return EXIT.CONFIG;
+  return EXIT.ERROR;
+}
+
+function config(program: Command): AgentConfig {
+  return loadConfig(agentConfigSchema, { file: program.opts<{ config?: string }>().config });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mapper-agent')
+    .description('Keep dCache gPlazma maps in step with LDAP, apply campaign ownership to ingested files, lift embargoes.')
+    .addOption(new Option('-c, --config <file>', 'configuration file (YAML); CG_* environment variables override it').env('CG_CONFIG'))
+    .addHelpText('after', `\n${EXIT_HELP}`)
+    .showHelpAfterError();
+
+  program
+    .command('sync')
+    .description('regenerate the multimap (and grid-mapfile/JSON snapshot if configured) from LDAP once')
+    .option('-n, --dry-run', 'write nothing; print what would change')
+    .option('-f, --force', 'write even when the map shrinks beyond agent.maxShrinkFraction')
+    .action(async (opts: { dryRun?: boolean; force?: boolean }) => {
+      const cfg = config(program);
+      const ldap = connectAgent(cfg);
+      try {
+        const outcome = await new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log).run({ dryRun: !!opts.dryRun, force: !!opts.force });
+        for (const o of outcome.outputs) {
+          if (opts.dryRun) console.log(`${o.path}: ${o.changed ? `would change (${o.oldLines} -> ${o.newLines} lines)` : 'unchanged'}${o.diff ? `\n${o.diff}` : ''}`);
+          else console.log(`${o.path}: ${o.changed ? 'written' : 'unchanged'}, ${o.newLines} lines`);
+        }
+        if (outcome.problems.length) console.log(`${outcome.problems.length} identities left out (see the log):\n  ${outcome.problems.slice(0, 20).join('\n  ')}`);
+      } finally {
+        await ldap.close();
+      }
+    });
+
+  program
+    .command('status')
+    .description('show the last sync: when, how many lines, the last error')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const cfg = config(program);
+      const s = readStatus(cfg.agent.stateDir);
+      if (opts.json) return console.log(JSON.stringify(s, null, 2));
+      console.log(`last success:  ${s.lastSuccess ?? 'never'}`);
+      console.log(`lines:         ${s.lines ?? '-'}`);
+      console.log(`duration:      ${s.durationMs ?? '-'} ms`);
+      console.log(`built from:    contextCSN ${s.contextCsn ?? '-'}`);
+      if (s.lastError) console.log(`last error:    ${s.lastErrorAt} ${s.lastError}`);
+      console.log(`failures in a row: ${s.consecutiveFailures}`);
+      if (s.consecutiveFailures > 0) process.exitCode = EXIT.DIRECTORY_UNAVAILABLE;
+    });
+
+  program
+    .command('run')
+    .description('daemon: sync within seconds of every directory change (contextCSN), and fully on a schedule')
+    .action(async () => {
+      const cfg = config(program);
+      const ldap = connectAgent(cfg);
+      const metrics = new AgentMetrics();
+      if (cfg.agent.metricsPort) {
+        await metrics.serve(cfg.agent.metricsPort);
+        log.info({ url: `http://127.0.0.1:${cfg.agent.metricsPort}/metrics` }, 'metrics served');
+      }
+      const runner = new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
+      const daemon = new MapDaemon(runner, ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
+      daemon.start();
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await daemon.stop();
+      await ldap.close();
+      process.exit(EXIT.OK);
+    });
+
+  return program;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('mapper-agent/cli.ts')) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      console.error(`mapper-agent: ${(err as Error).message}`);
+      process.exit(exitCodeFor(err));
+    });
+}

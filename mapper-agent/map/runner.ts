@@ -1,0 +1,111 @@
+/**
+ * Runs map syncs with the bookkeeping around them (status file, metrics, logs), one at a time,
+ * and — as the daemon — decides when to run: whenever the suffix's contextCSN differs from the one
+ * the current map was built from (checked every few seconds, one tiny base read), plus a full
+ * regeneration on a slower cron schedule in case a change signal was missed.
+ */
+import { schedule, validate, type ScheduledTask } from 'node-cron';
+import type { LdapConnection } from '../../core/ldap/connection.js';
+import { readContextCsn } from '../../core/directory/change-signal.js';
+import type { Logger } from '../../core/log.js';
+import { ConfigError } from '../../core/errors.js';
+import type { AgentSection } from '../config.js';
+import type { AgentMetrics } from '../metrics.js';
+import { readStatus, writeStatus } from '../status.js';
+import { syncMap, type SyncOptions, type SyncOutcome } from './sync.js';
+
+export class MapSyncRunner {
+  private running: Promise<SyncOutcome> | undefined;
+
+  constructor(
+    private readonly ldap: LdapConnection,
+    private readonly baseDn: string,
+    private readonly agent: AgentSection,
+    private readonly log: Logger,
+    private readonly metrics?: AgentMetrics,
+  ) {}
+
+  /** The contextCSN the last successful sync was built from. */
+  get builtFrom(): string | undefined {
+    return readStatus(this.agent.stateDir).contextCsn;
+  }
+
+  /** One sync; concurrent callers share the sync already under way. */
+  run(options: SyncOptions = {}): Promise<SyncOutcome> {
+    this.running ??= this.runOnce(options).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async runOnce(options: SyncOptions): Promise<SyncOutcome> {
+    const status = readStatus(this.agent.stateDir);
+    const attempt = new Date().toISOString();
+    try {
+      const outcome = await syncMap(this.ldap, this.baseDn, this.agent, options);
+      if (options.dryRun) return outcome;
+      const changed = outcome.outputs.filter((o) => o.changed).map((o) => o.path);
+      writeStatus(this.agent.stateDir, {
+        ...status, lastAttempt: attempt, lastSuccess: new Date().toISOString(), lines: outcome.lines,
+        durationMs: Math.round(outcome.durationMs), contextCsn: outcome.contextCsn, skipped: outcome.skipped, consecutiveFailures: 0,
+      });
+      this.metrics?.syncs.inc({ result: changed.length ? 'written' : 'unchanged' });
+      this.metrics?.lastSuccess.set(Date.now() / 1000);
+      this.metrics?.lines.set(outcome.lines);
+      this.metrics?.duration.set(outcome.durationMs / 1000);
+      this.log.info({ lines: outcome.lines, changed, durationMs: Math.round(outcome.durationMs), skipped: outcome.skipped }, changed.length ? 'map written' : 'map unchanged');
+      for (const problem of outcome.problems.slice(0, 50)) this.log.warn({ problem }, 'identity left out of the map');
+      if (outcome.problems.length > 50) this.log.warn({ more: outcome.problems.length - 50 }, 'more identities left out');
+      return outcome;
+    } catch (err) {
+      if (!options.dryRun) {
+        writeStatus(this.agent.stateDir, { ...status, lastAttempt: attempt, lastError: (err as Error).message, lastErrorAt: attempt, consecutiveFailures: status.consecutiveFailures + 1 });
+      }
+      this.metrics?.failures.inc();
+      this.metrics?.syncs.inc({ result: 'failed' });
+      this.log.error({ err: (err as Error).message }, 'map sync failed; the previous map stays in place');
+      throw err;
+    }
+  }
+}
+
+export class MapDaemon {
+  private tasks: ScheduledTask[] = [];
+
+  constructor(
+    private readonly runner: MapSyncRunner,
+    private readonly ldap: LdapConnection,
+    private readonly baseDn: string,
+    private readonly agent: AgentSection,
+    private readonly log: Logger,
+    private readonly metrics?: AgentMetrics,
+  ) {}
+
+  start(): void {
+    const every = this.agent.checkIntervalSeconds;
+    const checkExpr = every < 60 ? `*/${every} * * * * *` : `0 */${Math.max(1, Math.round(every / 60))} * * * *`;
+    this.tasks.push(schedule(checkExpr, () => void this.checkForChange(), { noOverlap: true }));
+    if (!validate(this.agent.fullSyncSchedule)) throw new ConfigError(`agent.fullSyncSchedule is not a cron expression: ${this.agent.fullSyncSchedule}`);
+    this.tasks.push(schedule(this.agent.fullSyncSchedule, () => void this.runner.run().catch(() => undefined), { noOverlap: true }));
+    this.log.info({ checkEverySeconds: every, fullSync: this.agent.fullSyncSchedule }, 'map daemon started');
+    void this.checkForChange();
+  }
+
+  /** Sync when the directory changed since the map was built. Returns whether it synced. */
+  async checkForChange(): Promise<boolean> {
+    this.metrics?.checks.inc();
+    let csn: string;
+    try {
+      csn = await readContextCsn(this.ldap, this.baseDn);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'contextCSN check failed; keeping the current map');
+      return false;
+    }
+    if (csn === this.runner.builtFrom) return false;
+    await this.runner.run().catch(() => undefined);
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.tasks) await t.stop();
+    this.tasks = [];
+  }
+}

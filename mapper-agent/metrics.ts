@@ -1,0 +1,30 @@
+/** Prometheus metrics for the agent, served on 127.0.0.1:<agent.metricsPort>/metrics when enabled. */
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly lastSuccess = new Gauge({ name: 'cg_map_last_success_timestamp_seconds', help: 'Unix time of the last successful map sync', registers: [this.registry] });
+  readonly lines = new Gauge({ name: 'cg_map_lines', help: 'Lines in the multimap after the last successful sync', registers: [this.registry] });
+  readonly duration = new Gauge({ name: 'cg_map_sync_duration_seconds', help: 'Duration of the last successful sync', registers: [this.registry] });
+  readonly syncs = new Counter({ name: 'cg_map_syncs_total', help: 'Map syncs by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly failures = new Counter({ name: 'cg_map_sync_failures_total', help: 'Failed map syncs', registers: [this.registry] });
+  readonly checks = new Counter({ name: 'cg_map_change_checks_total', help: 'contextCSN checks', registers: [this.registry] });
+
+  serve(port: number, host = '127.0.0.1'): Promise<Server> {
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      this.registry.metrics().then(
+        (body) => res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(body),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve(server));
+    });
+  }
+}
