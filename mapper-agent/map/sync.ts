@@ -5,6 +5,9 @@
  * beyond the limit is refused (ShrinkRefusedError) unless forced. A dry run writes nothing and
  * returns the diff of what would change.
  */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError } from '../../core/errors.js';
 import type { LdapConnection } from '../../core/ldap/connection.js';
 import { readContextCsn } from '../../core/directory/change-signal.js';
 import type { AgentSection } from '../config.js';
@@ -51,6 +54,9 @@ export async function syncMap(ldap: LdapConnection, baseDn: string, agent: Agent
   if (agent.gridMapfilePath && built.gridMapfile !== undefined) targets.push({ path: agent.gridMapfilePath, content: built.gridMapfile, guarded: true });
   if (agent.jsonSnapshotPath && built.json !== undefined) targets.push({ path: agent.jsonSnapshotPath, content: built.json, guarded: false });
 
+  for (const t of targets) {
+    if (!existsSync(dirname(t.path))) throw new ConfigError(`the directory of ${t.path} does not exist (check agent.multimapPath / gridMapfilePath / jsonSnapshotPath)`);
+  }
   const guard = { maxShrinkFraction: agent.maxShrinkFraction, force: !!options.force };
   // Check every guarded output before writing any, so that one refusal leaves all files as they were.
   for (const t of targets) if (t.guarded) checkShrink(readCurrent(t.path), t.content, guard);
