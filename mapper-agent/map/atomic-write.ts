@@ -1,13 +1,15 @@
 /**
  * Replaces a file so that a reader (dCache polls the mtime) sees either the complete old or the
- * complete new content, never a mix, whatever happens to this process: write a temp file in the
- * same directory, fsync it, keep the old file as <name>.previous (a hard link: no copy), rename the
- * temp file over the name, fsync the directory. Nothing is written when the content is unchanged,
- * so the mtime moves only when the map really changed.
+ * complete new content, never a mix, whatever happens to this process: the new content is
+ * streamed into a temp file in the same directory (hashed and counted on the way), fsynced, the
+ * old file is kept as <name>.previous (a hard link: no copy), the temp file is renamed over the
+ * name, and the directory is fsynced. When the new content hashes the same as the old one, the
+ * temp file is dropped: the mtime moves only when the map really changed. Memory stays flat in
+ * the size of the file.
  */
-import { closeSync, constants, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { CampaignGuardError } from '../../core/errors.js';
 
 /** A new map would drop more lines than allowed; the old one stays in place. */
@@ -23,8 +25,6 @@ export interface WriteOptions {
   maxShrinkFraction?: number;
   force?: boolean;
   mode?: number;
-  /** lines that count for the shrink guard (default: non-empty lines not starting with #) */
-  countLines?: (content: string) => number;
 }
 
 export interface WriteResult {
@@ -33,12 +33,72 @@ export interface WriteResult {
   newLines: number;
 }
 
+/** Where producers write text; counts map lines (non-empty, not starting with #) and hashes as it goes. */
+export interface TextSink {
+  write(text: string): void;
+}
+
 const TEMP_MARK = '.cg-tmp-';
+const CHUNK = 1 << 16;
+
+/** Counts lines that are not blank and do not start with # (the shrink guard's unit), across chunk boundaries. */
+class LineCounter {
+  lines = 0;
+  private atLineStart = true;
+  private lineHasContent = false;
+  private lineIsComment = false;
+  feed(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 10) {
+        if (this.lineHasContent && !this.lineIsComment) this.lines++;
+        this.atLineStart = true;
+        this.lineHasContent = false;
+        this.lineIsComment = false;
+      } else if (c !== 32 && c !== 9 && c !== 13) {
+        if (!this.lineHasContent && c === 35) this.lineIsComment = true;
+        this.lineHasContent = true;
+        this.atLineStart = false;
+      }
+    }
+  }
+  end(): number {
+    if (this.lineHasContent && !this.lineIsComment) this.lines++;
+    this.lineHasContent = false;
+    return this.lines;
+  }
+}
 
 export function countMapLines(content: string): number {
-  let n = 0;
-  for (const line of content.split('\n')) if (line.trim() && !line.trimStart().startsWith('#')) n++;
-  return n;
+  const c = new LineCounter();
+  c.feed(content);
+  return c.end();
+}
+
+/** Line count and hash of an existing file, read in chunks; undefined when it does not exist. */
+export function fileFacts(path: string): { lines: number; sha256: string } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const hash = createHash('sha256');
+    const counter = new LineCounter();
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const decoder = new TextDecoder('utf-8');
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+      counter.feed(decoder.decode(buf.subarray(0, n), { stream: true }));
+    }
+    return { lines: counter.end(), sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readCurrent(path: string): string | undefined {
@@ -50,31 +110,53 @@ export function readCurrent(path: string): string | undefined {
   }
 }
 
-/** Check the guard without writing (dry runs use this too). */
-export function checkShrink(oldContent: string | undefined, newContent: string, options: WriteOptions = {}): WriteResult {
-  const count = options.countLines ?? countMapLines;
-  const oldLines = oldContent === undefined ? 0 : count(oldContent);
-  const newLines = count(newContent);
+/** The guard on its own (checked before writing any of several outputs, and by dry runs). */
+export function checkShrink(oldLines: number, newLines: number, options: WriteOptions = {}): void {
   const max = options.maxShrinkFraction ?? 0.1;
   if (!options.force && oldLines > 0 && (newLines === 0 || newLines < oldLines * (1 - max))) {
     throw new ShrinkRefusedError(oldLines, newLines, max);
   }
-  return { changed: oldContent !== newContent, oldLines, newLines };
 }
 
-export function writeFileAtomically(path: string, content: string, options: WriteOptions = {}): WriteResult {
-  removeStaleTemps(path);
-  const old = readCurrent(path);
-  const result = checkShrink(old, content, options);
-  if (!result.changed) return result;
+class TempFile implements TextSink {
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
+  readonly hash: Hash = createHash('sha256');
+  readonly counter = new LineCounter();
+  constructor(readonly fd: number) {}
+  write(text: string): void {
+    this.counter.feed(text);
+    if (text.length * 3 > CHUNK - this.used) {
+      this.flush();
+      if (text.length * 3 > CHUNK) {
+        this.put(Buffer.from(text, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.buf.write(text, this.used, 'utf8');
+  }
+  flush(): void {
+    if (this.used) this.put(this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
+  private put(data: Buffer): void {
+    this.hash.update(data);
+    let off = 0;
+    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+  }
+}
 
+/** Stream new content from `produce` into place atomically (see the module comment). */
+export function replaceFileAtomically(path: string, produce: (sink: TextSink) => void, options: WriteOptions = {}): WriteResult {
+  removeStaleTemps(path);
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o644);
+  let sink: TempFile;
   try {
-    const data = Buffer.from(content, 'utf8');
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    sink = new TempFile(fd);
+    produce(sink);
+    sink.flush();
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -82,16 +164,33 @@ export function writeFileAtomically(path: string, content: string, options: Writ
     throw err;
   }
   closeSync(fd);
-
-  if (old !== undefined) keepPrevious(path);
+  const newLines = sink.counter.end();
+  const sha256 = sink.hash.digest('hex');
+  const old = fileFacts(path);
+  const oldLines = old?.lines ?? 0;
+  try {
+    checkShrink(oldLines, newLines, options);
+  } catch (err) {
+    unlinkSync(temp);
+    throw err;
+  }
+  if (old && old.sha256 === sha256) {
+    unlinkSync(temp);
+    return { changed: false, oldLines, newLines };
+  }
+  if (old) keepPrevious(path);
   renameSync(temp, path);
   fsyncDirectory(dir);
-  return result;
+  return { changed: true, oldLines, newLines };
+}
+
+export function writeFileAtomically(path: string, content: string, options: WriteOptions = {}): WriteResult {
+  return replaceFileAtomically(path, (sink) => sink.write(content), options);
 }
 
 /** <path>.previous becomes the current file (same inode), replacing an older .previous atomically. */
 function keepPrevious(path: string): void {
-  const link = `${join(dirname(path), `.${basename(path)}${TEMP_MARK}prev-${process.pid}`)}`;
+  const link = join(dirname(path), `.${basename(path)}${TEMP_MARK}prev-${process.pid}`);
   try {
     unlinkSync(link);
   } catch {

@@ -1,109 +1,134 @@
 /**
  * Builds the map outputs from a directory snapshot: gPlazma multimap, optional grid-mapfile and
- * JSON snapshot. Deterministic: lines are sorted, so an unchanged directory gives byte-identical
- * files. Left out, each with a reason in `problems`: suspended accounts, revoked or expired
- * identities, identities whose owner is gone, OIDC issuers without a configured alias, values the
- * format cannot hold, and any map key claimed by two different accounts (both left out: a login
- * must resolve to exactly one account, and guessing which one would be worse than none).
+ * JSON snapshot. Deterministic: keys are sorted, so an unchanged directory gives byte-identical
+ * files. Memory: one entry (key -> account) per identity; lines are produced while writing.
+ *
+ * Left out, each counted, and with a reason in `problems` where an operator should look:
+ * suspended accounts, revoked or expired identities, identities whose owner is gone, OIDC issuers
+ * without a configured alias, values the format cannot hold, and any map key claimed by two
+ * different accounts (both left out: a login must resolve to exactly one account, and guessing
+ * which one would be worse than none).
  */
 import type { DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
-import { dnPredicate, formatGridMapLine, formatLine, oidcPredicate } from './multimap-format.js';
+import { accountSuffix, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
+import type { TextSink } from './atomic-write.js';
 
 export interface BuildOptions {
   /** issuer URL -> gPlazma provider alias */
   oidcAliases: Record<string, string>;
   now?: Date;
-  gridMapfile?: boolean;
-  jsonSnapshot?: boolean;
-}
-
-export interface MapEntry {
-  key: string;
-  kind: 'x509' | 'oidc';
-  username: string;
-  uid: number;
-  gid: number;
-  gids: number[];
 }
 
 export interface BuiltMap {
-  multimap: string;
-  gridMapfile?: string;
-  json?: string;
   lines: number;
+  /** lines the grid-mapfile will have (x509 identities whose DN it can hold) */
+  gridLines: number;
   skipped: { suspended: number; revoked: number; expired: number; orphaned: number; unmapped: number; conflicting: number; invalid: number };
-  /** one line per left-out identity that needs an operator's attention (not for suspended/revoked/expired) */
   problems: string[];
+  writeMultimap(sink: TextSink): void;
+  writeGridMapfile(sink: TextSink): void;
+  writeJson(sink: TextSink): void;
 }
 
 export const MULTIMAP_HEADER = '# gPlazma multimap written by campaign-guard mapper-agent from LDAP. Do not edit: changes are overwritten.\n';
 
+/** GeneralizedTime of a Date (YYYYMMDDHHMMSSZ), comparable as a string with stored values. */
+function generalizedTime(d: Date): string {
+  return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
 export async function buildMap(snapshot: DirectorySnapshot, options: BuildOptions): Promise<BuiltMap> {
-  const now = (options.now ?? new Date()).getTime();
+  const now = generalizedTime(options.now ?? new Date());
   const skipped = { suspended: 0, revoked: 0, expired: 0, orphaned: 0, unmapped: 0, conflicting: 0, invalid: 0 };
   const problems: string[] = [];
-  const byKey = new Map<string, MapEntry | null>(); // null: claimed by two accounts
+  const byKey = new Map<string, MapAccount | null>(); // null: claimed by two accounts
+  const aliases = normaliseAliases(options.oidcAliases);
 
-  const accept = (identity: MapIdentity, account: MapAccount): void => {
-    const predicate = identity.type === 'x509' ? dnPredicate(identity.subject) : aliasFor(identity, options, problems, skipped);
-    if (predicate === undefined) return;
+  await snapshot.forEachIdentity((identity) => {
+    const account = snapshot.accounts.get(identity.owner);
+    if (!account) {
+      skipped.orphaned++;
+      problems.push(`${describe(identity)}: owner ${identity.owner} does not exist`);
+      return;
+    }
+    if (!account.active) return void skipped.suspended++;
+    if (!identity.active) return void skipped.revoked++;
+    if (identity.type === 'x509' && identity.notAfter && identity.notAfter < now) return void skipped.expired++;
+    let predicate;
+    if (identity.type === 'x509') predicate = dnPredicate(identity.subject);
+    else {
+      const alias = aliases.get(identity.issuer.replace(/\/+$/, ''));
+      if (!alias) {
+        skipped.unmapped++;
+        problems.push(`${describe(identity)}: issuer has no gPlazma alias in agent.oidcAliases`);
+        return;
+      }
+      predicate = oidcPredicate(identity.subject, alias);
+    }
     if (typeof predicate !== 'string') {
       skipped.invalid++;
-      problems.push(`${describe(identity)}: left out: ${predicate.refused}`);
+      problems.push(`${describe(identity)}: ${predicate.refused}`);
       return;
     }
     const previous = byKey.get(predicate);
-    if (previous === null) return;
-    if (previous && previous.username !== account.username) {
+    if (previous === null) return void skipped.conflicting++;
+    if (previous && previous !== account) {
       byKey.set(predicate, null);
       skipped.conflicting += 2;
       problems.push(`${predicate}: claimed by both ${previous.username} and ${account.username}; left out for both`);
       return;
     }
-    byKey.set(predicate, { key: predicate, kind: identity.type, username: account.username, uid: account.uidNumber, gid: account.gidNumber, gids: account.campaignGids });
-  };
-
-  for await (const page of snapshot.identities) {
-    for (const identity of page) {
-      const account = snapshot.accounts.get(identity.ownerDn);
-      if (!account) {
-        skipped.orphaned++;
-        problems.push(`${describe(identity)}: owner ${identity.ownerDn} does not exist`);
-      } else if (!account.active) skipped.suspended++;
-      else if (!identity.active) skipped.revoked++;
-      else if (identity.type === 'x509' && identity.notAfter && identity.notAfter.getTime() < now) skipped.expired++;
-      else accept(identity, account);
-    }
-  }
-  problems.push(...snapshot.problems.map((p) => `${p}: left out`));
+    byKey.set(predicate, account);
+  });
+  for (const p of snapshot.problems) problems.push(p);
   skipped.invalid += snapshot.problems.length;
 
-  const entries = [...byKey.values()].filter((e): e is MapEntry => e !== null).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const lines = entries.map((e) => formatLine({ predicate: e.key, username: e.username, uid: e.uid, primaryGid: e.gid, secondaryGids: e.gids }));
-  const built: BuiltMap = { multimap: MULTIMAP_HEADER + lines.map((l) => `${l}\n`).join(''), lines: lines.length, skipped, problems };
+  const keys = [...byKey.keys()].filter((k) => byKey.get(k) !== null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const suffixes = new Map<MapAccount, string>();
+  const suffixOf = (a: MapAccount) => {
+    let s = suffixes.get(a);
+    if (s === undefined) suffixes.set(a, (s = accountSuffix(a.username, a.uidNumber, a.gidNumber, a.campaignGids)));
+    return s;
+  };
+  const gridKeys = keys.filter((k) => {
+    if (!k.startsWith('dn:')) return false;
+    const ok = typeof formatGridMapLine(k.slice(3), 'x') === 'string';
+    if (!ok) problems.push(`${k}: not in the grid-mapfile: a grid-mapfile cannot hold a DN with a double quote`);
+    return ok;
+  });
 
-  if (options.gridMapfile) {
-    const grid: string[] = [];
-    for (const e of entries) {
-      if (e.kind !== 'x509') continue;
-      const line = formatGridMapLine(e.key.slice('dn:'.length), e.username);
-      if (typeof line === 'string') grid.push(line);
-      else problems.push(`${e.key}: not in the grid-mapfile: ${line.refused}`);
-    }
-    built.gridMapfile = grid.map((l) => `${l}\n`).join('');
-  }
-  if (options.jsonSnapshot) built.json = `${JSON.stringify(entries, null, 1)}\n`;
-  return built;
+  return {
+    lines: keys.length,
+    gridLines: gridKeys.length,
+    skipped,
+    problems,
+    writeMultimap(sink) {
+      sink.write(MULTIMAP_HEADER);
+      for (const k of keys) sink.write(`${quote(k)}${suffixOf(byKey.get(k)!)}\n`);
+    },
+    writeGridMapfile(sink) {
+      for (const k of gridKeys) sink.write(`${formatGridMapLine(k.slice(3), byKey.get(k)!.username) as string}\n`);
+    },
+    writeJson(sink) {
+      sink.write('[');
+      keys.forEach((k, i) => {
+        const a = byKey.get(k)!;
+        sink.write(`${i ? ',' : ''}\n ${JSON.stringify({ key: k, kind: k.startsWith('dn:') ? 'x509' : 'oidc', username: a.username, uid: a.uidNumber, gid: a.gidNumber, gids: a.campaignGids })}`);
+      });
+      sink.write('\n]\n');
+    },
+  };
 }
 
-function aliasFor(identity: Extract<MapIdentity, { type: 'oidc' }>, options: BuildOptions, problems: string[], skipped: BuiltMap['skipped']): ReturnType<typeof oidcPredicate> | undefined {
-  const alias = options.oidcAliases[identity.issuer] ?? options.oidcAliases[identity.issuer.replace(/\/+$/, '')] ?? options.oidcAliases[`${identity.issuer.replace(/\/+$/, '')}/`];
-  if (!alias) {
-    skipped.unmapped++;
-    problems.push(`${describe(identity)}: issuer has no gPlazma alias in agent.oidcAliases; left out`);
-    return undefined;
-  }
-  return oidcPredicate(identity.subject, alias);
+/** Collect a producer's output as a string (dry runs and tests). */
+export function render(produce: (sink: TextSink) => void): string {
+  const parts: string[] = [];
+  produce({ write: (t) => void parts.push(t) });
+  return parts.join('');
+}
+
+function normaliseAliases(aliases: Record<string, string>): Map<string, string> {
+  return new Map(Object.entries(aliases).map(([issuer, alias]) => [issuer.replace(/\/+$/, ''), alias]));
 }
 
 function describe(identity: MapIdentity): string {

@@ -49,13 +49,18 @@ export function quote(token: string): string {
   return `"${token.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function formatLine(line: MapLine): string {
-  if (!NAME_PATTERN.test(line.username)) throw new Error(`username ${JSON.stringify(line.username)} is not a POSIX name`);
-  for (const n of [line.uid, line.primaryGid, ...line.secondaryGids]) {
+/** Everything after the predicate: ` username:U uid:N gid:N,true gid:N...`, the same for all of an account's lines. */
+export function accountSuffix(username: string, uid: number, primaryGid: number, secondaryGids: number[]): string {
+  if (!NAME_PATTERN.test(username)) throw new Error(`username ${JSON.stringify(username)} is not a POSIX name`);
+  for (const n of [uid, primaryGid, ...secondaryGids]) {
     if (!Number.isInteger(n) || n < 0 || n > 0xfffffffe) throw new Error(`not a POSIX id: ${n}`);
   }
-  const secondary = line.secondaryGids.filter((g) => g !== line.primaryGid).map((g) => ` gid:${g}`).join('');
-  return `${quote(line.predicate)} username:${line.username} uid:${line.uid} gid:${line.primaryGid},true${secondary}`;
+  const secondary = secondaryGids.filter((g) => g !== primaryGid).map((g) => ` gid:${g}`).join('');
+  return ` username:${username} uid:${uid} gid:${primaryGid},true${secondary}`;
+}
+
+export function formatLine(line: MapLine): string {
+  return quote(line.predicate) + accountSuffix(line.username, line.uid, line.primaryGid, line.secondaryGids);
 }
 
 /** Classic grid-mapfile line `"DN" user`; it has no escaping, so a DN holding `"` cannot be written. */

@@ -12,8 +12,8 @@ import type { LdapConnection } from '../../core/ldap/connection.js';
 import { readContextCsn } from '../../core/directory/change-signal.js';
 import type { AgentSection } from '../config.js';
 import { readDirectory } from './directory-reader.js';
-import { buildMap, type BuiltMap } from './build.js';
-import { checkShrink, readCurrent, writeFileAtomically } from './atomic-write.js';
+import { buildMap, render, type BuiltMap } from './build.js';
+import { checkShrink, countMapLines, fileFacts, readCurrent, replaceFileAtomically, type TextSink } from './atomic-write.js';
 
 export interface SyncOptions {
   dryRun?: boolean;
@@ -43,33 +43,30 @@ export async function syncMap(ldap: LdapConnection, baseDn: string, agent: Agent
   const started = performance.now();
   const contextCsn = await readContextCsn(ldap, baseDn);
   const snapshot = await readDirectory(ldap, baseDn, agent.pageSize);
-  const built = await buildMap(snapshot, {
-    oidcAliases: agent.oidcAliases,
-    gridMapfile: !!agent.gridMapfilePath,
-    jsonSnapshot: !!agent.jsonSnapshotPath,
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const built = await buildMap(snapshot, { oidcAliases: agent.oidcAliases, ...(options.now ? { now: options.now } : {}) });
 
-  const targets: { path: string; content: string; guarded: boolean }[] = [{ path: agent.multimapPath, content: built.multimap, guarded: true }];
-  if (agent.gridMapfilePath && built.gridMapfile !== undefined) targets.push({ path: agent.gridMapfilePath, content: built.gridMapfile, guarded: true });
-  if (agent.jsonSnapshotPath && built.json !== undefined) targets.push({ path: agent.jsonSnapshotPath, content: built.json, guarded: false });
+  const targets: { path: string; produce: (sink: TextSink) => void; lines: number; guarded: boolean }[] = [
+    { path: agent.multimapPath, produce: built.writeMultimap, lines: built.lines, guarded: true },
+  ];
+  if (agent.gridMapfilePath) targets.push({ path: agent.gridMapfilePath, produce: built.writeGridMapfile, lines: built.gridLines, guarded: true });
+  if (agent.jsonSnapshotPath) targets.push({ path: agent.jsonSnapshotPath, produce: built.writeJson, lines: built.lines, guarded: false });
 
   for (const t of targets) {
     if (!existsSync(dirname(t.path))) throw new ConfigError(`the directory of ${t.path} does not exist (check agent.multimapPath / gridMapfilePath / jsonSnapshotPath)`);
   }
   const guard = { maxShrinkFraction: agent.maxShrinkFraction, force: !!options.force };
   // Check every guarded output before writing any, so that one refusal leaves all files as they were.
-  for (const t of targets) if (t.guarded) checkShrink(readCurrent(t.path), t.content, guard);
+  for (const t of targets) if (t.guarded) checkShrink(fileFacts(t.path)?.lines ?? 0, t.lines, guard);
 
   const outputs: OutputResult[] = [];
   for (const t of targets) {
     const opts = t.guarded ? guard : { force: true };
     if (options.dryRun) {
-      const old = readCurrent(t.path);
-      const r = checkShrink(old, t.content, opts);
-      outputs.push({ path: t.path, ...r, diff: lineDiff(old ?? '', t.content) });
+      const old = readCurrent(t.path) ?? '';
+      const next = render(t.produce);
+      outputs.push({ path: t.path, changed: old !== next, oldLines: countMapLines(old), newLines: countMapLines(next), diff: lineDiff(old, next) });
     } else {
-      outputs.push({ path: t.path, ...writeFileAtomically(t.path, t.content, opts) });
+      outputs.push({ path: t.path, ...replaceFileAtomically(t.path, t.produce, opts) });
     }
   }
   return { contextCsn, outputs, lines: built.lines, skipped: built.skipped, problems: built.problems, durationMs: performance.now() - started };

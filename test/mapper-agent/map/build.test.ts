@@ -1,15 +1,17 @@
 import { expect } from 'chai';
-import { buildMap, MULTIMAP_HEADER } from '../../../mapper-agent/map/build.js';
+import { buildMap, MULTIMAP_HEADER, render, type BuiltMap } from '../../../mapper-agent/map/build.js';
+
+const multimap = (m: BuiltMap) => render(m.writeMultimap);
 import type { DirectorySnapshot, MapAccount, MapIdentity } from '../../../mapper-agent/map/directory-reader.js';
 
 const account = (username: string, uid: number, gids: number[] = [], active = true): [string, MapAccount] => [
-  `uid=${username},ou=people,dc=x`, { username, uidNumber: uid, gidNumber: uid + 100000, active, campaignGids: gids },
+  username, { username, uidNumber: uid, gidNumber: uid + 100000, active, campaignGids: gids },
 ];
-const x509 = (owner: string, subject: string, extra: Partial<Extract<MapIdentity, { type: 'x509' }>> = {}): MapIdentity => ({ type: 'x509', subject, ownerDn: `uid=${owner},ou=people,dc=x`, active: true, ...extra });
-const oidc = (owner: string, issuer: string, subject: string): MapIdentity => ({ type: 'oidc', issuer, subject, ownerDn: `uid=${owner},ou=people,dc=x`, active: true });
+const x509 = (owner: string, subject: string, extra: Partial<Extract<MapIdentity, { type: 'x509' }>> = {}): MapIdentity => ({ type: 'x509', subject, owner, active: true, ...extra });
+const oidc = (owner: string, issuer: string, subject: string): MapIdentity => ({ type: 'oidc', issuer, subject, owner, active: true });
 
 function snapshot(accounts: [string, MapAccount][], pages: MapIdentity[][], problems: string[] = []): DirectorySnapshot {
-  return { accounts: new Map(accounts), identities: (async function* () { yield* pages; })(), problems };
+  return { accounts: new Map(accounts), forEachIdentity: async (visit) => pages.flat().forEach(visit), problems };
 }
 
 describe('mapper-agent/map/build', () => {
@@ -21,8 +23,8 @@ describe('mapper-agent/map/build', () => {
     const ids = [x509('bob', '/C=DE/CN=Bob'), x509('alice', '/C=DE/CN=Alice'), oidc('alice', 'https://iam.example.org/', 'a-sub')];
     const a = await buildMap(snapshot(accounts, [ids]), { oidcAliases: aliases, now });
     const b = await buildMap(snapshot([...accounts].reverse(), [[ids[2]!], [ids[1]!, ids[0]!]]), { oidcAliases: aliases, now });
-    expect(a.multimap).to.equal(b.multimap);
-    expect(a.multimap).to.equal(MULTIMAP_HEADER + [
+    expect(multimap(a)).to.equal(multimap(b));
+    expect(multimap(a)).to.equal(MULTIMAP_HEADER + [
       '"dn:/C=DE/CN=Alice" username:alice uid:10001 gid:110001,true gid:30001 gid:30002',
       '"dn:/C=DE/CN=Bob" username:bob uid:10002 gid:110002,true',
       '"oidc:a-sub@iam" username:alice uid:10001 gid:110001,true gid:30001 gid:30002',
@@ -35,13 +37,13 @@ describe('mapper-agent/map/build', () => {
       [[
         x509('sam', '/CN=Sam'),
         x509('alice', '/CN=Alice revoked', { active: false }),
-        x509('alice', '/CN=Alice expired', { notAfter: new Date('2026-01-01T00:00:00Z') }),
-        x509('alice', '/CN=Alice valid', { notAfter: new Date('2027-01-01T00:00:00Z') }),
+        x509('alice', '/CN=Alice expired', { notAfter: '20260101000000Z' }),
+        x509('alice', '/CN=Alice valid', { notAfter: '20270101000000Z' }),
         x509('ghost', '/CN=Ghost'),
         oidc('alice', 'https://unknown.example.org/', 'sub1'),
       ]],
     ), { oidcAliases: aliases, now });
-    expect(m.multimap.split('\n').filter((l) => l && !l.startsWith('#'))).to.deep.equal(['"dn:/CN=Alice valid" username:alice uid:10001 gid:110001,true']);
+    expect(multimap(m).split('\n').filter((l) => l && !l.startsWith('#'))).to.deep.equal(['"dn:/CN=Alice valid" username:alice uid:10001 gid:110001,true']);
     expect(m.skipped).to.deep.include({ suspended: 1, revoked: 1, expired: 1, orphaned: 1, unmapped: 1 });
     expect(m.problems.join('\n')).to.match(/Ghost/).and.match(/no gPlazma alias/);
   });
@@ -51,18 +53,18 @@ describe('mapper-agent/map/build', () => {
     const m = await buildMap(snapshot([account('alice', 10001), account('bob', 10002)], [[
       oidc('alice', 'https://iam.example.org/', 'same'), oidc('bob', 'https://other.example.org/', 'same'), x509('bob', '/CN=Bob'),
     ]]), { oidcAliases: { ...aliases, 'https://other.example.org/': 'iam' }, now });
-    expect(m.multimap).to.not.include('oidc:same');
-    expect(m.multimap).to.include('"dn:/CN=Bob" username:bob');
+    expect(multimap(m)).to.not.include('oidc:same');
+    expect(multimap(m)).to.include('"dn:/CN=Bob" username:bob');
     expect(m.problems.join()).to.match(/claimed by both alice and bob/);
   });
 
   it('reports unrepresentable values instead of writing them, and writes the optional outputs', async () => {
     const m = await buildMap(snapshot([account('alice', 10001)], [[x509('alice', '/CN=line\nbreak'), x509('alice', '/CN=say "hi"')]], ['cgIdentityKey=abc: unreadable cgCertNotAfter']),
-      { oidcAliases: aliases, now, gridMapfile: true, jsonSnapshot: true });
-    expect(m.multimap).to.not.include('line');
-    expect(m.multimap).to.include('"dn:/CN=say \\"hi\\"" username:alice');
-    expect(m.gridMapfile).to.equal('');
+      { oidcAliases: aliases, now });
+    expect(multimap(m)).to.not.include('line');
+    expect(multimap(m)).to.include('"dn:/CN=say \\"hi\\"" username:alice');
+    expect(render(m.writeGridMapfile)).to.equal('');
     expect(m.problems.join('\n')).to.match(/control character/).and.match(/grid-mapfile cannot hold/).and.match(/unreadable cgCertNotAfter/);
-    expect(JSON.parse(m.json!)).to.deep.equal([{ key: 'dn:/CN=say "hi"', kind: 'x509', username: 'alice', uid: 10001, gid: 110001, gids: [] }]);
+    expect(JSON.parse(render(m.writeJson))).to.deep.equal([{ key: 'dn:/CN=say "hi"', kind: 'x509', username: 'alice', uid: 10001, gid: 110001, gids: [] }]);
   });
 });

@@ -1,0 +1,287 @@
+/**
+ * A minimal LDAPv3 client for one job: simple bind, then a paged search (RFC 2696) that streams
+ * entries to a callback, decoding only the requested attributes straight from the BER bytes.
+ * The agent reads the whole directory every sync, and a general-purpose client (ldapts) spends
+ * most of that time building objects it then throws away: this reader keeps the map sync as
+ * fast as `ldapsearch` and its memory flat. Everything else uses ldapts (core/ldap/connection.ts).
+ *
+ * Any failure (connection lost, timeout, non-success result, malformed response) rejects the
+ * whole search with DirectoryUnavailableError: callers never see a partial result as complete.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { DirectoryUnavailableError } from '../errors.js';
+
+export interface PagedReaderOptions {
+  url: string;
+  bindDn: string;
+  password: string;
+  timeoutMs?: number;
+  tls?: ConnectionOptions;
+}
+
+export interface PagedSearch {
+  base: string;
+  scope: 'base' | 'one' | 'sub';
+  /** only equality filters `(attr=value)` are needed by the readers */
+  equality: [string, string];
+  attributes: string[];
+  pageSize: number;
+}
+
+/** One entry: its DN and the requested attributes' values (attribute names lower-cased). */
+export type EntryVisitor = (dn: string, attrs: Map<string, string[]>) => void;
+
+const PAGED_OID = '1.2.840.113556.1.4.319';
+
+export class PagedReader {
+  private socket: Socket | undefined;
+  private nextId = 1;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiter: { id: number; onMessage: (op: number, body: Buffer, controls: Buffer | undefined) => boolean; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(private readonly options: PagedReaderOptions) {}
+
+  async open(): Promise<void> {
+    const u = new URL(this.options.url);
+    const secure = u.protocol === 'ldaps:';
+    const port = Number(u.port || (secure ? 636 : 389));
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    await new Promise<void>((resolve, reject) => {
+      const s = secure ? tlsConnect({ host, port, servername: host, ...this.options.tls }, resolve) : netConnect({ host, port }, resolve);
+      s.once('error', reject);
+      s.setTimeout(this.options.timeoutMs ?? 10000, () => s.destroy(new Error('connection timed out')));
+      this.socket = s;
+    }).catch((err: Error) => {
+      throw new DirectoryUnavailableError(`cannot connect to ${this.options.url}: ${err.message}`);
+    });
+    const s = this.socket!;
+    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    s.on('error', (err) => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} failed: ${err.message}`)));
+    s.on('close', () => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} closed`)));
+    const bind = seq(0x60, [int(3), octets(this.options.bindDn), tagged(0x80, Buffer.from(this.options.password, 'utf8'))]);
+    await this.request(bind, (op, body) => {
+      if (op !== 0x61) throw new DirectoryUnavailableError(`unexpected bind answer 0x${op.toString(16)}`);
+      checkResult(body, 'bind');
+      return true;
+    });
+  }
+
+  /**
+   * Stream every entry of a paged search to `visit`; resolves after the last page. Entries of page
+   * N are decoded and visited while the server prepares page N+1, so the client's work overlaps
+   * the server's instead of stalling it.
+   */
+  async search(q: PagedSearch, visit: EntryVisitor): Promise<number> {
+    const wanted = new Set(q.attributes.map((a) => a.toLowerCase()));
+    let cookie: Buffer = Buffer.alloc(0);
+    let previous: Buffer[] = [];
+    let count = 0;
+    const drain = (entries: Buffer[]) => {
+      for (const body of entries) visit(...decodeEntry(body, wanted));
+      count += entries.length;
+    };
+    do {
+      const filter = seq(0xa3, [octets(q.equality[0]), octets(q.equality[1])]);
+      const req = seq(0x63, [octets(q.base), enumerated({ base: 0, one: 1, sub: 2 }[q.scope]), enumerated(0), int(0), int(0), bool(false), filter, seq(0x30, q.attributes.map(octets))]);
+      const control = seq(0x30, [octets(PAGED_OID), bool(true), octetsBuf(seq(0x30, [int(q.pageSize), octetsBuf(cookie)]))]);
+      let nextCookie: Buffer = Buffer.alloc(0);
+      const page: Buffer[] = [];
+      const done = this.request(req, (op, body, controls) => {
+        if (op === 0x64) {
+          page.push(body);
+          return false;
+        }
+        if (op === 0x73) return false; // referral continuation: not used in our tree
+        if (op !== 0x65) throw new DirectoryUnavailableError(`unexpected search answer 0x${op.toString(16)}`);
+        checkResult(body, `search ${q.base}`);
+        nextCookie = pagedCookie(controls);
+        return true;
+      }, seq(0xa0, [control]));
+      drain(previous);
+      await done;
+      previous = page;
+      cookie = nextCookie;
+    } while (cookie.length > 0);
+    drain(previous);
+    return count;
+  }
+
+  async close(): Promise<void> {
+    const s = this.socket;
+    if (!s || s.destroyed) return;
+    s.write(message(this.nextId++, Buffer.from([0x42, 0x00])));
+    await new Promise<void>((resolve) => s.end(resolve));
+    s.destroy();
+  }
+
+  private request(op: Buffer, onMessage: (op: number, body: Buffer, controls: Buffer | undefined) => boolean, controls?: Buffer): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.waiter = { id, onMessage, resolve, reject };
+      this.socket!.write(message(id, op, controls));
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    let pos = 0;
+    try {
+      while (pos < this.buffer.length) {
+        const head = readHeader(this.buffer, pos);
+        if (!head || head.end > this.buffer.length) break;
+        if (this.buffer[pos] !== 0x30) throw new DirectoryUnavailableError('malformed LDAP message');
+        // LDAPMessage: messageID, protocolOp, [0] controls
+        const idTlv = readHeader(this.buffer, head.start)!;
+        const id = readInt(this.buffer, idTlv.start, idTlv.end);
+        const opTlv = readHeader(this.buffer, idTlv.end)!;
+        const controls = opTlv.end < head.end ? this.buffer.subarray(opTlv.end, head.end) : undefined;
+        const w = this.waiter;
+        if (w && w.id === id && w.onMessage(this.buffer[idTlv.end]!, this.buffer.subarray(opTlv.start, opTlv.end), controls)) {
+          this.waiter = undefined;
+          w.resolve();
+        }
+        pos = head.end;
+      }
+    } catch (err) {
+      this.fail(err as Error);
+      this.socket?.destroy();
+      return;
+    }
+    this.buffer = pos === this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(pos);
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err instanceof DirectoryUnavailableError ? err : new DirectoryUnavailableError(err.message);
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(this.failure);
+  }
+}
+
+// --- BER encoding (only what the requests above need) ---------------------------------------
+function len(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+function tagged(tag: number, content: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag]), len(content.length), content]);
+}
+function seq(tag: number, parts: Buffer[]): Buffer {
+  return tagged(tag, Buffer.concat(parts));
+}
+function octets(s: string): Buffer {
+  return tagged(0x04, Buffer.from(s, 'utf8'));
+}
+function octetsBuf(b: Buffer): Buffer {
+  return tagged(0x04, b);
+}
+function intBytes(n: number): Buffer {
+  const bytes = [n & 0xff];
+  for (let v = n >> 8; v > 0; v >>= 8) bytes.unshift(v & 0xff);
+  if (bytes[0]! & 0x80) bytes.unshift(0);
+  return Buffer.from(bytes);
+}
+function int(n: number): Buffer {
+  return tagged(0x02, intBytes(n));
+}
+function enumerated(n: number): Buffer {
+  return tagged(0x0a, intBytes(n));
+}
+function bool(b: boolean): Buffer {
+  return tagged(0x01, Buffer.from([b ? 0xff : 0]));
+}
+function message(id: number, op: Buffer, controls?: Buffer): Buffer {
+  return seq(0x30, controls ? [int(id), op, controls] : [int(id), op]);
+}
+
+// --- BER decoding -------------------------------------------------------------------------------
+interface Tlv {
+  start: number;
+  end: number;
+}
+/** Tag at pos; returns where its content starts and ends, or undefined when the length is not all there. */
+function readHeader(buf: Buffer, pos: number): Tlv | undefined {
+  if (pos + 2 > buf.length) return undefined;
+  let p = pos + 1;
+  let length = buf[p++]!;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    if (n === 0 || n > 4) throw new DirectoryUnavailableError('unsupported BER length');
+    if (p + n > buf.length) return undefined;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + buf[p++]!;
+  }
+  return { start: p, end: p + length };
+}
+function readInt(buf: Buffer, start: number, end: number): number {
+  let v = buf[start]! & 0x80 ? -1 : 0;
+  for (let i = start; i < end; i++) v = v * 256 + buf[i]!;
+  return v;
+}
+function need(buf: Buffer, pos: number, limit: number): Tlv {
+  const t = readHeader(buf, pos);
+  if (!t || t.end > limit) throw new DirectoryUnavailableError('malformed LDAP response');
+  return t;
+}
+
+function checkResult(body: Buffer, what: string): void {
+  const code = need(body, 0, body.length);
+  const resultCode = readInt(body, code.start, code.end);
+  if (resultCode === 0) return;
+  const matched = need(body, code.end, body.length);
+  const diag = need(body, matched.end, body.length);
+  throw new DirectoryUnavailableError(`${what} failed: LDAP result ${resultCode} ${body.toString('utf8', diag.start, diag.end)}`.trim());
+}
+
+function decodeEntry(body: Buffer, wanted: Set<string>): [string, Map<string, string[]>] {
+  const dnTlv = need(body, 0, body.length);
+  const dn = body.toString('utf8', dnTlv.start, dnTlv.end);
+  const attrs = new Map<string, string[]>();
+  const list = need(body, dnTlv.end, body.length);
+  for (let p = list.start; p < list.end; ) {
+    const attr = need(body, p, list.end);
+    const type = need(body, attr.start, attr.end);
+    const name = body.toString('latin1', type.start, type.end).toLowerCase();
+    if (wanted.has(name)) {
+      const set = need(body, type.end, attr.end);
+      const values: string[] = [];
+      for (let q = set.start; q < set.end; ) {
+        const v = need(body, q, set.end);
+        values.push(body.toString('utf8', v.start, v.end));
+        q = v.end;
+      }
+      attrs.set(name, values);
+    }
+    p = attr.end;
+  }
+  return [dn, attrs];
+}
+
+/** The cookie of the paged-results response control; empty when the search is complete. */
+function pagedCookie(controls: Buffer | undefined): Buffer {
+  if (!controls) return Buffer.alloc(0);
+  const outer = need(controls, 0, controls.length);
+  for (let p = outer.start; p < outer.end; ) {
+    const control = need(controls, p, outer.end);
+    const oid = need(controls, control.start, control.end);
+    if (controls.toString('latin1', oid.start, oid.end) === PAGED_OID) {
+      let q = oid.end;
+      let value = need(controls, q, control.end);
+      if (controls[q] === 0x01) {
+        q = value.end;
+        value = need(controls, q, control.end);
+      }
+      const inner = need(controls, value.start, value.end);
+      const size = need(controls, inner.start, inner.end);
+      const cookie = need(controls, size.end, inner.end);
+      return Buffer.from(controls.subarray(cookie.start, cookie.end));
+    }
+    p = control.end;
+  }
+  return Buffer.alloc(0);
+}
