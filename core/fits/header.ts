@@ -52,6 +52,10 @@ export function parseHeader(buf: Uint8Array, offset = 0, first: 'SIMPLE' | 'XTEN
       throw new FitsError(pos === offset ? 'file is empty or shorter than one FITS block' : 'header is truncated: no END card before the end of the data');
     }
     if ((pos - offset) / BLOCK >= MAX_HEADER_BLOCKS) throw new FitsError(`no END card in the first ${MAX_HEADER_BLOCKS} header blocks`);
+    if (pos === offset) {
+      const prefix = Buffer.from(buf.subarray(pos, pos + 10)).toString('latin1');
+      if (first === 'SIMPLE' && prefix !== 'SIMPLE  = ') throw new FitsError('not a FITS file: the first card is not SIMPLE = T');
+    }
     const card = cardText(buf, pos);
     if (pos === offset) checkFirstCard(card, first);
     const keyword = card.slice(0, 8).trimEnd();

@@ -1,0 +1,113 @@
+/**
+ * The ingest journal (SQLite, WAL): every planned change is written before it is applied and
+ * marked applied afterwards, in batched transactions. After a crash, `pending()` lists what was
+ * planned but not confirmed; the engine re-checks each against the file (same inode?) and finishes
+ * or skips it, so nothing is lost or applied twice. Losing this file loses history, never data:
+ * the files themselves carry the ownership, and `verify` recomputes it from policy.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Ownership } from '../../core/embargo/policy.js';
+
+export type ChangeKind = 'ingest' | 'quarantine' | 'embargo-lift' | 'directory';
+
+export interface PlannedChange {
+  path: string;
+  dev: number;
+  ino: number;
+  campaign?: string;
+  kind: ChangeKind;
+  before: Ownership;
+  target: Ownership;
+  reason: string;
+}
+
+export interface JournalRow extends PlannedChange {
+  id: number;
+  run: number;
+  state: 'planned' | 'applied' | 'skipped';
+}
+
+export class Journal {
+  private readonly db: Database.Database;
+  readonly run: number;
+
+  constructor(file: string, command: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, command TEXT NOT NULL, started TEXT NOT NULL, finished TEXT);
+      CREATE TABLE IF NOT EXISTS changes (
+        id INTEGER PRIMARY KEY, run INTEGER NOT NULL, path TEXT NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL,
+        campaign TEXT, kind TEXT NOT NULL, reason TEXT NOT NULL,
+        before_uid INTEGER NOT NULL, before_gid INTEGER NOT NULL, before_mode INTEGER NOT NULL,
+        uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('planned', 'applied', 'skipped')), planned_at TEXT NOT NULL, done_at TEXT);
+      CREATE INDEX IF NOT EXISTS changes_pending ON changes(state) WHERE state = 'planned';
+      CREATE INDEX IF NOT EXISTS changes_path ON changes(path);
+      CREATE TABLE IF NOT EXISTS notices (campaign TEXT NOT NULL, embargo_end TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (campaign, embargo_end));
+    `);
+    this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
+  }
+
+  /** Record a batch as planned; returns the row ids, in order. */
+  plan(batch: PlannedChange[]): number[] {
+    const insert = this.db.prepare(`INSERT INTO changes (run, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode, state, planned_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?)`);
+    const at = new Date().toISOString();
+    return this.db.transaction(() =>
+      batch.map((c) => Number(insert.run(this.run, c.path, c.dev, c.ino, c.campaign ?? null, c.kind, c.reason, c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode, at).lastInsertRowid)),
+    )();
+  }
+
+  /** Mark rows applied or skipped (with the reason) in one transaction. */
+  finish(done: { id: number; state: 'applied' | 'skipped'; reason?: string }[]): void {
+    const update = this.db.prepare(`UPDATE changes SET state = ?, done_at = ?, reason = coalesce(?, reason) WHERE id = ? AND state = 'planned'`);
+    const at = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const d of done) update.run(d.state, at, d.reason ?? null, d.id);
+    })();
+  }
+
+  /** Changes planned by an earlier run that never confirmed them (a crash), oldest first. */
+  pending(): JournalRow[] {
+    return (this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? ORDER BY id`).all(this.run) as Row[]).map(fromRow);
+  }
+
+  history(path: string): JournalRow[] {
+    return (this.db.prepare('SELECT * FROM changes WHERE path = ? ORDER BY id').all(path) as Row[]).map(fromRow);
+  }
+
+  counts(): Record<string, number> {
+    const rows = this.db.prepare('SELECT state, count(*) AS n FROM changes GROUP BY state').all() as { state: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  noticeSent(campaign: string, embargoEnd: string): boolean {
+    return !!this.db.prepare('SELECT 1 FROM notices WHERE campaign = ? AND embargo_end = ?').get(campaign, embargoEnd);
+  }
+
+  recordNotice(campaign: string, embargoEnd: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO notices (campaign, embargo_end, sent_at) VALUES (?, ?, ?)').run(campaign, embargoEnd, new Date().toISOString());
+  }
+
+  close(): void {
+    this.db.prepare('UPDATE runs SET finished = ? WHERE id = ?').run(new Date().toISOString(), this.run);
+    this.db.close();
+  }
+}
+
+type Row = { id: number; run: number; path: string; dev: number; ino: number; campaign: string | null; kind: ChangeKind; reason: string; before_uid: number; before_gid: number; before_mode: number; uid: number; gid: number; mode: number; state: JournalRow['state'] };
+
+function fromRow(r: Row): JournalRow {
+  return {
+    id: r.id, run: r.run, path: r.path, dev: r.dev, ino: r.ino, kind: r.kind, reason: r.reason, state: r.state,
+    ...(r.campaign ? { campaign: r.campaign } : {}),
+    before: { uid: r.before_uid, gid: r.before_gid, mode: r.before_mode },
+    target: { uid: r.uid, gid: r.gid, mode: r.mode },
+  };
+}

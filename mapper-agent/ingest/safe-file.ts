@@ -1,0 +1,84 @@
+/**
+ * The only code that changes ownership or modes. The agent runs as root in directories that
+ * instruments (and so, potentially, attackers) can write, so every change goes through a file
+ * descriptor that is proven to be a single-link regular file under a configured data root:
+ *  - open with O_NOFOLLOW (a symlink as the last component fails with ELOOP) and O_NONBLOCK (a
+ *    planted FIFO cannot block the agent), O_NOCTTY (a planted tty cannot become ours);
+ *  - fstat the descriptor: regular file only, st_nlink must be 1 (a hard link to a file outside
+ *    the roots, e.g. /etc/shadow, looks like a regular file here);
+ *  - readlink /proc/self/fd/N: the file really is under a root (O_NOFOLLOW protects only the last
+ *    component; a symlinked directory on the way would otherwise lead outside);
+ *  - fchown/fchmod on that descriptor, never chown/chmod on a path.
+ */
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { sep } from 'node:path';
+import type { Ownership } from '../../core/embargo/policy.js';
+
+export class Refused extends Error {
+  override readonly name = 'Refused';
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+export interface OpenedFile {
+  fd: number;
+  stat: Stats;
+  /** the path the kernel resolves the descriptor to */
+  realPath: string;
+}
+
+export function underRoot(realPath: string, roots: string[]): boolean {
+  return roots.some((root) => realPath.startsWith(root.endsWith(sep) ? root : root + sep));
+}
+
+/** Open a file for inspection and change, or throw Refused with the reason. */
+export function openSafely(path: string, roots: string[], kind: 'file' | 'directory' = 'file'): OpenedFile {
+  let fd: number;
+  try {
+    fd = openSync(path, kind === 'directory' ? OPEN_FLAGS | constants.O_DIRECTORY : OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Refused('is a symbolic link');
+    if (code === 'ENOTDIR') throw new Refused('is not a directory');
+    if (code === 'ENXIO') throw new Refused('is a socket or device without a reader');
+    throw new Refused(`cannot open: ${code ?? (err as Error).message}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (kind === 'file' && !stat.isFile()) throw new Refused(stat.isFIFO() ? 'is a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'is a device' : stat.isSocket() ? 'is a socket' : 'is not a regular file');
+    if (kind === 'directory' && !stat.isDirectory()) throw new Refused('is not a directory');
+    if (kind === 'file' && stat.nlink !== 1) throw new Refused(`has ${stat.nlink} hard links`);
+    const realPath = readlinkSync(`/proc/self/fd/${fd}`);
+    const isRoot = kind === 'directory' && roots.includes(realPath);
+    if (!isRoot && !underRoot(realPath, roots)) throw new Refused(`resolves to ${realPath}, outside the data roots`);
+    return { fd, stat, realPath };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** Read up to buf.length bytes from the start of the file (one call for the common one-block header). */
+export function readStart(fd: number, buf: Buffer): Buffer {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** Apply owner, group and mode through the descriptor (chown first: it clears setuid/setgid bits). */
+export function applyOwnership(fd: number, target: Ownership): void {
+  fchownSync(fd, target.uid, target.gid);
+  fchmodSync(fd, target.mode & 0o777);
+}
+
+export function ownershipOf(stat: Stats): Ownership {
+  return { uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 };
+}
+
+export function close(fd: number): void {
+  closeSync(fd);
+}
