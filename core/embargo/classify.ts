@@ -10,24 +10,26 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../directory/validate.js';
 import { lookup, type FitsHeaders } from '../fits/header.js';
 
+/** A header keyword as the reader names it: 1-8 of A-Z 0-9 _ -, or "HIERARCH WORD WORD ...". */
+const fitsKeyword = z.string().regex(/^([A-Z0-9_-]{1,8}|HIERARCH( [A-Za-z0-9_.-]+)+)$/, 'a FITS keyword: at most 8 of A-Z 0-9 _ -, or HIERARCH ...');
 const keywordRule = z.union([
-  z.object({ keyword: z.string().min(1), values: z.array(z.string()).min(1) }).strict(),
-  z.object({ keyword: z.string().min(1), pattern: z.string().min(1) }).strict(),
+  z.object({ keyword: fitsKeyword, values: z.array(z.string()).min(1) }).strict(),
+  z.object({ keyword: fitsKeyword, pattern: z.string().min(1) }).strict(),
 ]);
 
 export const classificationSchema = z.object({
   /** Header keywords that may name the campaign; the first one present wins. */
-  campaignKeywords: z.array(z.string().min(1)).min(1).default(['CAMPAIGN', 'PROPOSID', 'OBS_ID']),
+  campaignKeywords: z.array(fitsKeyword).min(1).default(['CAMPAIGN', 'PROPOSID', 'OBS_ID']),
   /** File names (globs, `*` and `?`) that are FITS and have their header read. */
   fitsPatterns: z.array(z.string()).default(['*.fits', '*.fit', '*.fts', '*.fits.gz', '*.fits.fz', '*.fz']),
   public: z
     .object({
-      /** Header rules marking quick-looks/previews/metadata, e.g. { keyword: DATALEVEL, values: [QL, PREVIEW] }. */
-      keywords: z.array(keywordRule).default([{ keyword: 'DATALEVEL', values: ['QL', 'QUICKLOOK', 'PREVIEW'] }]),
+      /** Header rules marking quick-looks/previews/metadata, e.g. { keyword: LEVEL, values: [QL, PREVIEW] }; FITS keywords have at most 8 characters (longer ones are HIERARCH ...). */
+      keywords: z.array(keywordRule).default([{ keyword: 'LEVEL', values: ['QL', 'QUICKLOOK', 'PREVIEW'] }]),
       /** File names that are always public (previews are often not FITS). */
       filenames: z.array(z.string()).default(['*.png', '*.jpg', '*.jpeg', '*.gif', '*_ql.fits', '*.xml', '*.json']),
     })
-    .default({ keywords: [{ keyword: 'DATALEVEL', values: ['QL', 'QUICKLOOK', 'PREVIEW'] }], filenames: ['*.png', '*.jpg', '*.jpeg', '*.gif', '*_ql.fits', '*.xml', '*.json'] }),
+    .default({ keywords: [{ keyword: 'LEVEL', values: ['QL', 'QUICKLOOK', 'PREVIEW'] }], filenames: ['*.png', '*.jpg', '*.jpeg', '*.gif', '*_ql.fits', '*.xml', '*.json'] }),
 });
 export type ClassificationRules = z.infer<typeof classificationSchema>;
 

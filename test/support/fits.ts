@@ -13,6 +13,7 @@ const BLOCK = 2880;
 export function card(c: Card): string {
   if (typeof c === 'string') return c.padEnd(80).slice(0, 80);
   const [keyword, value, comment] = c;
+  if (!/^[A-Z0-9_-]{1,8}$/.test(keyword)) throw new Error(`FITS keywords have 1-8 characters of A-Z 0-9 _ -: ${keyword}`);
   if (value === undefined) return keyword.padEnd(80).slice(0, 80);
   let v: string;
   if (typeof value === 'string') v = `'${value.replace(/'/g, "''").padEnd(8)}'`.padEnd(20);
