@@ -179,7 +179,7 @@ export class IngestEngine {
       };
       if (decision.action === 'set') this.report.changed++;
       this.o.onChange?.(change);
-      if ((decision.target.mode & 0o044) !== 0) this.openDirectories(dirname(opened.realPath), (decision.target.mode & 0o004) !== 0);
+      if ((decision.target.mode & 0o044) !== 0) this.openDirectories(dirname(opened.realPath));
       this.batch.push({ change, fd: opened.fd });
       keepOpen = true;
       if (this.batch.length >= (this.o.batchSize ?? 256)) await this.flush();
@@ -188,17 +188,20 @@ export class IngestEngine {
     }
   }
 
-  /** Directories from the root down to `dir` get g+x (and o+x for world-readable files), never less. */
-  private openDirectories(dir: string, world: boolean): void {
+  /**
+   * Directories from the root down to `dir` get g+x and o+x (added, never removed): members must
+   * reach embargoed files, everyone public ones. Traversal reveals nothing the file modes protect;
+   * listing (r) is left as the directory has it.
+   */
+  private openDirectories(dir: string): void {
     const root = this.roots.find((r) => dir === r || dir.startsWith(r + sep));
     if (!root) return;
     const parts = dir.slice(root.length).split(sep).filter(Boolean);
     let current = root;
     for (const part of [undefined, ...parts]) {
       if (part) current = join(current, part);
-      const key = `${current}\0${world}`;
-      if (this.openedDirs.has(key)) continue;
-      this.openedDirs.add(key);
+      if (this.openedDirs.has(current)) continue;
+      this.openedDirs.add(current);
       let opened;
       try {
         opened = openSafely(current, this.roots, 'directory');
@@ -207,7 +210,7 @@ export class IngestEngine {
         continue;
       }
       const before = ownershipOf(opened.stat);
-      const mode = before.mode | (world ? 0o011 : 0o010);
+      const mode = before.mode | 0o011;
       if (mode === before.mode) {
         close(opened.fd);
         continue;

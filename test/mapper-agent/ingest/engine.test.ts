@@ -66,11 +66,11 @@ describe('mapper-agent/ingest/engine (as root, real files)', function () {
     expect(mode(old)).to.equal(`${PI + 1}:${GID + 1} 0644`);
     expect(statSync(join(root, 'in')).mode & 0o011).to.equal(0o011);
     expect(report).to.include({ files: 5, changed: 5, quarantined: 0, refused: 0 });
-    expect(journal.counts()).to.deep.include({ applied: 6 });
+    expect(journal.counts()).to.deep.include({ applied: 7 }); // 5 files + the 2 directories above them
     // idempotent: a second run changes nothing and journals nothing
     const again = await engine().ingest([join(root, 'in')]);
     expect(again).to.include({ changed: 0, unchanged: 5 });
-    expect(journal.counts()).to.deep.include({ applied: 6 });
+    expect(journal.counts()).to.deep.include({ applied: 7 }); // 5 files + 2 directories
   });
 
   it('quarantines (no world access, owner kept) unknown campaigns, missing PIs, unreadable and fake FITS, and injected keywords', async () => {
