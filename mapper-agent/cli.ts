@@ -14,6 +14,8 @@ import { ShrinkRefusedError } from './map/atomic-write.js';
 import { MapDaemon, MapSyncRunner } from './map/runner.js';
 import { AgentMetrics } from './metrics.js';
 import { readStatus } from './status.js';
+import { embargoCommand, ingestCommand, verifyCommand, watchCommand } from './ingest/commands.js';
+import { schedule } from 'node-cron';
 
 const log = createLogger('mapper-agent');
 
@@ -72,9 +74,73 @@ export function buildProgram(): Command {
       if (s.consecutiveFailures > 0) process.exitCode = EXIT.DIRECTORY_UNAVAILABLE;
     });
 
+  const ingestCtx = (cfg: AgentConfig, ldap: ReturnType<typeof connectAgent>) => ({ cfg, ldap, log, out: (line: string) => console.log(line) });
+  const attention = (r: { quarantined?: number; refused: number; left?: number }) => {
+    if ((r.quarantined ?? 0) + r.refused > 0) process.exitCode = EXIT.ATTENTION;
+  };
+
+  program
+    .command('ingest')
+    .description('apply campaign ownership and embargo modes to files (and directory trees) from their FITS headers')
+    .argument('<paths...>', 'files or directories under agent.ingest.roots')
+    .option('-n, --dry-run', 'change nothing; print exactly what would change')
+    .action(async (paths: string[], opts: { dryRun?: boolean }) => {
+      const cfg = config(program);
+      const ldap = connectAgent(cfg);
+      try {
+        attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun }));
+      } finally {
+        await ldap.close();
+      }
+    });
+
+  program
+    .command('watch')
+    .description('ingest a directory now and then every new or changed file once it has settled')
+    .argument('<dir>', 'directory under agent.ingest.roots')
+    .action(async (dir: string) => {
+      const cfg = config(program);
+      const ldap = connectAgent(cfg);
+      const stop = new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await watchCommand(ingestCtx(cfg, ldap), dir, stop);
+      await ldap.close();
+    });
+
+  program
+    .command('verify')
+    .description('report every file whose owner, group or mode differs from policy (drift)')
+    .argument('<root>', 'directory under agent.ingest.roots')
+    .option('--fix', 'repair the drift (journaled)')
+    .action(async (root: string, opts: { fix?: boolean }) => {
+      const cfg = config(program);
+      const ldap = connectAgent(cfg);
+      try {
+        const r = await verifyCommand(ingestCtx(cfg, ldap), root, { fix: !!opts.fix });
+        if (r.changed + r.quarantined + r.refused > 0) process.exitCode = EXIT.ATTENTION;
+      } finally {
+        await ldap.close();
+      }
+    });
+
+  program
+    .command('embargo')
+    .description('make the files of campaigns whose embargo ended world-readable; notify PIs of embargoes ending soon')
+    .option('-n, --dry-run', 'change nothing; print what would change')
+    .action(async (opts: { dryRun?: boolean }) => {
+      const cfg = config(program);
+      const ldap = connectAgent(cfg);
+      try {
+        attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun }));
+      } finally {
+        await ldap.close();
+      }
+    });
+
   program
     .command('run')
-    .description('daemon: sync within seconds of every directory change (contextCSN), and fully on a schedule')
+    .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; embargo lifting on agent.ingest.embargoSchedule when data roots are configured')
     .action(async () => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
@@ -85,11 +151,15 @@ export function buildProgram(): Command {
       }
       const runner = new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
       const daemon = new MapDaemon(runner, ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
-      daemon.start();
+      if (cfg.agent.syncEnabled) daemon.start();
+      const embargo = cfg.agent.ingest.roots.length
+        ? schedule(cfg.agent.ingest.embargoSchedule, () => void embargoCommand(ingestCtx(cfg, ldap), { dryRun: false }).catch((err: Error) => log.error({ err: err.message }, 'embargo lifting failed; will retry on schedule')), { noOverlap: true })
+        : undefined;
       await new Promise<void>((resolve) => {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       });
       await daemon.stop();
+      await embargo?.stop();
       await ldap.close();
       process.exit(EXIT.OK);
     });

@@ -6,6 +6,26 @@ import { z } from 'zod';
 import { envBoolean } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
 import { rucioConfigSchema } from './rucio/config.js';
+import { classificationSchema } from '../core/embargo/classify.js';
+import { modesSchema } from '../core/embargo/policy.js';
+
+export const ingestSectionSchema = z.object({
+  /** Data roots on the namespace mount (absolute). Nothing outside them is ever changed. */
+  roots: z.array(z.string().startsWith('/', 'data roots must be absolute paths')).default([]),
+  classification: classificationSchema.default(classificationSchema.parse({})),
+  modes: modesSchema,
+  batchSize: z.coerce.number().int().min(1).max(4096).default(256),
+  /** watch: a file is ingested once it has not changed for this long (instruments write slowly). */
+  settleMs: z.coerce.number().int().min(0).default(2000),
+  /** node-cron schedule for embargo lifting in the daemon. */
+  embargoSchedule: z.string().default('5 * * * *'),
+  /** Notify the PI this many days before the embargo ends (0 = never). */
+  noticeDays: z.coerce.number().int().min(0).default(14),
+  /** SMTP for notices (nodemailer URL, e.g. smtp://mail.example.org:25); empty = notices are only logged. */
+  smtpUrl: z.string().default(''),
+  noticeFrom: z.string().default('campaign-guard@localhost'),
+});
+export type IngestSection = z.infer<typeof ingestSectionSchema>;
 
 export const agentSectionSchema = z.object({
   /** Where the agent keeps its state: sync status, ingest journal. */
@@ -28,6 +48,7 @@ export const agentSectionSchema = z.object({
   /** Optional Prometheus metrics on 127.0.0.1:<port>; 0 = off. */
   metricsPort: z.coerce.number().int().min(0).max(65535).default(0),
   syncEnabled: envBoolean.default(true),
+  ingest: ingestSectionSchema.default(ingestSectionSchema.parse({})),
   rucio: rucioConfigSchema.default({ enabled: false, scope: '{campaign}', dataset: '', pfnPrefixes: {}, timeoutMs: 10_000 }),
 });
 

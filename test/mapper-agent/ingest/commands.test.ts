@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Directory } from '../../../core/directory/index.js';
+import { rangesConfigSchema } from '../../../core/ldap/config.js';
+import { createLogger } from '../../../core/log.js';
+import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
+import { embargoCommand, ingestCommand, journalPath, verifyCommand } from '../../../mapper-agent/ingest/commands.js';
+import { Journal } from '../../../mapper-agent/ingest/journal.js';
+import { fitsFile } from '../../support/fits.js';
+import { useManagedSlapd } from '../../support/slapd.js';
+
+describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', function () {
+  const fx = useManagedSlapd();
+  let cfg: AgentConfig;
+  let dir: Directory;
+  let root: string;
+  const lines: string[] = [];
+  const ctx = () => ({ cfg, ldap: fx.agent, log: createLogger('test'), out: (l: string) => lines.push(l) });
+  const mode = (p: string) => {
+    const st = statSync(p);
+    return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
+  };
+  const write = (name: string, campaign: string) => {
+    const p = join(root, 'obs', name);
+    writeFileSync(p, fitsFile([['CAMPAIGN', campaign]], 2000));
+    chmodSync(p, 0o664);
+    return p;
+  };
+  let pat: { uid: number }, ended: { gid: number }, running: { gid: number };
+
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const base = mkdtempSync(join(tmpdir(), 'cg-cmd-'));
+    root = join(base, 'data');
+    mkdirSync(join(root, 'obs'), { recursive: true });
+    cfg = agentConfigSchema.parse({
+      ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
+      agent: { stateDir: join(base, 'state'), ingest: { roots: [root], noticeDays: 30 } },
+    });
+    dir = new Directory({ ldap: fx.portal, baseDn: fx.slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
+    const p = await dir.people.create({ username: 'pat', displayName: 'Pat', mail: 'pat@example.org' });
+    pat = { uid: p.uidNumber };
+    const soon = new Date(Date.now() + 2 * 86400_000);
+    ended = { gid: (await dir.campaigns.create({ name: 'ending', pi: 'pat', embargoEnd: soon })).gidNumber };
+    running = { gid: (await dir.campaigns.create({ name: 'running', pi: 'pat', embargoEnd: new Date('2031-01-01T00:00:00Z') })).gidNumber };
+  });
+
+  it('ingest applies PI/group/mode from LDAP; verify finds drift and --fix repairs it', async () => {
+    const a = write('a.fits', 'ending');
+    const b = write('b.fits', 'running');
+    await ingestCommand(ctx(), [join(root, 'obs')], { dryRun: false });
+    expect(mode(a)).to.equal(`${pat.uid}:${ended.gid} 640`);
+    expect(mode(b)).to.equal(`${pat.uid}:${running.gid} 640`);
+    chmodSync(b, 0o644); // someone opened it by hand
+    lines.length = 0;
+    const drift = await verifyCommand(ctx(), root, { fix: false });
+    expect(drift.changed).to.equal(1);
+    expect(lines.join('\n')).to.include(`drift ${b}: is ${pat.uid}:${running.gid} 0644, policy ${pat.uid}:${running.gid} 0640`);
+    expect(mode(b)).to.equal(`${pat.uid}:${running.gid} 644`);
+    await verifyCommand(ctx(), root, { fix: true });
+    expect(mode(b)).to.equal(`${pat.uid}:${running.gid} 640`);
+  });
+
+  it('lifts the embargo on its date (dry run first), leaves running embargoes closed, notifies the PI once', async () => {
+    const a = join(root, 'obs', 'a.fits');
+    const b = join(root, 'obs', 'b.fits');
+    lines.length = 0;
+    const before = await embargoCommand(ctx(), { dryRun: false });
+    expect(before.lifted).to.equal(0);
+    const later = new Date(Date.now() + 3 * 86400_000);
+    const dry = await embargoCommand(ctx(), { dryRun: true, now: later });
+    expect(dry.lifted).to.equal(1);
+    expect(mode(a)).to.equal(`${pat.uid}:${ended.gid} 640`);
+    const done = await embargoCommand(ctx(), { dryRun: false, now: later });
+    expect(done.campaigns).to.deep.equal(['ending']);
+    expect(mode(a)).to.equal(`${pat.uid}:${ended.gid} 644`);
+    expect(mode(b)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect((await embargoCommand(ctx(), { dryRun: false, now: later })).lifted, 'resumable/idempotent').to.equal(0);
+    const j = new Journal(journalPath(cfg), 'check');
+    const end = (await dir.campaigns.require('ending')).embargoEnd!.toISOString();
+    expect(j.noticeSent('ending', end), 'PI notified before the end').to.equal(true);
+    expect(j.noticeSent('running', (await dir.campaigns.require('running')).embargoEnd!.toISOString()), 'not yet due').to.equal(false);
+    j.close();
+  });
+
+  it('respects an embargo extended before it ended', async () => {
+    const c = write('c.fits', 'running');
+    await ingestCommand(ctx(), [c], { dryRun: false });
+    await dir.campaigns.setEmbargoEnd('running', new Date('2035-01-01T00:00:00Z'));
+    const r = await embargoCommand(ctx(), { dryRun: false, now: new Date('2032-01-01T00:00:00Z') });
+    expect(r.campaigns).to.not.include('running');
+    expect(mode(c)).to.equal(`${pat.uid}:${running.gid} 640`);
+  });
+
+  it('files arriving after the embargo ended are public at ingest', async () => {
+    await dir.campaigns.setEmbargoEnd('ending', new Date(Date.now() - 1000));
+    const late = write('late.fits', 'ending');
+    await ingestCommand(ctx(), [late], { dryRun: false });
+    expect(mode(late)).to.equal(`${pat.uid}:${ended.gid} 644`);
+  });
+});
