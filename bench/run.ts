@@ -5,9 +5,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { benchMapperSync } from './mapper-sync.js';
+import { benchIngest } from './ingest.js';
 
 const benches: Record<string, (scale: number) => Promise<void>> = {
   'mapper-sync': benchMapperSync,
+  ingest: benchIngest,
 };
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);

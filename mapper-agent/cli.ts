@@ -84,11 +84,12 @@ export function buildProgram(): Command {
     .description('apply campaign ownership and embargo modes to files (and directory trees) from their FITS headers')
     .argument('<paths...>', 'files or directories under agent.ingest.roots')
     .option('-n, --dry-run', 'change nothing; print exactly what would change')
-    .action(async (paths: string[], opts: { dryRun?: boolean }) => {
+    .option('-v, --verbose', 'print every change made')
+    .action(async (paths: string[], opts: { dryRun?: boolean; verbose?: boolean }) => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
       try {
-        attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun }));
+        attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun, verbose: !!opts.verbose }));
       } finally {
         await ldap.close();
       }

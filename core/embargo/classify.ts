@@ -42,13 +42,13 @@ export type Classification =
 
 /** Rules compiled once (globs to regexes). */
 export class Classifier {
-  private readonly fits: RegExp[];
-  private readonly publicNames: RegExp[];
+  private readonly fits: RegExp;
+  private readonly publicNames: RegExp;
   private readonly publicKeywords: { keyword: string; test: (v: string) => boolean }[];
 
   constructor(readonly rules: ClassificationRules) {
-    this.fits = rules.fitsPatterns.map(globToRegExp);
-    this.publicNames = rules.public.filenames.map(globToRegExp);
+    this.fits = anyOf(rules.fitsPatterns);
+    this.publicNames = anyOf(rules.public.filenames);
     this.publicKeywords = rules.public.keywords.map((r) => {
       if ('values' in r) {
         const set = new Set(r.values.map((v) => v.trim().toUpperCase()));
@@ -60,13 +60,11 @@ export class Classifier {
   }
 
   isFits(path: string): boolean {
-    const name = basename(path);
-    return this.fits.some((r) => r.test(name));
+    return this.fits.test(basename(path));
   }
 
   isPublicByName(path: string): boolean {
-    const name = basename(path);
-    return this.publicNames.some((r) => r.test(name));
+    return this.publicNames.test(basename(path));
   }
 
   /** Classify from the file name and, for FITS files, its headers. */
@@ -97,6 +95,14 @@ export class Classifier {
 }
 
 export function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'i');
+  return new RegExp(`^${globSource(glob)}$`, 'i');
+}
+
+function globSource(glob: string): string {
+  return glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+}
+
+/** One regex matching any of the globs (never matches when the list is empty). */
+function anyOf(globs: string[]): RegExp {
+  return globs.length ? new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 'i') : /(?!)/;
 }

@@ -98,13 +98,11 @@ export function parseHeader(buf: Uint8Array, offset = 0, first: 'SIMPLE' | 'XTEN
 }
 
 function cardText(buf: Uint8Array, pos: number): string {
-  let s = '';
   for (let i = pos; i < pos + CARD; i++) {
     const c = buf[i]!;
     if (c < 0x20 || c > 0x7e) throw new FitsError(`byte 0x${c.toString(16).padStart(2, '0')} at offset ${i} is not printable ASCII: not a FITS header`);
-    s += String.fromCharCode(c);
   }
-  return s;
+  return Buffer.from(buf.buffer, buf.byteOffset + pos, CARD).toString('latin1');
 }
 
 function checkFirstCard(card: string, first: 'SIMPLE' | 'XTENSION'): void {
@@ -112,8 +110,9 @@ function checkFirstCard(card: string, first: 'SIMPLE' | 'XTENSION'): void {
   if (first === 'XTENSION' && !card.startsWith('XTENSION= ')) throw new FitsError('extension header does not start with XTENSION');
 }
 
+const KEYWORD = /^[A-Z0-9_-]{1,8}$/;
 function checkKeyword(keyword: string): void {
-  if (!/^[A-Z0-9_-]{1,8}$/.test(keyword)) throw new FitsError(`invalid keyword ${JSON.stringify(keyword)}`);
+  if (!KEYWORD.test(keyword)) throw new FitsError(`invalid keyword ${JSON.stringify(keyword)}`);
 }
 
 function parseValue(card: string, from: number, keyword: string): FitsValue {

@@ -79,11 +79,11 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
   for (const p of r.problems) ctx.out?.(`  ${p}`);
 }
 
-export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean }): Promise<IngestReport> {
+export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean }): Promise<IngestReport> {
   const journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
   const bar = progress('ingest');
   try {
-    const { engine } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, onChange: printer(ctx, opts.dryRun), tick: bar.tick });
+    const { engine } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, tick: bar.tick, ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     const resumed = opts.dryRun ? { applied: 0, skipped: 0 } : engine.resume();
     if (resumed.applied || resumed.skipped) ctx.out?.(`resumed an interrupted run: ${resumed.applied} finished, ${resumed.skipped} skipped`);
     const report = await engine.ingest(paths.map((p) => resolve(p)));

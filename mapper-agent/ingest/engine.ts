@@ -12,7 +12,7 @@ import { dirname, join, sep } from 'node:path';
 import type { Classifier } from '../../core/embargo/classify.js';
 import { decide, formatOwnership, sameOwnership, type CampaignFacts, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { FitsError, kindOf, readHeadersFromFd, BLOCK } from '../../core/fits/header.js';
-import { applyOwnership, close, openSafely, ownershipOf, readStart, Refused, underRoot } from './safe-file.js';
+import { applyOwnership, close, openInDirectory, openSafely, ownershipOf, readStart, Refused, underRoot, type OpenedFile } from './safe-file.js';
 import type { Journal, PlannedChange } from './journal.js';
 
 export interface EngineOptions {
@@ -53,6 +53,7 @@ export class IngestEngine {
   private readonly block = Buffer.allocUnsafe(BLOCK);
   private readonly batch: { change: PlannedChange; fd: number }[] = [];
   private readonly openedDirs = new Set<string>();
+  private lastOpenedDir: string | undefined;
   private report: IngestReport = emptyReport();
 
   constructor(private readonly o: EngineOptions) {
@@ -77,7 +78,7 @@ export class IngestEngine {
       }
       if (st.isSymbolicLink()) this.refuse(p, 'is a symbolic link');
       else if (st.isDirectory()) await this.walk(p);
-      else await this.file(p);
+      else if (this.file(p)) await this.flush();
     }
     await this.flush();
     return this.report;
@@ -110,38 +111,55 @@ export class IngestEngine {
     return { applied: done.filter((d) => d.state === 'applied').length, skipped: done.filter((d) => d.state === 'skipped').length };
   }
 
+  /**
+   * Depth-first walk. Each directory is opened once (O_NOFOLLOW|O_DIRECTORY) and its real path
+   * checked against the roots; its entries are listed and opened through that descriptor, so a
+   * directory swapped for a symlink mid-walk leads nowhere.
+   */
   private async walk(top: string): Promise<void> {
     const stack = [top];
     while (stack.length) {
       const dir = stack.pop()!;
-      let handle;
+      let opened;
       try {
-        handle = opendirSync(dir);
+        opened = openSafely(dir, this.roots, 'directory');
       } catch (err) {
-        this.refuse(dir, `cannot read directory: ${(err as NodeJS.ErrnoException).code}`);
+        this.refuse(dir, err instanceof Refused ? err.message : `cannot open directory: ${(err as Error).message}`);
         continue;
       }
+      const { fd: dirFd, realPath } = opened;
+      let handle;
       try {
+        handle = opendirSync(`/proc/self/fd/${dirFd}`);
         for (let entry = handle.readSync(); entry; entry = handle.readSync()) {
-          const path = join(dir, entry.name);
+          const name = entry.name;
+          const path = `${realPath}/${name}`;
           if (entry.isDirectory()) stack.push(path);
-          else if (entry.isFile()) await this.file(path);
-          else this.refuse(path, entry.isSymbolicLink() ? 'is a symbolic link' : entry.isFIFO() ? 'is a FIFO' : 'is not a regular file');
+          else if (entry.isFile()) {
+            if (this.file(path, () => openInDirectory(dirFd, realPath, name))) await this.flush();
+          } else this.refuse(path, entry.isSymbolicLink() ? 'is a symbolic link' : entry.isFIFO() ? 'is a FIFO' : 'is not a regular file');
         }
+      } catch (err) {
+        this.refuse(dir, `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       } finally {
-        handle.closeSync();
+        handle?.closeSync();
+        close(dirFd);
       }
     }
   }
 
-  private async file(path: string): Promise<void> {
+  /** Look at one file, plan its change; true when the batch is full and must be flushed. Synchronous: no promise per file. */
+  private file(path: string, open: () => OpenedFile = () => openSafely(path, this.roots)): boolean {
     this.report.files++;
     this.o.onFile?.();
     let opened;
     try {
-      opened = openSafely(path, this.roots);
+      opened = open();
     } catch (err) {
-      if (err instanceof Refused) return this.refuse(path, err.message);
+      if (err instanceof Refused) {
+        this.refuse(path, err.message);
+        return false;
+      }
       throw err;
     }
     let keepOpen = false;
@@ -163,7 +181,7 @@ export class IngestEngine {
       if (decision.action === 'leave') {
         this.report.left++;
         this.problem(`${path}: left alone: ${decision.why}`);
-        return;
+        return false;
       }
       if (decision.action === 'quarantine') {
         this.report.quarantined++;
@@ -171,7 +189,7 @@ export class IngestEngine {
       }
       if (sameOwnership(current, decision.target)) {
         if (decision.action === 'set') this.report.unchanged++;
-        return;
+        return false;
       }
       const change: PlannedChange = {
         path, dev: opened.stat.dev, ino: opened.stat.ino, kind: decision.action === 'quarantine' ? 'quarantine' : 'ingest',
@@ -182,7 +200,7 @@ export class IngestEngine {
       if ((decision.target.mode & 0o044) !== 0) this.openDirectories(dirname(opened.realPath));
       this.batch.push({ change, fd: opened.fd });
       keepOpen = true;
-      if (this.batch.length >= (this.o.batchSize ?? 256)) await this.flush();
+      return this.batch.length >= (this.o.batchSize ?? 256);
     } finally {
       if (!keepOpen) close(opened.fd);
     }
@@ -194,6 +212,8 @@ export class IngestEngine {
    * listing (r) is left as the directory has it.
    */
   private openDirectories(dir: string): void {
+    if (dir === this.lastOpenedDir) return;
+    this.lastOpenedDir = dir;
     const root = this.roots.find((r) => dir === r || dir.startsWith(r + sep));
     if (!root) return;
     const parts = dir.slice(root.length).split(sep).filter(Boolean);

@@ -31,6 +31,9 @@ export interface JournalRow extends PlannedChange {
 
 export class Journal {
   private readonly db: Database.Database;
+  private readonly insertBatch: Database.Statement;
+  private readonly applyRange: Database.Statement;
+  private readonly skipOne: Database.Statement;
   readonly run: number;
 
   constructor(file: string, command: string) {
@@ -48,28 +51,44 @@ export class Journal {
         uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('planned', 'applied', 'skipped')), planned_at TEXT NOT NULL, done_at TEXT);
       CREATE INDEX IF NOT EXISTS changes_pending ON changes(state) WHERE state = 'planned';
-      CREATE INDEX IF NOT EXISTS changes_path ON changes(path);
       CREATE TABLE IF NOT EXISTS notices (campaign TEXT NOT NULL, embargo_end TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (campaign, embargo_end));
     `);
+    this.insertBatch = this.db.prepare(`INSERT INTO changes (run, planned_at, state, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode)
+      SELECT @run, @at, 'planned', j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, j.value->>10, j.value->>11
+      FROM json_each(@rows) AS j ORDER BY j.key`);
+    this.applyRange = this.db.prepare(`UPDATE changes SET state = 'applied', done_at = ? WHERE id BETWEEN ? AND ? AND state = 'planned'`);
+    this.skipOne = this.db.prepare(`UPDATE changes SET state = 'skipped', done_at = ?, reason = coalesce(?, reason) WHERE id = ? AND state = 'planned'`);
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
   }
 
-  /** Record a batch as planned; returns the row ids, in order. */
+  /**
+   * Record a batch as planned; returns the row ids, in order. One INSERT over a JSON array: the
+   * rows of one statement in one transaction get consecutive ids.
+   */
   plan(batch: PlannedChange[]): number[] {
-    const insert = this.db.prepare(`INSERT INTO changes (run, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode, state, planned_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?)`);
-    const at = new Date().toISOString();
-    return this.db.transaction(() =>
-      batch.map((c) => Number(insert.run(this.run, c.path, c.dev, c.ino, c.campaign ?? null, c.kind, c.reason, c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode, at).lastInsertRowid)),
-    )();
+    if (!batch.length) return [];
+    const rows = batch.map((c) => [c.path, c.dev, c.ino, c.campaign ?? null, c.kind, c.reason, c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode]);
+    const last = Number(this.insertBatch.run({ run: this.run, at: new Date().toISOString(), rows: JSON.stringify(rows) }).lastInsertRowid);
+    return batch.map((_, i) => last - batch.length + 1 + i);
   }
 
-  /** Mark rows applied or skipped (with the reason) in one transaction. */
+  /** Mark rows applied or skipped (with the reason); consecutive applied ids are confirmed with one range update. */
   finish(done: { id: number; state: 'applied' | 'skipped'; reason?: string }[]): void {
-    const update = this.db.prepare(`UPDATE changes SET state = ?, done_at = ?, reason = coalesce(?, reason) WHERE id = ? AND state = 'planned'`);
     const at = new Date().toISOString();
     this.db.transaction(() => {
-      for (const d of done) update.run(d.state, at, d.reason ?? null, d.id);
+      let i = 0;
+      while (i < done.length) {
+        const d = done[i]!;
+        if (d.state === 'applied') {
+          let j = i;
+          while (j + 1 < done.length && done[j + 1]!.state === 'applied' && done[j + 1]!.id === done[j]!.id + 1) j++;
+          this.applyRange.run(at, d.id, done[j]!.id);
+          i = j + 1;
+        } else {
+          this.skipOne.run(at, d.reason ?? null, d.id);
+          i++;
+        }
+      }
     })();
   }
 
@@ -78,6 +97,7 @@ export class Journal {
     return (this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? ORDER BY id`).all(this.run) as Row[]).map(fromRow);
   }
 
+  /** All journal rows of one path (a scan: for operators and tests, not the hot path). */
   history(path: string): JournalRow[] {
     return (this.db.prepare('SELECT * FROM changes WHERE path = ? ORDER BY id').all(path) as Row[]).map(fromRow);
   }

@@ -58,6 +58,33 @@ export function openSafely(path: string, roots: string[], kind: 'file' | 'direct
   }
 }
 
+/**
+ * Open `name` inside a directory we hold open and have already verified: the kernel resolves
+ * /proc/self/fd/N/name within that exact directory inode (like openat(2)), so no path component
+ * can be swapped for a symlink between the check and the open, and no per-file readlink is needed.
+ */
+export function openInDirectory(dirFd: number, dirRealPath: string, name: string): OpenedFile {
+  if (name.includes('/') || name === '.' || name === '..') throw new Refused('is not a plain file name');
+  let fd: number;
+  try {
+    fd = openSync(`/proc/self/fd/${dirFd}/${name}`, OPEN_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Refused('is a symbolic link');
+    if (code === 'ENXIO') throw new Refused('is a socket or device without a reader');
+    throw new Refused(`cannot open: ${code ?? (err as Error).message}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Refused(stat.isFIFO() ? 'is a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'is a device' : stat.isSocket() ? 'is a socket' : 'is not a regular file');
+    if (stat.nlink !== 1) throw new Refused(`has ${stat.nlink} hard links`);
+    return { fd, stat, realPath: `${dirRealPath}/${name}` };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
 /** Read up to buf.length bytes from the start of the file (one call for the common one-block header). */
 export function readStart(fd: number, buf: Buffer): Buffer {
   let got = 0;

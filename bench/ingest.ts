@@ -1,0 +1,110 @@
+/**
+ * Benchmarks (issue 5):
+ *  - ingest: N 20 kB FITS files across 100 campaigns; `mapper-agent ingest` against a C program
+ *    (bench/ingest-ref.c, compiled here) doing open(O_NOFOLLOW) + read 2880 + fchown + fchmod +
+ *    close on the same files, same run, several rounds; ratio = agent files/s / C files/s.
+ *  - embargo: M files of a campaign whose embargo ended; `mapper-agent embargo` against
+ *    `chmod -R o+r` on the same tree; ratio = agent time / chmod time.
+ */
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Directory } from '../core/directory/index.js';
+import { rangesConfigSchema } from '../core/ldap/config.js';
+import { startManagedSlapd } from '../core/ldap/managed-slapd.js';
+import { fitsFile } from '../test/support/fits.js';
+import { median, report, rounds, runCommand } from './lib.js';
+
+export async function benchIngest(scale: number): Promise<void> {
+  const files = Math.round(100_000 * scale);
+  const liftFiles = Math.round(1_000_000 * scale);
+  const base = mkdtempSync(join(tmpdir(), 'cg-bench-ingest-'));
+  const slapd = await startManagedSlapd({ dir: join(base, 'slapd') });
+  try {
+    const dir = new Directory({ ldap: slapd.connect('portal'), baseDn: slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
+    await dir.people.create({ username: 'pi', displayName: 'PI' });
+    const gids: number[] = [];
+    for (let c = 0; c < 100; c++) gids.push((await dir.campaigns.create({ name: `c${c}`, pi: 'pi', embargoEnd: new Date('2030-01-01T00:00:00Z') })).gidNumber);
+    await dir.campaigns.create({ name: 'ended', pi: 'pi', embargoEnd: new Date('2020-01-01T00:00:00Z') });
+    const endedGid = (await dir.campaigns.require('ended')).gidNumber;
+    const pi = (await dir.people.require('pi')).uidNumber;
+    await dir.ldap.close();
+
+    const root = join(base, 'data');
+    const config = join(base, 'agent.yaml');
+    writeFileSync(config, JSON.stringify({
+      ldap: { url: slapd.url, bindDn: slapd.agent.dn, password: slapd.agent.password, baseDn: slapd.baseDn },
+      agent: { stateDir: join(base, 'state'), ingest: { roots: [root], noticeDays: 0 } },
+    }));
+    const agent = (...args: string[]) => runCommand(process.execPath, ['dist/mapper-agent/cli.js', '--config', config, ...args], { ...process.env, CG_LOG_LEVEL: 'error' });
+
+    // ingest: 20 kB files (header block + data, sparse), 100 campaign directories
+    console.log(`ingest: creating ${files} FITS files of 20 kB in 100 campaign directories ...`);
+    const list: string[] = [];
+    for (let c = 0; c < 100; c++) {
+      const d = join(root, 'raw', `c${c}`);
+      mkdirSync(d, { recursive: true });
+      const header = fitsFile([['CAMPAIGN', `c${c}`]], 17_000);
+      for (let i = c; i < files; i += 100) {
+        const p = join(d, `obs${i}.fits`);
+        const fd = openSync(p, 'w', 0o644);
+        writeSync(fd, header, 0, 2880);
+        ftruncateSync(fd, 20_000);
+        closeSync(fd);
+        list.push(p);
+      }
+    }
+    const listFile = join(base, 'files.list');
+    writeFileSync(listFile, list.join('\0') + '\0');
+    const cref = join(base, 'ingest-ref');
+    execFileSync('cc', ['-O2', '-o', cref, 'bench/ingest-ref.c']);
+    const c = (uid: number, gid: number, mode: string) => {
+      const out = runCommand(cref, [listFile, String(uid), String(gid), mode]).stdout;
+      return Number(/seconds=([\d.]+)/.exec(out)![1]);
+    };
+    c(0, 0, '644');
+    const ours: number[] = [], ref: number[] = [], rss: number[] = [];
+    for (let r = 0; r < rounds(); r++) {
+      const run = agent('ingest', join(root, 'raw'));
+      ours.push(run.seconds);
+      rss.push(run.peakRssMb);
+      ref.push(c(0, 0, '644')); // the same per-file work, back to the starting state
+    }
+    const ratio = median(ref) / median(ours);
+    report('ingest (one core)', { files, agent_files_s: files / median(ours), c_files_s: files / median(ref), ratio, peak_rss_mb: Math.max(...rss) }, { ok: ratio >= 0.8, target: 'agent >= 0.8x the C loop' });
+    void pi;
+    void gids;
+
+    // embargo: files of a campaign whose embargo ended, mode 0640
+    console.log(`embargo: creating ${liftFiles} files ...`);
+    const tree = join(root, 'lift');
+    const perDir = 1000;
+    for (let d = 0; d * perDir < liftFiles; d++) {
+      const dd = join(tree, `d${d}`);
+      mkdirSync(dd, { recursive: true });
+      for (let i = 0; i < perDir && d * perDir + i < liftFiles; i++) {
+        const p = join(dd, `f${i}`);
+        closeSync(openSync(p, 'w', 0o640));
+        chownSync(p, pi, endedGid);
+      }
+    }
+    rmSync(join(root, 'raw'), { recursive: true, force: true });
+    const lifted: number[] = [], chmods: number[] = [], liftRss: number[] = [];
+    for (let r = 0; r < rounds(); r++) {
+      execFileSync('chmod', ['-R', 'o-r,g-r', tree]);
+      chmodSync(tree, 0o755);
+      const run = agent('embargo');
+      lifted.push(run.seconds);
+      liftRss.push(run.peakRssMb);
+      execFileSync('chmod', ['-R', 'o-r,g-r', tree]);
+      chmodSync(tree, 0o755);
+      chmods.push(runCommand('chmod', ['-R', 'o+r', tree]).seconds);
+    }
+    const lratio = median(lifted) / median(chmods);
+    report('embargo lift', { files: liftFiles, agent_s: median(lifted), chmod_R_s: median(chmods), ratio: lratio, peak_rss_mb: Math.max(...liftRss) }, { ok: lratio <= 1.5, target: 'ratio <= 1.5' });
+  } finally {
+    await slapd.stop();
+    rmSync(base, { recursive: true, force: true });
+  }
+}
