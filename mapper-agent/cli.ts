@@ -129,11 +129,12 @@ export function buildProgram(): Command {
     .command('embargo')
     .description('make the files of campaigns whose embargo ended world-readable; notify PIs of embargoes ending soon')
     .option('-n, --dry-run', 'change nothing; print what would change')
-    .action(async (opts: { dryRun?: boolean }) => {
+    .option('-v, --verbose', 'print every file opened')
+    .action(async (opts: { dryRun?: boolean; verbose?: boolean }) => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
       try {
-        attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun }));
+        attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun, verbose: !!opts.verbose }));
       } finally {
         await ldap.close();
       }

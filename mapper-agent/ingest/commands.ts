@@ -114,7 +114,7 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
   }
 }
 
-export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; now?: Date }): Promise<LiftReport> {
+export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; now?: Date }): Promise<LiftReport> {
   const journal = new Journal(journalPath(ctx.cfg), `embargo${opts.dryRun ? ' --dry-run' : ''}`);
   const bar = progress('embargo');
   try {
@@ -127,7 +127,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     const report = liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), journal, dryRun: opts.dryRun, onFile: bar.tick,
       ...(opts.now ? { now: opts.now } : {}),
-      onChange: (c) => ctx.out?.(`${opts.dryRun ? 'would open' : 'opened'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`),
+      ...(opts.dryRun || opts.verbose ? { onChange: (c: PlannedChange) => ctx.out?.(`${opts.dryRun ? 'would open' : 'opened'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`) } : {}),
     });
     bar.stop();
     ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${report.files} files looked at, ${report.lifted} ${opts.dryRun ? 'would be' : ''} made world-readable, ${report.refused} refused`);
