@@ -8,7 +8,7 @@
 import { opendirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { isEmbargoed, type CampaignFacts } from '../../core/embargo/policy.js';
-import { applyOwnership, close, openSafely, ownershipOf, Refused } from './safe-file.js';
+import { applyOwnership, close, openInDirectory, openSafely, ownershipOf, Refused } from './safe-file.js';
 import type { Journal, PlannedChange } from './journal.js';
 
 export interface LiftOptions {
@@ -65,19 +65,24 @@ export function liftEmbargoes(o: LiftOptions): LiftReport {
     }
   };
 
+  // Same walk as ingest: each directory opened once and checked, its files opened through it.
   const stack = [...roots];
   while (stack.length) {
     const dir = stack.pop()!;
-    let handle;
+    let dirFd: number;
+    let dirReal: string;
     try {
-      handle = opendirSync(dir);
+      ({ fd: dirFd, realPath: dirReal } = openSafely(dir, roots, 'directory'));
     } catch (err) {
-      report.problems.push(`${dir}: cannot read: ${(err as NodeJS.ErrnoException).code}`);
+      report.problems.push(`${dir}: not walked: ${(err as Error).message}`);
       continue;
     }
+    let handle;
     try {
+      handle = opendirSync(`/proc/self/fd/${dirFd}`);
       for (let entry = handle.readSync(); entry; entry = handle.readSync()) {
-        const path = join(dir, entry.name);
+        const name = entry.name;
+        const path = `${dirReal}/${name}`;
         if (entry.isDirectory()) {
           stack.push(path);
           continue;
@@ -87,7 +92,7 @@ export function liftEmbargoes(o: LiftOptions): LiftReport {
         o.onFile?.();
         let opened;
         try {
-          opened = openSafely(path, roots);
+          opened = openInDirectory(dirFd, dirReal, name);
         } catch (err) {
           if (!(err instanceof Refused)) throw err;
           report.refused++;
@@ -109,8 +114,11 @@ export function liftEmbargoes(o: LiftOptions): LiftReport {
         batch.push({ change, fd: opened.fd });
         if (batch.length >= (o.batchSize ?? 512)) flush();
       }
+    } catch (err) {
+      report.problems.push(`${dir}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     } finally {
-      handle.closeSync();
+      handle?.closeSync();
+      close(dirFd);
     }
   }
   flush();
