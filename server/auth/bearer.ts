@@ -1,0 +1,47 @@
+/**
+ * Bearer access tokens for the JSON API, verified with jose against the configured providers'
+ * JWKS: the issuer must be configured, the signature valid (asymmetric algorithms only, never
+ * "none" or HMAC), the audience the portal's, and the token within its validity period.
+ */
+import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { ForbiddenError } from '../../core/errors.js';
+import type { OidcProviderConfig } from '../config.js';
+import type { BearerVerifier } from '../http/seams.js';
+import type { OpenIdConnectLogin } from './oidc.js';
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+export class JwtBearerVerifier implements BearerVerifier {
+  private readonly keys = new Map<string, JWTVerifyGetKey>();
+
+  constructor(private readonly providers: OidcProviderConfig[], private readonly oidc: OpenIdConnectLogin, private readonly audience: string) {}
+
+  async verify(token: string): Promise<{ issuer: string; subject: string }> {
+    let iss: string | undefined;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch {
+      throw new ForbiddenError('the access token is not a JWT');
+    }
+    const provider = this.providers.find((p) => p.issuer === iss || p.issuer.replace(/\/$/, '') === iss?.replace(/\/$/, ''));
+    if (!provider) throw new ForbiddenError('the access token comes from an issuer this portal does not trust');
+    try {
+      const { payload } = await jwtVerify(token, await this.jwks(provider), { issuer: iss, audience: this.audience, algorithms: ALGORITHMS, clockTolerance: 30 });
+      if (!payload.sub) throw new Error('no sub');
+      return { issuer: payload.iss!, subject: payload.sub };
+    } catch (err) {
+      throw new ForbiddenError(`the access token is not acceptable: ${(err as Error).message}`);
+    }
+  }
+
+  private async jwks(provider: OidcProviderConfig): Promise<JWTVerifyGetKey> {
+    let k = this.keys.get(provider.id);
+    if (!k) {
+      const meta = (await this.oidc.configuration(provider.id)).serverMetadata();
+      if (!meta.jwks_uri) throw new ForbiddenError(`${provider.name} publishes no JWKS`);
+      k = createRemoteJWKSet(new URL(meta.jwks_uri));
+      this.keys.set(provider.id, k);
+    }
+    return k;
+  }
+}
