@@ -1,0 +1,87 @@
+/**
+ * Starts the registration portal from a validated configuration: the directory (configured LDAP,
+ * or the managed slapd under var/), the audit trail and sessions (SQLite under portal.dataDir),
+ * certificate and OpenID Connect login, and an HTTPS server that asks browsers for a client
+ * certificate but lets the handshake finish without one (the chain is verified in code, proxies
+ * included). Behind a reverse proxy, set reverseProxy.enabled and serve plain HTTP on loopback
+ * (no tls.certFile).
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { openDirectory, type OpenDirectory } from '../core/directory/index.js';
+import type { PortalConfig } from './config.js';
+import { AuditTrail } from './audit/trail.js';
+import { loadTrustStore } from './auth/certificate-chain.js';
+import { TlsCertificateLogin } from './auth/certificate-login.js';
+import { OpenIdConnectLogin } from './auth/oidc.js';
+import { JwtBearerVerifier } from './auth/bearer.js';
+import { createPortalApp } from './http/app.js';
+import { createViewRenderer } from './views.js';
+
+export interface RunningPortal {
+  url: string;
+  port: number;
+  directory: OpenDirectory;
+  audit: AuditTrail;
+  close(): Promise<void>;
+}
+
+export async function startPortal(cfg: PortalConfig, options: { varDir?: string } = {}): Promise<RunningPortal> {
+  const log = createLogger('portal');
+  const p = cfg.portal;
+  mkdirSync(p.dataDir, { recursive: true, mode: 0o700 });
+  const secure = !!p.tls.certFile;
+  if (!secure && !p.reverseProxy.enabled) throw new ConfigError('portal.tls.certFile and keyFile are required, unless portal.reverseProxy.enabled (TLS ends at the proxy)');
+  if (p.tls.clientCaFiles.length === 0 && !p.oidcProviders.length) throw new ConfigError('configure portal.tls.clientCaFiles (certificate login) or portal.oidcProviders (OpenID Connect login), or both');
+
+  const directory = await openDirectory(cfg, { varDir: options.varDir ?? 'var', account: 'portal', log });
+  const audit = new AuditTrail(join(p.dataDir, 'audit.sqlite'));
+  const trust = loadTrustStore(p.tls.clientCaFiles, p.tls.crlFiles, p.tls.requireFreshCrl);
+  const oidc = new OpenIdConnectLogin(p.oidcProviders);
+  const portalApp = createPortalApp(
+    {
+      services: { directory: directory.directory, audit },
+      auditTrail: audit,
+      views: createViewRenderer(),
+      config: p,
+      certificateLogin: new TlsCertificateLogin(trust, p),
+      oidcLogin: oidc,
+      bearer: new JwtBearerVerifier(p.oidcProviders, oidc, p.apiAudience),
+    },
+    { sessionFile: join(p.dataDir, 'sessions.sqlite'), secure },
+  );
+
+  let server: HttpsServer | HttpServer;
+  if (secure) {
+    server = createHttpsServer({
+      key: readFileSync(p.tls.keyFile!), cert: readFileSync(p.tls.certFile!),
+      requestCert: true, rejectUnauthorized: false, // verified in code: proxies, CRLs, clear refusal pages
+      ...(trust.anchors.length ? { ca: trust.anchors.map((a) => a.toString('pem')) } : {}), // CA names the browser may pick from
+      minVersion: 'TLSv1.2',
+    }, portalApp.app);
+  } else {
+    server = createHttpServer(portalApp.app);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(p.port, p.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `${secure ? 'https' : 'http'}://${p.host === '127.0.0.1' ? 'localhost' : p.host}:${port}`;
+  log.info({ url, ldap: directory.slapd ? `managed slapd ${directory.slapd.url}` : cfg.ldap.url }, 'portal listening');
+  return {
+    url, port, directory, audit,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+      portalApp.close();
+      audit.close();
+      await directory.close();
+    },
+  };
+}
