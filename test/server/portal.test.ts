@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as client from 'openid-client';
+import { portalConfigSchema } from '../../server/config.js';
+import { startPortal, type RunningPortal } from '../../server/portal.js';
+import { freeLoopbackPort } from '../../core/ldap/managed-slapd.js';
+import { createCa, createCrl, issue, issueProxy, type Issued } from '../../server/pki.js';
+import { OpenIdConnectLogin } from '../../server/auth/oidc.js';
+import { useManagedSlapd } from '../support/slapd.js';
+import { followLogin, startTestOp, TEST_AUDIENCE, TEST_CLIENT, type TestOp } from '../support/openid-provider.js';
+import { decodeHtml, PortalClient } from '../support/portal-client.js';
+
+describe('portal over real TLS (real slapd, real OpenID Provider)', function () {
+  this.timeout(60000);
+  const fx = useManagedSlapd();
+  let portal: RunningPortal;
+  let op: TestOp;
+  let ca: Issued, nina: Issued, pat: Issued, mallory: Issued, server: Issued;
+  let base: string;
+  const as = (who?: Issued, chain: Issued[] = []) => new PortalClient(base, { ca: ca.certPem, ...(who ? { cert: [who, ...chain].map((c) => c.certPem.trim() + '\n').join(''), key: who.keyPem } : {}) });
+
+  before(async () => {
+    ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Portal Test CA'] }]);
+    server = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
+    nina = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Nina Newcomer'] }], 'user');
+    pat = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Pat PI'] }], 'user');
+    mallory = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Mallory'] }], 'user');
+    const dir = mkdtempSync(join(tmpdir(), 'cg-portal-'));
+    const f = (n: string, c: string) => (writeFileSync(join(dir, n), c), join(dir, n));
+    const port = await freeLoopbackPort();
+    base = `https://localhost:${port}`;
+    op = await startTestOp([`${base}/login/oidc/test/callback`]);
+    op.accounts.set('nina-iam', { sub: 'nina-iam', email: 'nina@example.org', preferred_username: 'nina' });
+    op.accounts.set('pat-iam', { sub: 'pat-iam' });
+    const cfg = portalConfigSchema.parse({
+      ldap: { url: fx.slapd.url, bindDn: fx.slapd.portal.dn, password: fx.slapd.portal.password, baseDn: fx.slapd.baseDn },
+      portal: {
+        port, publicUrl: base, dataDir: join(dir, 'data'), sessionSecret: 'x'.repeat(40),
+        tls: { certFile: f('server.pem', server.certPem), keyFile: f('server.key', server.keyPem), clientCaFiles: [f('ca.pem', ca.certPem)], crlFiles: [f('crl.pem', (await createCrl(ca, [mallory.cert])).toString('pem'))] },
+        oidcProviders: [{ id: 'test', name: 'Test IAM', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret }],
+        apiAudience: TEST_AUDIENCE, policy: { id: 'aup-2026', url: '/policy' }, loginRateLimit: 1000,
+      },
+    });
+    portal = await startPortal(cfg);
+    const d = portal.directory.directory;
+    await d.people.create({ username: 'pat', displayName: 'Pat PI', roles: ['admin'] });
+    await d.identities.bind('pat', { type: 'x509', subject: '/DC=org/DC=example/CN=Pat PI' });
+    await d.campaigns.create({ name: 'flare', pi: 'pat', embargoEnd: new Date('2030-01-01T00:00:00Z') });
+  });
+  after(async () => {
+    await portal?.close();
+    await op?.close();
+  });
+
+  it('a new certificate goes to registration; the form creates the account and binds the certificate', async () => {
+    const c = as(nina);
+    const login = await c.get('/login/certificate');
+    expect(login.status).to.equal(302);
+    expect(login.location).to.equal('/register');
+    const form = await c.get('/register');
+    expect(decodeHtml(form.body)).to.include('/DC=org/DC=example/CN=Nina Newcomer');
+    const bad = await c.post('/register', { username: '*)(uid=*', displayName: 'Nina', email: 'nina@example.org', acceptPolicy: 'aup-2026' }, { csrfFrom: '/register' });
+    expect(bad.status).to.equal(400);
+    expect(bad.body).to.include('username: lower-case letters');
+    const ok = await c.post('/register', { username: 'nina', displayName: '*)(cn=*))(|(cn=* Nina', email: 'nina@example.org', acceptPolicy: 'aup-2026' }, { csrfFrom: '/register', follow: true });
+    expect(ok.status).to.equal(200);
+    expect(decodeHtml(ok.body)).to.include('Welcome, nina').and.include('/DC=org/DC=example/CN=Nina Newcomer');
+    const person = await portal.directory.directory.people.require('nina');
+    expect(person.displayName).to.equal('*)(cn=*))(|(cn=* Nina');
+  });
+
+  it('refuses every form post without a valid CSRF token', async () => {
+    const c = as(nina);
+    await c.get('/login/certificate');
+    for (const path of ['/campaigns/flare/requests', '/logout', '/account/certificates']) {
+      expect((await c.post(path, { justification: 'x'.repeat(20) }, { noCsrf: true })).status, path).to.equal(403);
+      expect((await c.post(path, { justification: 'x'.repeat(20), _csrf: 'forged' })).status, path).to.equal(403);
+    }
+  });
+
+  it('request to join, PI approval; members only for members, PI and admins', async () => {
+    const n = as(nina);
+    await n.get('/login/certificate');
+    const before = await n.get('/campaigns/flare');
+    expect(before.body).to.include('Request to join').and.not.include('<h2>Members</h2>');
+    expect((await n.post('/campaigns/flare/requests', { justification: 'I reduce the flare spectra.' }, { csrfFrom: '/campaigns/flare' })).status).to.equal(302);
+    const p = as(pat);
+    await p.get('/login/certificate');
+    const page = await p.get('/campaigns/flare');
+    const id = /action="\/requests\/([0-9a-f-]+)\/approve"/.exec(page.body)?.[1];
+    expect(id, 'the PI sees the pending request').to.be.a('string');
+    // Nina cannot approve her own request.
+    expect((await n.post(`/requests/${id}/approve`, {}, { csrfFrom: '/campaigns/flare' })).status).to.equal(403);
+    expect((await p.post(`/requests/${id}/approve`, {}, { csrfFrom: '/campaigns/flare' })).status).to.equal(302);
+    expect((await portal.directory.directory.campaigns.require('flare')).members.sort()).to.deep.equal(['nina', 'pat']);
+    expect((await n.get('/campaigns/flare')).body).to.include('<h2>Members</h2>');
+    expect(portal.audit.query({ action: 'membership.approve' })).to.have.length(1);
+  });
+
+  it("never shows or changes another user's identities; admin pages are for admins", async () => {
+    const patKey = (await portal.directory.directory.identities.listForPerson('pat'))[0]!.key;
+    const n = as(nina);
+    await n.get('/login/certificate');
+    expect((await n.get('/account')).body).to.not.include('Pat PI');
+    expect((await n.post(`/account/identities/${patKey}/remove`, {})).status).to.equal(403);
+    expect(await portal.directory.directory.identities.listForPerson('pat')).to.have.length(1);
+    expect((await n.get('/admin/users')).status).to.equal(403);
+    expect((await n.get('/admin/audit')).status).to.equal(403);
+    const p = as(pat);
+    await p.get('/login/certificate');
+    const audit = await p.get('/admin/audit');
+    expect(audit.status).to.equal(200);
+    expect(audit.body).to.include('intact over');
+  });
+
+  it('refuses revoked certificates and anonymous visitors with clear pages; accepts a proxy for the end-entity', async () => {
+    const m = await as(mallory).get('/login/certificate');
+    expect(m.status).to.equal(403);
+    expect(m.body).to.include('has been revoked by its CA');
+    const none = await as().get('/login/certificate');
+    expect(none.status).to.equal(403);
+    expect(none.body).to.include('did not present a client certificate');
+    expect((await as().get('/account')).status).to.equal(401);
+    const proxy = await issueProxy(nina);
+    const viaProxy = as(proxy, [nina]);
+    const r = await viaProxy.get('/login/certificate');
+    expect(r.location).to.equal('/account');
+  });
+
+  it('binds an OpenID Connect identity while logged in; another account cannot bind it', async () => {
+    const n = as(nina);
+    await n.get('/login/certificate');
+    op.nextLogin = 'nina-iam';
+    const start = await n.get('/login/oidc/test?bind=1');
+    const callback = await followLogin(start.location!, `${base}/login/oidc/test/callback`);
+    const done = await n.get(callback.pathname + callback.search);
+    expect(done.location).to.equal('/account');
+    const account = await n.get('/account');
+    expect(account.body).to.include('nina-iam');
+    const ids = await portal.directory.directory.identities.listForPerson('nina');
+    expect(ids.map((i) => i.type).sort()).to.deep.equal(['oidc', 'x509']);
+    // someone else's attempt to bind the same OIDC identity is refused clearly
+    const p = as(pat);
+    await p.get('/login/certificate');
+    const again = await p.get('/login/oidc/test?bind=1');
+    const cb2 = await followLogin(again.location!, `${base}/login/oidc/test/callback`);
+    const refused = await p.get(cb2.pathname + cb2.search);
+    expect(refused.status).to.equal(409);
+    expect(refused.body).to.include('already bound to another account');
+  });
+
+  it('JSON API with bearer tokens: same rules, no cookies', async () => {
+    const oidc = new OpenIdConnectLogin([{ id: 'test', name: 'Test', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret, scopes: 'openid' }]);
+    op.nextLogin = 'nina-iam';
+    const { url, pending } = await oidc.start('test', `${base}/login/oidc/test/callback`);
+    const cb = await followLogin(url, `${base}/login/oidc/test/callback`);
+    const tokens = await client.authorizationCodeGrant(await oidc.configuration('test'), cb, { pkceCodeVerifier: pending.codeVerifier!, expectedState: pending.state!, expectedNonce: pending.nonce! });
+    const api = as();
+    const auth = { authorization: `Bearer ${tokens.access_token}` };
+    const me = await api.get('/api/me', { headers: auth });
+    expect(me.status).to.equal(200);
+    expect(JSON.parse(me.body)).to.include({ username: 'nina' });
+    const campaigns = JSON.parse((await api.get('/api/campaigns', { headers: auth })).body) as { name: string; members?: string[] }[];
+    expect(campaigns.find((c) => c.name === 'flare')!.members).to.include('nina');
+    expect((await api.get('/api/admin/users', { headers: auth })).status).to.equal(403);
+    expect((await api.get('/api/me')).status).to.equal(401);
+    expect((await api.get('/api/me', { headers: { authorization: 'Bearer not.a.jwt' } })).status).to.equal(403);
+  });
+});
