@@ -1,57 +1,30 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as client from 'openid-client';
-import { portalConfigSchema } from '../../server/config.js';
-import { startPortal, type RunningPortal } from '../../server/portal.js';
-import { freeLoopbackPort } from '../../core/ldap/managed-slapd.js';
-import { createCa, createCrl, issue, issueProxy, type Issued } from '../../server/pki.js';
+import type { RunningPortal } from '../../server/portal.js';
+import { issueProxy, type Issued } from '../../server/pki.js';
+import { startTestPortal, type TestPortal } from '../support/test-portal.js';
 import { OpenIdConnectLogin } from '../../server/auth/oidc.js';
 import { useManagedSlapd } from '../support/slapd.js';
-import { followLogin, startTestOp, TEST_AUDIENCE, TEST_CLIENT, type TestOp } from '../support/openid-provider.js';
+import { followLogin, TEST_CLIENT, type TestOp } from '../support/openid-provider.js';
 import { decodeHtml, PortalClient } from '../support/portal-client.js';
 
 describe('portal over real TLS (real slapd, real OpenID Provider)', function () {
   this.timeout(60000);
   const fx = useManagedSlapd();
+  let t: TestPortal;
   let portal: RunningPortal;
   let op: TestOp;
-  let ca: Issued, nina: Issued, pat: Issued, mallory: Issued, server: Issued;
+  let ca: Issued, nina: Issued, pat: Issued, mallory: Issued;
   let base: string;
   const as = (who?: Issued, chain: Issued[] = []) => new PortalClient(base, { ca: ca.certPem, ...(who ? { cert: [who, ...chain].map((c) => c.certPem.trim() + '\n').join(''), key: who.keyPem } : {}) });
 
   before(async () => {
-    ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Portal Test CA'] }]);
-    server = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
-    nina = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Nina Newcomer'] }], 'user');
-    pat = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Pat PI'] }], 'user');
-    mallory = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Mallory'] }], 'user');
-    const dir = mkdtempSync(join(tmpdir(), 'cg-portal-'));
-    const f = (n: string, c: string) => (writeFileSync(join(dir, n), c), join(dir, n));
-    const port = await freeLoopbackPort();
-    base = `https://localhost:${port}`;
-    op = await startTestOp([`${base}/login/oidc/test/callback`]);
-    op.accounts.set('nina-iam', { sub: 'nina-iam', email: 'nina@example.org', preferred_username: 'nina' });
-    op.accounts.set('pat-iam', { sub: 'pat-iam' });
-    const cfg = portalConfigSchema.parse({
-      ldap: { url: fx.slapd.url, bindDn: fx.slapd.portal.dn, password: fx.slapd.portal.password, baseDn: fx.slapd.baseDn },
-      portal: {
-        port, publicUrl: base, dataDir: join(dir, 'data'), sessionSecret: 'x'.repeat(40),
-        tls: { certFile: f('server.pem', server.certPem), keyFile: f('server.key', server.keyPem), clientCaFiles: [f('ca.pem', ca.certPem)], crlFiles: [f('crl.pem', (await createCrl(ca, [mallory.cert])).toString('pem'))] },
-        oidcProviders: [{ id: 'test', name: 'Test IAM', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret }],
-        apiAudience: TEST_AUDIENCE, policy: { id: 'aup-2026', url: '/policy' }, loginRateLimit: 1000,
-      },
-    });
-    portal = await startPortal(cfg);
-    const d = portal.directory.directory;
-    await d.people.create({ username: 'pat', displayName: 'Pat PI', roles: ['admin'] });
-    await d.identities.bind('pat', { type: 'x509', subject: '/DC=org/DC=example/CN=Pat PI' });
-    await d.campaigns.create({ name: 'flare', pi: 'pat', embargoEnd: new Date('2030-01-01T00:00:00Z') });
+    t = await startTestPortal(fx);
+    ({ portal, op, base, ca } = t);
+    ({ nina, pat, mallory } = t.people);
   });
   after(async () => {
-    await portal?.close();
-    await op?.close();
+    await t?.close();
   });
 
   it('a new certificate goes to registration; the form creates the account and binds the certificate', async () => {
