@@ -2,17 +2,9 @@ import { expect } from 'chai';
 import { Directory } from '../../../core/directory/directory.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { useManagedSlapd } from '../../support/slapd.js';
+import { rejection } from '../../support/rejection.js';
 
 const ranges = { uid: { min: 10000, max: 19999 }, gid: { min: 50000, max: 59999 } };
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('core/directory/campaigns and requests (real slapd)', function () {
   this.timeout(20000);

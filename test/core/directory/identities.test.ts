@@ -5,17 +5,9 @@ import { IdentityBoundElsewhereError } from '../../../core/directory/identities.
 import { identityKey } from '../../../core/directory/layout.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { useManagedSlapd } from '../../support/slapd.js';
+import { rejection } from '../../support/rejection.js';
 
 const ranges = { uid: { min: 10000, max: 19999 }, gid: { min: 50000, max: 59999 } };
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('core/directory/identities (real slapd)', function () {
   this.timeout(20000);

@@ -8,15 +8,7 @@ import { ldapResultCode, translateLdapError } from '../../../core/ldap/errors.js
 import { freeLoopbackPort, startManagedSlapd } from '../../../core/ldap/managed-slapd.js';
 import { ConflictError, DirectoryUnavailableError, ForbiddenError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { useManagedSlapd } from '../../support/slapd.js';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../../support/rejection.js';
 
 describe('core/ldap/connection (real slapd)', function () {
   this.timeout(20000);
