@@ -141,4 +141,53 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect((await api.get('/api/me')).status).to.equal(401);
     expect((await api.get('/api/me', { headers: { authorization: 'Bearer not.a.jwt' } })).status).to.equal(403);
   });
+
+  it('admins create campaigns, change embargoes with a reason, suspend users; everything lands in the exported audit trail', async () => {
+    const p = as(pat);
+    await p.get('/login/certificate');
+    const bad = await p.post('/admin/campaigns', { name: 'Bad Name', pi: 'pat', embargoEnd: '' }, { csrfFrom: '/admin/campaigns' });
+    expect(bad.status).to.equal(400);
+    expect(bad.body).to.include('campaign name: lower-case letters');
+    expect((await p.post('/admin/campaigns', { name: 'corona', description: 'Corona loops', pi: 'pat', embargoEnd: '2031-03-31' }, { csrfFrom: '/admin/campaigns' })).status).to.equal(302);
+    const corona = await portal.directory.directory.campaigns.require('corona');
+    expect(corona.embargoEnd!.toISOString()).to.equal('2031-03-31T23:59:59.000Z');
+    expect((await p.post('/campaigns/corona/embargo', { embargoEnd: '2032-01-31', reason: '' }, { csrfFrom: '/campaigns/corona' })).status).to.equal(400);
+    expect((await p.post('/campaigns/corona/embargo', { embargoEnd: '2032-01-31', reason: 'instrument recalibration' }, { csrfFrom: '/campaigns/corona' })).status).to.equal(302);
+    expect((await p.post('/admin/users/nina/suspend', {}, { csrfFrom: '/admin/users' })).status).to.equal(302);
+    const n = as(nina);
+    const refused = await n.get('/login/certificate');
+    expect(refused.status).to.equal(403);
+    expect(refused.body).to.include('suspended');
+    await p.post('/admin/users/nina/reactivate', {}, { csrfFrom: '/admin/users' });
+    expect((await as(nina).get('/login/certificate')).location).to.equal('/account');
+    const exported = await p.get('/admin/audit/export?format=json');
+    const records = JSON.parse(exported.body) as { action: string; target: string; details?: Record<string, unknown> }[];
+    const actions = records.map((r) => r.action);
+    expect(actions).to.include.members(['account.create', 'identity.bind', 'membership.request', 'membership.approve', 'campaign.create', 'embargo.change', 'account.suspend', 'account.reactivate']);
+    expect(records.find((r) => r.action === 'embargo.change')!.details).to.deep.include({ reason: 'instrument recalibration' });
+    expect(portal.audit.verify()).to.deep.include({ ok: true });
+  });
+
+  it('staff of the home institute get their account at first login through its issuer, without the form', async () => {
+    const c = as();
+    op.nextLogin = 'sam-staff';
+    const start = await c.get('/login/oidc/test');
+    const cb = await followLogin(start.location!, `${base}/login/oidc/test/callback`);
+    const done = await c.get(cb.pathname + cb.search);
+    expect(done.location).to.equal('/account');
+    const page = await c.get('/account');
+    expect(page.body).to.include('Your staff account sam is ready');
+    const sam = await portal.directory.directory.people.require('sam');
+    expect(sam).to.deep.include({ displayName: 'Sam Staff', mail: 'sam@home.example', policyAgreements: ['aup-2026'] });
+    // someone from the same issuer who is not on the staff list goes through registration
+    op.accounts.set('olga-guest', { sub: 'olga-guest', preferred_username: 'olga' });
+    const other = as();
+    op.nextLogin = 'olga-guest';
+    const s2 = await other.get('/login/oidc/test');
+    const cb2 = await followLogin(s2.location!, `${base}/login/oidc/test/callback`);
+    expect((await other.get(cb2.pathname + cb2.search)).location).to.equal('/register');
+    expect(await portal.directory.directory.people.get('olga')).to.equal(undefined);
+    expect((await other.get('/register')).body, 'prefilled from the provider').to.include('value="olga"');
+  });
 });
+

@@ -40,6 +40,7 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
   const op = await startTestOp([`${base}/login/oidc/test/callback`]);
   op.accounts.set('nina-iam', { sub: 'nina-iam', email: 'nina@example.org', preferred_username: 'nina' });
   op.accounts.set('pat-iam', { sub: 'pat-iam' });
+  op.accounts.set('sam-staff', { sub: 'sam-staff', preferred_username: 'sam', name: 'Sam Staff', email: 'sam@home.example' });
   const cfg = portalConfigSchema.parse({
     ldap: { url: fx.slapd.url, bindDn: fx.slapd.portal.dn, password: fx.slapd.portal.password, baseDn: fx.slapd.baseDn },
     portal: {
@@ -47,6 +48,7 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
       tls: { certFile: f('server.pem', server.certPem), keyFile: f('server.key', server.keyPem), clientCaFiles: [f('ca.pem', ca.certPem)], crlFiles: [f('crl.pem', (await createCrl(ca, [people.mallory.cert])).toString('pem'))] },
       oidcProviders: [{ id: 'test', name: 'Test IAM', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret }],
       apiAudience: TEST_AUDIENCE, policy: { id: 'aup-2026', url: '/policy' }, loginRateLimit: 1000,
+      staff: { issuer: op.issuer, usernames: ['sam'] },
     },
   });
   const portal = await startPortal(cfg);

@@ -6,7 +6,7 @@ import { Directory } from '../../../core/directory/index.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
-import { embargoCommand, ingestCommand, journalPath, verifyCommand } from '../../../mapper-agent/ingest/commands.js';
+import { embargoCommand, ingestCommand, journalPath, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
 import { fitsFile } from '../../support/fits.js';
 import { useManagedSlapd } from '../../support/slapd.js';
@@ -99,5 +99,47 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     const late = write('late.fits', 'ending');
     await ingestCommand(ctx(), [late], { dryRun: false });
     expect(mode(late)).to.equal(`${pat.uid}:${ended.gid} 644`);
+  });
+});
+
+describe('mapper-agent watch (real slapd, as root)', function () {
+  const fx = useManagedSlapd();
+  it('ingests what is there, then each new file once it has settled, including a file written slowly', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    this.timeout(30000);
+    const base = mkdtempSync(join(tmpdir(), 'cg-watch-'));
+    const root = join(base, 'data');
+    mkdirSync(join(root, 'incoming'), { recursive: true });
+    const cfg = agentConfigSchema.parse({
+      ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
+      agent: { stateDir: join(base, 'state'), ingest: { roots: [root], settleMs: 300 } },
+    });
+    const dir = new Directory({ ldap: fx.portal, baseDn: fx.slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
+    const pi = await dir.people.create({ username: 'wpi', displayName: 'Watch PI' });
+    const gid = (await dir.campaigns.create({ name: 'watched', pi: 'wpi', embargoEnd: new Date('2031-01-01T00:00:00Z') })).gidNumber;
+    const early = join(root, 'incoming', 'early.fits');
+    writeFileSync(early, fitsFile([['CAMPAIGN', 'watched']]));
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const running = watchCommand({ cfg, ldap: fx.agent, log: createLogger('test') }, join(root, 'incoming'), stopped);
+    const mode = (p: string) => {
+      const st = statSync(p);
+      return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
+    };
+    const until = async (p: string, want: string) => {
+      for (const start = Date.now(); Date.now() - start < 10000; await new Promise((r) => setTimeout(r, 50))) if (mode(p) === want) return;
+      throw new Error(`${p} is ${mode(p)}, not ${want}`);
+    };
+    await until(early, `${pi.uidNumber}:${gid} 640`);
+    // An instrument writes a file in two steps; the agent waits until it has settled and then applies policy.
+    const late = join(root, 'incoming', 'late.fits');
+    const full = fitsFile([['CAMPAIGN', 'watched']], 4000);
+    writeFileSync(late, full.subarray(0, 200));
+    chmodSync(late, 0o644);
+    await new Promise((r) => setTimeout(r, 100));
+    writeFileSync(late, full);
+    await until(late, `${pi.uidNumber}:${gid} 640`);
+    stop();
+    await running;
   });
 });
