@@ -85,11 +85,12 @@ export function buildProgram(): Command {
     .argument('<paths...>', 'files or directories under agent.ingest.roots')
     .option('-n, --dry-run', 'change nothing; print exactly what would change')
     .option('-v, --verbose', 'print every change made')
-    .action(async (paths: string[], opts: { dryRun?: boolean; verbose?: boolean }) => {
+    .option('-w, --workers <n>', 'worker threads (default agent.ingest.workers)', (v) => Number.parseInt(v, 10))
+    .action(async (paths: string[], opts: { dryRun?: boolean; verbose?: boolean; workers?: number }) => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
       try {
-        attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun, verbose: !!opts.verbose }));
+        attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
       } finally {
         await ldap.close();
       }

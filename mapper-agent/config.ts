@@ -2,6 +2,7 @@
  * The agent's configuration (`agent:` section, CG_AGENT__* environment), validated once at start-up.
  * LDAP comes from core/ldap/config.ts (the agent binds with its read-only service account).
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { envBoolean } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
@@ -15,6 +16,8 @@ export const ingestSectionSchema = z.object({
   classification: classificationSchema.default(classificationSchema.parse({})),
   modes: modesSchema,
   batchSize: z.coerce.number().int().min(1).max(4096).default(256),
+  /** Worker threads for `ingest` (directories are handed out one at a time); 1 = in the main thread. */
+  workers: z.coerce.number().int().min(1).max(16).default(Math.min(4, availableParallelism())),
   /** watch: a file is ingested once it has not changed for this long (instruments write slowly). */
   settleMs: z.coerce.number().int().min(0).default(2000),
   /** node-cron schedule for embargo lifting in the daemon. */

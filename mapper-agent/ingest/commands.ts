@@ -17,6 +17,7 @@ import { CampaignCache } from './campaign-cache.js';
 import { IngestEngine, type IngestReport } from './engine.js';
 import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
+import { ingestWithPool } from './pool.js';
 import { sendEmbargoNotices } from './notices.js';
 
 export interface IngestContext {
@@ -79,14 +80,22 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
   for (const p of r.problems) ctx.out?.(`  ${p}`);
 }
 
-export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean }): Promise<IngestReport> {
+export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<IngestReport> {
   const journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
   const bar = progress('ingest');
   try {
-    const { engine } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, tick: bar.tick, ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
+    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, tick: bar.tick, ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     const resumed = opts.dryRun ? { applied: 0, skipped: 0 } : engine.resume();
     if (resumed.applied || resumed.skipped) ctx.out?.(`resumed an interrupted run: ${resumed.applied} finished, ${resumed.skipped} skipped`);
-    const report = await engine.ingest(paths.map((p) => resolve(p)));
+    const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
+    // Printing every change, dry runs and the Rucio hook need the main thread.
+    const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled;
+    const report = pooled
+      ? await ingestWithPool(paths.map((p) => resolve(p)), {
+          roots: roots(ctx.cfg), classification: ctx.cfg.agent.ingest.classification, modes: ctx.cfg.agent.ingest.modes, campaigns: cache.all(),
+          journalPath: journalPath(ctx.cfg), dryRun: false, batchSize: ctx.cfg.agent.ingest.batchSize, now: new Date().toISOString(),
+        }, workers)
+      : await engine.ingest(paths.map((p) => resolve(p)));
     bar.stop();
     summarize(ctx, opts.dryRun ? 'dry run' : 'ingest', report);
     return report;

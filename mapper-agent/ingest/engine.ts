@@ -32,6 +32,8 @@ export interface EngineOptions {
   onFile?: () => void;
   /** after a batch is applied (e.g. registration in Rucio) */
   afterApply?: (applied: PlannedChange[]) => Promise<void>;
+  /** false: only the files directly in a given directory (the worker pool hands out directories) */
+  recursive?: boolean;
 }
 
 export interface IngestReport {
@@ -134,8 +136,9 @@ export class IngestEngine {
         for (let entry = handle.readSync(); entry; entry = handle.readSync()) {
           const name = entry.name;
           const path = `${realPath}/${name}`;
-          if (entry.isDirectory()) stack.push(path);
-          else if (entry.isFile()) {
+          if (entry.isDirectory()) {
+            if (this.o.recursive !== false) stack.push(path);
+          } else if (entry.isFile()) {
             if (this.file(path, () => openInDirectory(dirFd, realPath, name))) await this.flush();
           } else this.refuse(path, entry.isSymbolicLink() ? 'is a symbolic link' : entry.isFIFO() ? 'is a FIFO' : 'is not a regular file');
         }

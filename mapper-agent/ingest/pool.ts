@@ -1,0 +1,86 @@
+/**
+ * Ingest on several cores: the main thread finishes any interrupted run (journal), walks the
+ * trees for directories only, and hands directories out one at a time to worker threads; each
+ * worker runs its own IngestEngine (non-recursive) with its own journal connection on the same
+ * SQLite file (WAL). Campaign facts are read once from LDAP and passed to the workers.
+ * Results are summed; problems are kept up to the engine's bound.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync, opendirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { ClassificationRules } from '../../core/embargo/classify.js';
+import type { CampaignFacts, Modes } from '../../core/embargo/policy.js';
+import type { IngestReport } from './engine.js';
+
+export interface PoolJob {
+  roots: string[];
+  classification: ClassificationRules;
+  modes: Modes;
+  campaigns: CampaignFacts[];
+  journalPath: string;
+  dryRun: boolean;
+  batchSize: number;
+  now: string;
+}
+
+function workerUrl(): URL {
+  // Under tsx (tests, development) the sources are .ts; after `npm run build` they are .js.
+  const js = new URL('./pool-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(js)) ? js : new URL('./pool-worker.ts', import.meta.url);
+}
+
+/** Every directory under the given paths (the paths themselves included), without following symlinks. */
+export function* directories(paths: string[]): Generator<string> {
+  const stack = [...paths];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    yield dir;
+    let handle;
+    try {
+      handle = opendirSync(dir);
+    } catch {
+      continue; // the worker reports it when it tries
+    }
+    try {
+      for (let e = handle.readSync(); e; e = handle.readSync()) if (e.isDirectory()) stack.push(join(dir, e.name));
+    } finally {
+      handle.closeSync();
+    }
+  }
+}
+
+export async function ingestWithPool(paths: string[], job: PoolJob, workers: number): Promise<IngestReport> {
+  const total: IngestReport = { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [] };
+  const queue = directories(paths);
+  const url = workerUrl();
+  // From sources (tests, development) the worker registers tsx itself: loader hooks given as
+  // execArgv do not reach worker threads.
+  const start = () =>
+    url.pathname.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: job })
+      : new Worker(url, { workerData: job });
+  const pool = Array.from({ length: workers }, start);
+  await Promise.all(
+    pool.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          const next = () => {
+            const d = queue.next();
+            if (d.done) w.postMessage({ done: true });
+            else w.postMessage({ dir: d.value });
+          };
+          w.on('message', (m: { ready?: true; report?: IngestReport }) => {
+            if (m.report) {
+              for (const k of ['files', 'changed', 'unchanged', 'quarantined', 'left', 'refused', 'directories'] as const) total[k] += m.report[k];
+              for (const p of m.report.problems) if (total.problems.length < 200) total.problems.push(p);
+            }
+            next();
+          });
+          w.once('error', reject);
+          w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ingest worker exited with ${code}`))));
+        }),
+    ),
+  );
+  return total;
+}
