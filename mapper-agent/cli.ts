@@ -11,11 +11,12 @@ import { agentConfigSchema, type AgentConfig } from './config.js';
 import { connectAgent } from './connect.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { ShrinkRefusedError } from './map/atomic-write.js';
-import { MapDaemon, MapSyncRunner } from './map/runner.js';
-import { AgentMetrics } from './metrics.js';
 import { readStatus } from './status.js';
-import { embargoCommand, ingestCommand, verifyCommand, watchCommand } from './ingest/commands.js';
-import { schedule } from 'node-cron';
+
+// Each command loads its modules when it runs: the map sync should not carry the ingest side
+// (SQLite, mail, Rucio, progress bars) in its memory, and --help stays fast.
+const map = () => import('./map/runner.js');
+const ingest = () => import('./ingest/commands.js');
 
 const log = createLogger('mapper-agent');
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
       try {
+        const { MapSyncRunner } = await map();
         const outcome = await new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log).run({ dryRun: !!opts.dryRun, force: !!opts.force });
         for (const o of outcome.outputs) {
           if (opts.dryRun) console.log(`${o.path}: ${o.changed ? `would change (${o.oldLines} -> ${o.newLines} lines)` : 'unchanged'}${o.diff ? `\n${o.diff}` : ''}`);
@@ -90,6 +92,7 @@ export function buildProgram(): Command {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
       try {
+        const { ingestCommand } = await ingest();
         attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
       } finally {
         await ldap.close();
@@ -106,6 +109,7 @@ export function buildProgram(): Command {
       const stop = new Promise<void>((resolve) => {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       });
+      const { watchCommand } = await ingest();
       await watchCommand(ingestCtx(cfg, ldap), dir, stop);
       await ldap.close();
     });
@@ -119,6 +123,7 @@ export function buildProgram(): Command {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
       try {
+        const { verifyCommand } = await ingest();
         const r = await verifyCommand(ingestCtx(cfg, ldap), root, { fix: !!opts.fix });
         if (r.changed + r.quarantined + r.refused > 0) process.exitCode = EXIT.ATTENTION;
       } finally {
@@ -135,6 +140,7 @@ export function buildProgram(): Command {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
       try {
+        const { embargoCommand } = await ingest();
         attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun, verbose: !!opts.verbose }));
       } finally {
         await ldap.close();
@@ -147,6 +153,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
+      const [{ MapDaemon, MapSyncRunner }, { embargoCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
       const metrics = new AgentMetrics();
       if (cfg.agent.metricsPort) {
         await metrics.serve(cfg.agent.metricsPort);
