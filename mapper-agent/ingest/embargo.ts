@@ -3,12 +3,11 @@
  * campaign (group = the campaign's gid) under the data roots that lacks world read gets it (and
  * group read), through the same safe descriptor path as ingest, journaled in batches, resumable.
  * The campaign's current embargo date is read at run time, so an embargo extended before it ended
- * is respected. Walks stream; memory is flat in the number of files.
+ * is respected. Walks stream (walkSafely, shared with ingest); memory is flat in the number of files.
  */
-import { opendirSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { isEmbargoed, type CampaignFacts } from '../../core/embargo/policy.js';
-import { applyOwnership, close, openInDirectory, openSafely, ownershipOf, Refused } from './safe-file.js';
+import { applyOwnership, close, ownershipOf, Refused, walkSafely } from './safe-file.js';
 import type { Journal, PlannedChange } from './journal.js';
 
 export interface LiftOptions {
@@ -65,61 +64,37 @@ export function liftEmbargoes(o: LiftOptions): LiftReport {
     }
   };
 
-  // Same walk as ingest: each directory opened once and checked, its files opened through it.
-  const stack = [...roots];
-  while (stack.length) {
-    const dir = stack.pop()!;
-    let dirFd: number;
-    let dirReal: string;
-    try {
-      ({ fd: dirFd, realPath: dirReal } = openSafely(dir, roots, 'directory'));
-    } catch (err) {
-      report.problems.push(`${dir}: not walked: ${(err as Error).message}`);
+  for (const item of walkSafely(roots, roots)) {
+    if (item.kind === 'problem') {
+      report.problems.push(`${item.path}: not walked: ${item.reason}`);
       continue;
     }
-    let handle;
+    if (item.kind !== 'file') continue; // symlinks, FIFOs, devices are never data files
+    report.files++;
+    o.onFile?.();
+    let opened;
     try {
-      handle = opendirSync(`/proc/self/fd/${dirFd}`);
-      for (let entry = handle.readSync(); entry; entry = handle.readSync()) {
-        const name = entry.name;
-        const path = `${dirReal}/${name}`;
-        if (entry.isDirectory()) {
-          stack.push(path);
-          continue;
-        }
-        if (!entry.isFile()) continue;
-        report.files++;
-        o.onFile?.();
-        let opened;
-        try {
-          opened = openInDirectory(dirFd, dirReal, name);
-        } catch (err) {
-          if (!(err instanceof Refused)) throw err;
-          report.refused++;
-          if (report.problems.length < 200) report.problems.push(`${path}: refused: ${err.message}`);
-          continue;
-        }
-        const before = ownershipOf(opened.stat);
-        const campaign = byGid.get(before.gid);
-        if (campaign === undefined || (before.mode & 0o044) === 0o044) {
-          close(opened.fd);
-          continue;
-        }
-        const change: PlannedChange = {
-          path, dev: opened.stat.dev, ino: opened.stat.ino, campaign, kind: 'embargo-lift', before,
-          target: { ...before, mode: (before.mode | 0o044) & 0o777 }, reason: `embargo of ${campaign} ended`,
-        };
-        report.lifted++;
-        o.onChange?.(change);
-        batch.push({ change, fd: opened.fd });
-        if (batch.length >= (o.batchSize ?? 512)) flush();
-      }
+      opened = item.open();
     } catch (err) {
-      report.problems.push(`${dir}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    } finally {
-      handle?.closeSync();
-      close(dirFd);
+      if (!(err instanceof Refused)) throw err;
+      report.refused++;
+      if (report.problems.length < 200) report.problems.push(`${item.path}: refused: ${err.message}`);
+      continue;
     }
+    const before = ownershipOf(opened.stat);
+    const campaign = byGid.get(before.gid);
+    if (campaign === undefined || (before.mode & 0o044) === 0o044) {
+      close(opened.fd);
+      continue;
+    }
+    const change: PlannedChange = {
+      path: item.path, dev: opened.stat.dev, ino: opened.stat.ino, campaign, kind: 'embargo-lift', before,
+      target: { ...before, mode: (before.mode | 0o044) & 0o777 }, reason: `embargo of ${campaign} ended`,
+    };
+    report.lifted++;
+    o.onChange?.(change);
+    batch.push({ change, fd: opened.fd });
+    if (batch.length >= (o.batchSize ?? 512)) flush();
   }
   flush();
   return report;

@@ -7,12 +7,12 @@
  * Directories on the way to a readable file get the execute bits readers need to reach it (added,
  * never removed). Memory is flat in the number of files: the walk streams, batches are bounded.
  */
-import { lstatSync, opendirSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import type { Classifier } from '../../core/embargo/classify.js';
-import { decide, formatOwnership, sameOwnership, type CampaignFacts, type Modes, type Ownership } from '../../core/embargo/policy.js';
+import { decide, formatOwnership, sameOwnership, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
 import { FitsError, kindOf, readHeadersFromFd, BLOCK } from '../../core/fits/header.js';
-import { applyOwnership, close, openInDirectory, openSafely, ownershipOf, readStart, Refused, underRoot, type OpenedFile } from './safe-file.js';
+import { applyOwnership, close, openSafely, ownershipOf, readStart, Refused, underRoot, walkSafely, type OpenedFile } from './safe-file.js';
 import type { Journal, PlannedChange } from './journal.js';
 
 export interface EngineOptions {
@@ -113,41 +113,11 @@ export class IngestEngine {
     return { applied: done.filter((d) => d.state === 'applied').length, skipped: done.filter((d) => d.state === 'skipped').length };
   }
 
-  /**
-   * Depth-first walk. Each directory is opened once (O_NOFOLLOW|O_DIRECTORY) and its real path
-   * checked against the roots; its entries are listed and opened through that descriptor, so a
-   * directory swapped for a symlink mid-walk leads nowhere.
-   */
+  /** Every file under `top` (see walkSafely), flushing whenever a batch fills. */
   private async walk(top: string): Promise<void> {
-    const stack = [top];
-    while (stack.length) {
-      const dir = stack.pop()!;
-      let opened;
-      try {
-        opened = openSafely(dir, this.roots, 'directory');
-      } catch (err) {
-        this.refuse(dir, err instanceof Refused ? err.message : `cannot open directory: ${(err as Error).message}`);
-        continue;
-      }
-      const { fd: dirFd, realPath } = opened;
-      let handle;
-      try {
-        handle = opendirSync(`/proc/self/fd/${dirFd}`);
-        for (let entry = handle.readSync(); entry; entry = handle.readSync()) {
-          const name = entry.name;
-          const path = `${realPath}/${name}`;
-          if (entry.isDirectory()) {
-            if (this.o.recursive !== false) stack.push(path);
-          } else if (entry.isFile()) {
-            if (this.file(path, () => openInDirectory(dirFd, realPath, name))) await this.flush();
-          } else this.refuse(path, entry.isSymbolicLink() ? 'is a symbolic link' : entry.isFIFO() ? 'is a FIFO' : 'is not a regular file');
-        }
-      } catch (err) {
-        this.refuse(dir, `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      } finally {
-        handle?.closeSync();
-        close(dirFd);
-      }
+    for (const item of walkSafely([top], this.roots, this.o.recursive !== false)) {
+      if (item.kind !== 'file') this.refuse(item.path, item.reason);
+      else if (this.file(item.path, item.open)) await this.flush();
     }
   }
 

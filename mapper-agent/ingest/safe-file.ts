@@ -10,7 +10,7 @@
  *    component; a symlinked directory on the way would otherwise lead outside);
  *  - fchown/fchmod on that descriptor, never chown/chmod on a path.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, opendirSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { sep } from 'node:path';
 import type { Ownership } from '../../core/embargo/policy.js';
 
@@ -108,4 +108,55 @@ export function ownershipOf(stat: Stats): Ownership {
 
 export function close(fd: number): void {
   closeSync(fd);
+}
+
+export type WalkItem =
+  /** a regular-file entry; open it with open() (through the verified directory descriptor) */
+  | { kind: 'file'; path: string; open: () => OpenedFile }
+  /** an entry that is neither a directory nor a regular file (symlink, FIFO, device, socket) */
+  | { kind: 'other'; path: string; reason: string }
+  /** a directory that could not be opened or read */
+  | { kind: 'problem'; path: string; reason: string };
+
+/**
+ * Depth-first walk of directory trees under the roots, the one way ingest and embargo lifting
+ * traverse: each directory is opened once with O_NOFOLLOW|O_DIRECTORY and its real path checked
+ * against the roots, its entries are listed and its files opened through that descriptor, so a
+ * directory swapped for a symlink mid-walk leads nowhere. Symlinks are never followed. With
+ * recursive false only the files directly in `tops` are yielded (the worker pool hands out
+ * directories one by one).
+ */
+export function* walkSafely(tops: string[], roots: string[], recursive = true): Generator<WalkItem> {
+  const stack = [...tops];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let opened;
+    try {
+      opened = openSafely(dir, roots, 'directory');
+    } catch (err) {
+      yield { kind: 'problem', path: dir, reason: err instanceof Refused ? err.message : `cannot open directory: ${(err as Error).message}` };
+      continue;
+    }
+    const { fd: dirFd, realPath } = opened;
+    let handle;
+    try {
+      handle = opendirSync(`/proc/self/fd/${dirFd}`);
+      for (let entry = handle.readSync(); entry; entry = handle.readSync()) {
+        const name = entry.name;
+        const path = `${realPath}/${name}`;
+        if (entry.isDirectory()) {
+          if (recursive) stack.push(path);
+        } else if (entry.isFile()) {
+          yield { kind: 'file', path, open: () => openInDirectory(dirFd, realPath, name) };
+        } else {
+          yield { kind: 'other', path, reason: entry.isSymbolicLink() ? 'is a symbolic link' : entry.isFIFO() ? 'is a FIFO' : 'is not a regular file' };
+        }
+      }
+    } catch (err) {
+      yield { kind: 'problem', path: dir, reason: `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    } finally {
+      handle?.closeSync();
+      closeSync(dirFd);
+    }
+  }
 }

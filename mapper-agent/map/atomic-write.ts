@@ -44,7 +44,6 @@ const CHUNK = 1 << 16;
 /** Counts lines that are not blank and do not start with # (the shrink guard's unit), across chunk boundaries. */
 class LineCounter {
   lines = 0;
-  private atLineStart = true;
   private lineHasContent = false;
   private lineIsComment = false;
   feed(text: string): void {
@@ -52,13 +51,11 @@ class LineCounter {
       const c = text.charCodeAt(i);
       if (c === 10) {
         if (this.lineHasContent && !this.lineIsComment) this.lines++;
-        this.atLineStart = true;
         this.lineHasContent = false;
         this.lineIsComment = false;
       } else if (c !== 32 && c !== 9 && c !== 13) {
         if (!this.lineHasContent && c === 35) this.lineIsComment = true;
         this.lineHasContent = true;
-        this.atLineStart = false;
       }
     }
   }
