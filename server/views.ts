@@ -3,11 +3,12 @@
  * views/partials/, every page wrapped in views/layout.hbs. Templates compile once and are cached.
  * Handlebars escapes {{ }} output; the only triple-stash is the layout's {{{body}}}.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import Handlebars from 'handlebars';
 
-export const VIEWS_DIR = join(import.meta.dirname, '..', 'views');
+/** views/ of the project, found from the sources (server/) or from the build (dist/server/). */
+export const VIEWS_DIR = [join(import.meta.dirname, '..', 'views'), join(import.meta.dirname, '..', '..', 'views')].find((d) => existsSync(join(d, 'layout.hbs')))!;
 
 export interface ViewRenderer {
   /** Render views/<page>.hbs inside the layout. */
