@@ -31,6 +31,17 @@ function config(program: Command): AgentConfig {
   return loadConfig(agentConfigSchema, { file: program.opts<{ config?: string }>().config });
 }
 
+/** Load the configuration, connect to LDAP, run, and always close the connection. */
+async function withAgent(program: Command, run: (cfg: AgentConfig, ldap: ReturnType<typeof connectAgent>) => Promise<void>): Promise<void> {
+  const cfg = config(program);
+  const ldap = connectAgent(cfg);
+  try {
+    await run(cfg, ldap);
+  } finally {
+    await ldap.close();
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('mapper-agent')
     .description('Keep dCache gPlazma maps in step with LDAP, apply campaign ownership to ingested files, lift embargoes.')
@@ -43,10 +54,8 @@ export function buildProgram(): Command {
     .description('regenerate the multimap (and grid-mapfile/JSON snapshot if configured) from LDAP once')
     .option('-n, --dry-run', 'write nothing; print what would change')
     .option('-f, --force', 'write even when the map shrinks beyond agent.maxShrinkFraction')
-    .action(async (opts: { dryRun?: boolean; force?: boolean }) => {
-      const cfg = config(program);
-      const ldap = connectAgent(cfg);
-      try {
+    .action((opts: { dryRun?: boolean; force?: boolean }) =>
+      withAgent(program, async (cfg, ldap) => {
         const { MapSyncRunner } = await map();
         const outcome = await new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log).run({ dryRun: !!opts.dryRun, force: !!opts.force });
         for (const o of outcome.outputs) {
@@ -54,10 +63,8 @@ export function buildProgram(): Command {
           else console.log(`${o.path}: ${o.changed ? 'written' : 'unchanged'}, ${o.newLines} lines`);
         }
         if (outcome.problems.length) console.log(`${outcome.problems.length} identities left out (see the log):\n  ${outcome.problems.slice(0, 20).join('\n  ')}`);
-      } finally {
-        await ldap.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('status')
@@ -88,16 +95,12 @@ export function buildProgram(): Command {
     .option('-n, --dry-run', 'change nothing; print exactly what would change')
     .option('-v, --verbose', 'print every change made')
     .option('-w, --workers <n>', 'worker threads (default agent.ingest.workers)', (v) => Number.parseInt(v, 10))
-    .action(async (paths: string[], opts: { dryRun?: boolean; verbose?: boolean; workers?: number }) => {
-      const cfg = config(program);
-      const ldap = connectAgent(cfg);
-      try {
+    .action((paths: string[], opts: { dryRun?: boolean; verbose?: boolean; workers?: number }) =>
+      withAgent(program, async (cfg, ldap) => {
         const { ingestCommand } = await ingest();
         attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
-      } finally {
-        await ldap.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('watch')
@@ -119,33 +122,25 @@ export function buildProgram(): Command {
     .description('report every file whose owner, group or mode differs from policy (drift)')
     .argument('<root>', 'directory under agent.ingest.roots')
     .option('--fix', 'repair the drift (journaled)')
-    .action(async (root: string, opts: { fix?: boolean }) => {
-      const cfg = config(program);
-      const ldap = connectAgent(cfg);
-      try {
+    .action((root: string, opts: { fix?: boolean }) =>
+      withAgent(program, async (cfg, ldap) => {
         const { verifyCommand } = await ingest();
         const r = await verifyCommand(ingestCtx(cfg, ldap), root, { fix: !!opts.fix });
         if (r.changed + r.quarantined + r.refused > 0) process.exitCode = EXIT.ATTENTION;
-      } finally {
-        await ldap.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('embargo')
     .description('make the files of campaigns whose embargo ended world-readable; notify PIs of embargoes ending soon')
     .option('-n, --dry-run', 'change nothing; print what would change')
     .option('-v, --verbose', 'print every file opened')
-    .action(async (opts: { dryRun?: boolean; verbose?: boolean }) => {
-      const cfg = config(program);
-      const ldap = connectAgent(cfg);
-      try {
+    .action((opts: { dryRun?: boolean; verbose?: boolean }) =>
+      withAgent(program, async (cfg, ldap) => {
         const { embargoCommand } = await ingest();
         attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun, verbose: !!opts.verbose }));
-      } finally {
-        await ldap.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('run')

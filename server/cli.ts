@@ -30,13 +30,16 @@ export function buildProgram(): Command {
       await portal.close();
     });
 
+  const openTrail = async () => {
+    const { AuditTrail } = await import('./audit/trail.js');
+    return new AuditTrail(join(config().portal.dataDir, 'audit.sqlite'));
+  };
   const audit = program.command('audit').description('the audit trail (portal.dataDir/audit.sqlite)');
   audit
     .command('verify')
     .description('check the hash chain; exit 1 and name the first broken record if it was tampered with')
     .action(async () => {
-      const { AuditTrail } = await import('./audit/trail.js');
-      const trail = new AuditTrail(join(config().portal.dataDir, 'audit.sqlite'));
+      const trail = await openTrail();
       const check = trail.verify();
       trail.close();
       if (check.ok) console.log(`audit trail intact: ${check.count} records`);
@@ -49,8 +52,7 @@ export function buildProgram(): Command {
     .command('export')
     .description('write every record as JSON Lines to stdout, oldest first')
     .action(async () => {
-      const { AuditTrail } = await import('./audit/trail.js');
-      const trail = new AuditTrail(join(config().portal.dataDir, 'audit.sqlite'));
+      const trail = await openTrail();
       for (const r of trail.all()) process.stdout.write(`${JSON.stringify(r)}\n`);
       trail.close();
     });

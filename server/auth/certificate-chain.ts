@@ -53,22 +53,20 @@ function expand(paths: string[]): string[] {
 }
 
 function readCerts(data: Buffer, where: string): x509.X509Certificate[] {
-  try {
-    const text = data.toString('latin1');
-    if (text.includes('-----BEGIN')) return x509.PemConverter.decode(text).map((der) => new x509.X509Certificate(der));
-    return [new x509.X509Certificate(bytes(data))];
-  } catch (err) {
-    throw new ValidationError(`${where}: not a certificate: ${(err as Error).message}`);
-  }
+  return readPemOrDer(data, where, 'certificate', (der) => new x509.X509Certificate(der));
 }
 
 function readCrls(data: Buffer, where: string): x509.X509Crl[] {
+  return readPemOrDer(data, where, 'CRL', (der) => new x509.X509Crl(der));
+}
+
+/** One DER object, or every PEM block, of a file; a ValidationError naming the file when it is neither. */
+function readPemOrDer<T>(data: Buffer, where: string, what: string, make: (der: ArrayBuffer) => T): T[] {
   try {
     const text = data.toString('latin1');
-    if (text.includes('-----BEGIN')) return x509.PemConverter.decode(text).map((der) => new x509.X509Crl(der));
-    return [new x509.X509Crl(bytes(data))];
+    return text.includes('-----BEGIN') ? x509.PemConverter.decode(text).map(make) : [make(bytes(data))];
   } catch (err) {
-    throw new ValidationError(`${where}: not a CRL: ${(err as Error).message}`);
+    throw new ValidationError(`${where}: not a ${what}: ${(err as Error).message}`);
   }
 }
 
