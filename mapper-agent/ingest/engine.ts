@@ -11,7 +11,8 @@ import { lstatSync, realpathSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import type { Classifier } from '../../core/embargo/classify.js';
 import { decide, formatOwnership, sameOwnership, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
-import { FitsError, kindOf, readHeadersFromFd, BLOCK } from '../../core/fits/header.js';
+import { FitsError, BLOCK } from '../../core/fits/header.js';
+import { readFitsFromFd } from '../../core/fits/detect.js';
 import { applyOwnership, close, openSafely, ownershipOf, readStart, Refused, underRoot, walkSafely, type OpenedFile } from './safe-file.js';
 import type { Journal, PlannedChange } from './journal.js';
 
@@ -140,13 +141,12 @@ export class IngestEngine {
       const current = ownershipOf(opened.stat);
       let headers;
       let headerProblem: string | undefined;
-      if (this.o.classifier.isFits(path)) {
-        try {
-          headers = readHeadersFromFd(opened.fd, kindOf(path), readStart(opened.fd, this.block));
-        } catch (err) {
-          if (!(err instanceof FitsError)) throw err;
-          headerProblem = `unreadable FITS header: ${err.message}`;
-        }
+      try {
+        const read = readFitsFromFd(opened.fd, readStart(opened.fd, this.block), path);
+        if (read.kind === 'fits') headers = read.headers;
+      } catch (err) {
+        if (!(err instanceof FitsError)) throw err;
+        headerProblem = `unreadable FITS header: ${err.message}`;
       }
       const decision = headerProblem
         ? { action: 'quarantine' as const, why: headerProblem, target: { ...current, mode: current.mode & 0o770 } }
