@@ -20,6 +20,14 @@ export const ingestSectionSchema = z.object({
   workers: z.coerce.number().int().min(1).max(16).default(Math.min(4, availableParallelism())),
   /** watch: a file is ingested once it has not changed for this long (instruments write slowly). */
   settleMs: z.coerce.number().int().min(0).default(2000),
+  /**
+   * Directories (absolute, under the roots) whose files with a public name (previews, metadata) are
+   * public without a FITS product beside them. Elsewhere a public name counts only for a sidecar of
+   * a campaign's FITS file (docs/ingest.md).
+   */
+  publicAreas: z.array(z.string().startsWith('/', 'public areas must be absolute paths')).default([]),
+  /** Largest difference, in seconds, between this host's clock and the directory server's before embargo decisions are refused. */
+  maxClockSkewSeconds: z.coerce.number().min(0).max(86400).default(300),
   /** node-cron schedule for embargo lifting in the daemon. */
   embargoSchedule: z.string().default('5 * * * *'),
   /** Notify the PI this many days before the embargo ends (0 = never). */

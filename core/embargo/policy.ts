@@ -3,8 +3,12 @@
  * belong to the PI and the campaign group, readable by the group, not by the world; public data
  * (quick-looks, previews, metadata, and everything once the embargo has ended) are world-readable.
  * Files that cannot be classified safely are quarantined: world access removed, owner and group
- * left as found, and reported. Only the permission bits (0777) are managed: setuid, setgid and
- * sticky bits are always cleared on data files.
+ * left as found, and reported. Data files get exactly the configured permission bits (setuid,
+ * setgid and sticky cleared); directories keep every bit and only gain the traverse bits their
+ * files' readers need (see traverseTarget).
+ *
+ * Time: `now` is undefined when the agent's clock could not be checked against the directory
+ * server's. Then every dated embargo holds (fail closed): a wrong clock never opens data early.
  */
 import { z } from 'zod';
 import type { Classification } from './classify.js';
@@ -43,8 +47,9 @@ export const modesSchema = z
   .default({ embargoed: 0o640, public: 0o644, noCampaign: 'leave' });
 export type Modes = z.infer<typeof modesSchema>;
 
-export function isEmbargoed(c: CampaignFacts, now: Date): boolean {
-  return c.embargoEnd !== undefined && c.embargoEnd.getTime() > now.getTime();
+/** Under embargo at `now`; with an untrusted clock (undefined) every dated embargo holds. */
+export function isEmbargoed(c: CampaignFacts, now: Date | undefined): boolean {
+  return c.embargoEnd !== undefined && (now === undefined || c.embargoEnd.getTime() > now.getTime());
 }
 
 export function decide(
@@ -52,7 +57,7 @@ export function decide(
   current: Ownership,
   resolve: (campaign: string) => CampaignFacts | undefined,
   modes: Modes,
-  now: Date,
+  now: Date | undefined,
 ): Decision {
   const quarantine = (why: string, campaign?: string): Decision => ({
     action: 'quarantine', why, ...(campaign ? { campaign } : {}),
@@ -81,6 +86,25 @@ export function decide(
       };
     }
   }
+}
+
+/**
+ * What a directory on the way from a data root to a file needs so that the file's readers reach it:
+ * a public file needs group and world traverse; an embargoed file only group traverse, and only
+ * when the directory belongs to the file's group (world traverse would let anyone reach the other
+ * files there; another group's traverse would help nobody). Bits are only added, never removed,
+ * and setgid/sticky are kept. Undefined: nothing to add (or nothing that may be added: `why` says).
+ */
+export function traverseTarget(dir: Ownership, file: Ownership): { target?: Ownership; why?: string } {
+  const worldReadable = (file.mode & 0o004) !== 0;
+  if (worldReadable) {
+    const mode = dir.mode | 0o011;
+    return mode === dir.mode ? {} : { target: { ...dir, mode } };
+  }
+  if ((file.mode & 0o040) === 0) return {};
+  if (dir.gid !== file.gid) return (dir.mode & 0o001) !== 0 ? {} : { why: `its group ${dir.gid} is not the files' group ${file.gid}: members cannot reach them; give the directory the campaign group (setgid)` };
+  const mode = dir.mode | 0o010;
+  return mode === dir.mode ? {} : { target: { ...dir, mode } };
 }
 
 export function sameOwnership(a: Ownership, b: Ownership): boolean {

@@ -344,6 +344,12 @@ access to dn.subtree=${q(p.baseDn)}
 overlay syncprov
 syncprov-checkpoint 100 5
 syncprov-sessionlog 1000
+
+# The server's clock for the agent's clock check before embargo decisions (cn=Current,cn=Time,cn=Monitor).
+database monitor
+access to dn.subtree="cn=Monitor"
+  by dn.exact=${q(p.agentDn)} read
+  by * none
 `;
 }
 

@@ -5,16 +5,17 @@
 import { watch as fsWatch } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { ConfigError } from '../../core/errors.js';
+import { CampaignGuardError, ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { Classifier } from '../../core/embargo/classify.js';
 import { formatOwnership } from '../../core/embargo/policy.js';
 import type { LdapConnection } from '../../core/ldap/connection.js';
 import type { AgentConfig } from '../config.js';
-import { adler32OfFile } from '../rucio/adler32.js';
+import { adler32OfFd } from '../rucio/adler32.js';
+import { checkClock } from '../clock.js';
 import { RucioClient } from '../rucio/client.js';
 import { CampaignCache } from './campaign-cache.js';
-import { IngestEngine, type IngestReport } from './engine.js';
+import { IngestEngine, type AppliedChange, type IngestReport, type ResumeReport } from './engine.js';
 import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
@@ -25,6 +26,22 @@ export interface IngestContext {
   ldap: LdapConnection;
   log: Logger;
   out?: (line: string) => void;
+}
+
+/** Embargo lifting refused: the clock could not be checked against the directory server's (a safety guard, exit 2). */
+export class ClockRefusedError extends CampaignGuardError {
+  override readonly name = 'ClockRefusedError';
+}
+
+/**
+ * The time embargo decisions are made at: the directory server's, when this host's clock agrees
+ * with it; null otherwise (logged), which makes every dated embargo hold (fail closed).
+ */
+async function decisionTime(ctx: IngestContext): Promise<Date | null> {
+  const check = await checkClock(ctx.ldap, ctx.cfg.agent.ingest.maxClockSkewSeconds);
+  if (check.ok) return check.now;
+  ctx.log.error({ reason: check.reason, skewSeconds: check.skewSeconds }, 'clock not trusted: every dated embargo is treated as running');
+  return null;
 }
 
 export function journalPath(cfg: AgentConfig): string {
@@ -48,7 +65,7 @@ function printer(ctx: IngestContext, dryRun: boolean): (c: PlannedChange) => voi
   return (c) => ctx.out?.(`${dryRun ? 'would change' : 'changed'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)} (${c.reason})`);
 }
 
-async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; onChange?: (c: PlannedChange) => void; tick?: () => void }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
+async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
   const { cfg } = ctx;
   const cache = new CampaignCache(ctx.ldap, cfg.ldap.baseDn);
   await cache.refresh();
@@ -60,19 +77,28 @@ async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: 
     resolve: (name) => cache.get(name),
     journal,
     dryRun: opts.dryRun,
+    now: opts.now,
     batchSize: cfg.agent.ingest.batchSize,
+    publicAreas: cfg.agent.ingest.publicAreas,
     ...(opts.tick ? { onFile: opts.tick } : {}),
     ...(opts.onChange ? { onChange: opts.onChange } : {}),
     ...(rucio
       ? {
-          afterApply: async (applied: PlannedChange[]) => {
-            const files = applied.filter((c) => c.campaign).map((c) => ({ path: c.path, campaign: c.campaign!, ...adler32OfFile(c.path) }));
+          // Checksums through the descriptor the change was applied through: never re-open a path as root.
+          afterApply: async (applied: AppliedChange[]) => {
+            const files = applied.filter((a) => a.change.campaign).map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...adler32OfFd(a.fd, a.size) }));
             if (files.length) await rucio.register(files);
           },
         }
       : {}),
   });
   return { engine, cache };
+}
+
+function summarizeResume(ctx: IngestContext, r: ResumeReport): void {
+  if (r.finished + r.dropped + r.skipped === 0) return;
+  ctx.out?.(`resumed an interrupted run: ${r.finished} finished, ${r.dropped} stale plans dropped, ${r.skipped} skipped`);
+  for (const p of r.problems) ctx.out?.(`  ${p}`);
 }
 
 function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
@@ -84,16 +110,17 @@ export async function ingestCommand(ctx: IngestContext, paths: string[], opts: {
   const journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
   const bar = progress('ingest');
   try {
-    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, tick: bar.tick, ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
-    const resumed = opts.dryRun ? { applied: 0, skipped: 0 } : engine.resume();
-    if (resumed.applied || resumed.skipped) ctx.out?.(`resumed an interrupted run: ${resumed.applied} finished, ${resumed.skipped} skipped`);
+    const now = await decisionTime(ctx);
+    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now, tick: bar.tick, ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
+    if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
     const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
     // Printing every change, dry runs and the Rucio hook need the main thread.
     const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled;
     const report = pooled
       ? await ingestWithPool(paths.map((p) => resolve(p)), {
           roots: roots(ctx.cfg), classification: ctx.cfg.agent.ingest.classification, modes: ctx.cfg.agent.ingest.modes, campaigns: cache.all(),
-          journalPath: journalPath(ctx.cfg), dryRun: false, batchSize: ctx.cfg.agent.ingest.batchSize, now: new Date().toISOString(),
+          journalPath: journalPath(ctx.cfg), dryRun: false, batchSize: ctx.cfg.agent.ingest.batchSize, now: now?.toISOString() ?? null,
+          publicAreas: ctx.cfg.agent.ingest.publicAreas,
         }, workers)
       : await engine.ingest(paths.map((p) => resolve(p)));
     bar.stop();
@@ -112,6 +139,7 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
     const drift: string[] = [];
     const { engine } = await makeEngine(ctx, journal, {
       dryRun: !opts.fix,
+      now: await decisionTime(ctx),
       onChange: (c) => drift.push(`${opts.fix ? 'fixed' : 'drift'} ${c.path}: is ${formatOwnership(c.before)}, policy ${formatOwnership(c.target)} (${c.reason})`),
     });
     const report = await engine.ingest([resolve(root)]);
@@ -123,7 +151,9 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
   }
 }
 
-export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; now?: Date }): Promise<LiftReport> {
+export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; localClock?: () => Date }): Promise<LiftReport> {
+  const check = await checkClock(ctx.ldap, ctx.cfg.agent.ingest.maxClockSkewSeconds, opts.localClock);
+  if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
   const journal = new Journal(journalPath(ctx.cfg), `embargo${opts.dryRun ? ' --dry-run' : ''}`);
   const bar = progress('embargo');
   try {
@@ -131,15 +161,16 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     await cache.refresh();
     await sendEmbargoNotices({
       campaigns: cache.all(), piMail: (c) => cache.piMail(c), journal, days: ctx.cfg.agent.ingest.noticeDays,
-      smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, log: ctx.log, ...(opts.now ? { now: opts.now } : {}),
+      smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, log: ctx.log, now: check.now,
     });
-    const report = liftEmbargoes({
-      roots: roots(ctx.cfg), campaigns: cache.all(), journal, dryRun: opts.dryRun, onFile: bar.tick,
-      ...(opts.now ? { now: opts.now } : {}),
+    const report = await liftEmbargoes({
+      roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
+      journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
       ...(opts.dryRun || opts.verbose ? { onChange: (c: PlannedChange) => ctx.out?.(`${opts.dryRun ? 'would open' : 'opened'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`) } : {}),
     });
     bar.stop();
-    ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${report.files} files looked at, ${report.lifted} ${opts.dryRun ? 'would be' : ''} made world-readable, ${report.refused} refused`);
+    summarizeResume(ctx, report.resumed);
+    ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${report.files} files of theirs without world read, ${report.lifted} ${opts.dryRun ? 'would be ' : ''}made world-readable, ${report.notLifted} not (not attributable to the campaign), ${report.refused} refused`);
     for (const p of report.problems) ctx.out?.(`  ${p}`);
     return report;
   } finally {
@@ -148,34 +179,50 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
   }
 }
 
-/** watch: ingest what is there, then every file once it has settled (no change for settleMs). */
+/**
+ * watch: ingest what is there, then every file once it has settled (no change for settleMs). A
+ * failed round (directory unreachable, anything) never stops the watch: its paths are queued
+ * again with a growing delay (up to five minutes) until a round succeeds. Bad files never fail a
+ * round: the engine quarantines them one by one.
+ */
 export async function watchCommand(ctx: IngestContext, dir: string, stop: Promise<void>): Promise<void> {
   const journal = new Journal(journalPath(ctx.cfg), `watch ${dir}`);
-  const { engine, cache } = await makeEngine(ctx, journal, { dryRun: false, onChange: printer(ctx, false) });
   const top = resolve(dir);
-  engine.resume();
-  summarize(ctx, 'initial ingest', await engine.ingest([top]));
-  const seen = new Map<string, number>();
+  const due = new Map<string, number>([[top, 0]]); // path -> when it may be ingested
+  let failures = 0;
+  let engine: IngestEngine | undefined;
+  let cache: CampaignCache | undefined;
   const watcher = fsWatch(top, { recursive: true }, (_event, name) => {
-    if (name) seen.set(join(top, name.toString()), Date.now());
+    if (name) due.set(join(top, name.toString()), Date.now() + ctx.cfg.agent.ingest.settleMs);
   });
-  const settle = ctx.cfg.agent.ingest.settleMs;
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    const ready = [...seen].filter(([, at]) => Date.now() - at >= settle).map(([p]) => p);
+  const round = async (): Promise<void> => {
+    const ready = [...due].filter(([, at]) => Date.now() >= at).map(([p]) => p);
     if (!ready.length) return;
-    for (const p of ready) seen.delete(p);
-    busy = true;
-    cache
-      .refresh()
-      .then(() => engine.ingest(ready))
-      .then((r) => r.files && summarize(ctx, 'ingest', r))
-      .catch((err: Error) => ctx.log.error({ err: err.message }, 'ingest failed; the files stay as they are and will be retried on their next change'))
-      .finally(() => (busy = false));
-  }, Math.max(200, Math.min(1000, settle / 2)));
+    for (const p of ready) due.delete(p);
+    try {
+      const now = await decisionTime(ctx);
+      if (!engine || !cache) {
+        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now, onChange: printer(ctx, false) }));
+        summarizeResume(ctx, await engine.resume());
+      } else await cache.refresh();
+      engine.at(now);
+      const r = await engine.ingest(ready);
+      if (r.files || r.refused) summarize(ctx, ready.includes(top) ? 'initial ingest' : 'ingest', r);
+      failures = 0;
+    } catch (err) {
+      failures++;
+      const delay = Math.min(300_000, 1000 * 2 ** Math.min(failures, 9));
+      for (const p of ready) if (!due.has(p)) due.set(p, Date.now() + delay);
+      ctx.log.error({ err: (err as Error).message, files: ready.length, retryInSeconds: delay / 1000 }, 'ingest round failed; its files are queued again');
+    }
+  };
+  let busy: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    busy ??= round().finally(() => (busy = undefined));
+  }, Math.max(200, Math.min(1000, ctx.cfg.agent.ingest.settleMs / 2)));
   await stop;
   clearInterval(timer);
   watcher.close();
+  await busy;
   journal.close();
 }

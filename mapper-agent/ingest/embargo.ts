@@ -1,22 +1,30 @@
 /**
- * Embargo lifting: once a campaign's embargo has ended (or was removed), every file of the
- * campaign (group = the campaign's gid) under the data roots that lacks world read gets it (and
- * group read), through the same safe descriptor path as ingest, journaled in batches, resumable.
- * The campaign's current embargo date is read at run time, so an embargo extended before it ended
- * is respected. Walks stream (walkSafely, shared with ingest); memory is flat in the number of files.
+ * Embargo lifting: once a campaign's embargo has ended (or was removed), its data become
+ * world-readable. Lifting is the ingest engine in lifting mode (engine.ts): it walks the data roots,
+ * looks at files whose group is an ended campaign's and that lack world read, re-reads each one's
+ * header through the verified descriptor and opens it only when the classification says it is that
+ * campaign's data and policy now makes it public. A group id alone opens nothing: quarantined files,
+ * files of other campaigns in a setgid directory and files never classified stay as they are, and
+ * are reported. Journaled in batches; a crashed lift is resumed only by lifting, re-checked first.
+ * The campaign's current embargo date is read at run time, and the time used is the directory
+ * server's (see clock.ts): a skewed or unknown clock lifts nothing.
  */
-import { realpathSync } from 'node:fs';
-import { isEmbargoed, type CampaignFacts } from '../../core/embargo/policy.js';
-import { applyOwnership, close, ownershipOf, Refused, walkSafely } from './safe-file.js';
+import { isEmbargoed, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
+import type { Classifier } from '../../core/embargo/classify.js';
+import { IngestEngine, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
 
 export interface LiftOptions {
   roots: string[];
   campaigns: CampaignFacts[];
+  classifier: Classifier;
+  modes: Modes;
   journal: Journal;
-  now?: Date;
+  /** the checked time (the directory server's); required: lifting never runs on an unchecked clock */
+  now: Date;
   dryRun?: boolean;
   batchSize?: number;
+  publicAreas?: string[];
   onFile?: () => void;
   onChange?: (change: PlannedChange) => void;
 }
@@ -25,7 +33,10 @@ export interface LiftReport {
   campaigns: string[];
   files: number;
   lifted: number;
+  /** files of an ended campaign's group that were not opened, with the reason in problems */
+  notLifted: number;
   refused: number;
+  resumed: ResumeReport;
   problems: string[];
 }
 
@@ -34,68 +45,19 @@ export function endedCampaigns(campaigns: CampaignFacts[], now: Date): CampaignF
   return campaigns.filter((c) => !isEmbargoed(c, now));
 }
 
-export function liftEmbargoes(o: LiftOptions): LiftReport {
-  const now = o.now ?? new Date();
-  const ended = endedCampaigns(o.campaigns, now);
-  const byGid = new Map(ended.map((c) => [c.gid, c.name]));
-  const report: LiftReport = { campaigns: ended.map((c) => c.name).sort(), files: 0, lifted: 0, refused: 0, problems: [] };
-  if (byGid.size === 0) return report;
-  const roots = o.roots.map((r) => realpathSync(r));
-  let batch: { change: PlannedChange; fd: number }[] = [];
-
-  const flush = () => {
-    const current = batch;
-    batch = [];
-    if (!current.length) return;
-    try {
-      if (o.dryRun) return;
-      const ids = o.journal.plan(current.map((b) => b.change));
-      const done = current.map((b, i) => {
-        try {
-          applyOwnership(b.fd, b.change.target);
-          return { id: ids[i]!, state: 'applied' as const };
-        } catch (err) {
-          return { id: ids[i]!, state: 'skipped' as const, reason: `apply failed: ${(err as Error).message}` };
-        }
-      });
-      o.journal.finish(done);
-    } finally {
-      for (const b of current) close(b.fd);
-    }
+export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
+  const ended = endedCampaigns(o.campaigns, o.now);
+  const byName = new Map(o.campaigns.map((c) => [c.name, c]));
+  const engine = new IngestEngine({
+    roots: o.roots, classifier: o.classifier, modes: o.modes, resolve: (n) => byName.get(n), journal: o.journal, now: o.now,
+    lift: new Map(ended.map((c) => [c.gid, c.name])),
+    ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}),
+    ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.onChange ? { onChange: o.onChange } : {}),
+  });
+  const resumed = await engine.resume();
+  const report = ended.length ? await engine.ingest(o.roots) : { files: 0, changed: 0, left: 0, refused: 0, problems: [] };
+  return {
+    campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted: report.changed, notLifted: report.left, refused: report.refused, resumed,
+    problems: [...resumed.problems, ...report.problems],
   };
-
-  for (const item of walkSafely(roots, roots)) {
-    if (item.kind === 'problem') {
-      report.problems.push(`${item.path}: not walked: ${item.reason}`);
-      continue;
-    }
-    if (item.kind !== 'file') continue; // symlinks, FIFOs, devices are never data files
-    report.files++;
-    o.onFile?.();
-    let opened;
-    try {
-      opened = item.open();
-    } catch (err) {
-      if (!(err instanceof Refused)) throw err;
-      report.refused++;
-      if (report.problems.length < 200) report.problems.push(`${item.path}: refused: ${err.message}`);
-      continue;
-    }
-    const before = ownershipOf(opened.stat);
-    const campaign = byGid.get(before.gid);
-    if (campaign === undefined || (before.mode & 0o044) === 0o044) {
-      close(opened.fd);
-      continue;
-    }
-    const change: PlannedChange = {
-      path: item.path, dev: opened.stat.dev, ino: opened.stat.ino, campaign, kind: 'embargo-lift', before,
-      target: { ...before, mode: (before.mode | 0o044) & 0o777 }, reason: `embargo of ${campaign} ended`,
-    };
-    report.lifted++;
-    o.onChange?.(change);
-    batch.push({ change, fd: opened.fd });
-    if (batch.length >= (o.batchSize ?? 512)) flush();
-  }
-  flush();
-  return report;
 }

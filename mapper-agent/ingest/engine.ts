@@ -1,40 +1,61 @@
 /**
  * The ingest engine: walks paths under the data roots (never following symlinks), classifies each
- * file from its name and FITS header, decides owner/group/mode from the campaign's facts, and
- * applies the change through the file's descriptor. Changes are journaled in batches: planned
- * before they are applied, confirmed after, so a crash at any point is finished by `resume()`
- * without loss or double work. A dry run plans and reports, and changes nothing.
- * Directories on the way to a readable file get the execute bits readers need to reach it (added,
- * never removed). Memory is flat in the number of files: the walk streams, batches are bounded.
+ * file from its content (FITS header) and name, decides owner/group/mode from the campaign's facts,
+ * and applies the change through the file's descriptor. The same engine lifts embargoes (`lift`):
+ * there it looks only at files of ended campaigns that lack world read, and applies only a
+ * decision that opens the file as that campaign's data.
+ *
+ * Fail closed, per file: any error reading or classifying one file quarantines that file (world
+ * access removed) and the run goes on; nothing is made world-readable unless the decision can say
+ * why (public data of a campaign, or data of a campaign whose embargo ended).
+ *
+ * Changes are journaled in batches: planned before they are applied, confirmed after, and reported
+ * only once applied. After a crash, `resume()` re-evaluates every unconfirmed plan under the
+ * current policy: a plan is finished only when policy still gives the same target; a stale one is
+ * dropped (and the file handled as policy says now). A dry run plans and reports, and changes
+ * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
  */
 import { lstatSync, realpathSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
-import type { Classifier } from '../../core/embargo/classify.js';
-import { decide, formatOwnership, sameOwnership, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
-import { FitsError, BLOCK } from '../../core/fits/header.js';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import type { Classification, Classifier } from '../../core/embargo/classify.js';
+import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
+import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyOwnership, close, openSafely, ownershipOf, readStart, Refused, underRoot, walkSafely, type OpenedFile } from './safe-file.js';
-import type { Journal, PlannedChange } from './journal.js';
+import { applyOwnership, close, locate, openBeneath, openChild, ownershipOf, readStart, Refused, walkSafely, type DirHandle, type OpenedFile } from './safe-file.js';
+import { findProduct } from './sidecar.js';
+import type { ChangeKind, Journal, PlannedChange } from './journal.js';
 
 export interface EngineOptions {
-  /** data roots (absolute, resolved); nothing outside them is ever changed */
+  /** data roots (absolute); nothing outside them is ever changed */
   roots: string[];
   classifier: Classifier;
   modes: Modes;
   resolve: (campaign: string) => CampaignFacts | undefined;
   journal: Journal;
   dryRun?: boolean;
-  now?: Date;
+  /** the time decisions are made at; null: the clock could not be trusted, every dated embargo holds */
+  now?: Date | null;
   batchSize?: number;
-  /** every decision that changes (or would change) a file */
+  /** directories (absolute, under the roots) whose files with a public name are public without a FITS product beside them */
+  publicAreas?: string[];
+  /** lifting mode: campaign gid -> name of the campaigns whose embargo ended */
+  lift?: Map<number, string>;
+  /** every change, once applied (in a dry run: once planned) */
   onChange?: (change: PlannedChange) => void;
   onRefused?: (path: string, reason: string) => void;
   /** called once per file looked at (progress) */
   onFile?: () => void;
-  /** after a batch is applied (e.g. registration in Rucio) */
-  afterApply?: (applied: PlannedChange[]) => Promise<void>;
+  /** after a batch is applied, with the descriptors still open (e.g. checksums for Rucio); errors are reported, not fatal */
+  afterApply?: (applied: AppliedChange[]) => Promise<void>;
   /** false: only the files directly in a given directory (the worker pool hands out directories) */
   recursive?: boolean;
+}
+
+export interface AppliedChange {
+  change: PlannedChange;
+  /** the verified descriptor the change was applied through: read through it, never re-open the path */
+  fd: number;
+  size: number;
 }
 
 export interface IngestReport {
@@ -49,111 +70,170 @@ export interface IngestReport {
   problems: string[];
 }
 
+export interface ResumeReport {
+  /** unconfirmed plans whose target is in place now (already, or by handling the file again) */
+  finished: number;
+  /** plans the current policy no longer gives: dropped, the file handled as policy says now */
+  dropped: number;
+  /** plans that could not be checked (file gone or replaced) and directory plans (re-derived from their files) */
+  skipped: number;
+  problems: string[];
+}
+
 const MAX_PROBLEMS = 200;
+type Pending = { change: PlannedChange; fd: number; size: number };
+type Place = { dir: DirHandle; name: string };
 
 export class IngestEngine {
   private readonly roots: string[];
+  private readonly publicAreas: string[];
   private readonly block = Buffer.allocUnsafe(BLOCK);
-  private readonly batch: { change: PlannedChange; fd: number }[] = [];
-  private readonly openedDirs = new Set<string>();
-  private lastOpenedDir: string | undefined;
+  private readonly batch: Pending[] = [];
+  private readonly traversed = new Set<string>();
   private report: IngestReport = emptyReport();
 
   constructor(private readonly o: EngineOptions) {
     this.roots = o.roots.map((r) => realpathSync(r));
+    this.publicAreas = (o.publicAreas ?? []).map((a) => a.replace(/\/+$/, ''));
   }
 
-  /** Ingest files and directory trees. Paths outside the roots are refused. */
+  private decisionTime: Date | null | undefined;
+
+  /** Set the time decisions are made at (a long-running watch checks the clock before every round); null: untrusted. */
+  at(now: Date | null): void {
+    this.decisionTime = now;
+  }
+
+  private get now(): Date | undefined {
+    const t = this.decisionTime === undefined ? this.o.now : this.decisionTime;
+    return t === null ? undefined : (t ?? new Date());
+  }
+
+  private get kind(): ChangeKind {
+    return this.o.lift ? 'embargo-lift' : 'ingest';
+  }
+
+  /** Ingest (or lift) files and directory trees. Paths outside the roots are refused. */
   async ingest(paths: string[]): Promise<IngestReport> {
     this.report = emptyReport();
-    for (const p of paths) {
-      const abs = realParent(p);
-      if (!abs || !(underRoot(abs, this.roots) || this.roots.includes(abs))) {
-        this.refuse(p, 'is outside the configured data roots');
-        continue;
-      }
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch (err) {
-        this.refuse(p, `cannot stat: ${(err as NodeJS.ErrnoException).code}`);
-        continue;
-      }
-      if (st.isSymbolicLink()) this.refuse(p, 'is a symbolic link');
-      else if (st.isDirectory()) await this.walk(p);
-      else if (this.file(p)) await this.flush();
+    this.traversed.clear();
+    try {
+      for (const p of paths) await this.path(p);
+      await this.flush();
+    } finally {
+      this.discardBatch(); // only after an unexpected error: nothing planned survives into the next call
     }
-    await this.flush();
     return this.report;
   }
 
-  /** Finish what a crashed run planned but never confirmed. Returns how many were finished. */
-  resume(): { applied: number; skipped: number } {
+  /** Re-evaluate what a crashed run planned but never confirmed (only the plans of this engine's kind). */
+  async resume(): Promise<ResumeReport> {
+    const kinds: ChangeKind[] = this.o.lift ? ['embargo-lift'] : ['ingest', 'quarantine', 'directory'];
+    const result: ResumeReport = { finished: 0, dropped: 0, skipped: 0, problems: [] };
     const done: { id: number; state: 'applied' | 'skipped'; reason?: string }[] = [];
-    for (const row of this.o.journal.pending()) {
-      let opened;
+    const redo: string[] = [];
+    for (const row of this.o.journal.pending(kinds)) {
+      if (row.kind === 'directory') {
+        done.push({ id: row.id, state: 'skipped', reason: 'on resume: directory changes are re-derived from their files' });
+        result.skipped++;
+        continue;
+      }
+      let opened: OpenedFile;
       try {
-        opened = openSafely(row.path, this.roots, row.kind === 'directory' ? 'directory' : 'file');
+        opened = openBeneath(row.path, this.roots);
       } catch (err) {
         done.push({ id: row.id, state: 'skipped', reason: `on resume: ${(err as Error).message}` });
+        result.skipped++;
         continue;
       }
       try {
         const current = ownershipOf(opened.stat);
-        if (opened.stat.dev !== row.dev || opened.stat.ino !== row.ino) done.push({ id: row.id, state: 'skipped', reason: 'on resume: the file was replaced since it was planned' });
-        else if (sameOwnership(current, row.target)) done.push({ id: row.id, state: 'applied' });
-        else if (sameOwnership(current, row.before)) {
-          if (!this.o.dryRun) applyOwnership(opened.fd, row.target);
+        if (opened.stat.dev !== row.dev || opened.stat.ino !== row.ino) {
+          done.push({ id: row.id, state: 'skipped', reason: 'on resume: the file was replaced since it was planned' });
+          result.skipped++;
+          continue;
+        }
+        const decision = this.accept(this.decideSafely(row.path, opened, current), current);
+        const target = decision.action === 'leave' ? current : decision.target;
+        if (!sameOwnership(target, row.target)) {
+          const why = `on resume: policy now gives ${formatOwnership(target)} (${decision.why}), the plan said ${formatOwnership(row.target)}: stale plan dropped`;
+          done.push({ id: row.id, state: 'skipped', reason: why });
+          if (result.problems.length < MAX_PROBLEMS) result.problems.push(`${row.path}: ${why}`);
+          result.dropped++;
+        } else if (sameOwnership(current, row.target)) {
           done.push({ id: row.id, state: 'applied' });
-        } else done.push({ id: row.id, state: 'skipped', reason: `on resume: changed by someone else to ${formatOwnership(current)}` });
+          result.finished++;
+          continue;
+        } else {
+          done.push({ id: row.id, state: 'skipped', reason: 'on resume: finished by a fresh plan' });
+          result.finished++;
+        }
+        redo.push(row.path);
       } finally {
         close(opened.fd);
       }
     }
-    if (!this.o.dryRun) this.o.journal.finish(done);
-    return { applied: done.filter((d) => d.state === 'applied').length, skipped: done.filter((d) => d.state === 'skipped').length };
+    if (this.o.dryRun) return result;
+    this.o.journal.finish(done);
+    if (redo.length) await this.ingest(redo);
+    return result;
+  }
+
+  private async path(p: string): Promise<void> {
+    const abs = this.inRoots(p);
+    if (!abs) return this.refuse(p, 'is outside the configured data roots');
+    if (this.roots.includes(abs)) return this.walk(abs);
+    let parent: OpenedFile;
+    try {
+      parent = openBeneath(dirname(abs), this.roots, 'directory');
+    } catch (err) {
+      return this.refuse(p, err instanceof Refused ? `a directory on its path ${err.message}` : (err as Error).message);
+    }
+    try {
+      const name = basename(abs);
+      let st;
+      try {
+        st = lstatSync(`/proc/self/fd/${parent.fd}/${name}`); // the last component, not followed
+      } catch (err) {
+        return this.refuse(p, `cannot stat: ${(err as NodeJS.ErrnoException).code}`);
+      }
+      if (st.isSymbolicLink()) this.refuse(p, 'is a symbolic link');
+      else if (st.isDirectory()) await this.walk(abs);
+      else if (this.file(abs, () => openChild(parent, name), { dir: parent, name })) await this.flush();
+    } finally {
+      close(parent.fd);
+    }
   }
 
   /** Every file under `top` (see walkSafely), flushing whenever a batch fills. */
   private async walk(top: string): Promise<void> {
-    for (const item of walkSafely([top], this.roots, this.o.recursive !== false)) {
-      if (item.kind !== 'file') this.refuse(item.path, item.reason);
-      else if (this.file(item.path, item.open)) await this.flush();
+    for (const item of walkSafely([top], this.roots, { recursive: this.o.recursive !== false })) {
+      if (item.kind === 'file') {
+        if (this.file(item.path, item.open, item)) await this.flush();
+      } else if (item.kind !== 'directory') this.refuse(item.path, item.reason);
     }
   }
 
   /** Look at one file, plan its change; true when the batch is full and must be flushed. Synchronous: no promise per file. */
-  private file(path: string, open: () => OpenedFile = () => openSafely(path, this.roots)): boolean {
-    this.report.files++;
-    this.o.onFile?.();
+  private file(path: string, open: () => OpenedFile, place: Place): boolean {
     let opened;
     try {
       opened = open();
     } catch (err) {
-      if (err instanceof Refused) {
-        this.refuse(path, err.message);
-        return false;
-      }
-      throw err;
+      this.report.files++;
+      this.refuse(path, err instanceof Refused ? err.message : `cannot open: ${(err as Error).message}`);
+      return false;
     }
     let keepOpen = false;
     try {
       const current = ownershipOf(opened.stat);
-      let headers;
-      let headerProblem: string | undefined;
-      try {
-        const read = readFitsFromFd(opened.fd, readStart(opened.fd, this.block), path);
-        if (read.kind === 'fits') headers = read.headers;
-      } catch (err) {
-        if (!(err instanceof FitsError)) throw err;
-        headerProblem = `unreadable FITS header: ${err.message}`;
-      }
-      const decision = headerProblem
-        ? { action: 'quarantine' as const, why: headerProblem, target: { ...current, mode: current.mode & 0o770 } }
-        : decide(this.o.classifier.classify(path, headers), current, this.o.resolve, this.o.modes, this.o.now ?? new Date());
+      if (this.o.lift && !this.liftCandidate(current)) return false; // not a file of an ended campaign, or already public
+      this.report.files++;
+      this.o.onFile?.();
+      const decision = this.accept(this.decideSafely(path, opened, current, place), current);
       if (decision.action === 'leave') {
         this.report.left++;
-        this.problem(`${path}: left alone: ${decision.why}`);
+        this.problem(`${path}: ${this.o.lift ? 'not lifted' : 'left alone'}: ${decision.why}`);
         return false;
       }
       if (decision.action === 'quarantine') {
@@ -165,14 +245,13 @@ export class IngestEngine {
         return false;
       }
       const change: PlannedChange = {
-        path, dev: opened.stat.dev, ino: opened.stat.ino, kind: decision.action === 'quarantine' ? 'quarantine' : 'ingest',
-        before: current, target: decision.target, reason: decision.why, ...('campaign' in decision && decision.campaign ? { campaign: decision.campaign } : {}),
+        path, dev: opened.stat.dev, ino: opened.stat.ino, kind: decision.action === 'quarantine' ? 'quarantine' : this.kind,
+        before: current, target: decision.target, reason: decision.why, ...(decision.campaign ? { campaign: decision.campaign } : {}),
       };
       if (decision.action === 'set') this.report.changed++;
-      this.o.onChange?.(change);
-      if ((decision.target.mode & 0o044) !== 0) this.openDirectories(dirname(opened.realPath));
-      this.batch.push({ change, fd: opened.fd });
+      this.plan({ change, fd: opened.fd, size: opened.stat.size });
       keepOpen = true;
+      if (decision.action === 'set') this.traverse(opened.realPath, decision.target);
       return this.batch.length >= (this.o.batchSize ?? 256);
     } finally {
       if (!keepOpen) close(opened.fd);
@@ -180,39 +259,96 @@ export class IngestEngine {
   }
 
   /**
-   * Directories from the root down to `dir` get g+x and o+x (added, never removed): members must
-   * reach embargoed files, everyone public ones. Traversal reveals nothing the file modes protect;
-   * listing (r) is left as the directory has it.
+   * Classify and decide; never throws. Any failure (an unreadable or hostile header, an I/O error,
+   * a bug) ends in quarantine with the reason: world access removed, owner and group kept.
    */
-  private openDirectories(dir: string): void {
-    if (dir === this.lastOpenedDir) return;
-    this.lastOpenedDir = dir;
-    const root = this.roots.find((r) => dir === r || dir.startsWith(r + sep));
-    if (!root) return;
-    const parts = dir.slice(root.length).split(sep).filter(Boolean);
-    let current = root;
-    for (const part of [undefined, ...parts]) {
-      if (part) current = join(current, part);
-      if (this.openedDirs.has(current)) continue;
-      this.openedDirs.add(current);
+  private decideSafely(path: string, opened: OpenedFile, current: Ownership, place?: Place): Decision {
+    try {
+      const read = readFitsFromFd(opened.fd, readStart(opened.fd, this.block), path);
+      let classification = this.o.classifier.classify(path, read.kind === 'fits' ? read.headers : undefined);
+      if (read.kind === 'not-fits' && classification.kind === 'public' && !classification.campaign) classification = this.attribute(path, classification, place);
+      return decide(classification, current, this.o.resolve, this.o.modes, this.now);
+    } catch (err) {
+      const why = err instanceof FitsError ? `unreadable FITS header: ${err.message}` : `could not be classified: ${(err as Error).message}`;
+      return { action: 'quarantine', why, target: { uid: current.uid, gid: current.gid, mode: current.mode & 0o770 } };
+    }
+  }
+
+  /**
+   * A file that is public by its name alone becomes public only when it can be attributed: it lies
+   * in a configured public-products area, or it is a sidecar of a FITS product of a campaign in the
+   * same directory (and then takes that campaign's owner and group). Anything else keeps its mode.
+   */
+  private attribute(path: string, byName: Classification, place?: Place): Classification {
+    if (this.publicAreas.some((a) => path.startsWith(a + sep))) return { ...byName, reason: 'public file name in a public-products area' };
+    let parent: OpenedFile | undefined;
+    try {
+      if (!place) parent = openBeneath(dirname(path), this.roots, 'directory');
+      const dir = place?.dir ?? parent!;
+      const product = findProduct(dir, place?.name ?? basename(path), (opened) => {
+        const read = readFitsFromFd(opened.fd, readStart(opened.fd, Buffer.allocUnsafe(BLOCK)), opened.realPath);
+        if (read.kind !== 'fits') return undefined;
+        const c = this.o.classifier.classify(opened.realPath, read.headers);
+        return (c.kind === 'science' || c.kind === 'public') && c.campaign ? c.campaign : undefined;
+      });
+      if (product) return { kind: 'public', campaign: product.found, reason: `${byName.reason}, beside ${product.name} of campaign ${product.found}` };
+    } catch (err) {
+      return { kind: 'not-fits', reason: `${byName.reason}, but its product could not be read: ${(err as Error).message}` };
+    } finally {
+      if (parent) close(parent.fd);
+    }
+    return { kind: 'not-fits', reason: `${byName.reason}, but no FITS product of a campaign beside it and not in a public area: not attributable` };
+  }
+
+  /** In lifting mode only a file of an ended campaign without world read is looked at. */
+  private liftCandidate(current: Ownership): boolean {
+    return this.o.lift!.has(current.gid) && (current.mode & 0o004) === 0;
+  }
+
+  /** In lifting mode, the only change allowed is opening a file as data of the ended campaign its group names. */
+  private accept(decision: Decision, current: Ownership): Decision {
+    const lift = this.o.lift;
+    if (!lift) return decision;
+    const campaign = lift.get(current.gid);
+    if (decision.action !== 'set') return { action: 'leave', why: `${decision.action === 'quarantine' ? 'quarantined: ' : ''}${decision.why}` };
+    if (decision.campaign !== campaign) return { action: 'leave', why: `its header says ${decision.campaign ? `campaign ${decision.campaign}` : 'no campaign'}, not ${campaign}` };
+    if ((decision.target.mode & 0o004) === 0) return { action: 'leave', why: `policy keeps it closed: ${decision.why}` };
+    return { ...decision, why: `embargo of ${campaign} ended; ${decision.why}` };
+  }
+
+  /** Directories from the root down to the file's directory get the traverse bits its readers need (policy.traverseTarget). */
+  private traverse(fileRealPath: string, file: Ownership): void {
+    const where = locate(dirname(fileRealPath), this.roots);
+    if (!where) return;
+    const reach = (file.mode & 0o004) !== 0 ? 'world' : `group ${file.gid}`;
+    let current = where.root;
+    for (const name of [undefined, ...where.names]) {
+      if (name) current = join(current, name);
+      const key = `${current}\0${reach}`;
+      if (this.traversed.has(key)) continue;
+      this.traversed.add(key);
       let opened;
       try {
-        opened = openSafely(current, this.roots, 'directory');
+        opened = openBeneath(current, this.roots, 'directory');
       } catch (err) {
         this.problem(`${current}: directory left as is: ${(err as Error).message}`);
         continue;
       }
       const before = ownershipOf(opened.stat);
-      const mode = before.mode | 0o011;
-      if (mode === before.mode) {
+      const { target, why } = traverseTarget(before, file);
+      if (why) this.problem(`${current}: directory left as is: ${why}`);
+      if (!target) {
         close(opened.fd);
         continue;
       }
       this.report.directories++;
-      const change: PlannedChange = { path: current, dev: opened.stat.dev, ino: opened.stat.ino, kind: 'directory', before, target: { ...before, mode }, reason: 'readers need to traverse it' };
-      this.o.onChange?.(change);
-      this.batch.push({ change, fd: opened.fd });
+      this.plan({ change: { path: current, dev: opened.stat.dev, ino: opened.stat.ino, kind: 'directory', before, target, reason: `${reach} must reach files inside` }, fd: opened.fd, size: 0 });
     }
+  }
+
+  private plan(p: Pending): void {
+    this.batch.push(p);
+    if (this.o.dryRun) this.o.onChange?.(p.change);
   }
 
   private async flush(): Promise<void> {
@@ -222,21 +358,45 @@ export class IngestEngine {
       if (this.o.dryRun) return;
       const ids = this.o.journal.plan(batch.map((b) => b.change));
       const done: { id: number; state: 'applied' | 'skipped'; reason?: string }[] = [];
-      const applied: PlannedChange[] = [];
+      const applied: AppliedChange[] = [];
       batch.forEach((b, i) => {
         try {
-          applyOwnership(b.fd, b.change.target);
+          applyOwnership(b.fd, b.change.target, b.change.before);
           done.push({ id: ids[i]!, state: 'applied' });
-          applied.push(b.change);
+          applied.push(b);
         } catch (err) {
           done.push({ id: ids[i]!, state: 'skipped', reason: `apply failed: ${(err as Error).message}` });
           this.problem(`${b.change.path}: could not apply: ${(err as Error).message}`);
         }
       });
       this.o.journal.finish(done);
-      if (this.o.afterApply) await this.o.afterApply(applied.filter((c) => c.kind === 'ingest'));
+      for (const a of applied) this.o.onChange?.(a.change);
+      if (this.o.afterApply) {
+        try {
+          await this.o.afterApply(applied.filter((a) => a.change.kind !== 'directory' && a.change.kind !== 'quarantine'));
+        } catch (err) {
+          this.problem(`after applying a batch: ${(err as Error).message}`);
+        }
+      }
     } finally {
       for (const b of batch) close(b.fd);
+    }
+  }
+
+  /** Close what an interrupted call left planned; nothing of it is applied later. */
+  private discardBatch(): void {
+    for (const b of this.batch.splice(0)) close(b.fd);
+  }
+
+  /** The absolute path under a root: lexically, or with its parent resolved (the last component is never followed). */
+  private inRoots(p: string): string | undefined {
+    const abs = resolve(p);
+    if (locate(abs, this.roots)) return abs;
+    try {
+      const resolved = join(realpathSync(dirname(abs)), basename(abs));
+      return locate(resolved, this.roots) ? resolved : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -251,16 +411,6 @@ export class IngestEngine {
   }
 }
 
-function emptyReport(): IngestReport {
+export function emptyReport(): IngestReport {
   return { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [] };
-}
-
-/** The path with its parent resolved (the last component is not followed). */
-function realParent(p: string): string | undefined {
-  try {
-    const parent = realpathSync(dirname(p));
-    return join(parent, p.split(sep).pop()!);
-  } catch {
-    return undefined;
-  }
 }

@@ -92,9 +92,10 @@ export class Journal {
     })();
   }
 
-  /** Changes planned by an earlier run that never confirmed them (a crash), oldest first. */
-  pending(): JournalRow[] {
-    return (this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? ORDER BY id`).all(this.run) as Row[]).map(fromRow);
+  /** Changes of these kinds planned by an earlier run that never confirmed them (a crash), oldest first. */
+  pending(kinds: ChangeKind[]): JournalRow[] {
+    const rows = this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id`).all(this.run, JSON.stringify(kinds)) as Row[];
+    return rows.map(fromRow);
   }
 
   /** All journal rows of one path (a scan: for operators and tests, not the hot path). */

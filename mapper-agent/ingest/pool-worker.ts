@@ -10,7 +10,8 @@ const campaigns = new Map(job.campaigns.map((c) => [c.name, { ...c, ...(c.embarg
 const journal = new Journal(job.journalPath, 'ingest (pool worker)');
 const engine = new IngestEngine({
   roots: job.roots, classifier: new Classifier(job.classification), modes: job.modes, resolve: (n) => campaigns.get(n),
-  journal, dryRun: job.dryRun, batchSize: job.batchSize, now: new Date(job.now), recursive: false,
+  journal, dryRun: job.dryRun, batchSize: job.batchSize, now: job.now === null ? null : new Date(job.now), recursive: false,
+  publicAreas: job.publicAreas,
 });
 
 parentPort!.on('message', (m: { dir?: string; done?: true }) => {

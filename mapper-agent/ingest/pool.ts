@@ -6,9 +6,9 @@
  * Results are summed; problems are kept up to the engine's bound.
  */
 import { Worker } from 'node:worker_threads';
-import { existsSync, opendirSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
+import { walkSafely } from './safe-file.js';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import type { ClassificationRules } from '../../core/embargo/classify.js';
 import type { CampaignFacts, Modes } from '../../core/embargo/policy.js';
 import type { IngestReport } from './engine.js';
@@ -21,7 +21,9 @@ export interface PoolJob {
   journalPath: string;
   dryRun: boolean;
   batchSize: number;
-  now: string;
+  /** ISO time decisions are made at; null: the clock is not trusted (every dated embargo holds) */
+  now: string | null;
+  publicAreas: string[];
 }
 
 function workerUrl(): URL {
@@ -30,29 +32,30 @@ function workerUrl(): URL {
   return existsSync(fileURLToPath(js)) ? js : new URL('./pool-worker.ts', import.meta.url);
 }
 
-/** Every directory under the given paths (the paths themselves included), without following symlinks. */
-export function* directories(paths: string[]): Generator<string> {
-  const stack = [...paths];
-  while (stack.length) {
-    const dir = stack.pop()!;
-    yield dir;
-    let handle;
+/**
+ * The pool's units of work: every directory under the given directories (themselves included),
+ * walked descriptor-relative (any depth, no symlinks), and each given path that is not a
+ * directory as itself (the worker's engine handles or refuses it).
+ */
+export function* workUnits(paths: string[], roots: string[]): Generator<string> {
+  for (const top of paths) {
+    let isDirectory = false;
     try {
-      handle = opendirSync(dir);
+      isDirectory = lstatSync(top).isDirectory();
     } catch {
-      continue; // the worker reports it when it tries
+      // the worker reports it
     }
-    try {
-      for (let e = handle.readSync(); e; e = handle.readSync()) if (e.isDirectory()) stack.push(join(dir, e.name));
-    } finally {
-      handle.closeSync();
+    if (!isDirectory) {
+      yield top;
+      continue;
     }
+    for (const item of walkSafely([top], roots, { directories: true, files: false })) if (item.kind === 'directory') yield item.path;
   }
 }
 
 export async function ingestWithPool(paths: string[], job: PoolJob, workers: number): Promise<IngestReport> {
   const total: IngestReport = { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [] };
-  const queue = directories(paths);
+  const queue = workUnits(paths, job.roots.map((r) => realpathSync(r)));
   const url = workerUrl();
   // From sources (tests, development) the worker registers tsx itself: loader hooks given as
   // execArgv do not reach worker threads.

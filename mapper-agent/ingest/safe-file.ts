@@ -1,29 +1,41 @@
 /**
- * The only code that changes ownership or modes. The agent runs as root in directories that
- * instruments (and so, potentially, attackers) can write, so every change goes through a file
- * descriptor that is proven to be a single-link regular file under a configured data root:
- *  - open with O_NOFOLLOW (a symlink as the last component fails with ELOOP) and O_NONBLOCK (a
- *    planted FIFO cannot block the agent), O_NOCTTY (a planted tty cannot become ours);
+ * The only code that opens files for changing ownership or modes. The agent runs as root in
+ * directories that instruments (and so, potentially, attackers) can write, so every change goes
+ * through a file descriptor that is proven to be a single-link regular file under a data root:
+ *  - a root is opened by its (configured, resolved) path; everything below it is opened one
+ *    component at a time relative to its parent's descriptor, as `/proc/self/fd/N/name` (the
+ *    kernel resolves that within the exact directory inode, like openat(2)), with O_NOFOLLOW:
+ *    no symlink is followed anywhere below a root, no component can be swapped between check and
+ *    open, and no path is ever longer than one name (trees deeper than PATH_MAX work);
+ *  - O_NONBLOCK (a planted FIFO cannot block the agent), O_NOCTTY (a planted tty cannot become ours);
  *  - fstat the descriptor: regular file only, st_nlink must be 1 (a hard link to a file outside
  *    the roots, e.g. /etc/shadow, looks like a regular file here);
- *  - readlink /proc/self/fd/N: the file really is under a root (O_NOFOLLOW protects only the last
- *    component; a symlinked directory on the way would otherwise lead outside);
- *  - fchown/fchmod on that descriptor, never chown/chmod on a path.
+ *  - fchown/fchmod on that descriptor, never chown/chmod on a path. Reads (headers, checksums)
+ *    go through the same descriptor.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, opendirSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, opendirSync, openSync, readSync, type Dir, type Stats } from 'node:fs';
 import { sep } from 'node:path';
+import { CampaignGuardError } from '../../core/errors.js';
 import type { Ownership } from '../../core/embargo/policy.js';
 
-export class Refused extends Error {
+/** This file or directory is not one the agent may change; the reason says why. Nothing was changed. */
+export class Refused extends CampaignGuardError {
   override readonly name = 'Refused';
 }
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+const DIR_FLAGS = OPEN_FLAGS | constants.O_DIRECTORY;
 
 export interface OpenedFile {
   fd: number;
   stat: Stats;
-  /** the path the kernel resolves the descriptor to */
+  /** the path under its root, built from the names opened (never re-opened by path) */
+  realPath: string;
+}
+
+/** A verified directory held open: files and subdirectories are opened relative to it. */
+export interface DirHandle {
+  fd: number;
   realPath: string;
 }
 
@@ -31,26 +43,37 @@ export function underRoot(realPath: string, roots: string[]): boolean {
   return roots.some((root) => realPath.startsWith(root.endsWith(sep) ? root : root + sep));
 }
 
-/** Open a file for inspection and change, or throw Refused with the reason. */
-export function openSafely(path: string, roots: string[], kind: 'file' | 'directory' = 'file'): OpenedFile {
+/** The root a path lies under (lexically) and the names from there, or undefined. */
+export function locate(path: string, roots: string[]): { root: string; names: string[] } | undefined {
+  const root = roots.find((r) => path === r || path.startsWith(r.endsWith(sep) ? r : r + sep));
+  if (root === undefined) return undefined;
+  return { root, names: path.slice(root.length).split(sep).filter(Boolean) };
+}
+
+function refusedFor(err: unknown): Refused {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return new Refused('is a symbolic link');
+  if (code === 'ENOTDIR') return new Refused('is not a directory');
+  if (code === 'ENXIO') return new Refused('is a socket or device without a reader');
+  return new Refused(`cannot open: ${code ?? (err as Error).message}`, { cause: err });
+}
+
+function notRegular(stat: Stats): string {
+  return stat.isFIFO() ? 'is a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'is a device' : stat.isSocket() ? 'is a socket' : 'is not a regular file';
+}
+
+function openChecked(path: string, kind: 'file' | 'directory', realPath: string): OpenedFile {
   let fd: number;
   try {
-    fd = openSync(path, kind === 'directory' ? OPEN_FLAGS | constants.O_DIRECTORY : OPEN_FLAGS);
+    fd = openSync(path, kind === 'directory' ? DIR_FLAGS : OPEN_FLAGS);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new Refused('is a symbolic link');
-    if (code === 'ENOTDIR') throw new Refused('is not a directory');
-    if (code === 'ENXIO') throw new Refused('is a socket or device without a reader');
-    throw new Refused(`cannot open: ${code ?? (err as Error).message}`);
+    throw refusedFor(err);
   }
   try {
     const stat = fstatSync(fd);
-    if (kind === 'file' && !stat.isFile()) throw new Refused(stat.isFIFO() ? 'is a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'is a device' : stat.isSocket() ? 'is a socket' : 'is not a regular file');
     if (kind === 'directory' && !stat.isDirectory()) throw new Refused('is not a directory');
+    if (kind === 'file' && !stat.isFile()) throw new Refused(notRegular(stat));
     if (kind === 'file' && stat.nlink !== 1) throw new Refused(`has ${stat.nlink} hard links`);
-    const realPath = readlinkSync(`/proc/self/fd/${fd}`);
-    const isRoot = kind === 'directory' && roots.includes(realPath);
-    if (!isRoot && !underRoot(realPath, roots)) throw new Refused(`resolves to ${realPath}, outside the data roots`);
     return { fd, stat, realPath };
   } catch (err) {
     closeSync(fd);
@@ -58,29 +81,35 @@ export function openSafely(path: string, roots: string[], kind: 'file' | 'direct
   }
 }
 
+/** Open `name` (a single path component) inside a directory we hold open. */
+export function openChild(dir: DirHandle, name: string, kind: 'file' | 'directory' = 'file'): OpenedFile {
+  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new Refused('is not a plain file name');
+  return openChecked(`/proc/self/fd/${dir.fd}/${name}`, kind, `${dir.realPath}/${name}`);
+}
+
 /**
- * Open `name` inside a directory we hold open and have already verified: the kernel resolves
- * /proc/self/fd/N/name within that exact directory inode (like openat(2)), so no path component
- * can be swapped for a symlink between the check and the open, and no per-file readlink is needed.
+ * Open a path under one of the roots, component by component from the root's descriptor (see the
+ * file comment): a symlink anywhere below the root is refused, and paths of any length work.
  */
-export function openInDirectory(dirFd: number, dirRealPath: string, name: string): OpenedFile {
-  if (name.includes('/') || name === '.' || name === '..') throw new Refused('is not a plain file name');
-  let fd: number;
-  try {
-    fd = openSync(`/proc/self/fd/${dirFd}/${name}`, OPEN_FLAGS);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new Refused('is a symbolic link');
-    if (code === 'ENXIO') throw new Refused('is a socket or device without a reader');
-    throw new Refused(`cannot open: ${code ?? (err as Error).message}`);
+export function openBeneath(path: string, roots: string[], kind: 'file' | 'directory' = 'file'): OpenedFile {
+  const where = locate(path, roots);
+  if (!where) throw new Refused('is outside the configured data roots');
+  let current = openChecked(where.root, 'directory', where.root);
+  if (where.names.length === 0) {
+    if (kind === 'directory') return current;
+    closeSync(current.fd);
+    throw new Refused('is a data root, not a file');
   }
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new Refused(stat.isFIFO() ? 'is a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'is a device' : stat.isSocket() ? 'is a socket' : 'is not a regular file');
-    if (stat.nlink !== 1) throw new Refused(`has ${stat.nlink} hard links`);
-    return { fd, stat, realPath: `${dirRealPath}/${name}` };
+    for (let i = 0; i < where.names.length; i++) {
+      const last = i === where.names.length - 1;
+      const next = openChild({ fd: current.fd, realPath: current.realPath }, where.names[i]!, last ? kind : 'directory');
+      closeSync(current.fd);
+      current = next;
+    }
+    return current;
   } catch (err) {
-    closeSync(fd);
+    closeSync(current.fd);
     throw err;
   }
 }
@@ -96,10 +125,14 @@ export function readStart(fd: number, buf: Buffer): Buffer {
   return buf.subarray(0, got);
 }
 
-/** Apply owner, group and mode through the descriptor (chown first: it clears setuid/setgid bits). */
-export function applyOwnership(fd: number, target: Ownership): void {
-  fchownSync(fd, target.uid, target.gid);
-  fchmodSync(fd, target.mode & 0o777);
+/**
+ * Apply owner, group and mode through the descriptor. The mode is set exactly as given, special
+ * bits included (directories keep their setgid and sticky bits because their targets carry them);
+ * chown comes first because it may clear setuid/setgid on files.
+ */
+export function applyOwnership(fd: number, target: Ownership, before: Ownership): void {
+  if (target.uid !== before.uid || target.gid !== before.gid) fchownSync(fd, target.uid, target.gid);
+  fchmodSync(fd, target.mode & 0o7777);
 }
 
 export function ownershipOf(stat: Stats): Ownership {
@@ -111,52 +144,102 @@ export function close(fd: number): void {
 }
 
 export type WalkItem =
-  /** a regular-file entry; open it with open() (through the verified directory descriptor) */
-  | { kind: 'file'; path: string; open: () => OpenedFile }
+  /** a regular-file entry; open() opens it through its directory's descriptor (valid while the item is current) */
+  | { kind: 'file'; path: string; name: string; dir: DirHandle; open: () => OpenedFile }
+  /** a directory reached by the walk (only with `directories: true`) */
+  | { kind: 'directory'; path: string }
   /** an entry that is neither a directory nor a regular file (symlink, FIFO, device, socket) */
   | { kind: 'other'; path: string; reason: string }
   /** a directory that could not be opened or read */
   | { kind: 'problem'; path: string; reason: string };
 
+export interface WalkOptions {
+  /** false: only the entries directly in each top (the worker pool hands out directories) */
+  recursive?: boolean;
+  /** also yield every directory (the pool's work list) */
+  directories?: boolean;
+  /** false: do not yield files (listing directories only) */
+  files?: boolean;
+}
+
+interface Frame extends DirHandle {
+  listing: Dir;
+}
+
 /**
- * Depth-first walk of directory trees under the roots, the one way ingest and embargo lifting
- * traverse: each directory is opened once with O_NOFOLLOW|O_DIRECTORY and its real path checked
- * against the roots, its entries are listed and its files opened through that descriptor, so a
- * directory swapped for a symlink mid-walk leads nowhere. Symlinks are never followed. With
- * recursive false only the files directly in `tops` are yielded (the worker pool hands out
- * directories one by one).
+ * Depth-first walk of directory trees under the roots, the one way ingest, verify, embargo lifting
+ * and the worker pool traverse. Each top is opened with openBeneath; every directory below is
+ * opened relative to its parent's descriptor with O_NOFOLLOW|O_DIRECTORY and listed as it is read
+ * (memory flat in the size of a directory); only the directories on the current branch are held
+ * open. Symlinks are never followed.
  */
-export function* walkSafely(tops: string[], roots: string[], recursive = true): Generator<WalkItem> {
-  const stack = [...tops];
-  while (stack.length) {
-    const dir = stack.pop()!;
-    let opened;
+export function* walkSafely(tops: string[], roots: string[], options: WalkOptions = {}): Generator<WalkItem> {
+  const recursive = options.recursive !== false;
+  const wantFiles = options.files !== false;
+  for (const top of tops) {
+    let first: OpenedFile;
     try {
-      opened = openSafely(dir, roots, 'directory');
+      first = openBeneath(top, roots, 'directory');
     } catch (err) {
-      yield { kind: 'problem', path: dir, reason: err instanceof Refused ? err.message : `cannot open directory: ${(err as Error).message}` };
+      yield { kind: 'problem', path: top, reason: err instanceof Refused ? err.message : `cannot open directory: ${(err as Error).message}` };
       continue;
     }
-    const { fd: dirFd, realPath } = opened;
-    let handle;
+    const stack: Frame[] = [];
+    const push = (d: DirHandle): boolean => {
+      try {
+        stack.push({ ...d, listing: opendirSync(`/proc/self/fd/${d.fd}`) });
+        return true;
+      } catch (err) {
+        closeSync(d.fd);
+        return false;
+      }
+    };
+    if (options.directories) yield { kind: 'directory', path: first.realPath };
+    if (!push(first)) {
+      yield { kind: 'problem', path: top, reason: 'cannot list directory' };
+      continue;
+    }
     try {
-      handle = opendirSync(`/proc/self/fd/${dirFd}`);
-      for (let entry = handle.readSync(); entry; entry = handle.readSync()) {
+      while (stack.length) {
+        const frame = stack[stack.length - 1]!;
+        let entry;
+        try {
+          entry = frame.listing.readSync();
+        } catch (err) {
+          yield { kind: 'problem', path: frame.realPath, reason: `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+          entry = null;
+        }
+        if (!entry) {
+          stack.pop();
+          frame.listing.closeSync();
+          closeSync(frame.fd);
+          continue;
+        }
         const name = entry.name;
-        const path = `${realPath}/${name}`;
+        const path = `${frame.realPath}/${name}`;
         if (entry.isDirectory()) {
-          if (recursive) stack.push(path);
+          if (!recursive) continue;
+          let child: OpenedFile;
+          try {
+            child = openChild(frame, name, 'directory');
+          } catch (err) {
+            yield { kind: 'problem', path, reason: err instanceof Refused ? err.message : `cannot open directory: ${(err as Error).message}` };
+            continue;
+          }
+          if (options.directories) yield { kind: 'directory', path };
+          if (!push({ fd: child.fd, realPath: child.realPath })) yield { kind: 'problem', path, reason: 'cannot list directory' };
         } else if (entry.isFile()) {
-          yield { kind: 'file', path, open: () => openInDirectory(dirFd, realPath, name) };
+          if (wantFiles) yield { kind: 'file', path, name, dir: frame, open: () => openChild(frame, name) };
         } else {
           yield { kind: 'other', path, reason: entry.isSymbolicLink() ? 'is a symbolic link' : entry.isFIFO() ? 'is a FIFO' : 'is not a regular file' };
         }
       }
-    } catch (err) {
-      yield { kind: 'problem', path: dir, reason: `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
     } finally {
-      handle?.closeSync();
-      closeSync(dirFd);
+      // an abandoned walk (an exception in the consumer) closes what it holds
+      for (const frame of stack.splice(0)) {
+        frame.listing.closeSync();
+        closeSync(frame.fd);
+      }
     }
   }
 }

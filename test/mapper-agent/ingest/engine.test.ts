@@ -55,21 +55,23 @@ describe('mapper-agent/ingest/engine (as root, real files)', function () {
     };
     const sci = w('sci.fits', fitsFile([['CAMPAIGN', 'FLARE ']], 5000));
     const ql = w('ql.fits', fitsFile([['CAMPAIGN', 'flare'], ['LEVEL', 'QL']]));
-    const png = w('preview.png', Buffer.from('png'));
+    const png = w('sci_ql.png', Buffer.from('png')); // a preview beside its product sci.fits: public, the campaign's
+    const orphan = w('preview.png', Buffer.from('png')); // a public name alone makes nothing public
     const old = w('old.fits.gz', gzFile([['PROPOSID', 'archive']]));
     const fz = w('comp.fits.fz', fzFile([['CAMPAIGN', 'flare']]));
     const report = await engine().ingest([join(root, 'in')]);
     expect(mode(sci)).to.equal(`${PI}:${GID} 0640`);
     expect(mode(fz)).to.equal(`${PI}:${GID} 0640`);
     expect(mode(ql)).to.equal(`${PI}:${GID} 0644`);
-    expect(mode(png)).to.equal('0:0 0644');
+    expect(mode(png)).to.equal(`${PI}:${GID} 0644`);
+    expect(mode(orphan)).to.equal('0:0 0666');
     expect(mode(old)).to.equal(`${PI + 1}:${GID + 1} 0644`);
     expect(statSync(join(root, 'in')).mode & 0o011).to.equal(0o011);
-    expect(report).to.include({ files: 5, changed: 5, quarantined: 0, refused: 0 });
+    expect(report).to.include({ files: 6, changed: 5, left: 1, quarantined: 0, refused: 0 });
     expect(journal.counts()).to.deep.include({ applied: 7 }); // 5 files + the 2 directories above them
     // idempotent: a second run changes nothing and journals nothing
     const again = await engine().ingest([join(root, 'in')]);
-    expect(again).to.include({ changed: 0, unchanged: 5 });
+    expect(again).to.include({ changed: 0, unchanged: 5, left: 1 });
     expect(journal.counts()).to.deep.include({ applied: 7 }); // 5 files + 2 directories
   });
 
@@ -157,10 +159,11 @@ describe('mapper-agent/ingest/engine (as root, real files)', function () {
     expect(done, 'killed part-way').to.be.below(n);
 
     const j = new Journal(jfile, 'rerun');
-    const pendingBefore = j.pending().length;
+    const pendingBefore = j.pending(['ingest', 'quarantine', 'directory']).length;
     const e = engine({ journal: j });
-    const resumed = e.resume();
-    expect(resumed.applied + resumed.skipped).to.equal(pendingBefore);
+    const resumed = await e.resume();
+    expect(resumed.finished + resumed.dropped + resumed.skipped).to.equal(pendingBefore);
+    expect(resumed.dropped, 'policy unchanged: no plan is stale').to.equal(0);
     await e.ingest([join(root, 'in')]);
     for (const f of readdirSync(join(root, 'in'))) expect(mode(join(root, 'in', f)), f).to.equal(`${PI}:${GID} 0640`);
     const counts = j.counts();

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { adler32, adler32Hex, adler32OfFile } from '../../../mapper-agent/rucio/adler32.js';
+import { adler32, adler32Hex, adler32OfFd } from '../../../mapper-agent/rucio/adler32.js';
 import { rucioConfigSchema } from '../../../mapper-agent/rucio/config.js';
 import { RucioClient, RucioError, toRucioFile } from '../../../mapper-agent/rucio/client.js';
 import { startRucioStub, type RucioStub } from '../../support/rucio-stub.js';
@@ -22,7 +22,12 @@ describe('mapper-agent/rucio', () => {
       for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
       writeFileSync(file, data);
       const expected = execFileSync('python3', ['-c', `import zlib,sys;print('%08x' % zlib.adler32(open(sys.argv[1],'rb').read()))`, file]).toString().trim();
-      expect(adler32OfFile(file)).to.deep.equal({ adler32: expected, bytes: data.length });
+      const fd = openSync(file, 'r');
+      try {
+        expect(adler32OfFd(fd, data.length)).to.deep.equal({ adler32: expected, bytes: data.length });
+      } finally {
+        closeSync(fd);
+      }
       expect(adler32Hex(adler32(data.subarray(1000), adler32(data.subarray(0, 1000))))).to.equal(expected);
     });
   });
