@@ -12,6 +12,7 @@ import { connectAgent } from './connect.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { ShrinkRefusedError } from './map/atomic-write.js';
 import { readStatus } from './status.js';
+import { ClockRefusedError } from './clock.js';
 
 // Each command loads its modules when it runs: the map sync should not carry the ingest side
 // (SQLite, mail, Rucio, progress bars) in its memory, and --help stays fast.
@@ -21,7 +22,7 @@ const ingest = () => import('./ingest/commands.js');
 const log = createLogger('mapper-agent');
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof ShrinkRefusedError) return EXIT.REFUSED;
+  if (err instanceof ShrinkRefusedError || err instanceof ClockRefusedError) return EXIT.REFUSED;
   if (err instanceof DirectoryUnavailableError) return EXIT.DIRECTORY_UNAVAILABLE;
   if (err instanceof ConfigError) return EXIT.CONFIG;
   return EXIT.ERROR;
@@ -158,7 +159,7 @@ export function buildProgram(): Command {
       const daemon = new MapDaemon(runner, ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
       if (cfg.agent.syncEnabled) daemon.start();
       const embargo = cfg.agent.ingest.roots.length
-        ? schedule(cfg.agent.ingest.embargoSchedule, () => void embargoCommand(ingestCtx(cfg, ldap), { dryRun: false }).catch((err: Error) => log.error({ err: err.message }, 'embargo lifting failed; will retry on schedule')), { noOverlap: true })
+        ? schedule(cfg.agent.ingest.embargoSchedule, () => void embargoCommand({ ...ingestCtx(cfg, ldap), metrics }, { dryRun: false }).catch((err: Error) => log.error({ err: err.message }, 'embargo lifting failed; will retry on schedule')), { noOverlap: true })
         : undefined;
       await new Promise<void>((resolve) => {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());

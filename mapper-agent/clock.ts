@@ -8,7 +8,13 @@
  * server's value is truncated to.
  */
 import { fromGeneralizedTime } from '../core/directory/time.js';
+import { CampaignGuardError } from '../core/errors.js';
 import type { LdapConnection } from '../core/ldap/connection.js';
+
+/** Embargo lifting refused: the clock could not be checked against the directory server's (a safety guard, exit 2). */
+export class ClockRefusedError extends CampaignGuardError {
+  override readonly name = 'ClockRefusedError';
+}
 
 export const TIME_ENTRY = 'cn=Current,cn=Time,cn=Monitor';
 

@@ -9,6 +9,7 @@ import { directoryConfigSchema } from '../core/ldap/config.js';
 import { rucioConfigSchema } from './rucio/config.js';
 import { classificationSchema } from '../core/embargo/classify.js';
 import { modesSchema } from '../core/embargo/policy.js';
+import { fileModeSchema } from '../core/file-mode.js';
 
 export const ingestSectionSchema = z.object({
   /** Data roots on the namespace mount (absolute). Nothing outside them is ever changed. */
@@ -48,6 +49,14 @@ export const agentSectionSchema = z.object({
   jsonSnapshotPath: z.string().default(''),
   /** OIDC issuer URL -> gPlazma provider alias (gplazma.oidc.provider!ALIAS). */
   oidcAliases: z.record(z.string().url(), z.string().regex(/^[A-Za-z0-9._-]+$/)).default({}),
+  /**
+   * Owner (uid), group (gid) and mode ('0640') of the map files; what is not set is kept from the
+   * file being replaced. dCache must be able to read the map: e.g. { gid: <dcache's gid>, mode: '0640' }.
+   */
+  mapFileOwnership: z
+    .object({ uid: z.coerce.number().int().min(0).optional(), gid: z.coerce.number().int().min(0).optional(), mode: fileModeSchema.optional() })
+    .strict()
+    .default({}),
   /** Largest fraction of map lines one sync may drop without --force. */
   maxShrinkFraction: z.coerce.number().min(0).max(1).default(0.1),
   /** LDAP page size for the map read. */

@@ -4,7 +4,7 @@ export const EXIT = {
   OK: 0,
   /** unexpected error (see the log) */
   ERROR: 1,
-  /** refused by a safety guard: the map would shrink beyond agent.maxShrinkFraction (use --force) */
+  /** refused by a safety guard: the map would shrink beyond agent.maxShrinkFraction (use --force), or the clock disagrees with the directory server's (embargo) */
   REFUSED: 2,
   /** LDAP unreachable, timed out or answered partially: nothing was changed */
   DIRECTORY_UNAVAILABLE: 3,
@@ -17,7 +17,8 @@ export const EXIT = {
 export const EXIT_HELP = `Exit codes:
   0  done (sync: map written or already up to date)
   1  unexpected error (see the log on stderr)
-  2  refused by a safety guard (map would shrink beyond agent.maxShrinkFraction; --force overrides)
+  2  refused by a safety guard (map would shrink beyond agent.maxShrinkFraction, --force overrides;
+     embargo: this host's clock disagrees with the directory server's by more than agent.ingest.maxClockSkewSeconds)
   3  directory unavailable, timed out or answered partially: nothing was changed
   4  configuration missing or invalid
   5  finished, but some files need attention (refused, quarantined or drifted)`;

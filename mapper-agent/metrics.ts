@@ -9,6 +9,8 @@ export class AgentMetrics {
   readonly duration = new Gauge({ name: 'cg_map_sync_duration_seconds', help: 'Duration of the last successful sync', registers: [this.registry] });
   readonly syncs = new Counter({ name: 'cg_map_syncs_total', help: 'Map syncs by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly failures = new Counter({ name: 'cg_map_sync_failures_total', help: 'Failed map syncs', registers: [this.registry] });
+  readonly clockSkew = new Gauge({ name: 'cg_clock_skew_seconds', help: "This host's clock minus the directory server's, at the last check (positive: ahead)", registers: [this.registry] });
+  readonly clockRefusals = new Counter({ name: 'cg_clock_refusals_total', help: 'Embargo decisions refused or held because the clock could not be checked or was skewed', registers: [this.registry] });
   readonly checks = new Counter({ name: 'cg_map_change_checks_total', help: 'contextCSN checks', registers: [this.registry] });
 
   serve(port: number, host = '127.0.0.1'): Promise<Server> {

@@ -31,5 +31,5 @@ export function readStatus(stateDir: string): SyncStatus {
 
 export function writeStatus(stateDir: string, status: SyncStatus): void {
   mkdirSync(stateDir, { recursive: true });
-  writeFileAtomically(statusPath(stateDir), `${JSON.stringify(status, null, 2)}\n`, { force: true, mode: 0o644 });
+  writeFileAtomically(statusPath(stateDir), `${JSON.stringify(status, null, 2)}\n`, { force: true, ownership: { mode: 0o644 } });
 }

@@ -11,6 +11,7 @@
  * server's. Then every dated embargo holds (fail closed): a wrong clock never opens data early.
  */
 import { z } from 'zod';
+import { fileModeSchema } from '../file-mode.js';
 import type { Classification } from './classify.js';
 
 export interface CampaignFacts {
@@ -36,9 +37,9 @@ export type Decision =
 export const modesSchema = z
   .object({
     /** science data under embargo: owner rw, group r, world nothing */
-    embargoed: z.coerce.number().int().min(0).max(0o777).default(0o640),
+    embargoed: fileModeSchema.refine((m) => m <= 0o777, 'no special bits on data files').default(0o640),
     /** public data */
-    public: z.coerce.number().int().min(0).max(0o777).default(0o644),
+    public: fileModeSchema.refine((m) => m <= 0o777, 'no special bits on data files').default(0o644),
     /** what a FITS file without any campaign keyword gets: leave it alone (reported) or quarantine it */
     noCampaign: z.enum(['leave', 'quarantine']).default('leave'),
   })

@@ -5,14 +5,15 @@
 import { watch as fsWatch } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { CampaignGuardError, ConfigError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { Classifier } from '../../core/embargo/classify.js';
 import { formatOwnership } from '../../core/embargo/policy.js';
 import type { LdapConnection } from '../../core/ldap/connection.js';
 import type { AgentConfig } from '../config.js';
+import type { AgentMetrics } from '../metrics.js';
 import { adler32OfFd } from '../rucio/adler32.js';
-import { checkClock } from '../clock.js';
+import { checkClock, ClockRefusedError, type ClockCheck } from '../clock.js';
 import { RucioClient } from '../rucio/client.js';
 import { CampaignCache } from './campaign-cache.js';
 import { IngestEngine, type AppliedChange, type IngestReport, type ResumeReport } from './engine.js';
@@ -26,11 +27,9 @@ export interface IngestContext {
   ldap: LdapConnection;
   log: Logger;
   out?: (line: string) => void;
-}
-
-/** Embargo lifting refused: the clock could not be checked against the directory server's (a safety guard, exit 2). */
-export class ClockRefusedError extends CampaignGuardError {
-  override readonly name = 'ClockRefusedError';
+  metrics?: AgentMetrics;
+  /** this host's clock (tests skew it) */
+  localClock?: () => Date;
 }
 
 /**
@@ -38,10 +37,17 @@ export class ClockRefusedError extends CampaignGuardError {
  * with it; null otherwise (logged), which makes every dated embargo hold (fail closed).
  */
 async function decisionTime(ctx: IngestContext): Promise<Date | null> {
-  const check = await checkClock(ctx.ldap, ctx.cfg.agent.ingest.maxClockSkewSeconds);
+  const check = await clock(ctx);
   if (check.ok) return check.now;
   ctx.log.error({ reason: check.reason, skewSeconds: check.skewSeconds }, 'clock not trusted: every dated embargo is treated as running');
   return null;
+}
+
+async function clock(ctx: IngestContext): Promise<ClockCheck> {
+  const check = await checkClock(ctx.ldap, ctx.cfg.agent.ingest.maxClockSkewSeconds, ctx.localClock);
+  if (check.skewSeconds !== undefined) ctx.metrics?.clockSkew.set(check.skewSeconds);
+  if (!check.ok) ctx.metrics?.clockRefusals.inc();
+  return check;
 }
 
 export function journalPath(cfg: AgentConfig): string {
@@ -151,8 +157,8 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
   }
 }
 
-export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; localClock?: () => Date }): Promise<LiftReport> {
-  const check = await checkClock(ctx.ldap, ctx.cfg.agent.ingest.maxClockSkewSeconds, opts.localClock);
+export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean }): Promise<LiftReport> {
+  const check = await clock(ctx);
   if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
   const journal = new Journal(journalPath(ctx.cfg), `embargo${opts.dryRun ? ' --dry-run' : ''}`);
   const bar = progress('embargo');

@@ -36,7 +36,7 @@ export class Journal {
   private readonly skipOne: Database.Statement;
   readonly run: number;
 
-  constructor(file: string, command: string) {
+  constructor(readonly file: string, command: string) {
     mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');

@@ -7,7 +7,7 @@
  * temp file is dropped: the mtime moves only when the map really changed. Memory stays flat in
  * the size of the file.
  */
-import { closeSync, constants, fsyncSync, linkSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { CampaignGuardError } from '../../core/errors.js';
@@ -24,6 +24,13 @@ export interface WriteOptions {
   /** largest fraction of lines a new version may drop (0..1); an empty map over a non-empty one is always refused */
   maxShrinkFraction?: number;
   force?: boolean;
+  /** owner, group and mode of the new file; what is not given is kept from the file it replaces (else: this process's, 0644) */
+  ownership?: FileOwnership;
+}
+
+export interface FileOwnership {
+  uid?: number;
+  gid?: number;
   mode?: number;
 }
 
@@ -148,9 +155,10 @@ export function replaceFileAtomically(path: string, produce: (sink: TextSink) =>
   removeStaleTemps(path);
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o644);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   let sink: TempFile;
   try {
+    takeOwnership(fd, path, options.ownership ?? {});
     sink = new TempFile(fd);
     produce(sink);
     sink.flush();
@@ -183,6 +191,25 @@ export function replaceFileAtomically(path: string, produce: (sink: TextSink) =>
 
 export function writeFileAtomically(path: string, content: string, options: WriteOptions = {}): WriteResult {
   return replaceFileAtomically(path, (sink) => sink.write(content), options);
+}
+
+/**
+ * The new file gets the owner, group and mode asked for, and what is not asked for from the file
+ * it replaces: a map that dCache reads as root:dcache 0640 stays so, whatever this process's umask.
+ */
+function takeOwnership(fd: number, path: string, asked: FileOwnership): void {
+  let old: Stats | undefined;
+  try {
+    old = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (old && !old.isFile()) old = undefined;
+  const uid = asked.uid ?? old?.uid;
+  const gid = asked.gid ?? old?.gid;
+  const mine = fstatSync(fd);
+  if ((uid !== undefined && uid !== mine.uid) || (gid !== undefined && gid !== mine.gid)) fchownSync(fd, uid ?? mine.uid, gid ?? mine.gid);
+  fchmodSync(fd, (asked.mode ?? (old ? old.mode & 0o7777 : 0o644)) & 0o7777);
 }
 
 /** <path>.previous becomes the current file (same inode), replacing an older .previous atomically. */

@@ -54,13 +54,13 @@ export async function syncMap(ldap: LdapConnection, baseDn: string, agent: Agent
   for (const t of targets) {
     if (!existsSync(dirname(t.path))) throw new ConfigError(`the directory of ${t.path} does not exist (check agent.multimapPath / gridMapfilePath / jsonSnapshotPath)`);
   }
-  const guard = { maxShrinkFraction: agent.maxShrinkFraction, force: !!options.force };
+  const guard = { maxShrinkFraction: agent.maxShrinkFraction, force: !!options.force, ownership: agent.mapFileOwnership };
   // Check every guarded output before writing any, so that one refusal leaves all files as they were.
   for (const t of targets) if (t.guarded) checkShrink(fileFacts(t.path)?.lines ?? 0, t.lines, guard);
 
   const outputs: OutputResult[] = [];
   for (const t of targets) {
-    const opts = t.guarded ? guard : { force: true };
+    const opts = t.guarded ? guard : { force: true, ownership: agent.mapFileOwnership };
     if (options.dryRun) {
       const old = readCurrent(t.path) ?? '';
       const next = render(t.produce);

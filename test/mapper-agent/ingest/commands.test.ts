@@ -8,6 +8,9 @@ import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
 import { embargoCommand, ingestCommand, journalPath, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
+import { ClockRefusedError } from '../../../mapper-agent/clock.js';
+import { exitCodeFor } from '../../../mapper-agent/cli.js';
+import { EXIT } from '../../../mapper-agent/exit-codes.js';
 import { fitsFile } from '../../support/fits.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 
@@ -93,6 +96,25 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     const r = await embargoCommand(ctx(), { dryRun: false });
     expect(r.campaigns).to.not.include('running');
     expect(mode(c)).to.equal(`${pat.uid}:${running.gid} 640`);
+  });
+
+  it('refuses to lift on a clock a day ahead of the directory server; ingest then holds every dated embargo', async () => {
+    await dir.campaigns.create({ name: 'skewed', pi: 'pat', embargoEnd: new Date(Date.now() + 3 * 3600_000) });
+    const f = write('skewed.fits', 'skewed');
+    const ahead = () => new Date(Date.now() + 86400_000);
+    const refused = await embargoCommand({ ...ctx(), localClock: ahead }, { dryRun: false }).then(() => undefined, (err: unknown) => err);
+    expect(refused).to.be.instanceOf(ClockRefusedError);
+    expect((refused as Error).message).to.match(/clock is 86\d{3}(\.\d)? s ahead of the directory server's \(allowed 300 s\)/);
+    expect(exitCodeFor(refused)).to.equal(EXIT.REFUSED);
+    await ingestCommand({ ...ctx(), localClock: ahead }, [f], { dryRun: false });
+    expect(mode(f), 'embargo ends in 3 h: closed').to.match(/ 640$/);
+    // Even an embargo that really ended stays closed at ingest while the clock cannot be trusted.
+    await dir.campaigns.setEmbargoEnd('skewed', new Date(Date.now() - 60_000));
+    const g = write('skewed2.fits', 'skewed');
+    await ingestCommand({ ...ctx(), localClock: ahead }, [g], { dryRun: false });
+    expect(mode(g)).to.match(/ 640$/);
+    await ingestCommand(ctx(), [g], { dryRun: false });
+    expect(mode(g), 'with a sane clock: public').to.match(/ 644$/);
   });
 
   it('files arriving after the embargo ended are public at ingest', async () => {

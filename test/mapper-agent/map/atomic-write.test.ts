@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -14,6 +14,34 @@ describe('mapper-agent/map/atomic-write', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cg-aw-'));
     file = join(dir, 'multi-mapfile');
+  });
+
+  it('keeps the replaced file\'s owner, group and mode, whatever the umask; configured ones win', function () {
+    if (process.getuid?.() !== 0) this.skip();
+    writeFileAtomically(file, map(10, 'a'));
+    chownSync(file, 0, 4242); // root:dcache
+    chmodSync(file, 0o640);
+    const umask = process.umask(0o077);
+    try {
+      writeFileAtomically(file, map(10, 'b'));
+    } finally {
+      process.umask(umask);
+    }
+    const st = statSync(file);
+    expect([st.uid, st.gid, (st.mode & 0o7777).toString(8)]).to.deep.equal([0, 4242, '640']);
+    writeFileAtomically(file, map(10, 'c'), { ownership: { gid: 4343, mode: 0o644 } });
+    const again = statSync(file);
+    expect([again.uid, again.gid, (again.mode & 0o7777).toString(8)]).to.deep.equal([0, 4343, '644']);
+  });
+
+  it('a new file without configured ownership is 0644 whatever the umask', () => {
+    const umask = process.umask(0o077);
+    try {
+      writeFileAtomically(file, map(3));
+    } finally {
+      process.umask(umask);
+    }
+    expect((statSync(file).mode & 0o7777).toString(8)).to.equal('644');
   });
 
   it('leaves an unchanged file untouched: same inode, same mtime', async () => {
