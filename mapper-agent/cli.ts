@@ -84,6 +84,18 @@ export function buildProgram(): Command {
       if (s.consecutiveFailures > 0) process.exitCode = EXIT.DIRECTORY_UNAVAILABLE;
     });
 
+  program
+    .command('doctor')
+    .description("check this node's set-up: the dCache user can read the map, the clock agrees with the directory server's")
+    .action(() =>
+      withAgent(program, async (cfg, ldap) => {
+        const { runDoctor } = await import('./doctor.js');
+        const findings = await runDoctor(cfg, ldap);
+        for (const f of findings) console.log(`${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}`);
+        if (findings.some((f) => !f.ok)) process.exitCode = EXIT.ATTENTION;
+      }),
+    );
+
   const ingestCtx = (cfg: AgentConfig, ldap: ReturnType<typeof connectAgent>) => ({ cfg, ldap, log, out: (line: string) => console.log(line) });
   const attention = (r: { quarantined?: number; refused: number; left?: number }) => {
     if ((r.quarantined ?? 0) + r.refused > 0) process.exitCode = EXIT.ATTENTION;

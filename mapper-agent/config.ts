@@ -57,6 +57,8 @@ export const agentSectionSchema = z.object({
     .object({ uid: z.coerce.number().int().min(0).optional(), gid: z.coerce.number().int().min(0).optional(), mode: fileModeSchema.optional() })
     .strict()
     .default({}),
+  /** The account dCache runs as on this host (doctor checks that it can read the map). */
+  dcacheUser: z.string().regex(/^[A-Za-z0-9._-]+$/).default('dcache'),
   /** Largest fraction of map lines one sync may drop without --force. */
   maxShrinkFraction: z.coerce.number().min(0).max(1).default(0.1),
   /** LDAP page size for the map read. */

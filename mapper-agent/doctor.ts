@@ -1,0 +1,74 @@
+/**
+ * `mapper-agent doctor`: checks of this node's set-up that no single command would notice, each
+ * with what to do. Today: can the dCache user read the map (owner, group, mode of the file and of
+ * every directory above it), and does this host's clock agree with the directory server's.
+ */
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { LdapConnection } from '../core/ldap/connection.js';
+import type { AgentConfig } from './config.js';
+import { checkClock } from './clock.js';
+
+export interface Finding {
+  ok: boolean;
+  check: string;
+  detail: string;
+}
+
+export interface Account {
+  uid: number;
+  groups: number[];
+}
+
+/** uid and every group id of a local or NSS account (`id`), or undefined when it does not exist. */
+export function lookupAccount(name: string): Account | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', '--', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+    const groups = execFileSync('id', ['-G', '--', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split(/\s+/).map(Number);
+    return { uid, groups };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `who` may read `path`: read on the file, search (x) on every directory above it; the first obstacle otherwise. */
+export function readableBy(path: string, who: Account): { ok: true } | { ok: false; obstacle: string } {
+  if (who.uid === 0) return { ok: true };
+  const allows = (p: string, bit: 4 | 1): boolean => {
+    const st = statSync(p);
+    const shift = st.uid === who.uid ? 6 : who.groups.includes(st.gid) ? 3 : 0;
+    return ((st.mode >> shift) & bit) !== 0;
+  };
+  const chain: string[] = [];
+  for (let d = dirname(resolve(path)); ; d = dirname(d)) {
+    chain.unshift(d);
+    if (d === dirname(d)) break;
+  }
+  for (const d of chain) if (!allows(d, 1)) return { ok: false, obstacle: `cannot enter ${d}` };
+  return allows(path, 4) ? { ok: true } : { ok: false, obstacle: `cannot read ${path}` };
+}
+
+export async function runDoctor(cfg: AgentConfig, ldap: LdapConnection): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const user = cfg.agent.dcacheUser;
+  const account = lookupAccount(user);
+  for (const path of [cfg.agent.multimapPath, cfg.agent.gridMapfilePath].filter(Boolean)) {
+    const check = `dCache user ${user} can read ${path}`;
+    if (!account) {
+      findings.push({ ok: false, check, detail: `no account ${user} on this host: set agent.dcacheUser to the user dCache runs as` });
+      continue;
+    }
+    try {
+      const r = readableBy(path, account);
+      const st = statSync(path);
+      const what = `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
+      findings.push(r.ok ? { ok: true, check, detail: what } : { ok: false, check, detail: `${r.obstacle} (map is ${what}): set agent.mapFileOwnership, e.g. { gid: <${user}'s group>, mode: '0640' }` });
+    } catch (err) {
+      findings.push({ ok: false, check, detail: `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}: run mapper-agent sync first` });
+    }
+  }
+  const clock = await checkClock(ldap, cfg.agent.ingest.maxClockSkewSeconds);
+  findings.push({ ok: clock.ok, check: "this host's clock agrees with the directory server's", detail: clock.ok ? `skew ${clock.skewSeconds} s` : clock.reason });
+  return findings;
+}
