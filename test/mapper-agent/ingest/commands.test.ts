@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Directory } from '../../../core/directory/index.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
+import { LdapConnection } from '../../../core/ldap/connection.js';
 import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
 import { embargoCommand, ingestCommand, journalPath, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
@@ -127,6 +128,10 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
 
 describe('mapper-agent watch (real slapd, as root)', function () {
   const fx = useManagedSlapd();
+  const mode = (p: string) => {
+    const st = statSync(p);
+    return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
+  };
   it('ingests what is there, then each new file once it has settled, including a file written slowly', async function () {
     if (process.getuid?.() !== 0) this.skip();
     this.timeout(30000);
@@ -145,10 +150,6 @@ describe('mapper-agent watch (real slapd, as root)', function () {
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     const running = watchCommand({ cfg, ldap: fx.agent, log: createLogger('test') }, join(root, 'incoming'), stopped);
-    const mode = (p: string) => {
-      const st = statSync(p);
-      return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
-    };
     const until = async (p: string, want: string) => {
       for (const start = Date.now(); Date.now() - start < 10000; await new Promise((r) => setTimeout(r, 50))) if (mode(p) === want) return;
       throw new Error(`${p} is ${mode(p)}, not ${want}`);
@@ -164,5 +165,54 @@ describe('mapper-agent watch (real slapd, as root)', function () {
     await until(late, `${pi.uidNumber}:${gid} 640`);
     stop();
     await running;
+  });
+
+  it('never stops on a bad file or an unreachable directory: the round is queued again until it succeeds', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    this.timeout(40000);
+    const base = mkdtempSync(join(tmpdir(), 'cg-watch2-'));
+    const root = join(base, 'data');
+    mkdirSync(join(root, 'incoming'), { recursive: true });
+    const cfg = agentConfigSchema.parse({
+      ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
+      agent: { stateDir: join(base, 'state'), ingest: { roots: [root], settleMs: 200, workers: 1 } },
+    });
+    const dir = new Directory({ ldap: fx.portal, baseDn: fx.slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
+    const pi = await dir.people.create({ username: 'wpi2', displayName: 'Watch PI 2' });
+    const gid = (await dir.campaigns.create({ name: 'watched2', pi: 'wpi2', embargoEnd: new Date('2031-01-01T00:00:00Z') })).gidNumber;
+    const good = join(root, 'incoming', 'good.fits');
+    writeFileSync(good, fitsFile([['CAMPAIGN', 'watched2']]));
+    chmodSync(good, 0o664);
+    const bad = join(root, 'incoming', 'bad.fits');
+    writeFileSync(bad, 'SIMPLE  = this is not a FITS header at all');
+    chmodSync(bad, 0o666);
+    // The agent's own connection with short timeouts, and the directory frozen when the watch starts.
+    const ldap = new LdapConnection({ url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, operationTimeoutMs: 400, connectTimeoutMs: 400 });
+    const errors: string[] = [];
+    const log = createLogger('test');
+    const spy = { ...log, error: (o: unknown, msg?: string) => void errors.push(msg ?? String(o)) } as unknown as typeof log;
+    process.kill(fx.slapd.pid, 'SIGSTOP');
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    let running: Promise<void> | undefined;
+    try {
+      running = watchCommand({ cfg, ldap, log: spy }, join(root, 'incoming'), stopped);
+      for (const start = Date.now(); !errors.some((e) => /queued again/.test(e)) && Date.now() - start < 10000; ) await new Promise((r) => setTimeout(r, 100));
+      expect(errors.join('\n')).to.match(/ingest round failed; its files are queued again/);
+      expect(mode(good), 'nothing decided while the directory is away').to.equal('0:0 664');
+    } finally {
+      process.kill(fx.slapd.pid, 'SIGCONT');
+    }
+    for (const start = Date.now(); mode(good) !== `${pi.uidNumber}:${gid} 640` && Date.now() - start < 15000; ) await new Promise((r) => setTimeout(r, 100));
+    expect(mode(good)).to.equal(`${pi.uidNumber}:${gid} 640`);
+    expect(mode(bad), 'the bad file quarantined, the watch still running').to.equal('0:0 660');
+    const late = join(root, 'incoming', 'late.fits');
+    writeFileSync(late, fitsFile([['CAMPAIGN', 'watched2']]));
+    chmodSync(late, 0o664);
+    for (const start = Date.now(); mode(late) !== `${pi.uidNumber}:${gid} 640` && Date.now() - start < 10000; ) await new Promise((r) => setTimeout(r, 100));
+    expect(mode(late)).to.equal(`${pi.uidNumber}:${gid} 640`);
+    stop();
+    await running;
+    await ldap.close();
   });
 });
