@@ -37,11 +37,22 @@ export function buildProgram(): Command {
   const audit = program.command('audit').description('the audit trail (portal.dataDir/audit.sqlite)');
   audit
     .command('verify')
-    .description('check the hash chain; exit 1 and name the first broken record if it was tampered with')
-    .action(async () => {
-      const trail = await openTrail();
-      const check = trail.verify();
-      trail.close();
+    .description('check chain, signatures and signed head; exit 1 and name the first broken record if it was tampered with')
+    .option('--export <file>', 'verify an export (JSON Lines from `audit export`) instead of the portal\'s database')
+    .option('--public-key <file>', 'with --export: the portal\'s audit public key (portal.dataDir/audit.sqlite.key.pub)')
+    .option('--head <file>', 'with --export: the signed head (portal.dataDir/audit.sqlite.head, or the last "audit trail head" log line)')
+    .action(async (opts: { export?: string; publicKey?: string; head?: string }) => {
+      let check;
+      if (opts.export) {
+        if (!opts.publicKey || !opts.head) throw new ConfigError('--export needs --public-key and --head');
+        const [{ verifyRecords }, { createPublicKey }, { readFileSync }] = await Promise.all([import('./audit/trail.js'), import('node:crypto'), import('node:fs')]);
+        const records = readFileSync(opts.export, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        check = verifyRecords(records, createPublicKey(readFileSync(opts.publicKey)), JSON.parse(readFileSync(opts.head, 'utf8')));
+      } else {
+        const trail = await openTrail();
+        check = trail.verify();
+        trail.close();
+      }
       if (check.ok) console.log(`audit trail intact: ${check.count} records`);
       else {
         console.log(`audit trail BROKEN at record ${check.brokenAt}: ${check.reason} (${check.count} records before it are intact)`);

@@ -40,7 +40,8 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
   if (p.tls.clientCaFiles.length === 0 && !p.oidcProviders.length) throw new ConfigError('configure portal.tls.clientCaFiles (certificate login) or portal.oidcProviders (OpenID Connect login), or both');
 
   const directory = await openDirectory(cfg, { varDir: options.varDir ?? 'var', account: 'portal', log });
-  const audit = new AuditTrail(join(p.dataDir, 'audit.sqlite'));
+  // Every append's signed head goes to the log too: a copy of the chain's end outside this host's files.
+  const audit = new AuditTrail(join(p.dataDir, 'audit.sqlite'), { onHead: (head) => log.info({ auditHead: head }, 'audit trail head') });
   const trust = loadTrustStore(p.tls.clientCaFiles, p.tls.crlFiles, p.tls.requireFreshCrl);
   const oidc = new OpenIdConnectLogin(p.oidcProviders);
   const portalApp = createPortalApp(

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { AuditTrail, hashRecord } from '../../../server/audit/trail.js';
 import type { AuditEvent } from '../../../server/services/context.js';
@@ -63,7 +64,76 @@ describe('server/audit/trail', () => {
     const forged = { ...t3.query({ before: 3, limit: 1 })[0]!, actor: 'mallory' };
     t3.close();
     const rehashed = hashRecord(forged);
-    expect(tamper(`UPDATE audit SET actor = 'mallory', hash = '${rehashed}' WHERE seq = 2`)).to.deep.include({ ok: false, brokenAt: 3 });
+    expect(tamper(`UPDATE audit SET actor = 'mallory', hash = '${rehashed}' WHERE seq = 2`)).to.deep.include({ ok: false, brokenAt: 2, reason: 'signature does not verify (record forged or re-hashed without the key)' });
+  });
+
+  it('detects the newest records removed, a reorder, and a whole chain re-hashed and re-signed with another key', () => {
+    const fresh = () => {
+      file = join(mkdtempSync(join(tmpdir(), 'cg-audit-')), 'audit.sqlite');
+      const t = new AuditTrail(file);
+      for (let i = 1; i <= 5; i++) t.append(event(i));
+      t.close();
+    };
+    const raw = (fn: (db: Database.Database) => void) => {
+      const db = new Database(file);
+      db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+      fn(db);
+      db.close();
+      const t = new AuditTrail(file);
+      const check = t.verify();
+      t.close();
+      return check;
+    };
+    fresh();
+    expect(raw((db) => db.exec('DELETE FROM audit WHERE seq >= 4'))).to.deep.include({ ok: false, brokenAt: 4, reason: 'the head says 5 records, the trail ends at 3: the newest records were removed' });
+    fresh();
+    expect(raw((db) => db.exec('UPDATE audit SET seq = seq + 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 102;'))).to.deep.include({ ok: false, brokenAt: 2 });
+    fresh();
+    // The attacker recomputes every hash and signs with a key of their own: the portal's public key refuses it.
+    const { privateKey } = generateKeyPairSync('ed25519');
+    expect(raw((db) => {
+      let prev = '0'.repeat(64);
+      for (const r of db.prepare('SELECT * FROM audit ORDER BY seq').all() as { seq: number; at: string; actor: string; actor_identity: string; source_ip: string; action: string; target: string; details: string }[]) {
+        const forged = { seq: r.seq, at: r.at, actor: 'mallory', actorIdentity: r.actor_identity, sourceIp: r.source_ip, action: r.action as AuditEvent['action'], target: r.target, details: JSON.parse(r.details), prevHash: prev };
+        const hash = hashRecord(forged);
+        db.prepare('UPDATE audit SET actor = ?, prev_hash = ?, hash = ?, signature = ? WHERE seq = ?').run('mallory', prev, hash, sign(null, Buffer.from(hash), privateKey).toString('base64'), r.seq);
+        prev = hash;
+      }
+    })).to.deep.include({ ok: false, brokenAt: 1 });
+  });
+
+  it('keeps its key outside the database (0600, created on first start) and its public key for auditors', () => {
+    const t = new AuditTrail(file);
+    t.append(event(1));
+    expect(statSync(`${file}.key`).mode & 0o777).to.equal(0o600);
+    expect(readFileSync(`${file}.key.pub`, 'utf8')).to.equal(t.publicKeyPem);
+    const again = new AuditTrail(file);
+    expect(again.publicKeyPem, 'the same key on the next start').to.equal(t.publicKeyPem);
+    t.close();
+    again.close();
+  });
+
+  it('an auditor verifies an export with the public key alone: the CLI, and one record with openssl pkeyutl', function () {
+    this.timeout(30000);
+    const t = new AuditTrail(file);
+    for (let i = 1; i <= 3; i++) t.append(event(i));
+    const records = [...t.all()];
+    t.close();
+    const dir = join(file, '..');
+    writeFileSync(join(dir, 'export.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', new URL('../../../server/cli.ts', import.meta.url).pathname, 'audit', 'verify', ...args], { encoding: 'utf8' });
+    const ok = cli(['--export', join(dir, 'export.jsonl'), '--public-key', `${file}.key.pub`, '--head', `${file}.head`]);
+    expect(ok.stdout).to.include('audit trail intact: 3 records');
+    expect(ok.status).to.equal(0);
+    writeFileSync(join(dir, 'cut.jsonl'), records.slice(0, 2).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const cut = cli(['--export', join(dir, 'cut.jsonl'), '--public-key', `${file}.key.pub`, '--head', `${file}.head`]);
+    expect(cut.stdout).to.match(/BROKEN at record 3: .*newest records were removed/);
+    expect(cut.status).to.equal(1);
+    // OpenSSL 3, independent of our code: Ed25519 over the record's hash text.
+    writeFileSync(join(dir, 'msg'), records[1]!.hash);
+    writeFileSync(join(dir, 'sig'), Buffer.from(records[1]!.signature, 'base64'));
+    const v = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', `${file}.key.pub`, '-rawin', '-in', join(dir, 'msg'), '-sigfile', join(dir, 'sig')], { encoding: 'utf8' });
+    expect(v.stdout).to.match(/Signature Verified Successfully/);
   });
 
   it('keeps one chain when two processes append at once', async function () {
