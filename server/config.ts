@@ -52,6 +52,12 @@ export const portalSectionSchema = z.object({
     .default({ usernames: [] }),
   /** Audience API bearer tokens must carry. */
   apiAudience: z.string().default('campaign-guard'),
+  /** Scope every API access token must carry (the `scope` claim, RFC 9068 / RFC 8693 §4.2, or Keycloak's/Entra's `scp`). */
+  apiScope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/).default('campaign-guard'),
+  /** Scope the admin operations of the API need, in addition to the person's admin role. */
+  apiAdminScope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/).default('campaign-guard:admin'),
+  /** Client ids (`client_id`, else `azp`) whose tokens the API accepts; empty = any client of a configured provider. */
+  apiClients: z.array(z.string()).default([]),
   /** Login attempts per client address per 15 minutes. */
   loginRateLimit: z.coerce.number().int().positive().default(30),
 });

@@ -52,7 +52,7 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
       config: p,
       certificateLogin: new TlsCertificateLogin(trust, p),
       oidcLogin: oidc,
-      bearer: new JwtBearerVerifier(p.oidcProviders, oidc, p.apiAudience),
+      bearer: new JwtBearerVerifier(p.oidcProviders, oidc, p.apiAudience, { scope: p.apiScope, clients: p.apiClients }),
     },
     { sessionFile: join(p.dataDir, 'sessions.sqlite'), secure },
   );

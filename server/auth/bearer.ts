@@ -1,12 +1,14 @@
 /**
  * Bearer access tokens for the JSON API, verified with jose against the configured providers'
  * JWKS: the issuer must be configured, the signature valid (asymmetric algorithms only, never
- * "none" or HMAC), the audience the portal's, and the token within its validity period.
+ * "none" or HMAC), the audience the portal's, the token within its validity period, the API's
+ * scope granted (a token meant only for logging in, `openid`, changes nothing here), and, when
+ * configured, the client one of the allowed ones. Admin operations check the admin scope on top.
  */
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ForbiddenError } from '../../core/errors.js';
 import type { OidcProviderConfig } from '../config.js';
-import type { BearerVerifier } from '../http/seams.js';
+import type { BearerVerifier, VerifiedToken } from '../http/seams.js';
 import type { OpenIdConnectLogin } from './oidc.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -14,9 +16,14 @@ const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 export class JwtBearerVerifier implements BearerVerifier {
   private readonly keys = new Map<string, JWTVerifyGetKey>();
 
-  constructor(private readonly providers: OidcProviderConfig[], private readonly oidc: OpenIdConnectLogin, private readonly audience: string) {}
+  constructor(
+    private readonly providers: OidcProviderConfig[],
+    private readonly oidc: OpenIdConnectLogin,
+    private readonly audience: string,
+    private readonly required: { scope: string; clients?: string[] } = { scope: 'campaign-guard' },
+  ) {}
 
-  async verify(token: string): Promise<{ issuer: string; subject: string }> {
+  async verify(token: string): Promise<VerifiedToken> {
     let iss: string | undefined;
     try {
       iss = decodeJwt(token).iss;
@@ -25,13 +32,20 @@ export class JwtBearerVerifier implements BearerVerifier {
     }
     const provider = this.providers.find((p) => p.issuer === iss || p.issuer.replace(/\/$/, '') === iss?.replace(/\/$/, ''));
     if (!provider) throw new ForbiddenError('the access token comes from an issuer this portal does not trust');
+    let payload;
     try {
-      const { payload } = await jwtVerify(token, await this.jwks(provider), { issuer: iss, audience: this.audience, algorithms: ALGORITHMS, clockTolerance: 30 });
+      ({ payload } = await jwtVerify(token, await this.jwks(provider), { issuer: iss, audience: this.audience, algorithms: ALGORITHMS, clockTolerance: 30 }));
       if (!payload.sub) throw new Error('no sub');
-      return { issuer: payload.iss!, subject: payload.sub };
     } catch (err) {
-      throw new ForbiddenError(`the access token is not acceptable: ${(err as Error).message}`);
+      throw new ForbiddenError(`the access token is not acceptable: ${(err as Error).message}`, { cause: err });
     }
+    const scopes = tokenScopes(payload);
+    if (!scopes.includes(this.required.scope)) throw new ForbiddenError(`the access token lacks the scope ${this.required.scope} (it has: ${scopes.join(' ') || 'none'}); ask for it when you get the token`);
+    const clientId = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : undefined;
+    if (this.required.clients?.length && (!clientId || !this.required.clients.includes(clientId))) {
+      throw new ForbiddenError(`the access token was issued to ${clientId ? `client ${clientId}` : 'an unnamed client'}, which this portal does not accept`);
+    }
+    return { issuer: payload.iss!, subject: payload.sub!, scopes, ...(clientId ? { clientId } : {}) };
   }
 
   private async jwks(provider: OidcProviderConfig): Promise<JWTVerifyGetKey> {
@@ -44,4 +58,12 @@ export class JwtBearerVerifier implements BearerVerifier {
     }
     return k;
   }
+}
+
+/** Granted scopes: `scope` as a space-separated string (RFC 9068), or `scp` as a list or string (Keycloak, Entra ID). */
+export function tokenScopes(payload: Record<string, unknown>): string[] {
+  const raw = payload.scope ?? payload.scp;
+  if (typeof raw === 'string') return raw.split(' ').filter(Boolean);
+  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');
+  return [];
 }

@@ -35,7 +35,14 @@ export interface OidcLogin {
   finish(providerId: string, redirectUri: string, callbackUrl: URL, pending: OidcPending): Promise<LoginIdentity>;
 }
 
+export interface VerifiedToken {
+  issuer: string;
+  subject: string;
+  scopes: string[];
+  clientId?: string;
+}
+
 export interface BearerVerifier {
-  /** A verified access token's issuer and subject; throws ForbiddenError when it is not acceptable. */
-  verify(token: string): Promise<{ issuer: string; subject: string }>;
+  /** A verified access token's issuer, subject and scopes; throws ForbiddenError when it is not acceptable (naming a missing scope). */
+  verify(token: string): Promise<VerifiedToken>;
 }

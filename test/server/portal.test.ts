@@ -124,14 +124,18 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect(refused.body).to.include('already bound to another account');
   });
 
-  it('JSON API with bearer tokens: same rules, no cookies', async () => {
-    const oidc = new OpenIdConnectLogin([{ id: 'test', name: 'Test', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret, scopes: 'openid' }]);
+  /** nina's access token (she is bound to the OP's nina-iam) with these scopes. */
+  const ninaToken = async (scopes: string) => {
+    const oidc = new OpenIdConnectLogin([{ id: 'test', name: 'Test', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret, scopes }]);
     op.nextLogin = 'nina-iam';
     const { url, pending } = await oidc.start('test', `${base}/login/oidc/test/callback`);
     const cb = await followLogin(url, `${base}/login/oidc/test/callback`);
-    const tokens = await client.authorizationCodeGrant(await oidc.configuration('test'), cb, { pkceCodeVerifier: pending.codeVerifier!, expectedState: pending.state!, expectedNonce: pending.nonce! });
+    return (await client.authorizationCodeGrant(await oidc.configuration('test'), cb, { pkceCodeVerifier: pending.codeVerifier!, expectedState: pending.state!, expectedNonce: pending.nonce! })).access_token;
+  };
+
+  it('JSON API with bearer tokens: same rules, no cookies', async () => {
     const api = as();
-    const auth = { authorization: `Bearer ${tokens.access_token}` };
+    const auth = { authorization: `Bearer ${await ninaToken('openid campaign-guard')}` };
     const me = await api.get('/api/me', { headers: auth });
     expect(me.status).to.equal(200);
     expect(JSON.parse(me.body)).to.include({ username: 'nina' });
@@ -140,6 +144,25 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect((await api.get('/api/admin/users', { headers: auth })).status).to.equal(403);
     expect((await api.get('/api/me')).status).to.equal(401);
     expect((await api.get('/api/me', { headers: { authorization: 'Bearer not.a.jwt' } })).status).to.equal(403);
+  });
+
+  it('API tokens need the API scope; admin operations need the admin scope as well as the admin role', async () => {
+    const api = as();
+    const loginOnly = await api.get('/api/me', { headers: { authorization: `Bearer ${await ninaToken('openid')}` } });
+    expect(loginOnly.status).to.equal(403);
+    expect(loginOnly.body).to.include('lacks the scope campaign-guard');
+    await portal.directory.directory.people.addRole('nina', 'admin');
+    try {
+      const plain = await api.get('/api/admin/users', { headers: { authorization: `Bearer ${await ninaToken('openid campaign-guard')}` } });
+      expect(plain.status, 'admin role without the admin scope').to.equal(403);
+      expect(plain.body).to.include('need the scope campaign-guard:admin');
+      const admin = await api.get('/api/admin/users', { headers: { authorization: `Bearer ${await ninaToken('openid campaign-guard campaign-guard:admin')}` } });
+      expect(admin.status).to.equal(200);
+    } finally {
+      await portal.directory.directory.people.removeRole('nina', 'admin');
+    }
+    const scopedNoRole = await api.get('/api/admin/users', { headers: { authorization: `Bearer ${await ninaToken('openid campaign-guard campaign-guard:admin')}` } });
+    expect(scopedNoRole.status, 'admin scope without the admin role').to.equal(403);
   });
 
   it('admins create campaigns, change embargoes with a reason, suspend users; everything lands in the exported audit trail', async () => {

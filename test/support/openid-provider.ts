@@ -55,7 +55,8 @@ export async function startTestOp(redirectUris: string[] = []): Promise<TestOp> 
         enabled: true,
         defaultResource: () => `urn:${TEST_AUDIENCE}`,
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'openid profile email', audience: TEST_AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+        // The portal's API scopes (server/config.ts apiScope, apiAdminScope), as a site's IAM would define them.
+        getResourceServerInfo: () => ({ scope: 'openid profile email campaign-guard campaign-guard:admin', audience: TEST_AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
       },
     },
     findAccount: async (_ctx, sub) => {

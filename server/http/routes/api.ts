@@ -20,10 +20,13 @@ export function apiRoutes(deps: PortalDeps): Router {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
     if (!match) throw new LoginRequiredError('send an access token: Authorization: Bearer <token>');
-    const { issuer, subject } = await deps.bearer.verify(match[1]!);
+    const { issuer, subject, scopes } = await deps.bearer.verify(match[1]!);
     const person = await accountForLogin(deps.services, { type: 'oidc', issuer, subject });
     if (!person) throw new ForbiddenError('this token\'s identity is not bound to any account; register on the portal first');
-    req.actor = { username: person.username, isAdmin: person.roles.includes('admin'), identity: `${subject} at ${issuer}`, ip: req.ip ?? '' };
+    // The admin role counts through the API only when the token also carries the admin scope.
+    const adminScope = deps.config.apiAdminScope;
+    if (req.path.startsWith('/admin/') && !scopes.includes(adminScope)) throw new ForbiddenError(`admin operations need the scope ${adminScope} in the access token (it has: ${scopes.join(' ')})`);
+    req.actor = { username: person.username, isAdmin: person.roles.includes('admin') && scopes.includes(adminScope), identity: `${subject} at ${issuer}`, ip: req.ip ?? '' };
   }));
 
   r.get('/me', handle(async (req, res) => {

@@ -66,15 +66,30 @@ describe('server/auth/oidc and bearer (real OpenID Provider on loopback)', funct
   describe('bearer tokens', () => {
     let verifier: JwtBearerVerifier;
     let accessToken: string;
+    /** A token for alice asking for these scopes (the test OP grants what its resource server defines). */
+    const tokenWith = async (scopes: string) => {
+      const asking = new OpenIdConnectLogin([{ ...providers[0]!, scopes }]);
+      op.nextLogin = 'alice-sub';
+      const { url, pending } = await asking.start('test', REDIRECT);
+      const callback = await followLogin(url, REDIRECT);
+      return (await client.authorizationCodeGrant(await asking.configuration('test'), callback, { pkceCodeVerifier: pending.codeVerifier!, expectedState: pending.state!, expectedNonce: pending.nonce! })).access_token;
+    };
     before(async () => {
       verifier = new JwtBearerVerifier(providers, login, TEST_AUDIENCE);
-      const { callback, pending } = await codeFlow('alice-sub');
-      const tokens = await client.authorizationCodeGrant(await login.configuration('test'), callback, { pkceCodeVerifier: pending.codeVerifier!, expectedState: pending.state!, expectedNonce: pending.nonce! });
-      accessToken = tokens.access_token;
+      accessToken = await tokenWith('openid campaign-guard');
     });
 
-    it('accepts a JWT access token from the provider for the portal audience', async () => {
-      expect(await verifier.verify(accessToken)).to.deep.equal({ issuer: op.issuer, subject: 'alice-sub' });
+    it('accepts a JWT access token from the provider for the portal audience with the API scope', async () => {
+      expect(await verifier.verify(accessToken)).to.deep.include({ issuer: op.issuer, subject: 'alice-sub', clientId: TEST_CLIENT.id });
+      expect((await verifier.verify(accessToken)).scopes).to.include('campaign-guard');
+    });
+
+    it('refuses a token without the API scope, naming the scope; and tokens of clients not allowed', async () => {
+      const loginOnly = await tokenWith('openid profile');
+      const err = await verifier.verify(loginOnly).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ForbiddenError).with.property('message').that.matches(/lacks the scope campaign-guard \(it has: openid profile\)/);
+      const strict = new JwtBearerVerifier(providers, login, TEST_AUDIENCE, { scope: 'campaign-guard', clients: ['the-web-site'] });
+      expect(await strict.verify(accessToken).catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError).with.property('message').that.matches(/issued to client .* which this portal does not accept/);
     });
 
     it('refuses wrong audience, unknown issuer, tampered signature, alg none, expired and non-JWT tokens', async () => {
