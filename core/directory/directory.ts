@@ -10,10 +10,14 @@ import { CampaignStore } from './campaigns.js';
 import { readContextCsn } from './change-signal.js';
 import type { DirectoryContext } from './context.js';
 import { IdentityStore } from './identities.js';
+import type { Identity } from './model.js';
 import { DirectoryLayout } from './layout.js';
 import { PeopleStore, tombstoneAttributes } from './people.js';
 import { RequestStore } from './requests.js';
 import { checkUsername } from './validate.js';
+
+/** One thing a person's deletion removed. */
+export type Removal = { kind: 'identity'; identity: Identity } | { kind: 'membership'; campaign: string } | { kind: 'request'; campaign: string; id: string };
 
 export interface DirectoryOptions {
   ldap: LdapConnection;
@@ -55,7 +59,12 @@ export class Directory {
    * out again, even if we stop halfway), then remove its identities, memberships, pending
    * requests, private group and entry. Refused while the person is PI of a campaign.
    */
-  async deletePerson(username: string): Promise<void> {
+  /**
+   * Delete a person: tombstone first (the numbers are never reused), then identities, memberships,
+   * pending requests, the private group and the entry. `onRemoved` hears of each thing removed as it
+   * goes (the portal audits every one), so a deletion cut short still has a record of what it did.
+   */
+  async deletePerson(username: string, onRemoved: (removed: Removal) => void = () => undefined): Promise<void> {
     const person = await this.people.require(checkUsername(username));
     const led = await this.campaigns.ledBy(username);
     if (led.length) {
@@ -64,9 +73,15 @@ export class Directory {
     await this.ldap.add(this.layout.tombstoneDn(username), tombstoneAttributes(person)).catch((err: unknown) => {
       if (!(err instanceof ConflictError)) throw err; // a previous delete got this far
     });
-    for (const identity of await this.identities.listForOwnerDn(person.dn)) await this.ldap.delete(identity.dn).catch(ignoreMissing);
-    for (const campaign of await this.campaigns.ofMember(username)) await this.campaigns.removeMember(campaign.name, username);
-    await this.requests.dropPendingOf(person.dn);
+    for (const identity of await this.identities.listForOwnerDn(person.dn)) {
+      await this.ldap.delete(identity.dn).catch(ignoreMissing);
+      onRemoved({ kind: 'identity', identity });
+    }
+    for (const campaign of await this.campaigns.ofMember(username)) {
+      await this.campaigns.removeMember(campaign.name, username);
+      onRemoved({ kind: 'membership', campaign: campaign.name });
+    }
+    for (const request of await this.requests.dropPendingOf(person.dn)) onRemoved({ kind: 'request', campaign: request.campaign, id: request.id });
     await this.ldap.delete(this.layout.privateGroupDn(username)).catch(ignoreMissing);
     await this.ldap.delete(person.dn).catch(ignoreMissing);
   }

@@ -109,9 +109,15 @@ export class RequestStore {
   }
 
   /** Remove pending requests of a person (used when the account is deleted). */
-  async dropPendingOf(personDn: string): Promise<void> {
+  /** Delete the person's pending requests; returns those it deleted. */
+  async dropPendingOf(personDn: string): Promise<MembershipRequest[]> {
     const pending = await this.search(filter`(&(cgRequestState=pending)(cgRequester=${personDn}))`);
-    for (const r of pending) await this.ctx.ldap.delete(r.dn).catch(() => undefined);
+    const dropped: MembershipRequest[] = [];
+    for (const r of pending) {
+      const gone = await this.ctx.ldap.delete(r.dn).then(() => true, (err: unknown) => (err as Error).name === 'NotFoundError');
+      if (gone) dropped.push(r);
+    }
+    return dropped;
   }
 
   private async search(f: string): Promise<MembershipRequest[]> {

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
-import { NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
+import { describeIdentity, NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
+import { refOf } from './accounts.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 
 export function requireAdmin(actor: Actor): string {
@@ -71,7 +72,12 @@ export async function deleteAccount(ctx: ServiceContext, actor: Actor, username:
   if (confirm !== username) throw new ValidationError('type the username to confirm the deletion');
   if (username === me) throw new ConflictError('you cannot delete your own account');
   const person = await ctx.directory.people.require(username);
-  await ctx.directory.deletePerson(username);
+  // Every identity, membership and request the deletion removes gets its own record, as it goes.
+  await ctx.directory.deletePerson(username, (removed) => {
+    if (removed.kind === 'identity') audit(ctx, actor, 'identity.unbind', describeIdentity(refOf(removed.identity)), { account: username, reason: 'account deleted' });
+    else if (removed.kind === 'membership') audit(ctx, actor, 'membership.remove', removed.campaign, { member: username, reason: 'account deleted' });
+    else audit(ctx, actor, 'membership.withdraw', removed.campaign, { request: removed.id, requester: username, reason: 'account deleted' });
+  });
   audit(ctx, actor, 'account.delete', username, { uidNumber: person.uidNumber, gidNumber: person.gidNumber, tombstone: true });
 }
 

@@ -136,10 +136,24 @@ describe('server/services (real slapd)', function () {
       expect(e.details).to.deep.include({ from: '2030-01-31T23:59:59.000Z', to: '2031-06-30T23:59:59.000Z', reason: 'instrument recalibration' });
     });
 
-    it('deleting an account needs confirmation and leaves its UID unused forever', async () => {
+    it('deleting an account needs confirmation, audits everything it removes, and leaves its UID unused forever', async () => {
       const bob = await ctx.directory.people.require('bob');
+      await ctx.directory.identities.bind('bob', { type: 'oidc', issuer: 'https://iam.example.org/', subject: 'bob-sub' });
+      await ctx.directory.campaigns.addMember('flare', 'bob');
+      await createCampaign(ctx, actor('root1', true), { name: 'archive', pi: 'pat' });
+      const pending = await requestToJoin(ctx, actor('bob'), 'archive', 'I study the archive data.');
       expect(await deleteAccount(ctx, actor('root1', true), 'bob', 'nope').catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+      const from = events.length;
       await deleteAccount(ctx, actor('root1', true), 'bob', 'bob');
+      const records = events.slice(from).map((e) => `${e.action} ${e.target} ${String(e.details?.reason ?? '')}`);
+      expect(records).to.include.members([
+        'identity.unbind certificate subject /DC=org/DC=example/CN=Bob account deleted',
+        'identity.unbind OIDC subject bob-sub at https://iam.example.org/ account deleted',
+        'membership.remove flare account deleted',
+        'membership.withdraw archive account deleted',
+      ]);
+      expect(records[records.length - 1]).to.match(/^account\.delete bob/);
+      expect(events.slice(from).find((e) => e.action === 'membership.withdraw')!.details).to.include({ request: pending.id });
       const next = await register(ctx, actor(undefined), cert('Bob'), form('bobby'));
       expect(next.uidNumber).to.be.greaterThan(bob.uidNumber);
       expect(await register(ctx, actor(undefined), cert('Bob again'), form('bob')).catch((e: unknown) => e)).to.be.instanceOf(ConflictError);
