@@ -84,6 +84,8 @@ export async function unbindIdentity(ctx: ServiceContext, actor: Actor, key: str
   const username = requireLogin(actor);
   const identity = await ctx.directory.identities.getByKey(key);
   if (!identity || (identity.owner !== username && !actor.isAdmin)) throw new ForbiddenError('no such identity on your account');
+  // Removing it would let its owner bind it afresh, active: a revocation sticks until an admin lifts it.
+  if (identity.status === 'revoked') throw new ForbiddenError(`${describeIdentity(refOf(identity))} has been revoked; it stays on the account until an admin reinstates it`);
   const remaining = (await ctx.directory.identities.listForPerson(identity.owner)).filter((i) => i.key !== key && i.status === 'active');
   if (remaining.length === 0 && !actor.isAdmin) {
     throw new ConflictError('this is the last identity on your account; bind another one before removing it');

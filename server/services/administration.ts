@@ -3,7 +3,7 @@
  * audited; an embargo change needs a reason.
  */
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { describeIdentity, NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
 import { refOf } from './accounts.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
@@ -88,4 +88,19 @@ export async function setRole(ctx: ServiceContext, actor: Actor, username: strin
   else await ctx.directory.people.removeRole(username, role);
   audit(ctx, actor, 'role.change', username, { role, granted });
   return ctx.directory.people.require(username);
+}
+
+/**
+ * Revoke an identity, or lift a revocation: admins only, with a reason, audited. A revoked
+ * identity stays bound to its account, so its owner cannot remove it and bind it afresh (see
+ * unbindIdentity): revocation sticks until an admin lifts it.
+ */
+export async function setIdentityStatus(ctx: ServiceContext, actor: Actor, key: string, status: 'active' | 'revoked', reason: unknown): Promise<void> {
+  requireAdmin(actor);
+  if (typeof reason !== 'string' || reason.trim().length < 3) throw new ValidationError(`give a reason for ${status === 'revoked' ? 'revoking' : 'reinstating'} this identity (kept in the audit trail)`);
+  const identity = await ctx.directory.identities.getByKey(key);
+  if (!identity) throw new NotFoundError('no such identity');
+  if (identity.status === status) throw new ConflictError(`this identity is already ${status}`);
+  await ctx.directory.identities.setStatus(refOf(identity), status);
+  audit(ctx, actor, status === 'revoked' ? 'identity.revoke' : 'identity.reinstate', describeIdentity(refOf(identity)), { account: identity.owner, reason: reason.trim().slice(0, 500) });
 }

@@ -17,7 +17,7 @@ export interface Actor {
 
 export type AuditAction =
   | 'account.create' | 'account.update' | 'account.suspend' | 'account.reactivate' | 'account.delete'
-  | 'identity.bind' | 'identity.unbind' | 'identity.revoke'
+  | 'identity.bind' | 'identity.unbind' | 'identity.revoke' | 'identity.reinstate'
   | 'membership.request' | 'membership.approve' | 'membership.deny' | 'membership.remove' | 'membership.withdraw'
   | 'campaign.create' | 'campaign.close' | 'campaign.reopen' | 'embargo.change' | 'role.change';
 

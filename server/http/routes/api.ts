@@ -7,7 +7,7 @@ import express, { Router } from 'express';
 import { ForbiddenError, ValidationError } from '../../../core/errors.js';
 import { LoginRequiredError } from '../errors.js';
 import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
-import { changeEmbargo, closeCampaign, createCampaign, requireAdmin, setAccountStatus } from '../../services/administration.js';
+import { changeEmbargo, closeCampaign, createCampaign, requireAdmin, setAccountStatus, setIdentityStatus } from '../../services/administration.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
 import { before, handle, stringParam, type PortalDeps } from '../context.js';
 
@@ -82,6 +82,12 @@ export function apiRoutes(deps: PortalDeps): Router {
     const status = req.body?.status;
     if (status !== 'active' && status !== 'suspended') throw new ValidationError('status must be "active" or "suspended"');
     await setAccountStatus(deps.services, req.actor, String(req.params.username), status);
+    res.status(204).end();
+  }));
+  r.put('/admin/identities/:key/status', handle(async (req, res) => {
+    const status = req.body?.status;
+    if (status !== 'active' && status !== 'revoked') throw new ValidationError('status must be "active" or "revoked"');
+    await setIdentityStatus(deps.services, req.actor, String(req.params.key), status, req.body?.reason);
     res.status(204).end();
   }));
   r.get('/admin/audit', handle(async (req, res) => {

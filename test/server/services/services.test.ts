@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, ValidationError } from '../../../core/er
 import type { Actor, AuditEvent, ServiceContext } from '../../../server/services/context.js';
 import { accountForLogin, bindIdentity, parseRegistration, register, unbindIdentity } from '../../../server/services/accounts.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../../server/services/memberships.js';
-import { changeEmbargo, createCampaign, deleteAccount, parseEmbargoDate, setAccountStatus } from '../../../server/services/administration.js';
+import { changeEmbargo, createCampaign, deleteAccount, parseEmbargoDate, setAccountStatus, setIdentityStatus } from '../../../server/services/administration.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 
@@ -85,6 +85,28 @@ describe('server/services (real slapd)', function () {
       expect(await accountForLogin(ctx, cert('Sam')).catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError).with.property('message').that.matches(/suspended/);
       await setAccountStatus(ctx, actor('root1', true), 'sam', 'active');
       expect((await accountForLogin(ctx, cert('Sam')))!.username).to.equal('sam');
+    });
+  });
+
+  describe('revocation sticks', () => {
+    it('a revoked identity cannot be removed and bound again by its owner; only an admin lifts it, with a reason', async () => {
+      const rita = await register(ctx, actor(undefined), cert('Rita'), form('rita'));
+      await bindIdentity(ctx, actor('rita'), cert('Rita laptop'));
+      const key = (await ctx.directory.identities.listForPerson('rita')).find((i) => i.certSubject === cert('Rita laptop').subject)!.key;
+      expect(await setIdentityStatus(ctx, actor('rita'), key, 'revoked', 'lost laptop').catch((e: unknown) => e), 'not by the owner').to.be.instanceOf(ForbiddenError);
+      expect(await setIdentityStatus(ctx, actor('root1', true), key, 'revoked', '').catch((e: unknown) => e), 'a reason').to.be.instanceOf(ValidationError);
+      await setIdentityStatus(ctx, actor('root1', true), key, 'revoked', 'laptop stolen');
+      expect(await accountForLogin(ctx, cert('Rita laptop')).catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      // The round trip of the attack: log in with the other certificate, remove the revoked one, bind it again.
+      const removed = await unbindIdentity(ctx, actor('rita'), key).catch((e: unknown) => e);
+      expect(removed).to.be.instanceOf(ForbiddenError).with.property('message').that.matches(/stays on the account until an admin reinstates it/);
+      const rebound = await bindIdentity(ctx, actor('rita'), cert('Rita laptop')).catch((e: unknown) => e);
+      expect(rebound instanceof Error ? 'refused' : (rebound as { status: string }).status, 'binding again does not reactivate it').to.be.oneOf(['refused', 'revoked']);
+      expect(await accountForLogin(ctx, cert('Rita laptop')).catch((e: unknown) => e), 'still refused').to.be.instanceOf(ForbiddenError);
+      await setIdentityStatus(ctx, actor('root1', true), key, 'active', 'laptop recovered, key rotated');
+      expect((await accountForLogin(ctx, cert('Rita laptop')))!.uidNumber).to.equal(rita.uidNumber);
+      expect(events.filter((e) => e.details?.account === 'rita' && /identity\.(revoke|reinstate)/.test(e.action)).map((e) => `${e.action}: ${String(e.details?.reason)}`))
+        .to.deep.equal(['identity.revoke: laptop stolen', 'identity.reinstate: laptop recovered, key rotated']);
     });
   });
 
