@@ -20,7 +20,7 @@ import { IngestEngine, type AppliedChange, type IngestReport, type ResumeReport 
 import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
-import { sendEmbargoNotices } from './notices.js';
+import { sendEmbargoNotices, sendReembargoNotices } from './notices.js';
 
 export interface IngestContext {
   cfg: AgentConfig;
@@ -172,11 +172,16 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
-      ...(opts.dryRun || opts.verbose ? { onChange: (c: PlannedChange) => ctx.out?.(`${opts.dryRun ? 'would open' : 'opened'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`) } : {}),
+      ...(opts.dryRun || opts.verbose ? { onChange: (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`) } : {}),
     });
     bar.stop();
     summarizeResume(ctx, report.resumed);
-    ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${report.files} files of theirs without world read, ${report.lifted} ${opts.dryRun ? 'would be ' : ''}made world-readable, ${report.notLifted} not (not attributable to the campaign), ${report.refused} refused`);
+    if (!opts.dryRun && report.reclosed) {
+      await sendReembargoNotices({ piMail: (c) => cache.piMail(c), smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, log: ctx.log }, report.reclosedBy);
+    }
+    const would = opts.dryRun ? 'would be ' : '';
+    ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${report.files} files whose world read disagrees with their campaign's embargo: ` +
+      `${report.lifted} ${would}made world-readable, ${report.reclosed} ${would}closed again (re-embargo), ${report.notLifted} left (not attributable to the campaign), ${report.refused} refused`);
     for (const p of report.problems) ctx.out?.(`  ${p}`);
     return report;
   } finally {

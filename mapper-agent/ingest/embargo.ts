@@ -1,13 +1,15 @@
 /**
- * Embargo lifting: once a campaign's embargo has ended (or was removed), its data become
- * world-readable. Lifting is the ingest engine in lifting mode (engine.ts): it walks the data roots,
- * looks at files whose group is an ended campaign's and that lack world read, re-reads each one's
- * header through the verified descriptor and opens it only when the classification says it is that
- * campaign's data and policy now makes it public. A group id alone opens nothing: quarantined files,
- * files of other campaigns in a setgid directory and files never classified stay as they are, and
- * are reported. Journaled in batches; a crashed lift is resumed only by lifting, re-checked first.
- * The campaign's current embargo date is read at run time, and the time used is the directory
- * server's (see clock.ts): a skewed or unknown clock lifts nothing.
+ * Embargo enforcement: once a campaign's embargo has ended (or was removed), its data become
+ * world-readable; when an admin sets an embargo again on released data (re-embargo), world read is
+ * removed again. Both are the ingest engine in enforcement mode (engine.ts): it walks the data
+ * roots, looks at files whose group is a campaign's and whose world read disagrees with that
+ * campaign's embargo, re-reads each one's header through the verified descriptor and changes it
+ * only when the classification says it is that campaign's data and policy now says so. A group id
+ * alone opens nothing: quarantined files, files of other campaigns in a setgid directory and files
+ * never classified stay as they are, and are reported. Journaled in batches; a crashed run is
+ * resumed only by this command, re-checked first. The campaigns' current embargo dates are read at
+ * run time, and the time used is the directory server's (see clock.ts): a skewed or unknown clock
+ * lifts nothing.
  */
 import { isEmbargoed, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
 import type { Classifier } from '../../core/embargo/classify.js';
@@ -30,9 +32,14 @@ export interface LiftOptions {
 }
 
 export interface LiftReport {
+  /** campaigns whose embargo has ended */
   campaigns: string[];
   files: number;
   lifted: number;
+  /** files of campaigns under embargo (again) that were world-readable and were closed */
+  reclosed: number;
+  /** per campaign, files closed again (for the PI's notice) */
+  reclosedBy: Map<string, number>;
   /** files of an ended campaign's group that were not opened, with the reason in problems */
   notLifted: number;
   refused: number;
@@ -47,17 +54,27 @@ export function endedCampaigns(campaigns: CampaignFacts[], now: Date): CampaignF
 
 export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   const ended = endedCampaigns(o.campaigns, o.now);
+  const running = o.campaigns.filter((c) => isEmbargoed(c, o.now));
   const byName = new Map(o.campaigns.map((c) => [c.name, c]));
+  let lifted = 0;
+  const reclosedBy = new Map<string, number>();
   const engine = new IngestEngine({
     roots: o.roots, classifier: o.classifier, modes: o.modes, resolve: (n) => byName.get(n), journal: o.journal, now: o.now,
-    lift: new Map(ended.map((c) => [c.gid, c.name])),
+    enforce: { ended: new Map(ended.map((c) => [c.gid, c.name])), running: new Map(running.map((c) => [c.gid, c.name])) },
+    onChange: (change) => {
+      if (change.kind === 'embargo-lift') lifted++;
+      if (change.kind === 're-embargo') reclosedBy.set(change.campaign!, (reclosedBy.get(change.campaign!) ?? 0) + 1);
+      o.onChange?.(change);
+    },
     ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}),
-    ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.onChange ? { onChange: o.onChange } : {}),
+    ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}),
   });
   const resumed = await engine.resume();
-  const report = ended.length ? await engine.ingest(o.roots) : { files: 0, changed: 0, left: 0, refused: 0, problems: [] };
+  lifted = 0;
+  reclosedBy.clear(); // what resume finished is reported by it
+  const report = o.campaigns.length ? await engine.ingest(o.roots) : { files: 0, left: 0, refused: 0, problems: [] };
   return {
-    campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted: report.changed, notLifted: report.left, refused: report.refused, resumed,
-    problems: [...resumed.problems, ...report.problems],
+    campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted, reclosed: [...reclosedBy.values()].reduce((a, b) => a + b, 0), reclosedBy,
+    notLifted: report.left, refused: report.refused, resumed, problems: [...resumed.problems, ...report.problems],
   };
 }

@@ -1,9 +1,11 @@
 /**
  * The ingest engine: walks paths under the data roots (never following symlinks), classifies each
  * file from its content (FITS header) and name, decides owner/group/mode from the campaign's facts,
- * and applies the change through the file's descriptor. The same engine lifts embargoes (`lift`):
- * there it looks only at files of ended campaigns that lack world read, and applies only a
- * decision that opens the file as that campaign's data.
+ * and applies the change through the file's descriptor. The same engine enforces embargo dates
+ * (`enforce`): there it looks only at files whose group is a campaign's and whose world read
+ * disagrees with that campaign's embargo (closed after the end: lift; open before it, after a
+ * re-embargo: close again), and applies only a decision that moves world read that way for that
+ * campaign's data, as the file's own header says.
  *
  * Fail closed, per file: any error reading or classifying one file quarantines that file (world
  * access removed) and the run goes on; nothing is made world-readable unless the decision can say
@@ -38,8 +40,8 @@ export interface EngineOptions {
   batchSize?: number;
   /** directories (absolute, under the roots) whose files with a public name are public without a FITS product beside them */
   publicAreas?: string[];
-  /** lifting mode: campaign gid -> name of the campaigns whose embargo ended */
-  lift?: Map<number, string>;
+  /** embargo enforcement mode: gid -> name of the campaigns whose embargo ended, and of those under embargo */
+  enforce?: { ended: Map<number, string>; running: Map<number, string> };
   /** every change, once applied (in a dry run: once planned) */
   onChange?: (change: PlannedChange) => void;
   onRefused?: (path: string, reason: string) => void;
@@ -109,9 +111,6 @@ export class IngestEngine {
     return t === null ? undefined : (t ?? new Date());
   }
 
-  private get kind(): ChangeKind {
-    return this.o.lift ? 'embargo-lift' : 'ingest';
-  }
 
   /** Ingest (or lift) files and directory trees. Paths outside the roots are refused. */
   async ingest(paths: string[]): Promise<IngestReport> {
@@ -128,7 +127,7 @@ export class IngestEngine {
 
   /** Re-evaluate what a crashed run planned but never confirmed (only the plans of this engine's kind). */
   async resume(): Promise<ResumeReport> {
-    const kinds: ChangeKind[] = this.o.lift ? ['embargo-lift'] : ['ingest', 'quarantine', 'directory'];
+    const kinds: ChangeKind[] = this.o.enforce ? ['embargo-lift', 're-embargo'] : ['ingest', 'quarantine', 'directory'];
     const result: ResumeReport = { finished: 0, dropped: 0, skipped: 0, problems: [] };
     const done: { id: number; state: 'applied' | 'skipped'; reason?: string }[] = [];
     const redo: string[] = [];
@@ -227,13 +226,13 @@ export class IngestEngine {
     let keepOpen = false;
     try {
       const current = ownershipOf(opened.stat);
-      if (this.o.lift && !this.liftCandidate(current)) return false; // not a file of an ended campaign, or already public
+      if (this.o.enforce && !this.enforcementCandidate(current)) return false; // world read already as its group's embargo says
       this.report.files++;
       this.o.onFile?.();
       const decision = this.accept(this.decideSafely(path, opened, current, place), current);
       if (decision.action === 'leave') {
         this.report.left++;
-        this.problem(`${path}: ${this.o.lift ? 'not lifted' : 'left alone'}: ${decision.why}`);
+        this.problem(`${path}: ${this.o.enforce ? ((current.mode & 0o004) === 0 ? 'not lifted' : 'not closed') : 'left alone'}: ${decision.why}`);
         return false;
       }
       if (decision.action === 'quarantine') {
@@ -245,7 +244,7 @@ export class IngestEngine {
         return false;
       }
       const change: PlannedChange = {
-        path, dev: opened.stat.dev, ino: opened.stat.ino, kind: decision.action === 'quarantine' ? 'quarantine' : this.kind,
+        path, dev: opened.stat.dev, ino: opened.stat.ino, kind: changeKind(decision, current, !!this.o.enforce),
         before: current, target: decision.target, reason: decision.why, ...(decision.campaign ? { campaign: decision.campaign } : {}),
       };
       if (decision.action === 'set') this.report.changed++;
@@ -300,20 +299,28 @@ export class IngestEngine {
     return { kind: 'not-fits', reason: `${byName.reason}, but no FITS product of a campaign beside it and not in a public area: not attributable` };
   }
 
-  /** In lifting mode only a file of an ended campaign without world read is looked at. */
-  private liftCandidate(current: Ownership): boolean {
-    return this.o.lift!.has(current.gid) && (current.mode & 0o004) === 0;
+  /** In enforcement mode only a file whose group is an ended campaign's without world read, or a running campaign's with it, is looked at. */
+  private enforcementCandidate(current: Ownership): boolean {
+    const { ended, running } = this.o.enforce!;
+    const worldReadable = (current.mode & 0o004) !== 0;
+    return worldReadable ? running.has(current.gid) : ended.has(current.gid);
   }
 
-  /** In lifting mode, the only change allowed is opening a file as data of the ended campaign its group names. */
+  /**
+   * In enforcement mode the only change allowed is the one its group's embargo calls for, and only
+   * when the file's own classification says it is that campaign's data: open (ended) or close
+   * (running) world read. A public product of a running campaign stays public (policy gives it that).
+   */
   private accept(decision: Decision, current: Ownership): Decision {
-    const lift = this.o.lift;
-    if (!lift) return decision;
-    const campaign = lift.get(current.gid);
+    const enforce = this.o.enforce;
+    if (!enforce) return decision;
+    const open = (current.mode & 0o004) === 0;
+    const campaign = (open ? enforce.ended : enforce.running).get(current.gid);
     if (decision.action !== 'set') return { action: 'leave', why: `${decision.action === 'quarantine' ? 'quarantined: ' : ''}${decision.why}` };
     if (decision.campaign !== campaign) return { action: 'leave', why: `its header says ${decision.campaign ? `campaign ${decision.campaign}` : 'no campaign'}, not ${campaign}` };
-    if ((decision.target.mode & 0o004) === 0) return { action: 'leave', why: `policy keeps it closed: ${decision.why}` };
-    return { ...decision, why: `embargo of ${campaign} ended; ${decision.why}` };
+    if (open && (decision.target.mode & 0o004) === 0) return { action: 'leave', why: `policy keeps it closed: ${decision.why}` };
+    if (!open && (decision.target.mode & 0o004) !== 0) return decision; // a public product: stays as policy says
+    return { ...decision, why: open ? `embargo of ${campaign} ended; ${decision.why}` : `${campaign} is under embargo again; ${decision.why}` };
   }
 
   /** Directories from the root down to the file's directory get the traverse bits its readers need (policy.traverseTarget). */
@@ -409,6 +416,15 @@ export class IngestEngine {
   private problem(text: string): void {
     if (this.report.problems.length < MAX_PROBLEMS) this.report.problems.push(text);
   }
+}
+
+function changeKind(decision: Decision & { target: Ownership }, current: Ownership, enforcing: boolean): ChangeKind {
+  if (decision.action === 'quarantine') return 'quarantine';
+  const was = (current.mode & 0o004) !== 0;
+  const will = (decision.target.mode & 0o004) !== 0;
+  if (enforcing && !was && will) return 'embargo-lift';
+  if (enforcing && was && !will) return 're-embargo';
+  return 'ingest';
 }
 
 export function emptyReport(): IngestReport {

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Ownership } from '../../core/embargo/policy.js';
 
-export type ChangeKind = 'ingest' | 'quarantine' | 'embargo-lift' | 'directory';
+export type ChangeKind = 'ingest' | 'quarantine' | 'embargo-lift' | 're-embargo' | 'directory';
 
 export interface PlannedChange {
   path: string;

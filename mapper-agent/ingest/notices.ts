@@ -19,10 +19,29 @@ export interface NoticeOptions {
   now?: Date;
 }
 
+/** One notice to a campaign's PI: mailed through the SMTP transport, or logged when there is none (or no address). */
+async function tell(o: Pick<NoticeOptions, 'piMail' | 'smtpUrl' | 'from' | 'log'>, campaign: string, subject: string, text: string, fields: Record<string, unknown>): Promise<void> {
+  const to = await o.piMail(campaign);
+  if (o.smtpUrl && to) {
+    await createTransport(o.smtpUrl).sendMail({ from: o.from, to, subject, text });
+    o.log.info({ campaign, to, ...fields }, `notice sent: ${subject}`);
+  } else {
+    o.log.warn({ campaign, to: to ?? '(PI has no e-mail)', subject, ...fields }, 'notice (no SMTP transport configured: logged only)');
+  }
+}
+
+/** Tell each PI whose released files were closed again (re-embargo), with how many and the warning that copies cannot be recalled. */
+export async function sendReembargoNotices(o: Pick<NoticeOptions, 'piMail' | 'smtpUrl' | 'from' | 'log'>, closed: Map<string, number>): Promise<void> {
+  for (const [campaign, files] of closed) {
+    await tell(o, campaign, `Campaign ${campaign}: ${files} released ${files === 1 ? 'file is' : 'files are'} under embargo again`,
+      `The embargo on campaign ${campaign} was set again, and ${files} ${files === 1 ? 'file' : 'files'} that had been world-readable ${files === 1 ? 'is' : 'are'} now closed to the world.\n` +
+      'Copies made while the data were public cannot be recalled.\n', { files });
+  }
+}
+
 export async function sendEmbargoNotices(o: NoticeOptions): Promise<string[]> {
   if (o.days <= 0) return [];
   const now = (o.now ?? new Date()).getTime();
-  const transport = o.smtpUrl ? createTransport(o.smtpUrl) : undefined;
   const sent: string[] = [];
   for (const c of o.campaigns) {
     if (!c.embargoEnd) continue;
@@ -30,16 +49,9 @@ export async function sendEmbargoNotices(o: NoticeOptions): Promise<string[]> {
     if (left <= 0 || left > o.days * 86400_000) continue;
     const end = c.embargoEnd.toISOString();
     if (o.journal.noticeSent(c.name, end)) continue;
-    const to = await o.piMail(c.name);
-    const subject = `Embargo of campaign ${c.name} ends on ${end.slice(0, 10)}`;
-    const text = `The embargo on the data of campaign ${c.name} ends on ${end.slice(0, 10)} (UTC). From then on its files become world-readable.\n` +
-      `If the embargo must be extended, ask the data centre's administrators to change the date before then.\n`;
-    if (transport && to) {
-      await transport.sendMail({ from: o.from, to, subject, text });
-      o.log.info({ campaign: c.name, to, embargoEnd: end }, 'embargo notice sent');
-    } else {
-      o.log.warn({ campaign: c.name, to: to ?? '(PI has no e-mail)', embargoEnd: end, subject }, 'embargo notice (no SMTP transport configured: logged only)');
-    }
+    await tell(o, c.name, `Embargo of campaign ${c.name} ends on ${end.slice(0, 10)}`,
+      `The embargo on the data of campaign ${c.name} ends on ${end.slice(0, 10)} (UTC). From then on its files become world-readable.\n` +
+      `If the embargo must be extended, ask the data centre's administrators to change the date before then.\n`, { embargoEnd: end });
     o.journal.recordNotice(c.name, end);
     sent.push(c.name);
   }

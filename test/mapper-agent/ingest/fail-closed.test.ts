@@ -150,6 +150,24 @@ describe('mapper-agent/ingest: embargo never leaks (as root, real files)', funct
       expect(mode(join(root, 'archive')), 'setgid kept').to.equal(`${PI + 1}:${OLD} 2771`);
     });
 
+    it('a re-embargo closes the released files of the campaign again, journaled; its public products stay public', async () => {
+      const data = put('archive/data.fits', fitsFile([['CAMPAIGN', 'archive']]), 0o640, [PI + 1, OLD]);
+      const ql = put('archive/data_ql.fits', fitsFile([['CAMPAIGN', 'archive'], ['LEVEL', 'QL']]), 0o644, [PI + 1, OLD]);
+      const foreign = put('archive/notes.txt', 'public notes of someone', 0o644, [777, OLD]);
+      await liftEmbargoes({ roots: [root], campaigns: [...campaigns.values()], classifier, modes, journal, now: NOW });
+      expect(mode(data)).to.equal(`${PI + 1}:${OLD} 0644`);
+      // The admin sets the embargo again (ALMA did this in 2020).
+      campaigns.set('archive', { ...campaigns.get('archive')!, embargoEnd: new Date('2027-12-01T00:00:00Z') });
+      const report = await liftEmbargoes({ roots: [root], campaigns: [...campaigns.values()], classifier, modes, journal, now: NOW });
+      expect(mode(data)).to.equal(`${PI + 1}:${OLD} 0640`);
+      expect(mode(ql), 'a quick-look stays public').to.equal(`${PI + 1}:${OLD} 0644`);
+      expect(mode(foreign), 'not attributable: left as it is, reported').to.equal(`777:${OLD} 0644`);
+      expect(report).to.include({ reclosed: 1, lifted: 0 });
+      expect([...report.reclosedBy]).to.deep.equal([['archive', 1]]);
+      expect(report.problems.join('\n')).to.match(/notes\.txt: not closed/);
+      expect(journal.history(data).map((r) => `${r.kind} ${r.state}`)).to.deep.equal(['embargo-lift applied', 're-embargo applied']);
+    });
+
     it('verify applies the same rule: a quarantined file is never "drift" towards public', async () => {
       const q = put('obs/unknown.fits', fitsFile([['CAMPAIGN', 'nosuch']]), 0o640, [777, OLD]);
       const drift: string[] = [];
