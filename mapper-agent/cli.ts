@@ -144,6 +144,18 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('reconcile')
+    .description('look at every file under the data roots changed since the last completed pass (--full: every file), and apply policy: catches what no event announced')
+    .option('--full', 'look at every file, not only those changed since the last completed pass')
+    .option('-n, --dry-run', 'change nothing; print what would change')
+    .action((opts: { full?: boolean; dryRun?: boolean }) =>
+      withAgent(program, async (cfg, ldap) => {
+        const { reconcileCommand } = await ingest();
+        attention(await reconcileCommand(ingestCtx(cfg, ldap), { full: !!opts.full, dryRun: !!opts.dryRun }));
+      }),
+    );
+
+  program
     .command('embargo')
     .description('make the files of campaigns whose embargo ended world-readable; notify PIs of embargoes ending soon')
     .option('-n, --dry-run', 'change nothing; print what would change')
@@ -157,11 +169,11 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; embargo lifting on agent.ingest.embargoSchedule when data roots are configured')
+    .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; with data roots, embargo enforcement and reconciliation passes on their schedules (agent.ingest.embargoSchedule, reconcileSchedule, fullReconcileSchedule)')
     .action(async () => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
-      const [{ MapDaemon, MapSyncRunner }, { embargoCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
+      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
       const metrics = new AgentMetrics();
       if (cfg.agent.metricsPort) {
         await metrics.serve(cfg.agent.metricsPort);
@@ -170,14 +182,22 @@ export function buildProgram(): Command {
       const runner = new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
       const daemon = new MapDaemon(runner, ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
       if (cfg.agent.syncEnabled) daemon.start();
-      const embargo = cfg.agent.ingest.roots.length
-        ? schedule(cfg.agent.ingest.embargoSchedule, () => void embargoCommand({ ...ingestCtx(cfg, ldap), metrics }, { dryRun: false }).catch((err: Error) => log.error({ err: err.message }, 'embargo lifting failed; will retry on schedule')), { noOverlap: true })
-        : undefined;
+      // With data roots: embargo enforcement and reconciliation passes on their schedules (each never overlaps itself).
+      const ctx = { ...ingestCtx(cfg, ldap), metrics };
+      const onSchedule = (expr: string, what: string, job: () => Promise<unknown>) =>
+        schedule(expr, () => void job().catch((err: Error) => log.error({ err: err.message }, `${what} failed; will run again on schedule`)), { noOverlap: true });
+      const ingestTasks = cfg.agent.ingest.roots.length
+        ? [
+            onSchedule(cfg.agent.ingest.embargoSchedule, 'embargo enforcement', () => embargoCommand(ctx, { dryRun: false })),
+            onSchedule(cfg.agent.ingest.reconcileSchedule, 'reconciliation pass', () => reconcileCommand(ctx, { full: false })),
+            onSchedule(cfg.agent.ingest.fullReconcileSchedule, 'full reconciliation pass', () => reconcileCommand(ctx, { full: true })),
+          ]
+        : [];
       await new Promise<void>((resolve) => {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       });
       await daemon.stop();
-      await embargo?.stop();
+      for (const task of ingestTasks) await task.stop();
       await ldap.close();
       process.exit(EXIT.OK);
     });

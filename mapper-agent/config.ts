@@ -29,6 +29,16 @@ export const ingestSectionSchema = z.object({
   publicAreas: z.array(z.string().startsWith('/', 'public areas must be absolute paths')).default([]),
   /** Largest difference, in seconds, between this host's clock and the directory server's before embargo decisions are refused. */
   maxClockSkewSeconds: z.coerce.number().min(0).max(86400).default(300),
+  /** node-cron schedules of reconciliation in the daemon: an incremental pass (files changed since the last pass) and a full one. */
+  reconcileSchedule: z.string().default('*/5 * * * *'),
+  fullReconcileSchedule: z.string().default('30 3 * * *'),
+  /**
+   * An incremental pass looks again at files whose ctime is up to this much older than the start of
+   * the last completed pass (NFS attribute caches, other writers' clocks).
+   */
+  reconcileMarginSeconds: z.coerce.number().int().min(0).max(86400).default(300),
+  /** watch: when the kernel cannot watch the tree (inotify limits), scan it for changed files this often instead. */
+  scanFallbackSeconds: z.coerce.number().int().min(5).max(86400).default(60),
   /** node-cron schedule for embargo lifting in the daemon. */
   embargoSchedule: z.string().default('5 * * * *'),
   /** Notify the PI this many days before the embargo ends (0 = never). */

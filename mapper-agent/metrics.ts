@@ -1,6 +1,6 @@
 /** Prometheus metrics for the agent, served on 127.0.0.1:<agent.metricsPort>/metrics when enabled. */
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -11,6 +11,10 @@ export class AgentMetrics {
   readonly failures = new Counter({ name: 'cg_map_sync_failures_total', help: 'Failed map syncs', registers: [this.registry] });
   readonly clockSkew = new Gauge({ name: 'cg_clock_skew_seconds', help: "This host's clock minus the directory server's, at the last check (positive: ahead)", registers: [this.registry] });
   readonly clockRefusals = new Counter({ name: 'cg_clock_refusals_total', help: 'Embargo decisions refused or held because the clock could not be checked or was skewed', registers: [this.registry] });
+  readonly ingestLatency = new Histogram({
+    name: 'cg_ingest_latency_seconds', help: "From a file's last change (mtime) to the agent applying its policy: bounded by the reconciliation interval even when no event arrives",
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 21600, 86400], registers: [this.registry],
+  });
   readonly checks = new Counter({ name: 'cg_map_change_checks_total', help: 'contextCSN checks', registers: [this.registry] });
 
   serve(port: number, host = '127.0.0.1'): Promise<Server> {

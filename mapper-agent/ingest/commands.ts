@@ -2,7 +2,7 @@
  * The ingest-side commands: ingest, watch, verify, embargo. Each builds its engine from the
  * configuration, the campaign cache (LDAP) and the journal, and reports what it did.
  */
-import { watch as fsWatch } from 'node:fs';
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError } from '../../core/errors.js';
@@ -69,6 +69,13 @@ function progress(label: string): { tick: () => void; stop: () => void } {
 
 function printer(ctx: IngestContext, dryRun: boolean): (c: PlannedChange) => void {
   return (c) => ctx.out?.(`${dryRun ? 'would change' : 'changed'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)} (${c.reason})`);
+}
+
+/** Applied ingest changes feed the latency metric (arrival to correct mode). */
+function latency(ctx: IngestContext): (c: PlannedChange) => void {
+  return (c) => {
+    if (c.arrivedMs !== undefined && c.kind === 'ingest') ctx.metrics?.ingestLatency.observe(Math.max(0, (Date.now() - c.arrivedMs) / 1000));
+  };
 }
 
 async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
@@ -191,49 +198,105 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
 }
 
 /**
+ * A reconciliation pass over the data roots: catches every file no event announced (files written
+ * through dCache's doors or other NFS clients raise no inotify event here) and every file a failed
+ * round left behind. Incremental passes look only at files whose status changed since the start of
+ * the last completed pass (less a margin); a pass counts as completed only when it ran to its end,
+ * so after an outage the next pass looks back far enough. A full pass looks at everything.
+ */
+export async function reconcileCommand(ctx: IngestContext, opts: { full: boolean; dryRun?: boolean }): Promise<IngestReport> {
+  const journal = new Journal(journalPath(ctx.cfg), `reconcile${opts.full ? ' --full' : ''}`);
+  try {
+    const started = Date.now();
+    const last = opts.full ? undefined : journal.lastCompletedPassStart();
+    const changedSinceMs = last === undefined ? undefined : last - ctx.cfg.agent.ingest.reconcileMarginSeconds * 1000;
+    const pass = opts.dryRun ? undefined : journal.passStarted(changedSinceMs === undefined ? 'full' : 'incremental', started);
+    const { engine } = await makeEngine(ctx, journal, { dryRun: !!opts.dryRun, now: await decisionTime(ctx), onChange: opts.dryRun ? printer(ctx, true) : latency(ctx) });
+    if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
+    const report = await engine.ingest(roots(ctx.cfg), changedSinceMs === undefined ? {} : { changedSinceMs });
+    if (pass !== undefined) {
+      journal.passFinished(pass, Date.now());
+      journal.retried(journal.dueRetries(Number.MAX_SAFE_INTEGER).filter((p) => roots(ctx.cfg).some((r) => p === r || p.startsWith(`${r}/`))));
+    }
+    summarize(ctx, `reconcile (${changedSinceMs === undefined ? 'full' : `files changed since ${new Date(changedSinceMs).toISOString()}`})`, report);
+    return report;
+  } finally {
+    journal.close();
+  }
+}
+
+/**
  * watch: ingest what is there, then every file once it has settled (no change for settleMs). A
- * failed round (directory unreachable, anything) never stops the watch: its paths are queued
- * again with a growing delay (up to five minutes) until a round succeeds. Bad files never fail a
- * round: the engine quarantines them one by one.
+ * failed round (directory unreachable, anything) never stops the watch: its paths are kept in the
+ * journal and tried again with a growing delay (up to five minutes), across restarts too. Bad files
+ * never fail a round: the engine quarantines them one by one. When the kernel cannot watch the
+ * tree (inotify limits on a tree of a million files), the watch scans it for changed files every
+ * agent.ingest.scanFallbackSeconds instead, and says so.
  */
 export async function watchCommand(ctx: IngestContext, dir: string, stop: Promise<void>): Promise<void> {
   const journal = new Journal(journalPath(ctx.cfg), `watch ${dir}`);
   const top = resolve(dir);
-  const due = new Map<string, number>([[top, 0]]); // path -> when it may be ingested
-  let failures = 0;
+  const settleMs = ctx.cfg.agent.ingest.settleMs;
+  const settling = new Map<string, number>([[top, 0]]); // path -> when it may be ingested
   let engine: IngestEngine | undefined;
   let cache: CampaignCache | undefined;
-  const watcher = fsWatch(top, { recursive: true }, (_event, name) => {
-    if (name) due.set(join(top, name.toString()), Date.now() + ctx.cfg.agent.ingest.settleMs);
-  });
+  let scanning: { every: number; next: number; since: number } | undefined;
+  let watcher: FSWatcher | undefined;
+  const fallBackToScanning = (why: string) => {
+    if (scanning) return;
+    watcher?.close();
+    scanning = { every: ctx.cfg.agent.ingest.scanFallbackSeconds * 1000, next: 0, since: Date.now() };
+    ctx.log.warn({ dir: top, reason: why, everySeconds: scanning.every / 1000 }, 'cannot watch the tree for events: scanning it for changed files instead');
+  };
+  try {
+    watcher = fsWatch(top, { recursive: true }, (_event, name) => {
+      if (name) settling.set(join(top, name.toString()), Date.now() + settleMs);
+    });
+    watcher.on('error', (err) => fallBackToScanning((err as Error).message));
+  } catch (err) {
+    fallBackToScanning((err as Error).message);
+  }
   const round = async (): Promise<void> => {
-    const ready = [...due].filter(([, at]) => Date.now() >= at).map(([p]) => p);
-    if (!ready.length) return;
-    for (const p of ready) due.delete(p);
+    const now = Date.now();
+    const ready = [...settling].filter(([, at]) => now >= at).map(([p]) => p);
+    for (const p of ready) settling.delete(p);
+    const retries = journal.dueRetries(now).filter((p) => p === top || p.startsWith(`${top}/`));
+    const scan = scanning && now >= scanning.next ? scanning : undefined;
+    const paths = [...new Set([...ready, ...retries])];
+    if (!paths.length && !scan) return;
     try {
-      const now = await decisionTime(ctx);
+      const decideAt = await decisionTime(ctx);
       if (!engine || !cache) {
-        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now, onChange: printer(ctx, false) }));
+        const print = printer(ctx, false);
+        const measure = latency(ctx);
+        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now: decideAt, onChange: (c) => (print(c), measure(c)) }));
         summarizeResume(ctx, await engine.resume());
       } else await cache.refresh();
-      engine.at(now);
-      const r = await engine.ingest(ready);
-      if (r.files || r.refused) summarize(ctx, ready.includes(top) ? 'initial ingest' : 'ingest', r);
-      failures = 0;
+      engine.at(decideAt);
+      if (paths.length) {
+        const r = await engine.ingest(paths);
+        if (r.files || r.refused) summarize(ctx, paths.includes(top) ? 'initial ingest' : 'ingest', r);
+        journal.retried(retries);
+      }
+      if (scan) {
+        const r = await engine.ingest([top], { changedSinceMs: scan.since - ctx.cfg.agent.ingest.reconcileMarginSeconds * 1000 });
+        if (r.files || r.refused) summarize(ctx, 'scan', r);
+        scan.since = now;
+        scan.next = now + scan.every;
+      }
     } catch (err) {
-      failures++;
-      const delay = Math.min(300_000, 1000 * 2 ** Math.min(failures, 9));
-      for (const p of ready) if (!due.has(p)) due.set(p, Date.now() + delay);
-      ctx.log.error({ err: (err as Error).message, files: ready.length, retryInSeconds: delay / 1000 }, 'ingest round failed; its files are queued again');
+      journal.retryLater(paths, (err as Error).message, Date.now());
+      if (scan) scan.next = Date.now() + Math.min(scan.every, 5000);
+      ctx.log.error({ err: (err as Error).message, files: paths.length }, 'ingest round failed; its files are queued again (kept in the journal)');
     }
   };
   let busy: Promise<void> | undefined;
   const timer = setInterval(() => {
     busy ??= round().finally(() => (busy = undefined));
-  }, Math.max(200, Math.min(1000, ctx.cfg.agent.ingest.settleMs / 2)));
+  }, Math.max(200, Math.min(1000, settleMs / 2)));
   await stop;
   clearInterval(timer);
-  watcher.close();
+  watcher?.close();
   await busy;
   journal.close();
 }

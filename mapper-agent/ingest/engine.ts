@@ -112,10 +112,17 @@ export class IngestEngine {
   }
 
 
-  /** Ingest (or lift) files and directory trees. Paths outside the roots are refused. */
-  async ingest(paths: string[]): Promise<IngestReport> {
+  private changedSinceMs: number | undefined;
+
+  /**
+   * Ingest (or enforce) files and directory trees. Paths outside the roots are refused.
+   * `changedSinceMs` (an incremental reconciliation pass): files whose status (ctime) has not changed
+   * since then are not looked at.
+   */
+  async ingest(paths: string[], options: { changedSinceMs?: number } = {}): Promise<IngestReport> {
     this.report = emptyReport();
     this.traversed.clear();
+    this.changedSinceMs = options.changedSinceMs;
     try {
       for (const p of paths) await this.path(p);
       await this.flush();
@@ -227,6 +234,7 @@ export class IngestEngine {
     try {
       const current = ownershipOf(opened.stat);
       if (this.o.enforce && !this.enforcementCandidate(current)) return false; // world read already as its group's embargo says
+      if (this.changedSinceMs !== undefined && opened.stat.ctimeMs < this.changedSinceMs) return false; // seen by an earlier pass
       this.report.files++;
       this.o.onFile?.();
       const decision = this.accept(this.decideSafely(path, opened, current, place), current);
@@ -245,7 +253,7 @@ export class IngestEngine {
       }
       const change: PlannedChange = {
         path, dev: opened.stat.dev, ino: opened.stat.ino, kind: changeKind(decision, current, !!this.o.enforce),
-        before: current, target: decision.target, reason: decision.why, ...(decision.campaign ? { campaign: decision.campaign } : {}),
+        before: current, target: decision.target, reason: decision.why, ...(decision.campaign ? { campaign: decision.campaign } : {}), arrivedMs: opened.stat.mtimeMs,
       };
       if (decision.action === 'set') this.report.changed++;
       this.plan({ change, fd: opened.fd, size: opened.stat.size });

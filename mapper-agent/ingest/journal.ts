@@ -21,6 +21,8 @@ export interface PlannedChange {
   before: Ownership;
   target: Ownership;
   reason: string;
+  /** the file's mtime when it was looked at (not journaled): arrival, for the latency metric */
+  arrivedMs?: number;
 }
 
 export interface JournalRow extends PlannedChange {
@@ -52,6 +54,8 @@ export class Journal {
         state TEXT NOT NULL CHECK (state IN ('planned', 'applied', 'skipped')), planned_at TEXT NOT NULL, done_at TEXT);
       CREATE INDEX IF NOT EXISTS changes_pending ON changes(state) WHERE state = 'planned';
       CREATE TABLE IF NOT EXISTS notices (campaign TEXT NOT NULL, embargo_end TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (campaign, embargo_end));
+      CREATE TABLE IF NOT EXISTS passes (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('incremental', 'full')), started_ms INTEGER NOT NULL, finished_ms INTEGER);
+      CREATE TABLE IF NOT EXISTS retries (path TEXT PRIMARY KEY, due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
     `);
     this.insertBatch = this.db.prepare(`INSERT INTO changes (run, planned_at, state, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode)
       SELECT @run, @at, 'planned', j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, j.value->>10, j.value->>11
@@ -114,6 +118,45 @@ export class Journal {
 
   recordNotice(campaign: string, embargoEnd: string): void {
     this.db.prepare('INSERT OR IGNORE INTO notices (campaign, embargo_end, sent_at) VALUES (?, ?, ?)').run(campaign, embargoEnd, new Date().toISOString());
+  }
+
+  /** Start a reconciliation pass; returns its id for passFinished(). */
+  passStarted(kind: 'incremental' | 'full', startedMs: number): number {
+    return Number(this.db.prepare('INSERT INTO passes (kind, started_ms) VALUES (?, ?)').run(kind, startedMs).lastInsertRowid);
+  }
+
+  passFinished(id: number, finishedMs: number): void {
+    this.db.prepare('UPDATE passes SET finished_ms = ? WHERE id = ?').run(finishedMs, id);
+  }
+
+  /** When the last pass that finished began (any kind): everything changed before then has been seen. */
+  lastCompletedPassStart(): number | undefined {
+    const row = this.db.prepare('SELECT max(started_ms) AS t FROM passes WHERE finished_ms IS NOT NULL').get() as { t: number | null };
+    return row.t ?? undefined;
+  }
+
+  /** Queue paths for another try after `delayMs` (the delay grows with the attempts, up to maxDelayMs). */
+  retryLater(paths: string[], error: string, nowMs: number, baseDelayMs = 1000, maxDelayMs = 300_000): void {
+    const get = this.db.prepare('SELECT attempts FROM retries WHERE path = ?');
+    const put = this.db.prepare('INSERT OR REPLACE INTO retries (path, due_ms, attempts, last_error) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const path of paths) {
+        const attempts = ((get.get(path) as { attempts: number } | undefined)?.attempts ?? 0) + 1;
+        put.run(path, nowMs + Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempts - 1, 20)), attempts, error.slice(0, 500));
+      }
+    })();
+  }
+
+  /** Paths whose retry is due. */
+  dueRetries(nowMs: number, limit = 10_000): string[] {
+    return (this.db.prepare('SELECT path FROM retries WHERE due_ms <= ? ORDER BY due_ms LIMIT ?').all(nowMs, limit) as { path: string }[]).map((r) => r.path);
+  }
+
+  retried(paths: string[]): void {
+    const del = this.db.prepare('DELETE FROM retries WHERE path = ?');
+    this.db.transaction(() => {
+      for (const p of paths) del.run(p);
+    })();
   }
 
   close(): void {

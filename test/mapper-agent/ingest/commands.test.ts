@@ -7,7 +7,7 @@ import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { LdapConnection } from '../../../core/ldap/connection.js';
 import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
-import { embargoCommand, ingestCommand, journalPath, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
+import { embargoCommand, ingestCommand, journalPath, reconcileCommand, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
 import { ClockRefusedError } from '../../../mapper-agent/clock.js';
 import { exitCodeFor } from '../../../mapper-agent/cli.js';
@@ -116,6 +116,48 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     expect(mode(g)).to.match(/ 640$/);
     await ingestCommand(ctx(), [g], { dryRun: false });
     expect(mode(g), 'with a sane clock: public').to.match(/ 644$/);
+  });
+
+  it('reconciliation catches every file no event announced, even after the directory was away; incremental passes skip unchanged files', async function () {
+    this.timeout(60000);
+    const base = mkdtempSync(join(tmpdir(), 'cg-rec-'));
+    const recRoot = join(base, 'data');
+    mkdirSync(join(recRoot, 'door'), { recursive: true });
+    const recCfg = agentConfigSchema.parse({
+      ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
+      agent: { stateDir: join(base, 'state'), ingest: { roots: [recRoot], workers: 1, reconcileMarginSeconds: 0 } },
+    });
+    const ldap = new LdapConnection({ url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, operationTimeoutMs: 400, connectTimeoutMs: 400 });
+    const rctx = { cfg: recCfg, ldap, log: createLogger('test'), out: (l: string) => lines.push(l) };
+    // Files written through a door: no event reaches this host.
+    const a = join(recRoot, 'door', 'a.fits');
+    writeFileSync(a, fitsFile([['CAMPAIGN', 'running']]));
+    chmodSync(a, 0o644);
+    process.kill(fx.slapd.pid, 'SIGSTOP');
+    try {
+      const failed = await reconcileCommand(rctx, { full: false }).then(() => undefined, (err: unknown) => err);
+      expect(failed, 'the directory is away: the pass fails and does not count').to.be.an('error');
+    } finally {
+      process.kill(fx.slapd.pid, 'SIGCONT');
+    }
+    expect(mode(a), 'nothing decided without the directory').to.equal('0:0 644');
+    const first = await reconcileCommand(rctx, { full: false });
+    expect(mode(a)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect(first.changed).to.equal(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const b = join(recRoot, 'door', 'b.fits');
+    writeFileSync(b, fitsFile([['CAMPAIGN', 'running']]));
+    chmodSync(b, 0o666);
+    const second = await reconcileCommand(rctx, { full: false });
+    expect(mode(b)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect(second.files, 'the incremental pass looks at b (new) and a (its ctime moved when the agent changed it), nothing else').to.be.at.most(2);
+    const third = await reconcileCommand(rctx, { full: false });
+    expect(third).to.include({ files: 1, changed: 0 }); // b once more: its ctime moved when the second pass changed it
+    const fourth = await reconcileCommand(rctx, { full: false });
+    expect(fourth.files, 'nothing changed since the last pass').to.equal(0);
+    const full = await reconcileCommand(rctx, { full: true });
+    expect(full).to.include({ files: 2, unchanged: 2 });
+    await ldap.close();
   });
 
   it('files arriving after the embargo ended are public at ingest', async () => {
