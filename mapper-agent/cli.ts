@@ -13,6 +13,7 @@ import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { ShrinkRefusedError } from './map/atomic-write.js';
 import { readStatus } from './status.js';
 import { ClockRefusedError } from './clock.js';
+import { packageVersion } from '../core/version.js';
 
 // Each command loads its modules when it runs: the map sync should not carry the ingest side
 // (SQLite, mail, Rucio, progress bars) in its memory, and --help stays fast.
@@ -45,6 +46,7 @@ async function withAgent(program: Command, run: (cfg: AgentConfig, ldap: ReturnT
 
 export function buildProgram(): Command {
   const program = new Command('mapper-agent')
+    .version(packageVersion())
     .description('Keep dCache gPlazma maps in step with LDAP, apply campaign ownership to ingested files, lift embargoes.')
     .addOption(new Option('-c, --config <file>', 'configuration file (YAML); CG_* environment variables override it').env('CG_CONFIG'))
     .addHelpText('after', `\n${EXIT_HELP}`)

@@ -12,6 +12,7 @@ declare -A packages=(
   [/usr/bin/openssl]=openssl         # DN tests compare against openssl's own output
   [/usr/bin/cc]=gcc                  # benchmark reference programs in C
   [/usr/bin/time]=time               # peak RSS of benchmark runs
+  [/usr/bin/systemd-analyze]=systemd # the shipped units are checked with systemd's own parser
 )
 missing=()
 for bin in "${!packages[@]}"; do

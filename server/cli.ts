@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
+import { packageVersion } from '../core/version.js';
 import { portalConfigSchema } from './config.js';
 
 export function buildProgram(): Command {
   const program = new Command('campaign-guard')
+    .version(packageVersion())
     .description('Registration portal of campaign-guard: certificate and OIDC login, accounts, campaigns, audit.')
     .addOption(new Option('-c, --config <file>', 'configuration file (YAML); CG_* environment variables override it').env('CG_CONFIG'))
     .showHelpAfterError();

@@ -1,0 +1,73 @@
+/**
+ * What README's install section tells operators to use is what was checked: the systemd units
+ * pass `systemd-analyze verify` (systemd's own parser: any unknown or malformed directive is
+ * reported on stderr) and the example configurations pass the programs' own validation.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../core/config.js';
+import { agentConfigSchema } from '../../mapper-agent/config.js';
+import { portalConfigSchema } from '../../server/config.js';
+
+const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
+
+function analyze(unit: string): { status: number | null; stderr: string } {
+  const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+  return { status: r.status, stderr: r.stderr.trim() };
+}
+
+describe('deploy/ (systemd units, example configurations)', function () {
+  this.timeout(30000);
+  const units = readdirSync(join(DEPLOY, 'systemd')).filter((f) => f.endsWith('.service'));
+
+  it('ships the three units', () => {
+    expect(units.sort()).to.deep.equal(['campaign-guard-portal.service', 'mapper-agent-ingest.service', 'mapper-agent.service']);
+  });
+
+  for (const unit of ['campaign-guard-portal.service', 'mapper-agent-ingest.service', 'mapper-agent.service']) {
+    it(`systemd-analyze verify accepts ${unit} without a single warning`, function () {
+      if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip();
+      expect(analyze(join(DEPLOY, 'systemd', unit))).to.deep.equal({ status: 0, stderr: '' });
+    });
+  }
+
+  it('the check can fail: a misspelt directive is reported', function () {
+    if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'cg-unit-'));
+    const broken = join(dir, 'broken.service');
+    writeFileSync(broken, readFileSync(join(DEPLOY, 'systemd', 'mapper-agent.service'), 'utf8').replace('ProtectSystem=strict', 'ProtectSystem=strict\nProtectSystm=strict'));
+    expect(analyze(broken).stderr).to.match(/Unknown key 'ProtectSystm'/);
+  });
+
+  it('the example configurations pass validation', () => {
+    const portal = loadConfig(portalConfigSchema, { file: join(DEPLOY, 'portal.yaml'), env: {} });
+    expect(portal.portal.tls.clientCaFiles).to.deep.equal(['/etc/grid-security/certificates']);
+    for (const file of ['agent.yaml', 'agent-ingest.yaml']) {
+      const agent = loadConfig(agentConfigSchema, { file: join(DEPLOY, file), env: {} });
+      expect(agent.agent.stateDir).to.equal('/var/lib/mapper-agent');
+    }
+    const ingest = loadConfig(agentConfigSchema, { file: join(DEPLOY, 'agent-ingest.yaml'), env: {} });
+    expect(ingest.agent.ingest.modes).to.include({ embargoed: 0o640, public: 0o644 });
+  });
+
+  it('the built commands run with plain node (no tsx): --version and --help of both', function () {
+    this.timeout(120000);
+    const out = mkdtempSync(join(tmpdir(), 'cg-build-'));
+    const root = new URL('../../', import.meta.url).pathname;
+    const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', join(out, 'dist')], { encoding: 'utf8' });
+    expect(build.status, build.stdout + build.stderr).to.equal(0);
+    writeFileSync(join(out, 'package.json'), readFileSync(join(root, 'package.json')));
+    symlinkSync(join(root, 'node_modules'), join(out, 'node_modules')); // an install's dependencies, as npm ci lays them
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const cli of ['dist/mapper-agent/cli.js', 'dist/server/cli.js']) {
+      const v = spawnSync(process.execPath, [join(out, cli), '--version'], { encoding: 'utf8', cwd: out });
+      expect(v.stdout.trim(), cli + v.stderr).to.equal(version);
+      const help = spawnSync(process.execPath, [join(out, cli), '--help'], { encoding: 'utf8', cwd: out });
+      expect(help.status).to.equal(0);
+      expect(help.stdout).to.match(/Usage: (mapper-agent|campaign-guard)/);
+    }
+  });
+});
