@@ -703,6 +703,30 @@ export function gridDnForDisplay(name: ParsedName): string {
   }
 }
 
+/** Internals exposed for the tests that compare each stage with the real JDK and BouncyCastle. */
+export const stagesForTests = {
+  javaUtf8Decode,
+  javaUtf16beDecode: utf16beReplace,
+  /** BC's ASN1Primitive.fromByteArray + getString()/DERBitString.getBytes(), as CANL consumes it; undefined if BC refuses it */
+  bcValueText(der: Uint8Array): { bitStringBytes?: Uint8Array; text?: string } | undefined {
+    try {
+      const v = bcFromHex(Buffer.from(der).toString('hex'), '2.5.4.3');
+      if (v.tag === 0x03) {
+        const c = v.content;
+        if (c[0]! > 0 && (c[c.length - 1]! & ~(0xff << c[0]!) & 0xff) !== 0) return { text: `#${HEX_UPPER(tlv(0x03, c))}` };
+        return { bitStringBytes: c.subarray(1) };
+      }
+      return { text: bcGetString(v, 'CN') };
+    } catch {
+      return undefined;
+    }
+  },
+  /** the order new DERSet(AttributeTypeAndValue[]) puts these DER-encoded AVAs in (indices) */
+  derSetOrder(ders: Uint8Array[]): number[] {
+    return ders.map((der, i) => ({ der, i })).sort((x, y) => (derLessOrEqual(x.der, y.der) ? (derLessOrEqual(y.der, x.der) ? 0 : -1) : 1)).map((k) => k.i);
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // RFC 4514 (display).
 
