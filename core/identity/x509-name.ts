@@ -703,6 +703,50 @@ export function gridDnForDisplay(name: ParsedName): string {
   }
 }
 
+/**
+ * Why another subject could give the same grid DN as this one (undefined when no other subject can,
+ * apart from the same text in another string type or multi-valued RDN order, which X.500 itself
+ * treats as the same name). dCache's DN loses information in these cases:
+ * - values that are not text or are not valid in their type (invalid UTF-8 becomes U+FFFD,
+ *   a broken BMPString likewise), UniversalStrings (written as "#1C..." text);
+ * - control characters (trimmed, or written as \xN without padding, so U+0001 "F" and U+001F agree),
+ *   a literal "\x" (indistinguishable from CANL's escapes);
+ * - "/X=" or "+X=" inside a value (no escaping: indistinguishable from another RDN or AVA);
+ * - values CANL does not print as they are: C and DC keep the low byte of each character, a
+ *   leading backslash and spaces after a leading "#" are dropped.
+ */
+export function ambiguityInGridDn(name: ParsedName): string | undefined {
+  for (const ava of name.flat()) {
+    const label = canlLabel(ava.oid);
+    if (ava.tag === 0x03) continue; // BIT STRING: its bytes, as they are
+    if (ava.tag === 0x1c) return `the value of ${label} is a UniversalString, which dCache writes as "#1C..." text`;
+    let intended: string;
+    if (ava.tag === 0x0c) {
+      try {
+        intended = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(ava.content);
+      } catch {
+        return `the value of ${label} is not valid UTF-8`;
+      }
+    } else if (ava.tag === 0x1e) {
+      intended = utf16beReplace(ava.content);
+      if (ava.content.length % 2 || intended.includes('\ufffd')) return `the value of ${label} is not a valid BMPString`;
+    } else intended = latin1(ava.content);
+    if (/[\u0000-\u001f]/.test(intended)) return `the value of ${label} holds control characters`;
+    if (intended.includes('\\x')) return `the value of ${label} holds "\\x", which dCache uses for its escapes`;
+    if (/[/+][A-Za-z0-9.]+=/.test(intended)) return `the value of ${label} holds "/TYPE=" or "+TYPE=", which reads as another attribute`;
+    let printed: string;
+    try {
+      const dn = gridDnFor([[ava]], 'jdk21');
+      const bytes = Buffer.from(dn.slice(dn.indexOf('=') + 1).replace(/\\x([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      printed = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      return `the value of ${label} cannot be written by dCache`;
+    }
+    if (printed !== intended) return `the value of ${label} "${intended}" comes out as "${printed}"`;
+  }
+  return undefined;
+}
+
 /** Internals exposed for the tests that compare each stage with the real JDK and BouncyCastle. */
 export const stagesForTests = {
   javaUtf8Decode,
