@@ -4,6 +4,7 @@
  * legacy Globus proxies (no extension, last CN "proxy" / "limited proxy"), and user
  * certificates with a raw DER subject (see test/support/der-name.ts).
  */
+import 'reflect-metadata'; // @peculiar/x509 (tsyringe) needs it loaded first
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name as AsnName } from '@peculiar/asn1-x509';
