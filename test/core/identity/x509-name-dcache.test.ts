@@ -29,7 +29,7 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
 import {
-  UnusableByDcacheError, gridDn, gridDnFor, gridDnForms, javaRfc2253, parseName, stagesForTests,
+  UnusableByDcacheError, ambiguityInGridDn, gridDn, gridDnFor, gridDnForms, javaRfc2253, parseName, stagesForTests,
 } from '../../../core/identity/x509-name.js';
 import { ValidationError } from '../../../core/errors.js';
 import { OIDS, TAG, avaDer, hexOf, nameDer, rdn, tlv, type AvaSpec } from '../../support/der-name.js';
@@ -183,6 +183,27 @@ describe('core/identity/x509-name: the grid DN dCache computes', function () {
 
     it('a BMPString holding a surrogate pair: JDK 21 refuses the certificate (AVA -> validateBMPString)', () => {
       expect(() => forms([rdn(OIDS.CN, TAG.BMP, 'x😀')])).to.throw(UnusableByDcacheError, /Basic Multilingual Plane/);
+    });
+  });
+
+  describe('ambiguityInGridDn: subjects whose grid DN another subject could produce', () => {
+    const why = (rdns: AvaSpec[][]) => ambiguityInGridDn(parseName(nameDer(rdns)));
+    it('plain subjects, other string types, Latin-1 T61 and BMP text are fine', () => {
+      expect(why([rdn(OIDS.DC, TAG.IA5, 'org'), rdn(OIDS.O, TAG.PRINTABLE, 'Ex'), rdn(OIDS.CN, TAG.UTF8, 'Jürgen Müller 日本'), rdn(OIDS.OU, TAG.T61, 'M\xfcnchen'), rdn(OIDS.L, TAG.BMP, 'Zürich')])).to.equal(undefined);
+      expect(why([rdn(OIDS.CN, TAG.UTF8, ' spaced '), rdn(OIDS.CN, TAG.UTF8, 'a,b+c/d'), rdn(OIDS.UNIQUE_ID, TAG.BIT_STRING, Uint8Array.from([0, 1]))])).to.equal(undefined);
+    });
+    it('names each lossy case', () => {
+      expect(why([rdn(OIDS.CN, TAG.UTF8, 'Alice\t')])).to.match(/control characters/); // trimmed by unescape()
+      expect(why([rdn(OIDS.CN, TAG.UTF8, '\u0001F')])).to.match(/control characters/); // \x1F: U+0001 "F" or U+001F
+      expect(why([rdn(OIDS.CN, TAG.UTF8, 'a\\x41')])).to.match(/"\\x"/);
+      expect(why([rdn(OIDS.CN, TAG.UTF8, 'Eve/CN=Alice')])).to.match(/another attribute/);
+      expect(why([rdn(OIDS.CN, TAG.UTF8, 'Eve+UID=alice')])).to.match(/another attribute/);
+      expect(why([rdn(OIDS.C, TAG.UTF8, 'Ĉ')])).to.match(/the value of C "Ĉ" comes out as/); // low byte 0x08
+      expect(why([rdn(OIDS.CN, TAG.UTF8, '\\Alice')])).to.match(/comes out as "Alice"/);
+      expect(why([rdn(OIDS.CN, TAG.UTF8, '#  x')])).to.match(/comes out as "#x"/);
+      expect(why([rdn(OIDS.CN, TAG.UTF8, Uint8Array.from([0x41, 0xff]))])).to.match(/not valid UTF-8/);
+      expect(why([rdn(OIDS.CN, TAG.BMP, Uint8Array.from([0xdc, 0x00]))])).to.match(/not a valid BMPString/);
+      expect(why([rdn(OIDS.CN, TAG.UNIVERSAL, 'x')])).to.match(/UniversalString/);
     });
   });
 
