@@ -207,7 +207,14 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
   const chain = parseChain(ders);
   let eecIndex = 0;
   while (eecIndex < chain.length && isProxy(chain[eecIndex]!)) eecIndex++;
-  if (eecIndex === chain.length) throw new CertificateRefused('the chain holds only proxy certificates: the end-entity certificate must be presented too');
+  if (eecIndex === chain.length) {
+    // Node links the presented chain with OpenSSL's X509_check_issued, which lets only RFC 3820
+    // proxies be issued by a non-CA certificate: a draft (GT3) proxy arrives without its EEC.
+    if (chain.some((c) => proxyType(c) === 'draft')) {
+      throw new CertificateRefused('a draft (GT3) proxy reaches the portal without your certificate over a direct connection: log in with your certificate itself, or with an RFC 3820 proxy (e.g. voms-proxy-init -rfc)');
+    }
+    throw new CertificateRefused('the chain holds only proxy certificates: the end-entity certificate must be presented too');
+  }
   const eec = chain[eecIndex]!;
   const proxies = chain.slice(0, eecIndex);
 

@@ -72,6 +72,11 @@ describe('server/auth/certificate-chain: proxies and subjects as dCache treats t
       expect(await verify([p2, p1, alice])).to.include({ ok: true, subjectGrid: ALICE, isProxy: true });
     });
 
+    it('over a direct TLS connection a draft proxy arrives without its EEC (Node/OpenSSL linking): refused with advice', async () => {
+      const p1 = await issueShapedProxy(alice, { type: 'draft' });
+      expect(await login([p1, alice])).to.deep.include({ ok: false, refused: true }).and.have.property('error').that.matches(/draft \(GT3\) proxy reaches the portal without your certificate/);
+    });
+
     it('honours the draft path length ([1] EXPLICIT INTEGER after the policy)', async () => {
       const limited = await issueShapedProxy(alice, { type: 'draft', pathLen: 0 });
       const below = await issueShapedProxy(limited, { type: 'draft' });
