@@ -13,10 +13,12 @@ declare -A packages=(
   [/usr/bin/cc]=gcc                  # benchmark reference programs in C
   [/usr/bin/time]=time               # peak RSS of benchmark runs
   [/usr/bin/systemd-analyze]=systemd # the shipped units are checked with systemd's own parser
+  [/usr/bin/javac]=openjdk-17-jdk-headless         # grid-DN tests run the JDK's own X500Principal (test/support/jdk)
+  [/usr/share/java/bcprov.jar]=libbcprov-java      # grid-DN tests run BouncyCastle's ASN.1 string classes
 )
 missing=()
 for bin in "${!packages[@]}"; do
-  [ -x "$bin" ] || missing+=("${packages[$bin]}")
+  [ -e "$bin" ] || missing+=("${packages[$bin]}")
 done
 if ((${#missing[@]})); then
   sudo=""

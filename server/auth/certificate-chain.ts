@@ -6,6 +6,14 @@
  * ProxyCertInfo extension, extend their issuer's subject by exactly one CN, respect path length
  * limits and be valid now. A revoked or expired EEC therefore revokes its proxies too. The
  * identity that counts is the EEC's subject.
+ *
+ * Proxies are recognised as dCache recognises them (CANL 2.8.3 ProxyHelper.getProxyType, used by
+ * ProxyUtils.getEndUserCertificate in gPlazma's X509Plugin): RFC 3820 (ProxyCertInfo
+ * 1.3.6.1.5.5.7.1.14), draft-RFC / GT3 (1.3.6.1.4.1.3536.1.222, accepted like RFC 3820), and
+ * legacy Globus proxies (no extension, last RDN a single CN "proxy" or "limited proxy", any case:
+ * refused with advice). A CA-issued certificate whose subject ends in such a CN is a "legacy proxy"
+ * to dCache too, so dCache finds no end-entity certificate: refused. Subjects dCache cannot turn
+ * into a DN (non-string values), or whose DN another subject could produce as well, are refused.
  */
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
@@ -15,14 +23,19 @@ import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name as AsnName } from '@peculiar/asn1-x509';
 import { ValidationError, ForbiddenError } from '../../core/errors.js';
-import { gridDn, parseName, rfc4514Dn } from '../../core/identity/x509-name.js';
+import { ambiguityInGridDn, gridDnForDisplay, gridDnForms, parseName, rfc4514Dn, UnusableByDcacheError } from '../../core/identity/x509-name.js';
 import { PROXY_CERT_INFO_OID } from '../pki.js';
 
 export const MAX_CHAIN = 10;
 export const MAX_CERT_BYTES = 16 * 1024;
 
 export interface VerifiedCertificate {
+  /** the grid DN dCache computes on JDK 21 (the primary form; the identity key) */
   subjectGrid: string;
+  /** every grid DN dCache could compute for the subject (subjectGrid first; a second one on JDK 17 for BMP/T61/IA5 high bytes) */
+  subjectGridForms: string[];
+  /** the EEC's subject as DER, base64 */
+  subjectDer: string;
   subjectRfc4514: string;
   issuerGrid: string;
   notAfter: Date;
@@ -84,7 +97,51 @@ export function parseChain(ders: Uint8Array[]): x509.X509Certificate[] {
   });
 }
 
-const isProxy = (c: x509.X509Certificate) => c.extensions.some((e) => e.type === PROXY_CERT_INFO_OID);
+/** CANL ProxyCertInfoExtension OIDs: RFC 3820 and the GT3 draft. */
+export const RFC_PROXY_OID = PROXY_CERT_INFO_OID;
+export const DRAFT_PROXY_OID = '1.3.6.1.4.1.3536.1.222';
+
+type ProxyType = 'rfc3820' | 'draft' | 'legacy' | undefined;
+
+/** CANL ProxyHelper.getProxyType: the extension decides; without one, the last CN (ProxyHelper.getLastCN). */
+export function proxyType(c: x509.X509Certificate): ProxyType {
+  const ext = (oid: string) => c.extensions.some((e) => e.type === oid && e.value.byteLength > 0);
+  if (ext(RFC_PROXY_OID)) return 'rfc3820';
+  if (ext(DRAFT_PROXY_OID)) return 'draft';
+  const last = lastCn(c.subjectName);
+  return last !== undefined && ['proxy', 'limited proxy'].includes(last.toLowerCase()) ? 'legacy' : undefined;
+}
+
+/**
+ * ProxyHelper.getLastCN -> IETFUtils.valueToString of the last RDN's value, when it is a single CN.
+ * valueToString escapes leading/trailing spaces and a leading '#', prints non-strings and
+ * UniversalStrings as #hex: none of those can read "proxy", so only the plain decoded text matters.
+ */
+function lastCn(name: x509.Name): string | undefined {
+  let rdns;
+  try {
+    rdns = parseName(name.toArrayBuffer());
+  } catch {
+    return undefined;
+  }
+  const last = rdns[rdns.length - 1];
+  if (!last || last.length !== 1 || last[0]!.oid !== '2.5.4.3') return undefined;
+  const v = last[0]!;
+  // BC getString(): PrintableString/T61/IA5/... byte by byte, UTF8String (strict), BMPString
+  const text = v.tag === 0x0c ? strictUtf8(v.content) : v.tag === 0x1e ? v.text : [0x12, 0x13, 0x14, 0x15, 0x16, 0x19, 0x1a, 0x1b].includes(v.tag) ? Buffer.from(v.content).toString('latin1') : undefined;
+  if (text === undefined || /^[ #]| $/.test(text)) return undefined;
+  return text;
+}
+
+function strictUtf8(b: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
+const isProxy = (c: x509.X509Certificate) => proxyType(c) === 'rfc3820' || proxyType(c) === 'draft';
 const isCa = (c: x509.X509Certificate) => c.getExtension(x509.BasicConstraintsExtension)?.ca === true;
 const sameName = (a: x509.Name, b: x509.Name) => Buffer.from(a.toArrayBuffer()).equals(Buffer.from(b.toArrayBuffer()));
 
@@ -101,28 +158,77 @@ function checkValid(c: x509.X509Certificate, now: Date, what: string): void {
   if (now > c.notAfter) throw new CertificateRefused(`the ${what} expired on ${c.notAfter.toISOString()}`);
 }
 
-/** pCPathLenConstraint of a proxy, undefined when unlimited. */
+/**
+ * pCPathLenConstraint of a proxy, undefined when unlimited.
+ * RFC 3820: ProxyCertInfo ::= SEQUENCE { pCPathLenConstraint INTEGER OPTIONAL, proxyPolicy SEQUENCE };
+ * draft (CANL DraftRFCProxyCertInfoExtension): SEQUENCE { proxyPolicy SEQUENCE, [1] EXPLICIT INTEGER OPTIONAL }.
+ */
 function proxyPathLen(c: x509.X509Certificate): number | undefined {
-  const ext = c.extensions.find((e) => e.type === PROXY_CERT_INFO_OID)!;
+  const type = proxyType(c);
+  const ext = c.extensions.find((e) => e.type === (type === 'draft' ? DRAFT_PROXY_OID : RFC_PROXY_OID))!;
   const der = new Uint8Array(ext.value);
-  // ProxyCertInfo ::= SEQUENCE { pCPathLenConstraint INTEGER OPTIONAL, proxyPolicy SEQUENCE }
   if (der[0] !== 0x30) throw new CertificateRefused('malformed ProxyCertInfo extension');
   const off = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
-  return der[off] === 0x02 ? der[off + 2] : undefined;
+  if (type === 'rfc3820') return der[off] === 0x02 ? der[off + 2] : undefined;
+  // draft: skip the policy SEQUENCE, then an optional [1] { INTEGER }
+  if (der[off] !== 0x30) throw new CertificateRefused('malformed draft ProxyCertInfo extension');
+  const policyLen = der[off + 1]!;
+  if (policyLen & 0x80) throw new CertificateRefused('malformed draft ProxyCertInfo extension');
+  const next = off + 2 + policyLen;
+  if (next >= der.length) return undefined;
+  if (der[next] !== 0xa1 || der[next + 2] !== 0x02) throw new CertificateRefused('malformed draft ProxyCertInfo extension');
+  return der[next + 4];
+}
+
+/** The grid DN forms of the EEC's subject, or a refusal saying why dCache cannot use it (or cannot tell it from another). */
+function subjectForms(eec: x509.X509Certificate): string[] {
+  let name;
+  try {
+    name = parseName(eec.subjectName.toArrayBuffer());
+  } catch (err) {
+    throw new CertificateRefused(`the certificate's subject is not a valid name: ${(err as Error).message}`);
+  }
+  let forms: string[];
+  try {
+    forms = gridDnForms(name).forms;
+  } catch (err) {
+    if (err instanceof UnusableByDcacheError) throw new CertificateRefused(err.message);
+    throw err;
+  }
+  if (name.length === 0) throw new CertificateRefused('the certificate has an empty subject, which dCache cannot map');
+  const why = ambiguityInGridDn(name);
+  if (why) {
+    throw new CertificateRefused(`this certificate cannot be used here: in the DN dCache computes (${forms[0]}) ${why}, so another certificate's subject could give the same DN and share its account. Ask your certificate authority for a certificate with a plain subject`);
+  }
+  return forms;
 }
 
 export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = new Date()): Promise<VerifiedCertificate> {
   const chain = parseChain(ders);
   let eecIndex = 0;
   while (eecIndex < chain.length && isProxy(chain[eecIndex]!)) eecIndex++;
-  if (eecIndex === chain.length) throw new CertificateRefused('the chain holds only proxy certificates: the end-entity certificate must be presented too');
+  if (eecIndex === chain.length) {
+    // Node links the presented chain with OpenSSL's X509_check_issued, which lets only RFC 3820
+    // proxies be issued by a non-CA certificate: a draft (GT3) proxy arrives without its EEC.
+    if (chain.some((c) => proxyType(c) === 'draft')) {
+      throw new CertificateRefused('a draft (GT3) proxy reaches the portal without your certificate over a direct connection: log in with your certificate itself, or with an RFC 3820 proxy (e.g. voms-proxy-init -rfc)');
+    }
+    throw new CertificateRefused('the chain holds only proxy certificates: the end-entity certificate must be presented too');
+  }
   const eec = chain[eecIndex]!;
   const proxies = chain.slice(0, eecIndex);
 
-  // Legacy Globus (pre-RFC 3820) proxies have no ProxyCertInfo: refuse them with advice.
-  if (eecIndex === 0 && chain.length > 1 && /\/CN=(limited )?proxy$/.test(grid(eec.subjectName)) && sameName(chain[1]!.subjectName, eec.issuerName)) {
-    throw new CertificateRefused('legacy Globus proxy certificates are not accepted: create an RFC 3820 proxy (e.g. voms-proxy-init -rfc)');
+  // What dCache calls a legacy Globus proxy (last CN "proxy"/"limited proxy", no ProxyCertInfo).
+  if (proxyType(eec) === 'legacy') {
+    // Issued by a CA (in the chain or a trust anchor): dCache has no EEC at all. Issued by a user
+    // certificate, or by one the TLS stack did not pass on: a legacy proxy.
+    const issuer = chain.slice(eecIndex + 1).find((c) => sameName(c.subjectName, eec.issuerName));
+    const caIssued = issuer ? isCa(issuer) : store.anchors.some((a) => sameName(a.subjectName, eec.issuerName));
+    if (!caIssued) throw new CertificateRefused('legacy Globus proxy certificates are not accepted: create an RFC 3820 proxy (e.g. voms-proxy-init -rfc)');
+    throw new CertificateRefused(`dCache treats a certificate whose subject ends in CN=proxy or CN=limited proxy as a (legacy) proxy and finds no end-entity certificate in it, so it cannot be used (subject ${grid(eec.subjectName)}). Ask your certificate authority for a certificate with another CN`);
   }
+  // CANL checkPairWithProxy: every proxy after the first is of its issuer's type.
+  if (new Set(proxies.map(proxyType)).size > 1) throw new CertificateRefused('the proxy chain mixes RFC 3820 and draft (GT3) proxies');
   if (isCa(eec)) throw new CertificateRefused('the end-entity certificate is a CA certificate');
   checkValid(eec, now, 'certificate');
 
@@ -164,7 +270,7 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
     const proxy = proxies[i]!;
     if (!sameName(proxy.issuerName, issuer.subjectName)) throw new CertificateRefused('the proxy chain is broken: a proxy was not issued by the certificate after it');
     if (!(await signedBy(proxy, issuer))) throw new CertificateRefused('a proxy certificate signature does not verify');
-    if (!proxy.extensions.find((e) => e.type === PROXY_CERT_INFO_OID)!.critical) throw new CertificateRefused('the ProxyCertInfo extension of a proxy is not critical');
+    if (!proxy.extensions.find((e) => e.type === (proxyType(proxy) === 'draft' ? DRAFT_PROXY_OID : RFC_PROXY_OID))!.critical) throw new CertificateRefused('the ProxyCertInfo extension of a proxy is not critical');
     if (isCa(proxy)) throw new CertificateRefused('a proxy certificate claims to be a CA');
     const issuerRdns = parseName(issuer.subjectName.toArrayBuffer());
     const rdns = parseName(proxy.subjectName.toArrayBuffer());
@@ -181,8 +287,11 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
     if (limit !== undefined && i > limit) throw new CertificateRefused('the proxy chain is longer than its path length constraint allows');
   }
 
+  const forms = subjectForms(eec);
   return {
-    subjectGrid: grid(eec.subjectName),
+    subjectGrid: forms[0]!,
+    subjectGridForms: forms,
+    subjectDer: Buffer.from(eec.subjectName.toArrayBuffer()).toString('base64'),
     subjectRfc4514: rfc4514Dn(parseName(eec.subjectName.toArrayBuffer())),
     issuerGrid: grid(eec.issuerName),
     notAfter: eec.notAfter,
@@ -192,8 +301,13 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
   };
 }
 
-function grid(name: x509.Name | string): string {
-  return gridDn(parseName((typeof name === 'string' ? new x509.Name(name) : name).toArrayBuffer()));
+/** A grid DN for messages and the issuer label (never refuses: display only). */
+function grid(name: x509.Name): string {
+  try {
+    return gridDnForDisplay(parseName(name.toArrayBuffer()));
+  } catch {
+    return name.toString();
+  }
 }
 
 function nameRdns(name: x509.Name): AsnName {

@@ -59,7 +59,7 @@ describe('core/identity/x509-name', function () {
       expect(opensslCompat(c)).to.equal('/O=Example/OU=a\\/b/CN=Slash');
     });
 
-    it('multi-valued RDNs: joined with "+", CANL in reverse encoding order, openssl in encoding order', async () => {
+    it('multi-valued RDNs: joined with "+", CANL in reverse DER SET order (BC sorts; here the encoding is DER-sorted already), openssl in encoding order', async () => {
       const c = await cert([{ O: ['Example'] }, { CN: ['Jürgen'], '0.9.2342.19200300.100.1.1': ['jm'] }]);
       const openssl = opensslCompat(c);
       const [first, second] = openssl.split('/').pop()!.split('+');
