@@ -229,10 +229,59 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
       await dir.people.reactivate('cgbob');
     }
     cacheFlush?.();
+    await ns.waitFor(['getent', 'passwd', 'cgbob'], (r) => r.status === 0, 5000);
     expect(l.passwd('cgbob').stdout.trim()).to.match(/^cgbob:/);
     expect(groupLine(l.group('cg-deep-field').stdout)).to.equal(`cg-deep-field:${campaign.gidNumber}:cgalice,cgbob`);
     expect(l.id('cgbob').stdout.trim().split(' ').sort()).to.deep.equal(['cg-deep-field', 'cgbob']);
   }
+
+  function startSssd(startTls = false): Namespaced {
+    const d = join(tmp, `sssd-${daemons.length}`);
+    mkdirSync(d);
+    let conf = configured('sssd');
+    if (startTls) conf = conf.replace(/^ldap_uri = .*$/m, configured('sssd-starttls').trim());
+    writeFileSync(join(d, 'sssd.conf'), conf, { mode: 0o600 });
+    writeFileSync(join(d, 'nsswitch.conf'), nsswitchWith(docBlock('nsswitch-sssd')));
+    const ns = Namespaced.start(
+      [
+        'mount -t tmpfs tmpfs /run',
+        'mount -t tmpfs tmpfs /var/log/sssd',
+        'mount -t tmpfs tmpfs /var/lib/sss',
+        'mkdir -p /var/lib/sss/db /var/lib/sss/pipes/private /var/lib/sss/mc /var/lib/sss/pubconf /var/lib/sss/gpo_cache /var/lib/sss/secrets /var/lib/sss/deskprofile',
+        'chmod 0700 /var/lib/sss/db /var/lib/sss/pipes/private /var/lib/sss/secrets',
+        `mount --bind ${d}/sssd.conf /etc/sssd/sssd.conf 2>/dev/null || true`,
+        `mount --bind ${d}/nsswitch.conf /etc/nsswitch.conf`,
+      ].join('\n'),
+      `/usr/sbin/sssd -i --logger=stderr -c ${d}/sssd.conf`,
+    );
+    daemons.push(ns);
+    return ns;
+  }
+
+  it('sssd over LDAPS (block sssd, nsswitch "files sss"): people, campaign groups, id; suspension leaves (after sss_cache) and comes back', async function () {
+    if (!existsSync('/usr/sbin/sssd') || !existsSync('/usr/sbin/sss_cache')) {
+      console.log('      skipped: sssd is not installed (packages sssd-ldap, libnss-sss)');
+      this.skip();
+    }
+    const ns = startSssd();
+    try {
+      // As docs/nss.md says: sssd answers from its cache; `sss_cache -E` makes a change effective at once.
+      await checkNss(ns, { cacheFlush: () => void ns.run(['sss_cache', '-E']) });
+    } finally {
+      await ns.stop();
+    }
+  });
+
+  it('sssd over StartTLS (block sssd with the lines of block sssd-starttls) resolves the same', async function () {
+    if (!existsSync('/usr/sbin/sssd')) this.skip();
+    const ns = startSssd(true);
+    try {
+      await ns.waitFor(['getent', 'passwd', 'cgalice'], (r) => r.status === 0);
+      expect(groupLine(ns.run(['getent', 'group', 'cg-deep-field']).stdout)).to.match(/^cg-deep-field:\d+:cgalice,cgbob$/);
+    } finally {
+      await ns.stop();
+    }
+  });
 
   it('nslcd over LDAPS (docs/nss.md block nslcd-ldaps, nsswitch "files ldap"): people, campaign groups, id; suspension leaves and comes back', async () => {
     const ns = startNslcd('nslcd-ldaps');
