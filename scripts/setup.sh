@@ -12,6 +12,11 @@ declare -A packages=(
   [/usr/bin/openssl]=openssl         # DN tests compare against openssl's own output
   [/usr/bin/cc]=gcc                  # benchmark reference programs in C
   [/usr/bin/time]=time               # peak RSS of benchmark runs
+  [/usr/sbin/nslcd]=nslcd            # NSS on storage nodes: docs/nss.md is tested with a real nslcd
+  [/usr/share/doc/libnss-ldapd]=libnss-ldapd  # ... and its NSS module (libnss_ldap.so.2)
+  [/usr/share/doc/sssd-ldap]=sssd-ldap        # ... and with a real sssd (LDAP provider; pulls sssd-common)
+  [/usr/sbin/sss_cache]=sssd-tools   # ... whose cache the test invalidates, as docs/nss.md tells operators
+  [/usr/share/doc/libnss-sss]=libnss-sss      # ... and its NSS module (libnss_sss.so.2)
 )
 missing=()
 for bin in "${!packages[@]}"; do

@@ -42,6 +42,15 @@ function whyNot(): string | undefined {
   return undefined;
 }
 
+/** Why the sssd tests cannot run here, or undefined. */
+function sssdMissing(): string | undefined {
+  for (const path of ['/usr/sbin/sssd', '/usr/sbin/sss_cache', '/usr/share/doc/sssd-ldap']) {
+    if (!existsSync(path)) return `${path} is missing (packages sssd-ldap, sssd-tools, libnss-sss)`;
+  }
+  if (!spawnSync('sh', ['-c', 'ls /lib/*/libnss_sss.so.2 /usr/lib/*/libnss_sss.so.2']).stdout.length) return 'libnss_sss.so.2 (package libnss-sss) is not installed';
+  return undefined;
+}
+
 /** A CA and a server certificate for IP 127.0.0.1, made with openssl. */
 function makeTls(dir: string): { ca: string; otherCa: string; cert: string; key: string } {
   const p = (f: string) => join(dir, f);
@@ -259,8 +268,9 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
   }
 
   it('sssd over LDAPS (block sssd, nsswitch "files sss"): people, campaign groups, id; suspension leaves (after sss_cache) and comes back', async function () {
-    if (!existsSync('/usr/sbin/sssd') || !existsSync('/usr/sbin/sss_cache')) {
-      console.log('      skipped: sssd is not installed (packages sssd-ldap, libnss-sss)');
+    const missing = sssdMissing();
+    if (missing) {
+      console.log(`      skipped: ${missing}`);
       this.skip();
     }
     const ns = startSssd();
@@ -273,7 +283,7 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
   });
 
   it('sssd over StartTLS (block sssd with the lines of block sssd-starttls) resolves the same', async function () {
-    if (!existsSync('/usr/sbin/sssd')) this.skip();
+    if (sssdMissing()) this.skip();
     const ns = startSssd(true);
     try {
       await ns.waitFor(['getent', 'passwd', 'cgalice'], (r) => r.status === 0);
