@@ -177,3 +177,21 @@ describe('core/ldap NSS and agent accounts: least privilege (real slapd)', funct
     expect(await agentDir.contextCsn()).to.match(/^\d{14}\.\d{6}Z#/);
   });
 });
+
+describe('core/ldap NSS account with a base DN in another case and spacing (real slapd)', function () {
+  this.timeout(30000);
+  // slapd matches dn.regex against the normalised DN: the private-group rule must still apply.
+  const fx = useManagedSlapd({ baseDn: 'dc=Example-Org, dc=Test' });
+
+  it('shows a private group while its owner is active, and hides it while suspended', async () => {
+    const base = fx.slapd.baseDn;
+    const dir = new Directory({ ldap: fx.portal, baseDn: base, ranges: { uid: { min: 10000, max: 59999 }, gid: { min: 100000, max: 199999 } } });
+    await dir.people.create({ username: 'dave', cn: 'Dave' });
+    const groups = async () => (await fx.nss.search(`ou=groups,${base}`, { scope: 'one', filter: '(objectClass=posixGroup)', attributes: ['cn', 'memberUid'] })).map((e) => `${e.get('cn')}:${e.getAll('memberUid').join(',')}`);
+    expect(await groups()).to.deep.equal(['dave:dave']);
+    await dir.people.suspend('dave');
+    expect(await groups()).to.deep.equal([]);
+    await dir.people.reactivate('dave');
+    expect(await groups()).to.deep.equal(['dave:dave']);
+  });
+});
