@@ -212,7 +212,7 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
     id: (name: string) => ns.run(['id', '-Gn', name]),
   });
 
-  async function checkNss(ns: Namespaced, { cacheFlush }: { cacheFlush?: () => void } = {}) {
+  async function checkNss(ns: Namespaced, { cacheFlush, enumerates = false }: { cacheFlush?: () => void; enumerates?: boolean } = {}) {
     const l = lookups(ns);
     await ns.waitFor(['getent', 'passwd', 'cgalice'], (r) => r.status === 0);
     const alice = (await dir.people.require('cgalice'));
@@ -225,6 +225,12 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
     expect(l.id('cgbob').stdout.trim().split(' ').sort()).to.deep.equal(['cg-deep-field', 'cgbob']);
     // local users still resolve from files
     expect(l.passwd('root').stdout).to.match(/^root:x:0:0:/);
+    if (enumerates) {
+      // getent passwd/group without a name: files first, then the directory (nslcd: pagesize 1000)
+      const all = ns.run(['getent', 'passwd']).stdout.split('\n').map((line) => line.split(':')[0]);
+      expect(all).to.include.members(['root', 'cgalice', 'cgbob']);
+      expect(ns.run(['getent', 'group']).stdout).to.match(/^cg-deep-field:/m);
+    }
 
     await dir.people.suspend('cgbob');
     try {
@@ -296,7 +302,7 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
   it('nslcd over LDAPS (docs/nss.md block nslcd-ldaps, nsswitch "files ldap"): people, campaign groups, id; suspension leaves and comes back', async () => {
     const ns = startNslcd('nslcd-ldaps');
     try {
-      await checkNss(ns);
+      await checkNss(ns, { enumerates: true });
     } finally {
       await ns.stop();
     }
