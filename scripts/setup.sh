@@ -15,6 +15,11 @@ declare -A packages=(
   [/usr/bin/systemd-analyze]=systemd # the shipped units are checked with systemd's own parser
   [/usr/bin/javac]=openjdk-17-jdk-headless         # grid-DN tests run the JDK's own X500Principal (test/support/jdk)
   [/usr/share/java/bcprov.jar]=libbcprov-java      # grid-DN tests run BouncyCastle's ASN.1 string classes
+  [/usr/sbin/nslcd]=nslcd            # NSS on storage nodes: docs/nss.md is tested with a real nslcd
+  [/usr/share/doc/libnss-ldapd]=libnss-ldapd  # ... and its NSS module (libnss_ldap.so.2)
+  [/usr/share/doc/sssd-ldap]=sssd-ldap        # ... and with a real sssd (LDAP provider; pulls sssd-common)
+  [/usr/sbin/sss_cache]=sssd-tools   # ... whose cache the test invalidates, as docs/nss.md tells operators
+  [/usr/share/doc/libnss-sss]=libnss-sss      # ... and its NSS module (libnss_sss.so.2)
 )
 missing=()
 for bin in "${!packages[@]}"; do

@@ -1,6 +1,7 @@
 /**
- * The fixed part of the tree: suffix, organisational units, allocation counters and the two
- * service accounts. Idempotent: entries that exist are left alone (a counter is never reset).
+ * The fixed part of the tree: suffix, organisational units, allocation counters and the three
+ * service accounts (portal: read/write; mapper agent: what the map needs; nss: the POSIX
+ * attributes NSS clients need on storage nodes, see docs/nss.md). Idempotent: entries that exist are left alone (a counter is never reset).
  */
 import { ConflictError } from '../errors.js';
 import type { RangesConfig } from './config.js';
@@ -13,6 +14,14 @@ export type OrgUnit = (typeof OUS)[number];
 
 export const PORTAL_SERVICE = 'portal';
 export const AGENT_SERVICE = 'mapper-agent';
+export const NSS_SERVICE = 'nss';
+
+/** Passwords of the service accounts to create; an absent one is not created. */
+export interface ServicePasswords {
+  portalPassword?: string;
+  agentPassword?: string;
+  nssPassword?: string;
+}
 
 export function ouDn(ou: OrgUnit, baseDn: string): string {
   return `ou=${ou},${baseDn}`;
@@ -26,7 +35,7 @@ export function serviceDn(name: string, baseDn: string): string {
 export function bootstrapEntries(
   baseDn: string,
   ranges: RangesConfig,
-  services: { portalPassword?: string; agentPassword?: string } = {},
+  services: ServicePasswords = {},
 ): { dn: string; attrs: AttributeMap }[] {
   const first = baseDn.split(',')[0]!;
   const [attr, ...rest] = first.split('=');
@@ -52,7 +61,8 @@ export function bootstrapEntries(
     });
   };
   svc(PORTAL_SERVICE, services.portalPassword, 'campaign-guard portal: writes people, identities, campaigns, requests');
-  svc(AGENT_SERVICE, services.agentPassword, 'campaign-guard mapper agent: read only');
+  svc(AGENT_SERVICE, services.agentPassword, 'campaign-guard mapper agent: read only, what the map needs');
+  svc(NSS_SERVICE, services.nssPassword, 'NSS (nslcd/sssd) on storage nodes: read only, POSIX attributes of active people and their groups');
   return entries;
 }
 
@@ -61,7 +71,7 @@ export async function bootstrapTree(
   ldap: LdapConnection,
   baseDn: string,
   ranges: RangesConfig,
-  services: { portalPassword?: string; agentPassword?: string } = {},
+  services: ServicePasswords = {},
 ): Promise<string[]> {
   const added: string[] = [];
   for (const { dn, attrs } of bootstrapEntries(baseDn, ranges, services)) {

@@ -6,6 +6,6 @@ export {
   ldapConfigSchema, rangesConfigSchema, directoryConfigSchema, resolveLdapPassword, DEFAULT_BASE_DN,
   type LdapConfig, type RangesConfig, type NumberRange, type DirectoryConfig,
 } from './config.js';
-export { startManagedSlapd, freeLoopbackPort, type ManagedSlapd, type ManagedSlapdOptions, type ManagedAccount, type Credentials } from './managed-slapd.js';
-export { bootstrapTree, bootstrapEntries, bootstrapLdif, OUS, ouDn, serviceDn, PORTAL_SERVICE, AGENT_SERVICE } from './bootstrap.js';
+export { startManagedSlapd, freeLoopbackPort, accessControl, type ManagedSlapd, type ManagedSlapdOptions, type ManagedAccount, type Credentials } from './managed-slapd.js';
+export { bootstrapTree, bootstrapEntries, bootstrapLdif, OUS, ouDn, serviceDn, PORTAL_SERVICE, AGENT_SERVICE, NSS_SERVICE, type ServicePasswords } from './bootstrap.js';
 export { Semaphore } from './semaphore.js';

@@ -18,7 +18,7 @@ import { Client } from 'ldapts';
 import { ConfigError, ConflictError, DirectoryUnavailableError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { DEFAULT_BASE_DN, rangesConfigSchema, type RangesConfig } from './config.js';
-import { bootstrapTree, AGENT_SERVICE, PORTAL_SERVICE, serviceDn } from './bootstrap.js';
+import { bootstrapTree, AGENT_SERVICE, NSS_SERVICE, PORTAL_SERVICE, serviceDn } from './bootstrap.js';
 import { LdapConnection, type LdapConnectionOptions } from './connection.js';
 import { randomPassword, sshaHash } from './ssha.js';
 
@@ -45,7 +45,7 @@ export interface Credentials {
   password: string;
 }
 
-export type ManagedAccount = 'admin' | 'portal' | 'agent';
+export type ManagedAccount = 'admin' | 'portal' | 'agent' | 'nss';
 
 export interface ManagedSlapd {
   readonly url: string;
@@ -57,8 +57,10 @@ export interface ManagedSlapd {
   readonly admin: Credentials;
   /** cn=portal,ou=services: read/write on the tree. */
   readonly portal: Credentials;
-  /** cn=mapper-agent,ou=services: read only. */
+  /** cn=mapper-agent,ou=services: read only, what the map and ingest need (see accessControl). */
   readonly agent: Credentials;
+  /** cn=nss,ou=services: read only, the POSIX attributes of active people and their groups (docs/nss.md). */
+  readonly nss: Credentials;
   /** A new LdapConnection bound as one of the accounts. */
   connect(account: ManagedAccount, options?: Partial<LdapConnectionOptions>): LdapConnection;
   /** Everything slapd wrote to stderr so far (last 64 KiB). */
@@ -74,6 +76,7 @@ interface StoredCredentials {
   admin: Credentials;
   portal: Credentials;
   agent: Credentials;
+  nss: Credentials;
 }
 
 export function defaultSchemaDir(): string {
@@ -98,7 +101,7 @@ export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<M
 
   const creds = loadOrCreateCredentials(dir, baseDn);
   const confPath = join(dir, 'slapd.conf');
-  writeFileSync(confPath, slapdConf({ dir, baseDn, schemaDir, admin: creds.admin, portalDn: creds.portal.dn, agentDn: creds.agent.dn }), {
+  writeFileSync(confPath, slapdConf({ dir, baseDn, schemaDir, admin: creds.admin, portalDn: creds.portal.dn, agentDn: creds.agent.dn, nssDn: creds.nss.dn }), {
     mode: 0o600,
   });
   chmodSync(confPath, 0o600);
@@ -114,6 +117,7 @@ export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<M
         const added = await bootstrapTree(admin, baseDn, ranges, {
           portalPassword: creds.portal.password,
           agentPassword: creds.agent.password,
+          nssPassword: creds.nss.password,
         });
         if (added.length) log.info({ dir, added: added.length }, 'bootstrapped directory tree');
       } finally {
@@ -211,6 +215,7 @@ function makeHandle(running: Running, p: { dir: string; baseDn: string; port: nu
     admin: p.creds.admin,
     portal: p.creds.portal,
     agent: p.creds.agent,
+    nss: p.creds.nss,
     connect(account, options = {}) {
       const c = p.creds[account];
       return new LdapConnection({ url, bindDn: c.dn, password: c.password, connectTimeoutMs: 2000, operationTimeoutMs: 10000, ...options });
@@ -235,17 +240,22 @@ function makeHandle(running: Running, p: { dir: string; baseDn: string; port: nu
 function loadOrCreateCredentials(dir: string, baseDn: string): StoredCredentials {
   const file = join(dir, 'credentials.json');
   if (existsSync(file)) {
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredCredentials;
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredCredentials> & Omit<StoredCredentials, 'nss'>;
     if (stored.baseDn !== baseDn) {
       throw new ConfigError(`${dir} holds a directory for ${stored.baseDn}, not ${baseDn}: use another directory`);
     }
-    return stored;
+    if (stored.nss) return stored as StoredCredentials;
+    // A directory made before the NSS account existed: add its credentials (the bootstrap adds the entry).
+    const upgraded: StoredCredentials = { ...stored, nss: { dn: serviceDn(NSS_SERVICE, baseDn), password: randomPassword() } };
+    writeFileSync(file, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 });
+    return upgraded;
   }
   const creds: StoredCredentials = {
     baseDn,
     admin: { dn: `cn=admin,${baseDn}`, password: randomPassword() },
     portal: { dn: serviceDn(PORTAL_SERVICE, baseDn), password: randomPassword() },
     agent: { dn: serviceDn(AGENT_SERVICE, baseDn), password: randomPassword() },
+    nss: { dn: serviceDn(NSS_SERVICE, baseDn), password: randomPassword() },
   };
   writeFileSync(file, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   return creds;
@@ -285,10 +295,9 @@ function q(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function slapdConf(p: { dir: string; baseDn: string; schemaDir: string; admin: Credentials; portalDn: string; agentDn: string }): string {
+export function slapdConf(p: { dir: string; baseDn: string; schemaDir: string; admin: Credentials; portalDn: string; agentDn: string; nssDn: string }): string {
   const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => join(SYSTEM_SCHEMA_DIR, `${s}.schema`));
   schemas.push(join(p.schemaDir, 'voperson.schema'), join(p.schemaDir, 'campaign-guard.schema'));
-  const servicesDn = `ou=services,${p.baseDn}`;
   return `# Generated by core/ldap/managed-slapd.ts at every start; edits are overwritten.
 ${schemas.map((s) => `include ${q(s)}`).join('\n')}
 
@@ -320,25 +329,7 @@ index cgIdentityKey,cgOwner,cgCertSubject,cgOidcSubject eq
 index cgPrincipalInvestigator,cgCampaign,cgRequester,cgRequestState eq
 index entryCSN,entryUUID eq
 
-# Service accounts may read the whole tree in one search (the agent's full scan).
-limits dn.exact=${q(p.portalDn)} size=unlimited time=unlimited
-limits dn.exact=${q(p.agentDn)} size=unlimited time=unlimited
-
-# Passwords: only usable to authenticate, never readable.
-access to attrs=userPassword
-  by anonymous auth
-  by * none
-# Service accounts: nobody but the rootdn changes them.
-access to dn.subtree=${q(servicesDn)}
-  by dn.exact=${q(p.portalDn)} read
-  by dn.exact=${q(p.agentDn)} read
-  by * none
-# The tree: the portal writes, the agent reads, nobody else sees anything.
-access to dn.subtree=${q(p.baseDn)}
-  by dn.exact=${q(p.portalDn)} write
-  by dn.exact=${q(p.agentDn)} read
-  by * none
-
+${accessControl({ baseDn: p.baseDn, portalDn: p.portalDn, agentDn: p.agentDn, nssDn: p.nssDn })}
 # syncprov keeps the suffix's contextCSN current on every write (the agent's change signal)
 # and lets replicas follow with syncrepl.
 overlay syncprov
@@ -349,6 +340,148 @@ syncprov-sessionlog 1000
 database monitor
 access to dn.subtree="cn=Monitor"
   by dn.exact=${q(p.agentDn)} read
+  by * none
+`;
+}
+
+/** What NSS clients (nslcd, sssd) may read of a person: posixAccount's attributes, nothing else. */
+export const NSS_PERSON_ATTRIBUTES = ['entry', 'objectClass', 'uid', 'uidNumber', 'gidNumber', 'cn', 'gecos', 'homeDirectory', 'loginShell'] as const;
+/** What NSS clients may read of a private group or a campaign: posixGroup's attributes. */
+export const NSS_GROUP_ATTRIBUTES = ['entry', 'objectClass', 'cn', 'gidNumber', 'memberUid'] as const;
+/**
+ * What the mapper agent reads besides the NSS attributes: a person's status (the map drops
+ * suspended people) and mail (embargo notices to a campaign's PI, mapper-agent/ingest/campaign-cache.ts).
+ */
+export const AGENT_PERSON_ATTRIBUTES = [...NSS_PERSON_ATTRIBUTES, 'voPersonStatus', 'mail'] as const;
+/** What the map reads of an identity (mapper-agent/map/directory-reader.ts); not cgCertIssuer, not cgIdentityKey. */
+export const AGENT_IDENTITY_ATTRIBUTES = [
+  'entry', 'objectClass', 'cgIdentityType', 'cgOwner', 'voPersonStatus', 'cgCertSubject', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject',
+] as const;
+
+/**
+ * A DN as slapd normalises it for dn.regex (lower case, no spaces around , and =), quoted for a
+ * POSIX extended regex inside an ACL (where $ is written $$).
+ */
+function dnRegex(dn: string): string {
+  const norm = dn.trim().replace(/\s*([,=])\s*/g, '$1').replace(/\s+/g, ' ').toLowerCase();
+  return norm.replace(/[.*+?^{}()|[\]\\]/g, '\\$&').replace(/\$/g, '\\$$$$');
+}
+
+/**
+ * The access rules of the directory's database, slapd.conf form (the managed slapd uses them;
+ * ldap-schema/access.conf is the same for the default base DN, for a site's own slapd).
+ * slapd applies the FIRST `access to` whose <what> matches and, in it, the first matching `by`
+ * (implicitly followed by `by * none`), so the order is the policy:
+ *   1. userPassword: authentication only, for everybody.
+ *   2. ou=services: the portal reads, nobody else.
+ *   3. the whole tree: the portal writes; for everybody else `break` goes on to the rules below.
+ *   4. what the agent and the NSS account may read, narrowest first; anything not named is `none`.
+ * Suspended people leave NSS on the server: a person's entry is visible to the NSS account only
+ * while voPersonStatus=active (filter in <what>), a private group only while its owner is active,
+ * and a memberUid value only while the person it names is active (a set evaluated per value).
+ */
+export function accessControl(p: { baseDn: string; portalDn: string; agentDn: string; nssDn: string }): string {
+  const people = `ou=people,${p.baseDn}`;
+  const groups = `ou=groups,${p.baseDn}`;
+  const campaigns = `ou=campaigns,${p.baseDn}`;
+  const identities = `ou=identities,${p.baseDn}`;
+  const services = `ou=services,${p.baseDn}`;
+  const agent = `dn.exact=${q(p.agentDn)}`;
+  const nss = `dn.exact=${q(p.nssDn)}`;
+  const list = (attrs: readonly string[]) => attrs.join(',');
+  // A person named by a value or an RDN, and active: a set over that person's voPersonStatus.
+  const activePerson = (name: string) => `set.expand=${q(`[uid=${name},${people}]/voPersonStatus & [active]`)}`;
+  const memberUidRules = (ou: string) => `access to dn.one=${q(ou)} attrs=memberUid val.regex="^([a-z][a-z0-9._-]{0,31})$$"
+  by ${agent} read
+  by ${nss} ${activePerson('${v1}')} read
+  by * none
+access to dn.one=${q(ou)} attrs=memberUid val.regex="."
+  by ${agent} read
+  by * none`;
+  return `# Service accounts may read everything they are allowed to in one search (the agent's full scan,
+# NSS enumeration by nslcd/sssd).
+limits dn.exact=${q(p.portalDn)} size=unlimited time=unlimited
+limits dn.exact=${q(p.agentDn)} size=unlimited time=unlimited
+limits dn.exact=${q(p.nssDn)} size=unlimited time=unlimited
+
+# Access rules: the FIRST matching "access to" applies, and in it the first matching "by"
+# (then an implicit "by * none"). Order matters; see accessControl() in core/ldap/managed-slapd.ts.
+
+# 1. Passwords: only usable to authenticate, never readable.
+access to attrs=userPassword
+  by anonymous auth
+  by * none
+# 2. Service accounts: the portal reads them, nobody but the rootdn changes them.
+access to dn.subtree=${q(services)}
+  by dn.exact=${q(p.portalDn)} read
+  by * none
+# 3. The portal writes the whole tree; everybody else goes on to the rules below.
+access to dn.subtree=${q(p.baseDn)}
+  by dn.exact=${q(p.portalDn)} write
+  by * break
+
+# 4. Suffix: the agent's change signal (contextCSN, kept by syncprov); the entry itself for NSS
+#    too, so that a client may search from the suffix (it finds only what the rules below show).
+access to dn.base=${q(p.baseDn)} attrs=contextCSN
+  by ${agent} read
+  by * none
+access to dn.base=${q(p.baseDn)} attrs=entry,objectClass
+  by ${agent} read
+  by ${nss} read
+  by * none
+# 5. The organisational units the agent and NSS search under.
+access to dn.base=${q(people)} attrs=entry,objectClass,ou
+  by ${agent} read
+  by ${nss} read
+  by * none
+access to dn.base=${q(groups)} attrs=entry,objectClass,ou
+  by ${agent} read
+  by ${nss} read
+  by * none
+access to dn.base=${q(campaigns)} attrs=entry,objectClass,ou
+  by ${agent} read
+  by ${nss} read
+  by * none
+access to dn.base=${q(identities)} attrs=entry,objectClass,ou
+  by ${agent} read
+  by * none
+# 6. People. NSS sees the POSIX attributes of active people only: a suspended person (or one
+#    without voPersonStatus) is not there for nslcd/sssd, and is back as soon as reactivated.
+access to dn.one=${q(people)} filter=(voPersonStatus=active) attrs=${list(NSS_PERSON_ATTRIBUTES)}
+  by ${agent} read
+  by ${nss} read
+  by * none
+#    The agent also sees suspended people (the map drops them), their status and mail (PI notices).
+access to dn.one=${q(people)} attrs=${list(AGENT_PERSON_ATTRIBUTES)}
+  by ${agent} read
+  by * none
+# 7. Private groups: NSS sees one only while its owner (cn = username) is active.
+access to dn.regex=${q(`^cn=([^,]+),${dnRegex(groups)}$$`)} attrs=${list(NSS_GROUP_ATTRIBUTES.filter((a) => a !== 'memberUid'))}
+  by ${agent} read
+  by ${nss} ${activePerson('$1')} read
+  by * none
+# 8. memberUid of private groups and campaigns, value by value: NSS sees a member only while
+#    that person is active (a value that is not a username: the agent only).
+${memberUidRules(groups)}
+${memberUidRules(campaigns)}
+access to dn.one=${q(groups)} attrs=memberUid
+  by ${agent} read
+  by ${nss} read
+  by * none
+# 9. Campaigns: NSS sees the posixGroup; the agent also the PI, embargo end, state, description.
+access to dn.one=${q(campaigns)} attrs=${list(NSS_GROUP_ATTRIBUTES)}
+  by ${agent} read
+  by ${nss} read
+  by * none
+access to dn.one=${q(campaigns)}
+  by ${agent} read
+  by * none
+# 10. Identities: the agent reads what the map needs; NSS nothing.
+access to dn.one=${q(identities)} attrs=${list(AGENT_IDENTITY_ATTRIBUTES)}
+  by ${agent} read
+  by * none
+# 11. Everything else (other attributes, requests, allocation, tombstones): nobody but the portal.
+access to *
   by * none
 `;
 }

@@ -26,6 +26,8 @@ export interface SlapdFixture {
   readonly portal: LdapConnection;
   /** Bound as cn=mapper-agent,ou=services (read only). */
   readonly agent: LdapConnection;
+  /** Bound as cn=nss,ou=services (read only: POSIX attributes of active people and their groups). */
+  readonly nss: LdapConnection;
   /** Bound as the rootdn (bypasses ACLs): for test set-up and inspection only. */
   readonly admin: LdapConnection;
   /** Temp directory holding slapd's config and data. */
@@ -33,7 +35,7 @@ export interface SlapdFixture {
 }
 
 export function useManagedSlapd(options: { ranges?: RangesConfig; baseDn?: string } = {}): SlapdFixture {
-  let state: { slapd: ManagedSlapd; portal: LdapConnection; agent: LdapConnection; admin: LdapConnection; dir: string } | undefined;
+  let state: { slapd: ManagedSlapd; portal: LdapConnection; agent: LdapConnection; nss: LdapConnection; admin: LdapConnection; dir: string } | undefined;
   const get = () => {
     if (!state) throw new Error('useManagedSlapd: slapd not started (use it inside describe, read it inside it/before)');
     return state;
@@ -43,13 +45,13 @@ export function useManagedSlapd(options: { ranges?: RangesConfig; baseDn?: strin
     this.timeout(20000);
     const dir = mkdtempSync(join(tmpdir(), 'cg-slapd-'));
     const slapd = await startManagedSlapd({ dir, ranges: options.ranges, baseDn: options.baseDn });
-    state = { slapd, dir, portal: slapd.connect('portal'), agent: slapd.connect('agent'), admin: slapd.connect('admin') };
+    state = { slapd, dir, portal: slapd.connect('portal'), agent: slapd.connect('agent'), nss: slapd.connect('nss'), admin: slapd.connect('admin') };
   });
 
   after(async function () {
     this.timeout(10000);
     if (!state) return;
-    await Promise.all([state.portal.close(), state.agent.close(), state.admin.close()]);
+    await Promise.all([state.portal.close(), state.agent.close(), state.nss.close(), state.admin.close()]);
     await state.slapd.stop();
     if (process.env.CG_KEEP_SLAPD !== '1') rmSync(state.dir, { recursive: true, force: true });
     state = undefined;
@@ -64,6 +66,9 @@ export function useManagedSlapd(options: { ranges?: RangesConfig; baseDn?: strin
     },
     get agent() {
       return get().agent;
+    },
+    get nss() {
+      return get().nss;
     },
     get admin() {
       return get().admin;

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../../core/config.js';
 import { ConfigError } from '../../../core/errors.js';
-import { bootstrapLdif } from '../../../core/ldap/bootstrap.js';
+import { AGENT_SERVICE, bootstrapLdif, NSS_SERVICE, PORTAL_SERVICE, serviceDn } from '../../../core/ldap/bootstrap.js';
+import { accessControl } from '../../../core/ldap/managed-slapd.js';
 import { DEFAULT_BASE_DN, directoryConfigSchema, rangesConfigSchema } from '../../../core/ldap/config.js';
 
 describe('core/ldap bootstrap and config', () => {
@@ -10,6 +11,13 @@ describe('core/ldap bootstrap and config', () => {
     const shipped = readFileSync(new URL('../../../ldap-schema/bootstrap.ldif', import.meta.url), 'utf8');
     const body = shipped.split('\n').filter((l) => !l.startsWith('#')).join('\n').trim();
     expect(body).to.equal(bootstrapLdif(DEFAULT_BASE_DN, rangesConfigSchema.parse({})).trim());
+  });
+
+  it('ships ldap-schema/access.conf equal to the managed slapd\'s access rules for the default base', () => {
+    const shipped = readFileSync(new URL('../../../ldap-schema/access.conf', import.meta.url), 'utf8');
+    const body = shipped.split('\n').filter((l) => !l.startsWith('##')).join('\n');
+    const b = DEFAULT_BASE_DN;
+    expect(body).to.equal(accessControl({ baseDn: b, portalDn: serviceDn(PORTAL_SERVICE, b), agentDn: serviceDn(AGENT_SERVICE, b), nssDn: serviceDn(NSS_SERVICE, b) }));
   });
 
   it('defaults to a managed slapd and validates ranges and credentials', () => {

@@ -39,6 +39,32 @@ describe('core/ldap/managed-slapd', function () {
     }
   });
 
+  it('adds the NSS account to a directory made before it existed (credentials.json without nss)', async () => {
+    const dir = tmp();
+    const first = await startManagedSlapd({ dir });
+    const admin = first.connect('admin');
+    await admin.delete(first.nss.dn);
+    await admin.close();
+    await first.stop();
+    const file = join(dir, 'credentials.json');
+    const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    delete old.nss;
+    writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
+
+    const second = await startManagedSlapd({ dir });
+    const nss = second.connect('nss');
+    try {
+      expect(second.nss.dn).to.equal(`cn=nss,ou=services,${second.baseDn}`);
+      expect(second.portal.password).to.equal(first.portal.password);
+      await nss.ping(second.baseDn);
+      expect((JSON.parse(readFileSync(file, 'utf8')) as { nss: { password: string } }).nss.password).to.equal(second.nss.password);
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+    } finally {
+      await nss.close();
+      await second.stop();
+    }
+  });
+
   it('reports slapd\'s own error output when it cannot start', async () => {
     const dir = tmp();
     const schemaDir = tmp();
