@@ -648,12 +648,16 @@ function canlValue(v: BcValue, label: string): string {
   return s;
 }
 
-/** OpensslNameUtils.convertFromRfc2253(text, true) after BC parsed it. */
-function canlPrint(rdns: BcAva[][]): string {
+/**
+ * OpensslNameUtils.convertFromRfc2253(text, globusFlavouring) after BC parsed it: the AVAs of a
+ * multi-valued RDN joined with '+' (Globus flavouring: the grid DN) or '/' (the legacy form CA
+ * namespace policies are matched against).
+ */
+function canlPrint(rdns: BcAva[][], avaSeparator: '+' | '/' = '+'): string {
   let out = '';
   for (const rdn of rdns) {
     out += '/';
-    out += [...rdn].reverse().map((a) => `${canlLabel(a.oid)}=${canlValue(a.value, canlLabel(a.oid))}`).join('+');
+    out += [...rdn].reverse().map((a) => `${canlLabel(a.oid)}=${canlValue(a.value, canlLabel(a.oid))}`).join(avaSeparator);
   }
   return out;
 }
@@ -684,6 +688,14 @@ export function gridDnForms(name: ParsedName | Uint8Array | ArrayBuffer): GridDn
     if (!forms.includes(f)) forms.push(f);
   }
   return { forms };
+}
+
+/**
+ * The legacy OpenSSL form CANL matches CA namespace policies against (convertFromRfc2253(name,
+ * false): multi-valued RDNs as '/'-separated AVAs), JDK 21 decoding. Throws UnusableByDcacheError.
+ */
+export function legacyOpensslDn(name: ParsedName): string {
+  return canlPrint(bcParse(javaRfc2253(name, 'jdk21')), '/');
 }
 
 /** The primary grid DN (the JDK 21 form) dCache matches. Throws UnusableByDcacheError. */
