@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { envBoolean, envList } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
+import { CRL_MODES } from './auth/certificate-chain.js';
+import { NAMESPACE_MODES } from './auth/trust/namespace-check.js';
 
 export const oidcProviderSchema = z.object({
   /** short id used in URLs, e.g. "iam" */
@@ -31,10 +33,14 @@ export const portalSectionSchema = z.object({
       /** CA certificates that issue user certificates (trust anchors for client certificates). */
       clientCaFiles: envList(z.string()).default([]),
       crlFiles: envList(z.string()).default([]),
-      /** Refuse certificates when a CA's CRL is past its nextUpdate. */
-      requireFreshCrl: envBoolean.default(true),
+      /** CA namespace policies, with dCache's names and default (dcache.authn.namespace-mode): see server/auth/trust/namespace-check.ts. */
+      namespaceMode: z.enum(NAMESPACE_MODES).default('EUGRIDPMA_AND_GLOBUS_REQUIRE'),
+      /** CRLs, with dCache's names and default (dcache.authn.crl-mode): REQUIRE, IF_VALID or IGNORE. */
+      crlMode: z.enum(CRL_MODES).default('REQUIRE'),
+      /** How often (at most) the trust directory is checked for changes (fetch-crl, new CAs). */
+      trustRefreshSeconds: z.coerce.number().int().min(0).max(86400).default(60),
     })
-    .default({ clientCaFiles: [], crlFiles: [], requireFreshCrl: true }),
+    .default({ clientCaFiles: [], crlFiles: [], namespaceMode: 'EUGRIDPMA_AND_GLOBUS_REQUIRE', crlMode: 'REQUIRE', trustRefreshSeconds: 60 }),
   reverseProxy: z
     .object({
       enabled: envBoolean.default(false),

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCa, createCrl, issue, pkcs12 } from './pki.js';
+import { installCa } from './auth/trust/install-ca.js';
 
 export const DEMO_P12_PASSWORD = 'demo';
 
@@ -14,6 +15,8 @@ export interface DemoPki {
   dir: string;
   caFile: string;
   crlFile: string;
+  /** the demo's IGTF trust directory (HASH.0, HASH.r0, namespaces): what the portal trusts, as dCache would */
+  trustDir: string;
   serverCertFile: string;
   serverKeyFile: string;
   /** username or label -> PKCS#12 path */
@@ -28,12 +31,12 @@ export async function ensureDemoPki(varDir: string): Promise<DemoPki> {
   const dir = join(varDir, 'demo');
   const f = (name: string) => join(dir, name);
   const pki: DemoPki = {
-    dir, caFile: f('ca.pem'), crlFile: f('ca.crl.pem'), serverCertFile: f('server.pem'), serverKeyFile: f('server.key'),
+    dir, caFile: f('ca.pem'), crlFile: f('ca.crl.pem'), trustDir: f('certificates'), serverCertFile: f('server.pem'), serverKeyFile: f('server.key'),
     p12: { pat: f('pat.p12'), newcomer: f('newcomer.p12') },
     subjects: { pat: '/DC=org/DC=example/O=Demo Observatory/CN=Pat Investigator', newcomer: '/DC=org/DC=example/O=Demo Observatory/CN=Nina Newcomer' },
     pem: { pat: { cert: f('pat.pem'), key: f('pat.key') }, newcomer: { cert: f('newcomer.pem'), key: f('newcomer.key') } },
   };
-  if (existsSync(f('done'))) return pki;
+  if (existsSync(f('done'))) return withTrustDirectory(pki);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['campaign-guard Demo CA'] }]);
   const server = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
@@ -48,6 +51,14 @@ export async function ensureDemoPki(varDir: string): Promise<DemoPki> {
     writeFileSync(pki.pem[who].key, user.keyPem, { mode: 0o600 });
   }
   writeFileSync(f('done'), new Date().toISOString());
+  return withTrustDirectory(pki);
+}
+
+/** The demo CA laid into an IGTF trust directory, with a namespace policy for the demo's subjects (made once). */
+function withTrustDirectory(pki: DemoPki): DemoPki {
+  if (existsSync(pki.trustDir)) return pki;
+  mkdirSync(pki.trustDir, { recursive: true });
+  installCa(pki.trustDir, { certPem: readFileSync(pki.caFile, 'utf8'), crlPem: readFileSync(pki.crlFile, 'utf8'), namespacePrefix: '/DC=org/DC=example/' });
   return pki;
 }
 

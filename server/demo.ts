@@ -26,8 +26,8 @@ export async function startDemo(options: { varDir?: string; port?: number } = {}
       CG_PORTAL__SESSION_SECRET: readFileSync(secretFile, 'utf8'),
       CG_PORTAL__TLS__CERT_FILE: pki.serverCertFile,
       CG_PORTAL__TLS__KEY_FILE: pki.serverKeyFile,
-      CG_PORTAL__TLS__CLIENT_CA_FILES: pki.caFile,
-      CG_PORTAL__TLS__CRL_FILES: pki.crlFile,
+      CG_PORTAL__TLS__CLIENT_CA_FILES: pki.trustDir,
+      CG_PORTAL__TLS__CRL_FILES: pki.trustDir,
     },
   });
   cfg.portal.publicUrl = `https://localhost:${cfg.portal.port}`;

@@ -42,7 +42,13 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
   const directory = await openDirectory(cfg, { varDir: options.varDir ?? 'var', account: 'portal', log });
   // Every append's signed head goes to the log too: a copy of the chain's end outside this host's files.
   const audit = new AuditTrail(join(p.dataDir, 'audit.sqlite'), { onHead: (head) => log.info({ auditHead: head }, 'audit trail head') });
-  const trust = loadTrustStore(p.tls.clientCaFiles, p.tls.crlFiles, p.tls.requireFreshCrl);
+  const trust = loadTrustStore(p.tls.clientCaFiles, p.tls.crlFiles, {
+    namespaceMode: p.tls.namespaceMode, crlMode: p.tls.crlMode, refreshSeconds: p.tls.trustRefreshSeconds,
+    onLoad: (t) => {
+      log.info({ cas: t.cas.length, crls: t.crls.length, namespacePolicies: t.euGridPma.length, signingPolicies: t.globus.length }, 'trust loaded');
+      for (const problem of t.problems) log.error({ problem }, 'trust file not used');
+    },
+  });
   const oidc = new OpenIdConnectLogin(p.oidcProviders);
   const portalApp = createPortalApp(
     {
@@ -62,7 +68,7 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
     server = createHttpsServer({
       key: readFileSync(p.tls.keyFile!), cert: readFileSync(p.tls.certFile!),
       requestCert: true, rejectUnauthorized: false, // verified in code: proxies, CRLs, clear refusal pages
-      ...(trust.anchors.length ? { ca: trust.anchors.map((a) => a.toString('pem')) } : {}), // CA names the browser may pick from
+      ...(trust.current().cas.length ? { ca: trust.current().cas.map((a) => a.cert.toString('pem')) } : {}), // CA names the browser may pick from (as at start)
       minVersion: 'TLSv1.2',
     }, portalApp.app);
   } else {

@@ -17,13 +17,13 @@
  */
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name as AsnName } from '@peculiar/asn1-x509';
-import { ValidationError, ForbiddenError } from '../../core/errors.js';
-import { ambiguityInGridDn, gridDnForDisplay, gridDnForms, parseName, rfc4514Dn, UnusableByDcacheError } from '../../core/identity/x509-name.js';
+import { ForbiddenError } from '../../core/errors.js';
+import { ambiguityInGridDn, gridDnForDisplay, gridDnForms, legacyOpensslDn, parseName, rfc4514Dn, UnusableByDcacheError } from '../../core/identity/x509-name.js';
+import { checkNamespaces, type NamespaceMode, type PathCertificate } from './trust/namespace-check.js';
+import { TrustDirectory, type TrustSnapshot } from './trust/trust-directory.js';
 import { PROXY_CERT_INFO_OID } from '../pki.js';
 
 export const MAX_CHAIN = 10;
@@ -48,39 +48,23 @@ export interface VerifiedCertificate {
 /** Why a certificate was refused, in words a person can act on. */
 export class CertificateRefused extends ForbiddenError {}
 
+/** CANL's CrlCheckingMode, with dCache's names (`dcache.authn.crl-mode`, default REQUIRE). */
+export const CRL_MODES = ['REQUIRE', 'IF_VALID', 'IGNORE'] as const;
+export type CrlMode = (typeof CRL_MODES)[number];
+
+/** What the portal trusts, as dCache does: the trust directory's current content and the two modes. */
 export interface TrustStore {
-  anchors: x509.X509Certificate[];
-  crls: x509.X509Crl[];
-  requireFreshCrl: boolean;
+  /** the trust as it is now (a TrustDirectory re-reads it when the files change) */
+  current(): TrustSnapshot;
+  namespaceMode: NamespaceMode;
+  crlMode: CrlMode;
 }
 
-/** Load CA certificates and CRLs from files or directories (PEM or DER; grid-security style *.0 / *.r0 too). */
-export function loadTrustStore(caPaths: string[], crlPaths: string[], requireFreshCrl = true): TrustStore {
-  const anchors = expand(caPaths).flatMap((f) => readCerts(readFileSync(f), f));
-  const crls = expand(crlPaths).flatMap((f) => readCrls(readFileSync(f), f));
-  return { anchors, crls, requireFreshCrl };
-}
-
-function expand(paths: string[]): string[] {
-  return paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((n) => /\.(pem|crt|cer|der|crl|\d+|r\d+)$/.test(n)).map((n) => join(p, n)) : [p]));
-}
-
-function readCerts(data: Buffer, where: string): x509.X509Certificate[] {
-  return readPemOrDer(data, where, 'certificate', (der) => new x509.X509Certificate(der));
-}
-
-function readCrls(data: Buffer, where: string): x509.X509Crl[] {
-  return readPemOrDer(data, where, 'CRL', (der) => new x509.X509Crl(der));
-}
-
-/** One DER object, or every PEM block, of a file; a ValidationError naming the file when it is neither. */
-function readPemOrDer<T>(data: Buffer, where: string, what: string, make: (der: ArrayBuffer) => T): T[] {
-  try {
-    const text = data.toString('latin1');
-    return text.includes('-----BEGIN') ? x509.PemConverter.decode(text).map(make) : [make(bytes(data))];
-  } catch (err) {
-    throw new ValidationError(`${where}: not a ${what}: ${(err as Error).message}`);
-  }
+/** The portal's trust store over CA and CRL paths (IGTF trust directories or PEM files), re-read when they change. */
+export function loadTrustStore(caPaths: string[], crlPaths: string[], options: { namespaceMode?: NamespaceMode; crlMode?: CrlMode; refreshSeconds?: number; onLoad?: (t: TrustSnapshot) => void } = {}): TrustStore {
+  const dir = new TrustDirectory(caPaths, crlPaths, options.refreshSeconds ?? 60, options.onLoad);
+  options.onLoad?.(dir.current());
+  return { current: () => dir.current(), namespaceMode: options.namespaceMode ?? 'EUGRIDPMA_AND_GLOBUS_REQUIRE', crlMode: options.crlMode ?? 'REQUIRE' };
 }
 
 /** Parse a presented chain (DER, leaf first); malformed or oversized input is refused. */
@@ -204,6 +188,8 @@ function subjectForms(eec: x509.X509Certificate): string[] {
 }
 
 export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = new Date()): Promise<VerifiedCertificate> {
+  const trust = store.current();
+  const anchors = trust.cas.map((c) => c.cert);
   const chain = parseChain(ders);
   let eecIndex = 0;
   while (eecIndex < chain.length && isProxy(chain[eecIndex]!)) eecIndex++;
@@ -223,7 +209,7 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
     // Issued by a CA (in the chain or a trust anchor): dCache has no EEC at all. Issued by a user
     // certificate, or by one the TLS stack did not pass on: a legacy proxy.
     const issuer = chain.slice(eecIndex + 1).find((c) => sameName(c.subjectName, eec.issuerName));
-    const caIssued = issuer ? isCa(issuer) : store.anchors.some((a) => sameName(a.subjectName, eec.issuerName));
+    const caIssued = issuer ? isCa(issuer) : anchors.some((a) => sameName(a.subjectName, eec.issuerName));
     if (!caIssued) throw new CertificateRefused('legacy Globus proxy certificates are not accepted: create an RFC 3820 proxy (e.g. voms-proxy-init -rfc)');
     throw new CertificateRefused(`dCache treats a certificate whose subject ends in CN=proxy or CN=limited proxy as a (legacy) proxy and finds no end-entity certificate in it, so it cannot be used (subject ${grid(eec.subjectName)}). Ask your certificate authority for a certificate with another CN`);
   }
@@ -233,10 +219,10 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
   checkValid(eec, now, 'certificate');
 
   // The EEC's path to an anchor: intermediates from the presented chain or the trust store.
-  const pool = [...chain.slice(eecIndex + 1), ...store.anchors];
+  const pool = [...chain.slice(eecIndex + 1), ...anchors];
   const path: x509.X509Certificate[] = [eec];
   for (let current = eec; ; ) {
-    const anchor = store.anchors.find((a) => sameName(a.subjectName, current.issuerName));
+    const anchor = anchors.find((a) => sameName(a.subjectName, current.issuerName));
     if (anchor && (await signedBy(current, anchor))) {
       path.push(anchor);
       break;
@@ -250,18 +236,10 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
     current = next;
   }
 
-  // CRLs of every issuer on the path (the anchor itself is trusted as configured).
-  for (let i = 0; i < path.length - 1; i++) {
-    const cert = path[i]!;
-    const issuer = path[i + 1]!;
-    const crls = store.crls.filter((crl) => sameName(crl.issuerName, issuer.subjectName));
-    for (const crl of crls) {
-      if (!(await signedBy(crl, issuer))) throw new CertificateRefused(`the CRL of ${grid(issuer.subjectName)} has a bad signature; ask the portal operators to update it`);
-      if (store.requireFreshCrl && crl.nextUpdate && crl.nextUpdate < now) {
-        throw new CertificateRefused(`the CRL of ${grid(issuer.subjectName)} is out of date (next update was due ${crl.nextUpdate.toISOString()}); try again later`);
-      }
-      if (crl.findRevoked(cert)) throw new CertificateRefused(`the certificate ${grid(cert.subjectName)} has been revoked by its CA`);
-    }
+  await checkRevocation(path, trust, store.crlMode, now);
+  const violations = checkNamespaces(pathForNamespaces(path, trust), store.namespaceMode, trust.euGridPma, trust.globus);
+  if (violations.length) {
+    throw new CertificateRefused(`dCache would refuse this certificate (CA namespace policy, mode ${store.namespaceMode}): ${violations.join('; ')}`);
   }
 
   // Proxies, from the one the EEC issued outwards to the presented leaf.
@@ -302,6 +280,51 @@ export async function verifyChain(ders: Uint8Array[], store: TrustStore, now = n
 }
 
 /** A grid DN for messages and the issuer label (never refuses: display only). */
+/**
+ * Revocation as CANL checks it in the three modes (CrlCheckingMode; RFC3280CertPathUtilitiesCanl
+ * .checkCRLs2 / checkCRL, CRLRevocationChecker): for every certificate of the path but the anchor,
+ * the CRLs of its issuer. REQUIRE: a valid one must be there. IF_VALID: none is fine, but one that is
+ * there must be valid (an expired or badly signed CRL refuses, as CANL's crlVerifyFailed does).
+ * IGNORE: not checked. One valid CRL is enough; a certificate on any valid CRL is refused.
+ */
+async function checkRevocation(path: x509.X509Certificate[], trust: TrustSnapshot, mode: CrlMode, now: Date): Promise<void> {
+  if (mode === 'IGNORE') return;
+  for (let i = 0; i < path.length - 1; i++) {
+    const cert = path[i]!;
+    const issuer = path[i + 1]!;
+    const crls = trust.crls.map((c) => c.crl).filter((crl) => sameName(crl.issuerName, issuer.subjectName));
+    const valid: x509.X509Crl[] = [];
+    let problem: string | undefined;
+    for (const crl of crls) {
+      if (!(await signedBy(crl, issuer))) problem = `the CRL of ${grid(issuer.subjectName)} has a bad signature`;
+      else if (crl.nextUpdate && crl.nextUpdate < now) problem = `the CRL of ${grid(issuer.subjectName)} is out of date (its next update was due ${crl.nextUpdate.toISOString()})`;
+      else valid.push(crl);
+    }
+    if (!valid.length) {
+      if (problem) throw new CertificateRefused(`${problem}; dCache refuses certificates of this CA until fetch-crl installs a current CRL. Try again later`);
+      if (mode === 'REQUIRE') throw new CertificateRefused(`no CRL of ${grid(issuer.subjectName)} is installed, and dCache (crl-mode REQUIRE) refuses certificates whose revocation it cannot check; the portal operators must install it (fetch-crl)`);
+      continue;
+    }
+    if (valid.some((crl) => crl.findRevoked(cert))) throw new CertificateRefused(`the certificate ${grid(cert.subjectName)} has been revoked by its CA`);
+  }
+}
+
+/** The validated path (EEC to anchor) as the namespace checker sees it; issuers found in the trust directory carry its hash. */
+function pathForNamespaces(path: x509.X509Certificate[], trust: TrustSnapshot): PathCertificate[] {
+  const legacy = (name: x509.Name) => {
+    const parsed = parseName(name.toArrayBuffer());
+    try {
+      return legacyOpensslDn(parsed);
+    } catch {
+      return gridDnForDisplay(parsed); // a CA name dCache cannot print matches no policy: refused under _REQUIRE
+    }
+  };
+  return path.map((cert) => {
+    const hash = trust.cas.find((ca) => ca.hash !== undefined && sameName(ca.cert.subjectName, cert.issuerName))?.hash;
+    return { subjectDn: legacy(cert.subjectName), issuerDn: legacy(cert.issuerName), selfSigned: sameName(cert.subjectName, cert.issuerName), proxy: false, ...(hash ? { issuerHash: hash } : {}) };
+  });
+}
+
 function grid(name: x509.Name): string {
   try {
     return gridDnForDisplay(parseName(name.toArrayBuffer()));

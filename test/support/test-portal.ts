@@ -3,13 +3,14 @@
  * certificates and a CRL, a real OpenID Provider on loopback, the portal over real TLS on a free
  * port, an admin PI `pat` and a campaign `flare` under embargo.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { portalConfigSchema } from '../../server/config.js';
 import { startPortal, type RunningPortal } from '../../server/portal.js';
 import { freeLoopbackPort } from '../../core/ldap/managed-slapd.js';
 import { createCa, createCrl, issue, type Issued } from '../../server/pki.js';
+import { installCa } from '../../server/auth/trust/install-ca.js';
 import { startTestOp, TEST_AUDIENCE, TEST_CLIENT, type TestOp } from './openid-provider.js';
 import type { SlapdFixture } from './slapd.js';
 
@@ -18,6 +19,8 @@ export interface TestPortal {
   op: TestOp;
   base: string;
   ca: Issued;
+  /** the portal's IGTF trust directory (HASH.0, HASH.r0, HASH.namespaces, HASH.signing_policy) */
+  trustDir: string;
   people: { nina: Issued; pat: Issued; mallory: Issued };
   /** PEM files of each person's certificate and key (for browsers) */
   files: Record<'nina' | 'pat' | 'mallory', { cert: string; key: string }>;
@@ -35,6 +38,9 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
   const dir = mkdtempSync(join(tmpdir(), 'cg-portal-'));
   const f = (n: string, c: string) => (writeFileSync(join(dir, n), c), join(dir, n));
   const files = Object.fromEntries(Object.entries(people).map(([k, v]) => [k, { cert: f(`${k}.pem`, v.certPem), key: f(`${k}.key`, v.keyPem) }])) as TestPortal['files'];
+  const trustDir = join(dir, 'certificates');
+  mkdirSync(trustDir);
+  installCa(trustDir, { certPem: ca.certPem, crlPem: (await createCrl(ca, [people.mallory.cert])).toString('pem'), namespacePrefix: '/DC=org/DC=example/' });
   const port = await freeLoopbackPort();
   const base = `https://localhost:${port}`;
   const op = await startTestOp([`${base}/login/oidc/test/callback`]);
@@ -45,7 +51,8 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
     ldap: { url: fx.slapd.url, bindDn: fx.slapd.portal.dn, password: fx.slapd.portal.password, baseDn: fx.slapd.baseDn },
     portal: {
       port, publicUrl: base, dataDir: join(dir, 'data'), sessionSecret: 'x'.repeat(40),
-      tls: { certFile: f('server.pem', server.certPem), keyFile: f('server.key', server.keyPem), clientCaFiles: [f('ca.pem', ca.certPem)], crlFiles: [f('crl.pem', (await createCrl(ca, [people.mallory.cert])).toString('pem'))] },
+      // An IGTF trust directory as dCache reads it, for both lists (README's configuration); reloaded on change.
+      tls: { certFile: f('server.pem', server.certPem), keyFile: f('server.key', server.keyPem), clientCaFiles: [trustDir], crlFiles: [trustDir], trustRefreshSeconds: 0 },
       oidcProviders: [{ id: 'test', name: 'Test IAM', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret }],
       apiAudience: TEST_AUDIENCE, policy: { id: 'aup-2026', url: '/policy' }, loginRateLimit: 1000,
       staff: { issuer: op.issuer, usernames: ['sam'] },
@@ -57,7 +64,7 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
   await d.identities.bind('pat', { type: 'x509', subject: '/DC=org/DC=example/CN=Pat PI' });
   await d.campaigns.create({ name: 'flare', pi: 'pat', embargoEnd: new Date('2030-01-01T00:00:00Z'), description: 'Solar flare campaign' });
   return {
-    portal, op, base, ca, people, files,
+    portal, op, base, ca, trustDir, people, files,
     async close() {
       await portal.close();
       await op.close();

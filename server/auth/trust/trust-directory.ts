@@ -135,3 +135,11 @@ export class TrustDirectory {
     return this.snap;
   }
 }
+
+/** A fixed trust (tests, tools): the given CAs and CRLs, no policy files, no problems. */
+export function trustOf(parts: { cas: x509.X509Certificate[]; crls?: x509.X509Crl[]; euGridPma?: NamespacePolicy[]; globus?: NamespacePolicy[] }): TrustSnapshot {
+  return {
+    cas: parts.cas.map((cert) => ({ cert, file: '(given)' })), crls: (parts.crls ?? []).map((crl) => ({ crl, file: '(given)' })),
+    euGridPma: parts.euGridPma ?? [], globus: parts.globus ?? [], problems: [], loadedAt: new Date(),
+  };
+}

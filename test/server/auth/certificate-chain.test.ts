@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
 import { chainFromHeader, chainFromSocket } from '../../../server/auth/certificate-login.js';
+import { trustOf } from '../../../server/auth/trust/trust-directory.js';
 import { createCa, createCrl, issue, issueProxy, type Issued } from '../../../server/pki.js';
 
 const der = (i: Issued) => new Uint8Array(i.cert.rawData);
@@ -26,7 +27,9 @@ describe('server/auth/certificate-chain (real TLS, certificates made here)', fun
     proxy2 = await issueProxy(proxy);
     intermediate = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Sub CA'] }], 'ca');
     viaIntermediate = await issue(intermediate, [{ DC: ['org'] }, { CN: ['Ivy'] }], 'user');
-    store = { anchors: [ca.cert], crls: [await createCrl(ca, [revoked.cert])], requireFreshCrl: true };
+    // Namespace policies are tested with a real trust directory (trust/*.test.ts, portal tests); here the chain rules.
+    const trust = trustOf({ cas: [ca.cert], crls: [await createCrl(ca, [revoked.cert]), await createCrl(intermediate, [])] });
+    store = { current: () => trust, namespaceMode: 'IGNORE', crlMode: 'REQUIRE' };
     const serverCert = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
     server = createServer({ key: serverCert.keyPem, cert: serverCert.certPem, requestCert: true, rejectUnauthorized: false, ca: [ca.certPem] }, (req, res) => {
       verifyChain(chainFromSocket(req.socket as TLSSocket), store).then(
@@ -86,10 +89,25 @@ describe('server/auth/certificate-chain (real TLS, certificates made here)', fun
     await expectRefused(verifyChain([der(bobsProxy), der(alice)], store), /proxy chain is broken/);
   });
 
-  it('refuses when the CRL is out of date (configurable), and when no certificate is presented', async () => {
-    const stale = { ...store, crls: [await createCrl(ca, [], { thisUpdate: new Date('2024-01-01'), nextUpdate: new Date('2024-01-08') })] };
-    await expectRefused(verifyChain([der(alice)], stale), /CRL .* out of date/);
-    expect((await verifyChain([der(alice)], { ...stale, requireFreshCrl: false })).subjectGrid).to.match(/Alice/);
+  // CANL CrlCheckingMode and RFC3280CertPathUtilitiesCanl.checkCRL: an expired CRL is crlVerifyFailed in
+  // every mode but IGNORE; only a missing one (noValidCrlFound) passes IF_VALID (CRLRevocationChecker).
+  it('CRL modes as dCache/CANL: REQUIRE needs a current CRL, IF_VALID refuses only a bad one, IGNORE checks nothing', async () => {
+    const staleCrl = await createCrl(ca, [], { thisUpdate: new Date('2024-01-01'), nextUpdate: new Date('2024-01-08') });
+    const stale = trustOf({ cas: [ca.cert], crls: [staleCrl] });
+    const none = trustOf({ cas: [ca.cert] });
+    const withModes = (t: ReturnType<typeof trustOf>, crlMode: TrustStore['crlMode']): TrustStore => ({ current: () => t, namespaceMode: 'IGNORE', crlMode });
+    await expectRefused(verifyChain([der(alice)], withModes(stale, 'REQUIRE')), /CRL .* out of date/);
+    await expectRefused(verifyChain([der(alice)], withModes(stale, 'IF_VALID')), /CRL .* out of date/);
+    expect((await verifyChain([der(alice)], withModes(stale, 'IGNORE'))).subjectGrid).to.match(/Alice/);
+    await expectRefused(verifyChain([der(alice)], withModes(none, 'REQUIRE')), /no CRL of .*Example Grid CA is installed/);
+    expect((await verifyChain([der(alice)], withModes(none, 'IF_VALID'))).subjectGrid).to.match(/Alice/);
+    // An out-of-date CRL beside a current one: the current one decides (one valid CRL is enough).
+    const both = trustOf({ cas: [ca.cert], crls: [staleCrl, await createCrl(ca, [revoked.cert])] });
+    expect((await verifyChain([der(alice)], withModes(both, 'REQUIRE'))).subjectGrid).to.match(/Alice/);
+    await expectRefused(verifyChain([der(revoked)], withModes(both, 'IF_VALID')), /revoked/);
+  });
+
+  it('refuses when no certificate is presented', async () => {
     await expectRefused(verifyChain([], store), /no client certificate/);
   });
 

@@ -11,6 +11,7 @@ import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
+import { trustOf } from '../../../server/auth/trust/trust-directory.js';
 import { chainFromSocket } from '../../../server/auth/certificate-login.js';
 import { createCa, issue, issueProxy, type Issued } from '../../../server/pki.js';
 import { issueRawSubject, issueShapedProxy } from '../../support/cert-shapes.js';
@@ -27,7 +28,7 @@ describe('server/auth/certificate-chain: proxies and subjects as dCache treats t
   before(async () => {
     ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Example Grid CA'] }]);
     alice = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Alice'] }], 'user');
-    store = { anchors: [ca.cert], crls: [], requireFreshCrl: false };
+    store = { current: () => trustOf({ cas: [ca.cert] }), namespaceMode: 'IGNORE', crlMode: 'IF_VALID' };
     const serverCert = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
     server = createServer({ key: serverCert.keyPem, cert: serverCert.certPem, requestCert: true, rejectUnauthorized: false, ca: [ca.certPem] }, (req, res) => {
       verifyChain(chainFromSocket(req.socket as TLSSocket), store).then(
