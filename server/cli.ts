@@ -36,6 +36,19 @@ export function buildProgram(): Command {
     const { AuditTrail } = await import('./audit/trail.js');
     return new AuditTrail(join(config().portal.dataDir, 'audit.sqlite'));
   };
+  program
+    .command('doctor')
+    .description('check the trust as dCache would see it: CAs without namespace policy or current CRL, unreadable trust files; exit 5 when something needs attention')
+    .action(async () => {
+      const [{ loadTrustStore }, { reportTrust }] = await Promise.all([import('./auth/certificate-chain.js'), import('./auth/trust/trust-report.js')]);
+      const tls = config().portal.tls;
+      const trust = loadTrustStore(tls.clientCaFiles, tls.crlFiles, { namespaceMode: tls.namespaceMode, crlMode: tls.crlMode });
+      const findings = reportTrust(trust.current(), trust);
+      for (const f of findings) console.log(`${f.ok ? 'ok  ' : 'FAIL'} ${f.subject}: ${f.detail}`);
+      if (!findings.length) console.log('no CA configured (portal.tls.clientCaFiles)');
+      if (findings.some((f) => !f.ok)) process.exitCode = 5;
+    });
+
   const audit = program.command('audit').description('the audit trail (portal.dataDir/audit.sqlite)');
   audit
     .command('verify')
