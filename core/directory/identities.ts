@@ -90,6 +90,19 @@ export class IdentityStore {
     return (await this.getByKey(key))!;
   }
 
+  /**
+   * What a certificate login showed of a bound subject: its issuer now, and its notAfter, kept only
+   * when later than the one stored (a renewed certificate extends it; an old one presented again
+   * does not shorten it). Returns the issuer stored before when it changed.
+   */
+  async refreshCertificate(identity: Identity, seen: { issuer?: string; notAfter?: Date }): Promise<{ issuerChangedFrom?: string }> {
+    const mods: { operation: 'replace'; attribute: string; values: string[] }[] = [];
+    if (seen.issuer !== undefined && seen.issuer !== identity.certIssuer) mods.push({ operation: 'replace', attribute: 'cgCertIssuer', values: [checkCertSubject('certificate issuer', seen.issuer)] });
+    if (seen.notAfter !== undefined && (!identity.certNotAfter || seen.notAfter > identity.certNotAfter)) mods.push({ operation: 'replace', attribute: 'cgCertNotAfter', values: [toGeneralizedTime(seen.notAfter)] });
+    if (mods.length) await this.ctx.ldap.modify(identity.dn, mods);
+    return seen.issuer !== undefined && identity.certIssuer !== undefined && seen.issuer !== identity.certIssuer ? { issuerChangedFrom: identity.certIssuer } : {};
+  }
+
   /** Remove the binding. NotFoundError if the identity is not bound to this person. */
   async unbind(username: string, refInput: IdentityRef): Promise<void> {
     const ref = checkIdentityRef(refInput);

@@ -32,13 +32,29 @@ export function identityRef(input: IdentityInput): IdentityRef {
   return input.type === 'x509' ? { type: 'x509', subject: input.subject } : { type: 'oidc', issuer: input.issuer, subject: input.subject };
 }
 
-/** The account an identity logs in to; refuses revoked identities and suspended accounts. */
-export async function accountForLogin(ctx: ServiceContext, input: IdentityInput): Promise<Person | undefined> {
+/**
+ * The account an identity logs in to; refuses revoked identities and suspended accounts. With
+ * `login` (an interactive login, not an API call): the login is audited with subject and issuer, a
+ * certificate's issuer and latest expiry are refreshed (a renewed certificate is the same identity:
+ * the subject is the identity, the certificate only a credential), and a changed issuer is audited
+ * as such. A different issuer can only get here for a subject its CA's namespace policy allows
+ * (the chain was verified as dCache does).
+ */
+export async function accountForLogin(ctx: ServiceContext, input: IdentityInput, login?: Actor): Promise<Person | undefined> {
   const identity = await ctx.directory.identities.get(identityRef(input));
   if (!identity) return undefined;
   if (identity.status !== 'active') throw new ForbiddenError(`${describeIdentity(identityRef(input))} has been revoked on this portal`);
   const person = await ctx.directory.people.require(identity.owner);
   if (person.status !== 'active') throw new ForbiddenError(`the account ${person.username} is suspended; contact the data centre`);
+  if (login) {
+    const actor = { ...login, username: person.username };
+    const target = describeIdentity(identityRef(input));
+    if (input.type === 'x509') {
+      const { issuerChangedFrom } = await ctx.directory.identities.refreshCertificate(identity, { ...(input.issuer ? { issuer: input.issuer } : {}), ...(input.notAfter ? { notAfter: input.notAfter } : {}) });
+      if (issuerChangedFrom) audit(ctx, actor, 'identity.issuer-change', target, { account: person.username, from: issuerChangedFrom, to: input.issuer });
+    }
+    audit(ctx, actor, 'account.login', target, { account: person.username, ...(input.type === 'x509' ? { issuer: input.issuer ?? null, notAfter: input.notAfter?.toISOString() ?? null } : { issuer: input.issuer }) });
+  }
   return person;
 }
 

@@ -89,7 +89,7 @@ export function loginRoutes(deps: PortalDeps): Router {
       }
       return res.redirect('/account');
     }
-    const person = await accountForLogin(deps.services, id.input);
+    const person = await accountForLogin(deps.services, id.input, req.actor);
     if (person) {
       await startSession(req, person.username, id.label);
       if (id.input.type === 'x509') req.session.presented = storeIdentity(id);

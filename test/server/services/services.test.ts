@@ -88,6 +88,29 @@ describe('server/services (real slapd)', function () {
     });
   });
 
+  describe('certificate logins', () => {
+    it('are audited with subject and issuer; a renewal extends the stored expiry, an old certificate never shortens it; a new issuer is audited', async () => {
+      const subject = '/DC=org/DC=example/CN=Renate';
+      const first = { type: 'x509' as const, subject, issuer: '/DC=org/DC=example/CN=Test CA', notAfter: new Date('2027-01-01T00:00:00Z') };
+      await register(ctx, actor(undefined), first, form('renate'));
+      const from = events.length;
+      await accountForLogin(ctx, { ...first, notAfter: new Date('2028-01-01T00:00:00Z') }, actor(undefined));
+      expect((await ctx.directory.identities.get({ type: 'x509', subject }))!.certNotAfter!.toISOString(), 'renewed: the later expiry').to.equal('2028-01-01T00:00:00.000Z');
+      await accountForLogin(ctx, first, actor(undefined));
+      expect((await ctx.directory.identities.get({ type: 'x509', subject }))!.certNotAfter!.toISOString(), 'the old certificate again: unchanged').to.equal('2028-01-01T00:00:00.000Z');
+      await accountForLogin(ctx, { ...first, issuer: '/DC=org/DC=example/CN=Test CA 2' }, actor(undefined));
+      const records = events.slice(from).map((e) => `${e.action} ${e.actor} ${String(e.details?.issuer ?? e.details?.to ?? '')}`);
+      expect(records).to.deep.equal([
+        'account.login renate /DC=org/DC=example/CN=Test CA',
+        'account.login renate /DC=org/DC=example/CN=Test CA',
+        'identity.issuer-change renate /DC=org/DC=example/CN=Test CA 2',
+        'account.login renate /DC=org/DC=example/CN=Test CA 2',
+      ]);
+      expect(events[events.length - 2]!.details).to.include({ from: '/DC=org/DC=example/CN=Test CA' });
+      expect((await ctx.directory.identities.get({ type: 'x509', subject }))!.certIssuer).to.equal('/DC=org/DC=example/CN=Test CA 2');
+    });
+  });
+
   describe('revocation sticks', () => {
     it('a revoked identity cannot be removed and bound again by its owner; only an admin lifts it, with a reason', async () => {
       const rita = await register(ctx, actor(undefined), cert('Rita'), form('rita'));
