@@ -4,6 +4,9 @@
  *   POST /dids/{scope}/{dataset}      {type: "DATASET"}        create the campaign dataset (409 = exists)
  *   POST /replicas                    {rse, files: [{scope, name, bytes, adler32, pfn, meta}]}
  *   POST /dids/{scope}/{dataset}/dids {dids: [{scope, name}], rse}  attach files to the dataset
+ *   POST /dids/bulkdidsmeta           {dids: [{scope, name, meta}], recursive}  DID metadata (didclient
+ *                                     set_dids_metadata_bulk): campaign, embargo_end, public, so that files
+ *                                     are searchable in Rucio during the embargo; updated on release and re-embargo
  * A 401 triggers one fresh authentication and one retry; any other failure is a RucioError.
  */
 import { relative, sep } from 'node:path';
@@ -22,6 +25,20 @@ export interface IngestedFile {
   campaign: string;
   bytes: number;
   adler32: string;
+  /** the embargo facts to publish as DID metadata */
+  embargo?: EmbargoMetadata;
+}
+
+/** What Rucio users may search by: the campaign, when its embargo ends (null: none), whether the file is public now. */
+export interface EmbargoMetadata {
+  embargoEnd: Date | null;
+  public: boolean;
+}
+
+export type DidMetadata = Record<string, string | boolean | null>;
+
+function embargoMetadata(campaign: string, e: EmbargoMetadata): DidMetadata {
+  return { campaign, embargo_end: e.embargoEnd ? e.embargoEnd.toISOString() : null, public: e.public };
 }
 
 export interface RucioFile {
@@ -68,6 +85,8 @@ export class RucioClient {
     if (files.length === 0) return [];
     const rucioFiles = files.map((f) => toRucioFile(f, this.cfg));
     await this.call('POST', '/replicas', { rse: this.cfg.rse, files: rucioFiles, ignore_availability: true }, [201]);
+    const withMeta = files.flatMap((f, i) => (f.embargo ? [{ scope: rucioFiles[i]!.scope, name: rucioFiles[i]!.name, meta: embargoMetadata(f.campaign, f.embargo) }] : []));
+    if (withMeta.length) await this.setMetadata(withMeta);
     if (this.cfg.dataset) {
       const byDataset = new Map<string, { scope: string; dataset: string; dids: { scope: string; name: string }[] }>();
       files.forEach((f, i) => {
@@ -88,6 +107,19 @@ export class RucioClient {
       }
     }
     return rucioFiles;
+  }
+
+  /** Set DID metadata of many files in one request (didclient.set_dids_metadata_bulk). */
+  async setMetadata(dids: { scope: string; name: string; meta: DidMetadata }[]): Promise<void> {
+    if (dids.length) await this.call('POST', '/dids/bulkdidsmeta', { dids, recursive: false }, [201]);
+  }
+
+  /** The embargo metadata of files already registered, after a release or a re-embargo. */
+  async updateEmbargo(files: { path: string; campaign: string; embargo: EmbargoMetadata }[]): Promise<void> {
+    await this.setMetadata(files.map((f) => {
+      const { scope, name } = toRucioFile({ path: f.path, campaign: f.campaign, bytes: 0, adler32: '00000000' }, this.cfg);
+      return { scope, name, meta: embargoMetadata(f.campaign, f.embargo) };
+    }));
   }
 
   private async authenticate(): Promise<string> {

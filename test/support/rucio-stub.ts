@@ -21,11 +21,15 @@ const replicaFile = did
 const addReplicasBody = z.object({ rse: z.string().min(1), files: z.array(replicaFile).min(1), ignore_availability: z.boolean().optional() }).strict();
 const addDidBody = z.object({ type: z.enum(['DATASET', 'CONTAINER']) }).passthrough();
 const attachBody = z.object({ dids: z.array(did).min(1), rse: z.string().optional() }).strict();
+// didclient.set_dids_metadata_bulk: {dids: [{scope, name, meta: {key: value}}], recursive}
+const didsMetaBody = z.object({ dids: z.array(did.extend({ meta: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])) }).strict()).min(1), recursive: z.boolean() }).strict();
 
 export interface RucioStub {
   url: string;
   replicas: Map<string, z.infer<typeof replicaFile> & { rse: string }>;
   datasets: Map<string, Set<string>>;
+  /** scope:name -> the DID's metadata as set so far */
+  meta: Map<string, Record<string, unknown>>;
   violations: string[];
   authCount: number;
   /** Make every issued token invalid (the next call gets 401, as after expiry). */
@@ -38,6 +42,7 @@ export async function startRucioStub(account = { account: 'cg', username: 'cg-ag
   const stub = {
     replicas: new Map(),
     datasets: new Map<string, Set<string>>(),
+    meta: new Map<string, Record<string, unknown>>(),
     violations: [] as string[],
     authCount: 0,
   } as RucioStub;
@@ -85,6 +90,16 @@ export async function startRucioStub(account = { account: 'cg', username: 'cg-ag
         if (stub.replicas.has(key)) return violation(409, `replica ${key} exists`, 'Duplicate');
       }
       for (const f of parsed.data.files) stub.replicas.set(`${parsed.data.rse}:${f.scope}:${f.name}`, { ...f, rse: parsed.data.rse });
+      return send(201, 'Created');
+    }
+    if (path === '/dids/bulkdidsmeta') {
+      const parsed = didsMetaBody.safeParse(body);
+      if (!parsed.success) return violation(400, `set_dids_metadata_bulk body: ${parsed.error.message}`);
+      for (const d of parsed.data.dids) {
+        const key = `${d.scope}:${d.name}`;
+        if (![...stub.replicas.values()].some((r) => `${r.scope}:${r.name}` === key)) return violation(404, `DID ${key} not found`, 'DataIdentifierNotFound');
+        stub.meta.set(key, { ...(stub.meta.get(key) ?? {}), ...d.meta });
+      }
       return send(201, 'Created');
     }
     const didMatch = /^\/dids\/([^/]+)\/([^/]+)(\/dids)?$/.exec(path);

@@ -74,6 +74,21 @@ describe('mapper-agent/rucio', () => {
       expect(stub.authCount).to.equal(1);
     });
 
+    it('publishes campaign, embargo end and public flag as DID metadata (set_dids_metadata_bulk), and updates them on release', async () => {
+      const client = new RucioClient(config());
+      const end = new Date('2027-06-01T00:00:00Z');
+      await client.register([
+        { path: `${root}/a.fits`, campaign: 'flare24', bytes: 2880, adler32: '12345678', embargo: { embargoEnd: end, public: false } },
+        { path: `${root}/a_ql.png`, campaign: 'flare24', bytes: 100, adler32: '00000003', embargo: { embargoEnd: end, public: true } },
+      ]);
+      expect(stub.violations).to.deep.equal([]);
+      expect(stub.meta.get('flare24:a.fits')).to.deep.equal({ campaign: 'flare24', embargo_end: '2027-06-01T00:00:00.000Z', public: false });
+      expect(stub.meta.get('flare24:a_ql.png')).to.include({ public: true });
+      await client.updateEmbargo([{ path: `${root}/a.fits`, campaign: 'flare24', embargo: { embargoEnd: end, public: true } }]);
+      expect(stub.meta.get('flare24:a.fits')).to.include({ public: true });
+      expect(stub.violations).to.deep.equal([]);
+    });
+
     it('authenticates again once when the token expired', async () => {
       const client = new RucioClient(config({ dataset: '' }));
       await client.register([{ path: `${root}/a.fits`, campaign: 'c1', bytes: 1, adler32: '00000001' }]);
