@@ -11,7 +11,7 @@
  */
 import { isEmbargoed, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
 import type { Classifier } from '../../core/embargo/classify.js';
-import { IngestEngine, type ResumeReport } from './engine.js';
+import { IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
 
 export interface LiftOptions {
@@ -27,6 +27,8 @@ export interface LiftOptions {
   publicAreas?: string[];
   onFile?: () => void;
   onChange?: (change: PlannedChange) => void;
+  /** after a batch is applied, with the verified descriptors (traces, Rucio): see EngineOptions */
+  afterApply?: EngineOptions['afterApply'];
 }
 
 export interface LiftReport {
@@ -52,7 +54,7 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
     roots: o.roots, classifier: o.classifier, modes: o.modes, resolve: (n) => byName.get(n), journal: o.journal, now: o.now,
     lift: new Map(ended.map((c) => [c.gid, c.name])),
     ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}),
-    ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.onChange ? { onChange: o.onChange } : {}),
+    ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.onChange ? { onChange: o.onChange } : {}), ...(o.afterApply ? { afterApply: o.afterApply } : {}),
   });
   const resumed = await engine.resume();
   const report = ended.length ? await engine.ingest(o.roots) : { files: 0, changed: 0, left: 0, refused: 0, problems: [] };
