@@ -21,6 +21,7 @@ import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
 import { sendEmbargoNotices } from './notices.js';
+import { TraceSession, type TraceContext } from '../traces/session.js';
 
 export interface IngestContext {
   cfg: AgentConfig;
@@ -71,11 +72,54 @@ function printer(ctx: IngestContext, dryRun: boolean): (c: PlannedChange) => voi
   return (c) => ctx.out?.(`${dryRun ? 'would change' : 'changed'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)} (${c.reason})`);
 }
 
-async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
+/** Signed traces of what this command applies (agent.traces); none in a dry run or when off. Refused (exit 4) when it cannot sign. */
+function openTraces(ctx: IngestContext, journal: Journal, command: string, dryRun: boolean, extra: Partial<TraceContext> = {}): TraceSession | undefined {
+  if (dryRun || !ctx.cfg.agent.traces.enabled) return undefined;
+  return TraceSession.open(ctx.cfg.agent.traces, ctx.cfg.agent.stateDir, { command, run: journal.run, ...extra });
+}
+
+function closeTraces(ctx: IngestContext, traces: TraceSession | undefined): void {
+  if (!traces) return;
+  for (const p of traces.problems) ctx.out?.(`  ${p}`);
+  traces.close();
+}
+
+/**
+ * The engine hooks of traces and Rucio, composed: onChange traces every applied change (and then
+ * prints it); afterApply traces the batch with checksums read through the engine's descriptors,
+ * then registers in Rucio with the Adler-32 read for the trace (one read per file).
+ */
+function hooks(ctx: IngestContext, traces: TraceSession | undefined, onChange?: (c: PlannedChange) => void, withRucio = true): Pick<ConstructorParameters<typeof IngestEngine>[0], 'onChange' | 'afterApply'> {
+  const rucio = withRucio && ctx.cfg.agent.rucio.enabled ? new RucioClient(ctx.cfg.agent.rucio) : undefined;
+  const change = traces && onChange ? (c: PlannedChange) => (traces.onChange(c), onChange(c)) : (traces?.onChange ?? onChange);
+  return {
+    ...(change ? { onChange: change } : {}),
+    ...(rucio || traces
+      ? {
+          // Checksums through the descriptor the change was applied through: never re-open a path as root.
+          afterApply: async (applied: AppliedChange[]) => {
+            let sums: ReturnType<TraceSession['afterApply']> | undefined;
+            let failed: unknown;
+            try {
+              sums = traces?.afterApply(applied);
+            } catch (err) {
+              failed = err;
+            }
+            if (rucio) {
+              const files = applied.filter((a) => a.change.campaign).map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...(sums?.get(a.change) ?? adler32OfFd(a.fd, a.size)) }));
+              if (files.length) await rucio.register(files);
+            }
+            if (failed) throw new Error(`traces not written: ${(failed as Error).message}`);
+          },
+        }
+      : {}),
+  };
+}
+
+async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void; traces?: TraceSession }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
   const { cfg } = ctx;
   const cache = new CampaignCache(ctx.ldap, cfg.ldap.baseDn);
   await cache.refresh();
-  const rucio = cfg.agent.rucio.enabled ? new RucioClient(cfg.agent.rucio) : undefined;
   const engine = new IngestEngine({
     roots: roots(cfg),
     classifier: new Classifier(cfg.agent.ingest.classification),
@@ -87,16 +131,7 @@ async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: 
     batchSize: cfg.agent.ingest.batchSize,
     publicAreas: cfg.agent.ingest.publicAreas,
     ...(opts.tick ? { onFile: opts.tick } : {}),
-    ...(opts.onChange ? { onChange: opts.onChange } : {}),
-    ...(rucio
-      ? {
-          // Checksums through the descriptor the change was applied through: never re-open a path as root.
-          afterApply: async (applied: AppliedChange[]) => {
-            const files = applied.filter((a) => a.change.campaign).map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...adler32OfFd(a.fd, a.size) }));
-            if (files.length) await rucio.register(files);
-          },
-        }
-      : {}),
+    ...hooks(ctx, opts.traces, opts.onChange),
   });
   return { engine, cache };
 }
@@ -115,13 +150,15 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
 export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<IngestReport> {
   const journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
   const bar = progress('ingest');
+  let traces: TraceSession | undefined;
   try {
+    traces = openTraces(ctx, journal, `ingest ${paths.join(' ')}`, opts.dryRun);
     const now = await decisionTime(ctx);
-    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now, tick: bar.tick, ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
+    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now, tick: bar.tick, ...(traces ? { traces } : {}), ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
     const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
-    // Printing every change, dry runs and the Rucio hook need the main thread.
-    const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled;
+    // Printing every change, dry runs, the Rucio hook and traces need the main thread.
+    const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !traces;
     const report = pooled
       ? await ingestWithPool(paths.map((p) => resolve(p)), {
           roots: roots(ctx.cfg), classification: ctx.cfg.agent.ingest.classification, modes: ctx.cfg.agent.ingest.modes, campaigns: cache.all(),
@@ -134,18 +171,25 @@ export async function ingestCommand(ctx: IngestContext, paths: string[], opts: {
     return report;
   } finally {
     bar.stop();
-    journal.close();
+    try {
+      closeTraces(ctx, traces);
+    } finally {
+      journal.close();
+    }
   }
 }
 
 /** verify: report every file whose owner/group/mode differs from policy; --fix repairs them. */
 export async function verifyCommand(ctx: IngestContext, root: string, opts: { fix: boolean }): Promise<IngestReport> {
   const journal = new Journal(journalPath(ctx.cfg), `verify ${root}${opts.fix ? ' --fix' : ''}`);
+  let traces: TraceSession | undefined;
   try {
+    traces = openTraces(ctx, journal, `verify ${root} --fix`, !opts.fix, { ingestEvent: 'fix' });
     const drift: string[] = [];
     const { engine } = await makeEngine(ctx, journal, {
       dryRun: !opts.fix,
       now: await decisionTime(ctx),
+      ...(traces ? { traces } : {}),
       onChange: (c) => drift.push(`${opts.fix ? 'fixed' : 'drift'} ${c.path}: is ${formatOwnership(c.before)}, policy ${formatOwnership(c.target)} (${c.reason})`),
     });
     const report = await engine.ingest([resolve(root)]);
@@ -153,7 +197,11 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
     summarize(ctx, opts.fix ? 'verify --fix' : 'verify', report);
     return report;
   } finally {
-    journal.close();
+    try {
+      closeTraces(ctx, traces);
+    } finally {
+      journal.close();
+    }
   }
 }
 
@@ -162,7 +210,9 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
   if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
   const journal = new Journal(journalPath(ctx.cfg), `embargo${opts.dryRun ? ' --dry-run' : ''}`);
   const bar = progress('embargo');
+  let traces: TraceSession | undefined;
   try {
+    traces = openTraces(ctx, journal, 'embargo', opts.dryRun);
     const cache = new CampaignCache(ctx.ldap, ctx.cfg.ldap.baseDn);
     await cache.refresh();
     await sendEmbargoNotices({
@@ -172,7 +222,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
-      ...(opts.dryRun || opts.verbose ? { onChange: (c: PlannedChange) => ctx.out?.(`${opts.dryRun ? 'would open' : 'opened'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`) } : {}),
+      ...hooks(ctx, traces, opts.dryRun || opts.verbose ? (c: PlannedChange) => ctx.out?.(`${opts.dryRun ? 'would open' : 'opened'} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`) : undefined, false), // lifting registers nothing in Rucio
     });
     bar.stop();
     summarizeResume(ctx, report.resumed);
@@ -181,7 +231,11 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     return report;
   } finally {
     bar.stop();
-    journal.close();
+    try {
+      closeTraces(ctx, traces);
+    } finally {
+      journal.close();
+    }
   }
 }
 
@@ -193,6 +247,13 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
  */
 export async function watchCommand(ctx: IngestContext, dir: string, stop: Promise<void>): Promise<void> {
   const journal = new Journal(journalPath(ctx.cfg), `watch ${dir}`);
+  let traces: TraceSession | undefined;
+  try {
+    traces = openTraces(ctx, journal, `watch ${dir}`, false);
+  } catch (err) {
+    journal.close();
+    throw err;
+  }
   const top = resolve(dir);
   const due = new Map<string, number>([[top, 0]]); // path -> when it may be ingested
   let failures = 0;
@@ -208,12 +269,13 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
     try {
       const now = await decisionTime(ctx);
       if (!engine || !cache) {
-        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now, onChange: printer(ctx, false) }));
+        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now, onChange: printer(ctx, false), ...(traces ? { traces } : {}) }));
         summarizeResume(ctx, await engine.resume());
       } else await cache.refresh();
       engine.at(now);
       const r = await engine.ingest(ready);
       if (r.files || r.refused) summarize(ctx, ready.includes(top) ? 'initial ingest' : 'ingest', r);
+      traces?.store.seal(true); // every round's traces signed when the round ends
       failures = 0;
     } catch (err) {
       failures++;
@@ -230,5 +292,9 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
   clearInterval(timer);
   watcher.close();
   await busy;
-  journal.close();
+  try {
+    closeTraces(ctx, traces);
+  } finally {
+    journal.close();
+  }
 }
