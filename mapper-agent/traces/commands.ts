@@ -4,8 +4,8 @@
  * from its exported line. Everything but `inclusion` reads the store of the configuration
  * (read-only: verifying never seals or changes anything).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import type { AgentConfig } from '../config.js';
 import type { CrlMode } from './trust.js';
@@ -16,10 +16,21 @@ import { batchLine, checkInclusion, exportLine, verifyStore, type VerifyReport }
 
 type Out = (line: string) => void;
 
-export function openStoreReadOnly(cfg: AgentConfig): TraceStore {
+export function openStoreReadOnly(cfg: AgentConfig, o: { lookup?: boolean } = {}): TraceStore {
   const file = tracesPath(cfg.agent.traces, cfg.agent.stateDir);
   if (!existsSync(file)) throw new ConfigError(`no trace store at ${file} (agent.traces.file / agent.stateDir)`);
-  return new TraceStore(file, { readonly: true });
+  // find keeps its lookup table current when it may write (root on the agent host); a copy it cannot write is scanned
+  const writable = o.lookup && canWrite(file) && canWrite(dirname(file));
+  return new TraceStore(file, { readonly: !writable });
+}
+
+function canWrite(p: string): boolean {
+  try {
+    accessSync(p, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function tracesVerify(cfg: AgentConfig, out: Out, o: { caPaths?: string[]; crlPaths?: string[]; crlMode?: CrlMode; json?: boolean } = {}): Promise<VerifyReport> {
@@ -63,7 +74,7 @@ export function tracesExport(cfg: AgentConfig, out: Out): number {
 
 export function tracesFind(cfg: AgentConfig, out: Out, o: { hash?: string; name?: string }): number {
   if (!o.hash === !o.name) throw new ConfigError('give one of --hash or --name');
-  const store = openStoreReadOnly(cfg);
+  const store = openStoreReadOnly(cfg, { lookup: true });
   try {
     const found = o.hash ? store.findByHash(o.hash) : store.findByName(o.name!);
     for (const t of found) out(JSON.stringify(lineOf(store, t)));

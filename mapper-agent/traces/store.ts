@@ -8,8 +8,13 @@
  *
  * Records are written before they are signed: a crash leaves them unsealed, and the next process
  * that opens the store with a signer seals them first.
+ *
+ * The write path only appends (records, proofs and batches in increasing keys): indexes of random
+ * keys (hashes, names) would cost a page write per record and index. `find` keeps its own lookup
+ * table (8-byte prefixes of the hashes and of the name's hash) and brings it up to date first.
  */
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { signDetached, type Signer } from './cms.js';
@@ -55,6 +60,7 @@ export class TraceStore {
   private readonly countUnsealed: Database.Statement;
   private pending = 0;
 
+  /** `readonly`: open an existing store without writing to it (an auditor's copy); otherwise it is created if need be. */
   constructor(readonly file: string, private readonly o: { signer?: Signer; batchSize?: number; readonly?: boolean } = {}) {
     if (!o.readonly) mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file, o.readonly ? { readonly: true, fileMustExist: true } : {});
@@ -67,12 +73,10 @@ export class TraceStore {
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS traces (
           seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, record TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL,
-          sha256 TEXT, sha3 TEXT, adler32 TEXT, batch INTEGER, leaf INTEGER, proof BLOB);
-        CREATE INDEX IF NOT EXISTS traces_unsealed ON traces(seq) WHERE batch IS NULL;
-        CREATE INDEX IF NOT EXISTS traces_name ON traces(name);
-        CREATE INDEX IF NOT EXISTS traces_sha256 ON traces(sha256);
-        CREATE INDEX IF NOT EXISTS traces_sha3 ON traces(sha3);
-        CREATE INDEX IF NOT EXISTS traces_hash ON traces(hash);
+          sha256 TEXT, sha3 TEXT, adler32 TEXT);
+        CREATE TABLE IF NOT EXISTS proofs (seq INTEGER PRIMARY KEY, batch INTEGER NOT NULL, leaf INTEGER NOT NULL, proof BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS lookup (k INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (k, seq)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS batches (
           id INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL, size INTEGER NOT NULL,
           root TEXT NOT NULL, signature BLOB NOT NULL, signed_at TEXT NOT NULL, signer TEXT NOT NULL);
@@ -80,9 +84,9 @@ export class TraceStore {
     }
     this.insert = this.db.prepare('INSERT INTO traces (seq, hash, record, name, path, sha256, sha3, adler32) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.lastRow = this.db.prepare('SELECT seq, hash FROM traces ORDER BY seq DESC LIMIT 1');
-    this.unsealed = this.db.prepare('SELECT seq, hash FROM traces WHERE batch IS NULL ORDER BY seq LIMIT ?');
-    this.countUnsealed = this.db.prepare('SELECT count(*) AS n FROM traces WHERE batch IS NULL');
-    this.setProof = this.db.prepare('UPDATE traces SET batch = ?, leaf = ?, proof = ? WHERE seq = ?');
+    this.unsealed = this.db.prepare('SELECT seq, hash FROM traces WHERE seq > (SELECT coalesce(max(last), 0) FROM batches) ORDER BY seq LIMIT ?');
+    this.countUnsealed = this.db.prepare('SELECT count(*) AS n FROM traces WHERE seq > (SELECT coalesce(max(last), 0) FROM batches)');
+    this.setProof = this.db.prepare('INSERT INTO proofs (batch, leaf, proof, seq) VALUES (?, ?, ?, ?)');
     this.insertBatch = this.db.prepare('INSERT INTO batches (first, last, size, root, signature, signed_at, signer) VALUES (?, ?, ?, ?, ?, ?, ?)');
     if (o.signer && !o.readonly) {
       this.pending = (this.countUnsealed.get() as { n: number }).n;
@@ -151,7 +155,7 @@ export class TraceStore {
 
   /** Every trace in chain order (streams: flat memory). */
   *traces(): Generator<StoredTrace> {
-    for (const r of this.db.prepare('SELECT seq, hash, record, batch, leaf, proof FROM traces ORDER BY seq').iterate() as Iterable<TraceRow>) yield fromRow(r);
+    for (const r of this.db.prepare('SELECT seq, hash, record, batch, leaf, proof FROM traces LEFT JOIN proofs USING (seq) ORDER BY seq').iterate() as Iterable<TraceRow>) yield fromRow(r);
   }
 
   batches(): StoredBatch[] {
@@ -164,22 +168,54 @@ export class TraceStore {
   }
 
   trace(seq: number): StoredTrace | undefined {
-    const r = this.db.prepare('SELECT seq, hash, record, batch, leaf, proof FROM traces WHERE seq = ?').get(seq) as TraceRow | undefined;
+    const r = this.db.prepare('SELECT seq, hash, record, batch, leaf, proof FROM traces LEFT JOIN proofs USING (seq) WHERE seq = ?').get(seq) as TraceRow | undefined;
     return r ? fromRow(r) : undefined;
+  }
+
+  /**
+   * Bring the lookup table up to date (records appended since the last `find`), in one transaction,
+   * keys sorted so that each page of it is written once. Needs a writable store.
+   */
+  private updateLookup(): void {
+    const done = (this.db.prepare("SELECT value FROM meta WHERE key = 'lookup'").get() as { value: number } | undefined)?.value ?? 0;
+    const rows = this.db.prepare('SELECT seq, hash, name, sha256, sha3, adler32 FROM traces WHERE seq > ? ORDER BY seq').all(done) as { seq: number; hash: string; name: string; sha256: string | null; sha3: string | null; adler32: string | null }[];
+    if (!rows.length) return;
+    const keys: [bigint, number][] = [];
+    for (const r of rows) {
+      keys.push([hexKey(r.hash), r.seq], [nameKey(r.name), r.seq]);
+      for (const h of [r.sha256, r.sha3, r.adler32]) if (h) keys.push([hexKey(h), r.seq]);
+    }
+    keys.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    const insert = this.db.prepare('INSERT OR IGNORE INTO lookup (k, seq) VALUES (?, ?)');
+    this.db.transaction(() => {
+      for (const [k, seq] of keys) insert.run(k, seq);
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('lookup', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(rows[rows.length - 1]!.seq);
+    }).immediate();
+  }
+
+  /** Records under lookup key `k` matching `where`; records the lookup table does not cover yet (a read-only store) are scanned. */
+  private candidates(k: bigint, where: string, params: Record<string, unknown>): StoredTrace[] {
+    if (!this.o.readonly) this.updateLookup();
+    const done = (this.db.prepare("SELECT value FROM meta WHERE key = 'lookup'").get() as { value: number } | undefined)?.value ?? 0;
+    const sql = `SELECT seq, hash, record, batch, leaf, proof FROM traces LEFT JOIN proofs USING (seq)
+      WHERE seq IN (SELECT seq FROM lookup WHERE k = @k UNION ALL SELECT seq FROM traces WHERE seq > @done) AND (${where}) ORDER BY seq`;
+    return (this.db.prepare(sql).all({ ...params, k, done }) as TraceRow[]).map(fromRow);
   }
 
   /** Traces whose content hash (SHA-256, SHA3-256, Adler-32) or record hash is `hash` (hex, any case). */
   findByHash(hash: string): StoredTrace[] {
     const h = hash.toLowerCase();
-    return (this.db.prepare('SELECT seq, hash, record, batch, leaf, proof FROM traces WHERE sha256 = @h OR sha3 = @h OR hash = @h OR adler32 = @h ORDER BY seq').all({ h }) as TraceRow[]).map(fromRow);
+    if (!/^[0-9a-f]{8,}$/.test(h)) return [];
+    return this.candidates(hexKey(h), 'sha256 = @h OR sha3 = @h OR hash = @h OR adler32 = @h', { h });
   }
 
   /** Traces of a file: by its full path, or by its base name when `name` has no slash. */
   findByName(name: string): StoredTrace[] {
-    const rows = name.includes('/')
-      ? this.db.prepare('SELECT seq, hash, record, batch, leaf, proof FROM traces WHERE name = ? AND path = ? ORDER BY seq').all(basename(name), name.replace(/\/+$/, ''))
-      : this.db.prepare('SELECT seq, hash, record, batch, leaf, proof FROM traces WHERE name = ? ORDER BY seq').all(name);
-    return (rows as TraceRow[]).map(fromRow);
+    if (name.includes('/')) {
+      const path = name.replace(/\/+$/, '');
+      return this.candidates(nameKey(basename(path)), 'name = @name AND path = @path', { name: basename(path), path });
+    }
+    return this.candidates(nameKey(name), 'name = @name', { name });
   }
 
   counts(): { traces: number; unsealed: number; batches: number } {
@@ -201,6 +237,15 @@ export class TraceStore {
   get raw(): Database.Database {
     return this.db;
   }
+}
+
+/** The lookup key of a hex hash: its first 8 bytes as a signed 64-bit integer (Adler-32: its 4 bytes). */
+function hexKey(hex: string): bigint {
+  return BigInt.asIntN(64, BigInt(`0x${hex.slice(0, 16)}`));
+}
+
+function nameKey(name: string): bigint {
+  return hexKey(createHash('sha256').update(name, 'utf8').digest('hex'));
 }
 
 function fromRow(r: TraceRow): StoredTrace {

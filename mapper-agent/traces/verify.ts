@@ -38,6 +38,7 @@ export async function verifyStore(store: TraceStore, trust: Trust, now = new Dat
     else if (report.problems.length === MAX_PROBLEMS) report.problems.push('… more problems not listed');
   };
   const batchRows = new Map(store.batches().map((b) => [b.id, b]));
+  const sealedUpTo = Math.max(0, ...[...batchRows.values()].map((b) => b.last));
   const seenBatches = new Set<number>();
   const signerCache = new Map<string, Promise<{ ok: boolean; problems: string[]; subject?: string; names: string[] }>>();
   const signers = new Set<string>();
@@ -112,6 +113,10 @@ export async function verifyStore(store: TraceStore, trust: Trust, now = new Dat
     }
     prev = hash;
     expect = t.seq + 1;
+    if (t.batch === null && t.seq <= sealedUpTo) {
+      problem(`record ${t.seq}: lies in a signed batch but has no inclusion proof (deleted)`);
+      continue;
+    }
     if (t.batch === null) {
       report.unsealed++;
       continue;

@@ -139,10 +139,16 @@ describe('mapper-agent/traces: store, signatures and `traces verify`', function 
     tamper(f2, (db) => db.prepare('DELETE FROM traces WHERE seq = 10').run());
     expect((await verify(f2)).problems.join('\n')).to.contain('batch 3: signed for records 9-10 (2), holds 9-9 (1)');
     const f3 = written();
-    tamper(f3, (db) => db.prepare('DELETE FROM traces WHERE batch = 2').run());
+    tamper(f3, (db) => db.prepare('DELETE FROM traces WHERE seq BETWEEN 5 AND 8').run());
     const p3 = (await verify(f3)).problems.join('\n');
     expect(p3).to.contain('records 5-8 are missing');
     expect(p3).to.contain('batch 2 (records 5-8): no record is stored for it');
+  });
+
+  it('detects a deleted inclusion proof', async () => {
+    const file = written();
+    tamper(file, (db) => db.prepare('DELETE FROM proofs WHERE seq = 2').run());
+    expect((await verify(file)).problems.join('\n')).to.contain('record 2: lies in a signed batch but has no inclusion proof');
   });
 
   it('detects reordered records (two swapped, with their hashes)', async () => {
@@ -177,7 +183,7 @@ describe('mapper-agent/traces: store, signatures and `traces verify`', function 
         const leaves = hashes.slice(b.first - 1, b.last).map((h) => leafHash(Buffer.from(h, 'hex')));
         const { root, proofs } = treeWithProofs(leaves);
         db.prepare('UPDATE batches SET root = ?, signature = ? WHERE id = ?').run(root.toString('hex'), signDetached(root, by), b.id);
-        proofs.forEach((p, i) => db.prepare('UPDATE traces SET proof = ? WHERE seq = ?').run(Buffer.concat(p), b.first + i));
+        proofs.forEach((p, i) => db.prepare('UPDATE proofs SET proof = ? WHERE seq = ?').run(Buffer.concat(p), b.first + i));
       }
     });
 
@@ -269,6 +275,14 @@ describe('mapper-agent/traces: store, signatures and `traces verify`', function 
     expect(tracesFind(cfg, (l) => found.push(l), { name: '/data/flare/obs6.fits' })).to.equal(1);
     expect(tracesFind(cfg, (l) => found.push(l), { name: '/elsewhere/obs6.fits' })).to.equal(0);
     expect(found.every((f) => (JSON.parse(f) as { seq: number }).seq === 7)).to.equal(true);
+    // records appended after find's lookup table was brought up to date are found all the same (scanned) by a read-only reader
+    const more = new TraceStore(file, { signer, batchSize: 4 });
+    more.append([{ ...entry(6), path: '/data/flare/again/obs6.fits' }]);
+    more.close();
+    const ro = new TraceStore(file, { readonly: true });
+    expect(ro.findByName('obs6.fits').map((t) => t.seq)).to.deep.equal([7, 11]);
+    expect(ro.findByHash('6'.padStart(64, 'a')).map((t) => t.seq)).to.deep.equal([7, 11]);
+    ro.close();
 
     const shown: string[] = [];
     tracesShow(cfg, (l) => shown.push(l), 7);
