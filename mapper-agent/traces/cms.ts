@@ -86,9 +86,29 @@ export function loadSigner(certFile: string, keyFile: string): Signer {
 
 const ab = (b: Uint8Array): ArrayBuffer => new Uint8Array(b).buffer;
 
+/** Parsed once per signer: pkijs takes milliseconds to parse or re-encode a certificate. */
+const parsed = new WeakMap<Signer, { certs: pkijs.Certificate[] }>();
+
+function certsOf(signer: Signer): { certs: pkijs.Certificate[] } {
+  let p = parsed.get(signer);
+  if (!p) {
+    p = { certs: signer.chain.map((d) => pkijs.Certificate.fromBER(ab(d))) };
+    parsed.set(signer, p);
+  }
+  return p;
+}
+
+/** One DER TLV (definite length). */
+function tlv(tag: number, ...content: Uint8Array[]): Buffer {
+  const body = Buffer.concat(content);
+  const n = body.length;
+  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : n < 0x10000 ? Buffer.from([0x82, n >> 8, n & 0xff]) : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), len, body]);
+}
+
 /** CMS SignedData (DER, ContentInfo) over `content`, detached. */
 export function signDetached(content: Uint8Array, signer: Signer, at = new Date()): Buffer {
-  const certs = signer.chain.map((d) => pkijs.Certificate.fromBER(ab(d)));
+  const { certs } = certsOf(signer);
   const cert = certs[0]!;
   const digest = createHash('sha256').update(content).digest();
   const attrs = [
@@ -112,15 +132,16 @@ export function signDetached(content: Uint8Array, signer: Signer, at = new Date(
     signatureAlgorithm: rsa ? new pkijs.AlgorithmIdentifier({ algorithmId: OID.rsaEncryption, algorithmParams: new asn1js.Null() }) : new pkijs.AlgorithmIdentifier({ algorithmId: OID.ecdsaWithSha256 }),
     signature: new asn1js.OctetString({ valueHex: ab(signature) }),
   });
-  const signedData = new pkijs.SignedData({
-    version: 1,
-    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.data }),
-    digestAlgorithms: [sha256Alg()],
-    certificates: certs,
-    signerInfos: [signerInfo],
-  });
-  const info = new pkijs.ContentInfo({ contentType: OID.signedData, content: signedData.toSchema(true) });
-  return Buffer.from(info.toSchema().toBER());
+  // SignedData assembled around the certificates' own DER (re-encoding them through pkijs costs milliseconds a batch):
+  // ContentInfo { signedData, [0] SignedData { 1, {sha256}, { id-data }, [0] certificates, { signerInfo } } }
+  const der = (o: { toSchema(): asn1js.BaseBlock }) => Buffer.from(o.toSchema().toBER());
+  const signedData = tlv(0x30,
+    Buffer.from([0x02, 0x01, 0x01]),
+    tlv(0x31, der(sha256Alg())),
+    der(new pkijs.EncapsulatedContentInfo({ eContentType: OID.data })),
+    tlv(0xa0, ...signer.chain),
+    tlv(0x31, der(signerInfo)));
+  return tlv(0x30, Buffer.from(new asn1js.ObjectIdentifier({ value: OID.signedData }).toBER()), tlv(0xa0, signedData));
 }
 
 export interface CmsCheck {
