@@ -75,7 +75,7 @@ function printer(ctx: IngestContext, dryRun: boolean): (c: PlannedChange) => voi
 /** Signed traces of what this command applies (agent.traces); none in a dry run or when off. Refused (exit 4) when it cannot sign. */
 function openTraces(ctx: IngestContext, journal: Journal, command: string, dryRun: boolean, extra: Partial<TraceContext> = {}): TraceSession | undefined {
   if (dryRun || !ctx.cfg.agent.traces.enabled) return undefined;
-  return TraceSession.open(ctx.cfg.agent.traces, ctx.cfg.agent.stateDir, { command, run: journal.run, ...extra });
+  return TraceSession.open(ctx.cfg.agent.traces, ctx.cfg.agent.stateDir, { command, run: journal.run, adler32: ctx.cfg.agent.rucio.enabled, ...extra });
 }
 
 function closeTraces(ctx: IngestContext, traces: TraceSession | undefined): void {

@@ -85,11 +85,12 @@ const CHUNK = 1 << 20;
 let chunk: Buffer | undefined;
 
 /**
- * SHA-256, SHA3-256 and Adler-32 of an open file in one pass, read through its descriptor (the
- * verified one the change was applied through: never a path) from offset 0 up to `size` bytes
- * (its fstat size: a growing file or a device cannot make the read endless).
+ * SHA-256, SHA3-256 (and Adler-32 when `withAdler32`: Rucio's checksum, computed in JavaScript, so
+ * only when Rucio needs it) of an open file in one pass, read through its descriptor (the verified
+ * one the change was applied through: never a path) from offset 0 up to `size` bytes (its fstat
+ * size: a growing file or a device cannot make the read endless).
  */
-export function hashFd(fd: number, size: number): { hashes: TraceHash[]; bytes: number; adler32: string } {
+export function hashFd(fd: number, size: number, withAdler32 = true): { hashes: TraceHash[]; bytes: number; adler32?: string } {
   const buf = (chunk ??= Buffer.allocUnsafe(CHUNK));
   const sha256 = createHash('sha256');
   const sha3 = createHash('sha3-256');
@@ -101,9 +102,12 @@ export function hashFd(fd: number, size: number): { hashes: TraceHash[]; bytes: 
     const part = buf.subarray(0, n);
     sha256.update(part);
     sha3.update(part);
-    sum = adler32(part, sum);
+    if (withAdler32) sum = adler32(part, sum);
     bytes += n;
   }
+  const hashes: TraceHash[] = [{ alg: 'sha256', value: sha256.digest('hex') }, { alg: 'sha3-256', value: sha3.digest('hex') }];
+  if (!withAdler32) return { hashes, bytes };
   const a = adler32Hex(sum);
-  return { hashes: [{ alg: 'sha256', value: sha256.digest('hex') }, { alg: 'sha3-256', value: sha3.digest('hex') }, { alg: 'adler32', value: a }], bytes, adler32: a };
+  hashes.push({ alg: 'adler32', value: a });
+  return { hashes, bytes, adler32: a };
 }

@@ -7,8 +7,9 @@
  * were applied through (today without quarantines and directories). The session keeps what
  * onChange saw and writes it when afterApply comes, in the order applied: a change whose
  * descriptor afterApply hands over gets its checksums (SHA-256, SHA3-256, Adler-32) read through
- * that descriptor; the others (quarantines, directories) are traced without checksums. The
- * Adler-32 is handed back so that the Rucio hook needs no second read.
+ * that descriptor; the others (quarantines, directories) are traced without checksums. With
+ * Rucio on, the Adler-32 is computed in the same pass and handed back: the Rucio hook needs no
+ * second read.
  */
 import { join } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
@@ -26,6 +27,8 @@ export interface TraceContext {
   run: number | null;
   /** the event an applied `ingest` change is: `fix` for verify --fix */
   ingestEvent?: TraceEvent;
+  /** also Adler-32 (Rucio's checksum; on when Rucio is) */
+  adler32?: boolean;
 }
 
 export function tracesPath(cfg: TracesConfig, stateDir: string): string {
@@ -83,10 +86,10 @@ export class TraceSession {
       let size: number | null = null;
       if (a && c.kind !== 'directory') {
         try {
-          const h = hashFd(a.fd, a.size);
+          const h = hashFd(a.fd, a.size, this.ctx.adler32 ?? true);
           hashes = h.hashes;
           size = h.bytes;
-          sums.set(c, { adler32: h.adler32, bytes: h.bytes });
+          if (h.adler32) sums.set(c, { adler32: h.adler32, bytes: h.bytes });
         } catch (err) {
           if (this.problems.length < 200) this.problems.push(`${c.path}: traced without checksums: ${(err as Error).message}`);
         }
