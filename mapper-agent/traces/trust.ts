@@ -50,6 +50,15 @@ export interface SignerCheck {
  * certificate fails whatever the signing time claims). Never throws.
  */
 export async function checkSigner(signerDer: Uint8Array, intermediates: Uint8Array[], trust: Trust, times: { validAt?: Date; now?: Date } = {}): Promise<SignerCheck> {
+  try {
+    return await check(signerDer, intermediates, trust, times);
+  } catch (err) {
+    // a certificate whose parts cannot be parsed (an extension, a name) is not one to believe
+    return { ok: false, problems: [`the signing certificate or its path cannot be read: ${(err as Error).message}`] };
+  }
+}
+
+async function check(signerDer: Uint8Array, intermediates: Uint8Array[], trust: Trust, times: { validAt?: Date; now?: Date }): Promise<SignerCheck> {
   const now = times.now ?? new Date();
   const at = times.validAt ?? now;
   const problems: string[] = [];

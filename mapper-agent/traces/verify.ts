@@ -88,8 +88,8 @@ export async function verifyStore(store: TraceStore, trust: Trust, now = new Dat
     if (bad.length) problem(`batch ${b.id}: signed by ${c.subject ?? 'an unreadable certificate'}, which does not name the host of its records (${bad.map((h) => h ?? '?').join(', ')}): re-signed with another key?`);
     if (c.ok && fp !== b.signer) report.warnings.push(`batch ${b.id}: the recorded signer fingerprint differs from the certificate in the signature`);
     if (c.ok && cms.signerDer) {
-      const cert = new X509Certificate(cms.signerDer);
-      if (new Date(cert.validTo) < now) report.warnings.push(`batch ${b.id}: signed while the certificate was valid; it has expired since (${new Date(cert.validTo).toISOString()})`);
+      const validTo = new Date(new X509Certificate(cms.signerDer).validTo); // parsed already by checkSigner
+      if (validTo < now) report.warnings.push(`batch ${b.id}: signed while the certificate was valid; it has expired since (${validTo.toISOString()})`);
     }
   };
 
