@@ -30,6 +30,7 @@ import { verifyStore } from '../../../mapper-agent/traces/verify.js';
 import { tracesVerify } from '../../../mapper-agent/traces/commands.js';
 import { fitsFile } from '../../support/fits.js';
 import { useManagedSlapd } from '../../support/slapd.js';
+import { startRucioStub } from '../../support/rucio-stub.js';
 import { makePki, type TestPki } from './pki.js';
 
 const PI = 12345;
@@ -209,6 +210,37 @@ describe('mapper-agent/traces: every applied decision is traced (as root, real f
       const r = await tracesVerify(cfg, (l) => out.push(l));
       expect(r.problems).to.deep.equal([]);
       expect(out[0]).to.match(/^ok: \d+ traces in \d+ signed batches, 0 not signed yet; signed by CN=storage.example.org/);
+    });
+
+    it("with Rucio on, Rucio gets the Adler-32 computed in the trace's pass over the descriptor, and the trace carries it", async () => {
+      const stub = await startRucioStub();
+      try {
+        const dir = new Directory({ ldap: fx.portal, baseDn: fx.slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
+        await dir.people.create({ username: 'rui', displayName: 'Rui' });
+        await dir.campaigns.create({ name: 'rtraced', pi: 'rui', embargoEnd: new Date(Date.now() + 86400_000) });
+        const state = join(root, '..', `state-r-${root.slice(-6)}`);
+        const cfg = agentConfigSchema.parse({
+          ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
+          agent: {
+            stateDir: state, ingest: { roots: [root], noticeDays: 0 },
+            rucio: { enabled: true, url: stub.url, account: 'cg', username: 'cg-agent', password: 's3cret', rse: 'DCACHE_DISK', pfnPrefixes: { [root]: 'davs://dcache.example.org:2880/data' } },
+            traces: { enabled: true, certFile: host.certFile, keyFile: host.keyFile, caPaths: [pki.dir] },
+          },
+        });
+        const data = fitsFile([['CAMPAIGN', 'rtraced']], 70_000);
+        put('r/x.fits', data);
+        await ingestCommand({ cfg, ldap: fx.agent, log: createLogger('test') }, [join(root, 'r')], { dryRun: false });
+        expect(stub.violations).to.deep.equal([]);
+        const replica = stub.replicas.get('DCACHE_DISK:rtraced:r/x.fits')!;
+        expect(replica.adler32).to.equal(adler32Hex(adler32(data)));
+        expect(replica.bytes).to.equal(data.length);
+        const s = new TraceStore(join(state, 'traces.sqlite'), { readonly: true });
+        const [t] = [...s.traces()].map((x) => JSON.parse(x.text) as TraceRecord).filter((r) => r.name === 'x.fits');
+        s.close();
+        expect(t!.hashes).to.deep.equal(hashesOf(data));
+      } finally {
+        await stub.close();
+      }
     });
   });
 });
