@@ -335,15 +335,27 @@ describe('mapper-agent/traces: store, signatures and `traces verify`', function 
     );
   });
 
-  it('`mapper-agent traces verify` exits 0 on a good store and 1 naming the problem on a tampered one', async function () {
+  it('`mapper-agent traces verify` exits 0 on a good store and 1 naming the problem on a tampered one; `traces show` + `traces inclusion` check one trace', async function () {
     this.timeout(60_000);
     const file = written();
     const cfgFile = join(base, `agent-${++n}.json`);
     writeFileSync(cfgFile, JSON.stringify({ agent: { stateDir: base, traces: { file, caPaths: [pki.dir] } } }));
-    const cli = () => spawnSync(process.execPath, ['--import', 'tsx', 'mapper-agent/cli.ts', '--config', cfgFile, 'traces', 'verify'], { encoding: 'utf8', env: { ...process.env, CG_LOG_LEVEL: 'error' } });
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'mapper-agent/cli.ts', ...args], { encoding: 'utf8', env: { ...process.env, CG_LOG_LEVEL: 'error' } });
+    const cli = () => run('--config', cfgFile, 'traces', 'verify');
     const good = cli();
     expect(good.status, good.stderr).to.equal(0);
     expect(good.stdout).to.match(/^ok: 10 traces in 3 signed batches, 0 not signed yet/);
+    // one trace's inclusion, the auditor's way: its line from `traces show`, the root openssl checked, no configuration
+    const shown = run('--config', cfgFile, 'traces', 'show', '6');
+    expect(shown.status, shown.stderr).to.equal(0);
+    const line = join(base, `trace-6-${n}.json`);
+    writeFileSync(line, shown.stdout);
+    const { root } = tracesExportBatch(config(file), () => undefined, 2, join(base, `cli-${n}`));
+    const included = run('traces', 'inclusion', line, '--root', root);
+    expect(included.status, included.stderr).to.equal(0);
+    expect(included.stdout).to.match(/^included: trace 6 \(\/data\/flare\/obs5.fits\) in batch 2/);
+    writeFileSync(line, shown.stdout.replace('decision 5', 'decision five'));
+    expect(run('traces', 'inclusion', line, '--root', root).status).to.equal(1);
     const copy = `${file}.orig`;
     copyFileSync(file, copy);
     tamper(file, (db) => db.prepare('DELETE FROM traces WHERE seq = 2').run());
