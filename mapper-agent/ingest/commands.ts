@@ -106,7 +106,7 @@ function hooks(ctx: IngestContext, traces: TraceSession | undefined, onChange?: 
               failed = err;
             }
             if (rucio) {
-              const files = applied.filter((a) => a.change.campaign).map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...(sums?.get(a.change) ?? adler32OfFd(a.fd, a.size)) }));
+              const files = applied.filter((a) => a.change.campaign && a.change.kind !== 'quarantine').map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...(sums?.get(a.change) ?? adler32OfFd(a.fd, a.size)) }));
               if (files.length) await rucio.register(files);
             }
             if (failed) throw new Error(`traces not written: ${(failed as Error).message}`);
