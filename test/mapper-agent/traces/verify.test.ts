@@ -78,6 +78,16 @@ describe('mapper-agent/traces: store, signatures and `traces verify`', function 
   const config = (file: string): AgentConfig =>
     agentConfigSchema.parse({ agent: { stateDir: base, traces: { enabled: true, file, certFile: hostFiles.certFile, keyFile: hostFiles.keyFile, caPaths: [pki.dir] } } });
 
+  it('agent.traces: off by default, IGTF host certificate paths by default, unknown keys and bad sizes refused', () => {
+    const t = agentConfigSchema.parse({}).agent.traces;
+    expect(t).to.deep.include({ enabled: false, certFile: '/etc/grid-security/hostcert.pem', keyFile: '/etc/grid-security/hostkey.pem', batchSize: 1024, crlMode: 'require' });
+    expect(t.caPaths).to.deep.equal(['/etc/grid-security/certificates']);
+    const bad = agentConfigSchema.safeParse({ agent: { traces: { enabled: 'maybe', batchSize: 0, keyfile: '/x', crlMode: 'never' } } });
+    expect(bad.success).to.equal(false);
+    expect(bad.error!.issues.map((i) => i.path.join('.'))).to.include.members(['agent.traces.enabled', 'agent.traces.batchSize', 'agent.traces', 'agent.traces.crlMode']);
+    expect(agentConfigSchema.parse({ agent: { traces: { enabled: 'true', batchSize: '64' } } }).agent.traces).to.deep.include({ enabled: true, batchSize: 64 });
+  });
+
   it('chains, batches and signs what it stores; verify passes and names the signer', async () => {
     const file = written(10);
     const store = new TraceStore(file, { readonly: true });
