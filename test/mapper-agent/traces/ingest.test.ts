@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Classifier, classificationSchema } from '../../../core/embargo/classify.js';
@@ -168,6 +168,25 @@ describe('mapper-agent/traces: every applied decision is traced (as root, real f
     expect(fixed.after.mode).to.equal('0640');
     expect(fixed.hashes.map((h) => h.alg)).to.deep.equal(['sha256', 'sha3-256', 'adler32']);
     expect((await verified()).ok).to.equal(true);
+  });
+
+  it('a quarantine handed to afterApply with its descriptor (the proposed engine change) is traced with checksums', () => {
+    const data = Buffer.from('SIMPLE  = garbage');
+    const p = put('q/broken.fits', data, 0o644);
+    const s = session('ingest (test)');
+    const change = { path: p, dev: 0, ino: 0, kind: 'quarantine' as const, before: { uid: 0, gid: 0, mode: 0o100644 }, target: { uid: 0, gid: 0, mode: 0o100640 }, reason: 'unreadable FITS header: test' };
+    const fd = openSync(p, 'r');
+    try {
+      s.onChange(change);
+      s.afterApply([{ change, fd, size: data.length }]);
+    } finally {
+      closeSync(fd);
+    }
+    s.close();
+    const [r] = records();
+    expect(r).to.deep.include({ event: 'quarantine', size: data.length });
+    expect(r!.hashes).to.deep.equal(hashesOf(data));
+    expect(r!.before.mode).to.equal('0644');
   });
 
   describe('the commands with agent.traces on (real slapd)', function () {
