@@ -6,10 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { benchMapperSync } from './mapper-sync.js';
 import { benchIngest } from './ingest.js';
+import { benchTraces } from './traces.js';
 
 const benches: Record<string, (scale: number) => Promise<void>> = {
   'mapper-sync': benchMapperSync,
   ingest: benchIngest,
+  traces: benchTraces,
 };
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);

@@ -19,6 +19,7 @@ import { packageVersion } from '../core/version.js';
 // (SQLite, mail, Rucio, progress bars) in its memory, and --help stays fast.
 const map = () => import('./map/runner.js');
 const ingest = () => import('./ingest/commands.js');
+const traces = () => import('./traces/commands.js');
 
 const log = createLogger('mapper-agent');
 
@@ -168,6 +169,67 @@ export function buildProgram(): Command {
         attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun, verbose: !!opts.verbose }));
       }),
     );
+
+  const group = program
+    .command('traces')
+    .description('signed traces of every ownership/mode decision applied (agent.traces; docs/traces.md)');
+  const list = (v: string, prev: string[] = []) => [...prev, v];
+  group
+    .command('verify')
+    .description("check the hash chain, every batch's Merkle root and inclusion proofs, every CMS signature, and the signer's chain and revocation against the trust directory; exit 1 on any problem")
+    .option('--ca <path>', 'trust anchors: IGTF directory or PEM file (repeatable; default agent.traces.caPaths)', list)
+    .option('--crl <path>', 'CRLs: IGTF directory or PEM file (repeatable; default agent.traces.crlPaths, else the CA paths)', list)
+    .addOption(new Option('--crl-mode <mode>', 'require a valid CRL of every CA on the path, or check one if present').choices(['require', 'if-present']))
+    .option('--json', 'machine-readable report')
+    .action(async (opts: { ca?: string[]; crl?: string[]; crlMode?: 'require' | 'if-present'; json?: boolean }) => {
+      const { tracesVerify } = await traces();
+      const r = await tracesVerify(config(program), (l) => console.log(l), { ...(opts.ca ? { caPaths: opts.ca } : {}), ...(opts.crl ? { crlPaths: opts.crl } : {}), ...(opts.crlMode ? { crlMode: opts.crlMode } : {}), json: !!opts.json });
+      if (!r.ok) process.exitCode = EXIT.ERROR;
+    });
+  group
+    .command('export')
+    .description('every batch and trace as JSON Lines (a batch line, then its traces with their inclusion proofs)')
+    .action(async () => {
+      const { tracesExport } = await traces();
+      tracesExport(config(program), (l) => process.stdout.write(l + '\n'));
+    });
+  group
+    .command('find')
+    .description('traces of a file: by a content hash (SHA-256, SHA3-256, Adler-32) or record hash, or by path / base name; JSON Lines')
+    .option('--hash <hex>', 'content or record hash')
+    .option('--name <name>', 'full path, or base name')
+    .action(async (opts: { hash?: string; name?: string }) => {
+      const { tracesFind } = await traces();
+      if (!tracesFind(config(program), (l) => console.log(l), opts)) process.exitCode = EXIT.ERROR;
+    });
+  group
+    .command('show')
+    .description('one trace as its export line (input for `traces inclusion`)')
+    .argument('<seq>', 'record number', (v) => Number.parseInt(v, 10))
+    .action(async (seq: number) => {
+      const { tracesShow } = await traces();
+      tracesShow(config(program), (l) => console.log(l), seq);
+    });
+  group
+    .command('export-batch')
+    .description('write batch-<id>.p7s (CMS SignedData, DER) and batch-<id>.root (32-byte Merkle root) for openssl cms -verify')
+    .argument('<id>', 'batch number', (v) => Number.parseInt(v, 10))
+    .argument('<dir>', 'output directory')
+    .action(async (id: number, dir: string) => {
+      const { tracesExportBatch } = await traces();
+      tracesExportBatch(config(program), (l) => console.log(l), id, dir);
+    });
+  group
+    .command('inclusion')
+    .description("check exported trace lines: each record hashes to its hash and its proof leads to its batch root (and to --root, the root checked with openssl); needs no configuration")
+    .argument('[file]', 'JSON Lines from `traces export`, `find` or `show` (default: standard input)')
+    .option('--root <file>', 'the batch root (32 raw bytes or 64 hex digits) whose signature openssl verified')
+    .action(async (file: string | undefined, opts: { root?: string }) => {
+      const { tracesInclusion } = await traces();
+      const { readFileSync } = await import('node:fs');
+      const text = readFileSync(file ?? 0, 'utf8');
+      if (!tracesInclusion(text, (l) => console.log(l), opts)) process.exitCode = EXIT.ERROR;
+    });
 
   program
     .command('run')

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { envBoolean } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
 import { rucioConfigSchema } from './rucio/config.js';
+import { tracesConfigSchema } from './traces/config.js';
 import { classificationSchema } from '../core/embargo/classify.js';
 import { modesSchema } from '../core/embargo/policy.js';
 import { fileModeSchema } from '../core/file-mode.js';
@@ -82,6 +83,8 @@ export const agentSectionSchema = z.object({
   syncEnabled: envBoolean.default(true),
   ingest: ingestSectionSchema.default(ingestSectionSchema.parse({})),
   rucio: rucioConfigSchema.default({ enabled: false, scope: '{campaign}', dataset: '', pfnPrefixes: {}, timeoutMs: 10_000 }),
+  /** Signed traces of every applied decision (docs/traces.md); off by default. */
+  traces: tracesConfigSchema.default(tracesConfigSchema.parse({})),
 });
 
 export const agentConfigSchema = directoryConfigSchema.extend({

@@ -14,13 +14,15 @@ import type { AgentConfig } from '../config.js';
 import type { AgentMetrics } from '../metrics.js';
 import { adler32OfFd } from '../rucio/adler32.js';
 import { checkClock, ClockRefusedError, type ClockCheck } from '../clock.js';
-import { RucioClient } from '../rucio/client.js';
+import { RucioClient, type EmbargoMetadata } from '../rucio/client.js';
+import type { CampaignFacts } from '../../core/embargo/policy.js';
 import { CampaignCache } from './campaign-cache.js';
 import { IngestEngine, type AppliedChange, type IngestReport, type ResumeReport } from './engine.js';
 import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
 import { sendEmbargoNotices, sendReembargoNotices } from './notices.js';
+import { TraceSession, type TraceContext } from '../traces/session.js';
 
 export interface IngestContext {
   cfg: AgentConfig;
@@ -78,11 +80,62 @@ function latency(ctx: IngestContext): (c: PlannedChange) => void {
   };
 }
 
-async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
+/** Signed traces of what this command applies (agent.traces); none in a dry run or when off. Refused (exit 4) when it cannot sign. */
+function openTraces(ctx: IngestContext, journal: Journal, command: string, dryRun: boolean, extra: Partial<TraceContext> = {}): TraceSession | undefined {
+  if (dryRun || !ctx.cfg.agent.traces.enabled) return undefined;
+  return TraceSession.open(ctx.cfg.agent.traces, ctx.cfg.agent.stateDir, { command, run: journal.run, adler32: ctx.cfg.agent.rucio.enabled, ...extra });
+}
+
+function closeTraces(ctx: IngestContext, traces: TraceSession | undefined): void {
+  if (!traces) return;
+  for (const p of traces.problems) ctx.out?.(`  ${p}`);
+  traces.close();
+}
+
+/**
+ * The engine hooks of traces and Rucio, composed: onChange traces every applied change (and then
+ * prints it); afterApply traces the batch with checksums read through the engine's descriptors,
+ * then tells Rucio: ingest registers the files (with the Adler-32 read for the trace: one read per
+ * file) and their embargo metadata; enforcement updates the embargo metadata of released and
+ * re-embargoed files. A Rucio failure is reported, not fatal (the engine reports afterApply errors).
+ */
+function hooks(
+  ctx: IngestContext, traces: TraceSession | undefined, onChange: ((c: PlannedChange) => void) | undefined,
+  rucioUse: { mode: 'register' | 'update-embargo'; facts: (campaign: string) => CampaignFacts | undefined },
+): Pick<ConstructorParameters<typeof IngestEngine>[0], 'onChange' | 'afterApply'> {
+  const rucio = ctx.cfg.agent.rucio.enabled ? new RucioClient(ctx.cfg.agent.rucio) : undefined;
+  const change = traces && onChange ? (c: PlannedChange) => (traces.onChange(c), onChange(c)) : (traces?.onChange ?? onChange);
+  const embargoOf = (c: PlannedChange): EmbargoMetadata => ({ embargoEnd: rucioUse.facts(c.campaign!)?.embargoEnd ?? null, public: (c.target.mode & 0o004) !== 0 });
+  return {
+    ...(change ? { onChange: change } : {}),
+    ...(rucio || traces
+      ? {
+          // Checksums through the descriptor the change was applied through: never re-open a path as root.
+          afterApply: async (applied: AppliedChange[]) => {
+            let sums: ReturnType<TraceSession['afterApply']> | undefined;
+            let failed: unknown;
+            try {
+              sums = traces?.afterApply(applied);
+            } catch (err) {
+              failed = err;
+            }
+            const data = applied.filter((a) => a.change.campaign && a.change.kind !== 'quarantine');
+            if (rucio && data.length && rucioUse.mode === 'register') {
+              await rucio.register(data.map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...(sums?.get(a.change) ?? adler32OfFd(a.fd, a.size)), embargo: embargoOf(a.change) })));
+            } else if (rucio && data.length) {
+              await rucio.updateEmbargo(data.map((a) => ({ path: a.change.path, campaign: a.change.campaign!, embargo: embargoOf(a.change) })));
+            }
+            if (failed) throw new Error(`traces not written: ${(failed as Error).message}`);
+          },
+        }
+      : {}),
+  };
+}
+
+async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void; traces?: TraceSession }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
   const { cfg } = ctx;
   const cache = new CampaignCache(ctx.ldap, cfg.ldap.baseDn);
   await cache.refresh();
-  const rucio = cfg.agent.rucio.enabled ? new RucioClient(cfg.agent.rucio) : undefined;
   const engine = new IngestEngine({
     roots: roots(cfg),
     classifier: new Classifier(cfg.agent.ingest.classification),
@@ -94,16 +147,7 @@ async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: 
     batchSize: cfg.agent.ingest.batchSize,
     publicAreas: cfg.agent.ingest.publicAreas,
     ...(opts.tick ? { onFile: opts.tick } : {}),
-    ...(opts.onChange ? { onChange: opts.onChange } : {}),
-    ...(rucio
-      ? {
-          // Checksums through the descriptor the change was applied through: never re-open a path as root.
-          afterApply: async (applied: AppliedChange[]) => {
-            const files = applied.filter((a) => a.change.campaign).map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...adler32OfFd(a.fd, a.size) }));
-            if (files.length) await rucio.register(files);
-          },
-        }
-      : {}),
+    ...hooks(ctx, opts.traces, opts.onChange, { mode: 'register', facts: (n) => cache.get(n) }),
   });
   return { engine, cache };
 }
@@ -122,13 +166,15 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
 export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<IngestReport> {
   const journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
   const bar = progress('ingest');
+  let traces: TraceSession | undefined;
   try {
+    traces = openTraces(ctx, journal, `ingest ${paths.join(' ')}`, opts.dryRun);
     const now = await decisionTime(ctx);
-    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now, tick: bar.tick, ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
+    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now, tick: bar.tick, ...(traces ? { traces } : {}), ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
     const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
-    // Printing every change, dry runs and the Rucio hook need the main thread.
-    const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled;
+    // Printing every change, dry runs, the Rucio hook and traces need the main thread.
+    const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !traces;
     const report = pooled
       ? await ingestWithPool(paths.map((p) => resolve(p)), {
           roots: roots(ctx.cfg), classification: ctx.cfg.agent.ingest.classification, modes: ctx.cfg.agent.ingest.modes, campaigns: cache.all(),
@@ -141,18 +187,25 @@ export async function ingestCommand(ctx: IngestContext, paths: string[], opts: {
     return report;
   } finally {
     bar.stop();
-    journal.close();
+    try {
+      closeTraces(ctx, traces);
+    } finally {
+      journal.close();
+    }
   }
 }
 
 /** verify: report every file whose owner/group/mode differs from policy; --fix repairs them. */
 export async function verifyCommand(ctx: IngestContext, root: string, opts: { fix: boolean }): Promise<IngestReport> {
   const journal = new Journal(journalPath(ctx.cfg), `verify ${root}${opts.fix ? ' --fix' : ''}`);
+  let traces: TraceSession | undefined;
   try {
+    traces = openTraces(ctx, journal, `verify ${root} --fix`, !opts.fix, { ingestEvent: 'fix' });
     const drift: string[] = [];
     const { engine } = await makeEngine(ctx, journal, {
       dryRun: !opts.fix,
       now: await decisionTime(ctx),
+      ...(traces ? { traces } : {}),
       onChange: (c) => drift.push(`${opts.fix ? 'fixed' : 'drift'} ${c.path}: is ${formatOwnership(c.before)}, policy ${formatOwnership(c.target)} (${c.reason})`),
     });
     const report = await engine.ingest([resolve(root)]);
@@ -160,7 +213,11 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
     summarize(ctx, opts.fix ? 'verify --fix' : 'verify', report);
     return report;
   } finally {
-    journal.close();
+    try {
+      closeTraces(ctx, traces);
+    } finally {
+      journal.close();
+    }
   }
 }
 
@@ -169,7 +226,9 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
   if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
   const journal = new Journal(journalPath(ctx.cfg), `embargo${opts.dryRun ? ' --dry-run' : ''}`);
   const bar = progress('embargo');
+  let traces: TraceSession | undefined;
   try {
+    traces = openTraces(ctx, journal, 'embargo', opts.dryRun);
     const cache = new CampaignCache(ctx.ldap, ctx.cfg.ldap.baseDn);
     await cache.refresh();
     await sendEmbargoNotices({
@@ -179,7 +238,9 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
-      ...(opts.dryRun || opts.verbose ? { onChange: (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`) } : {}),
+      ...hooks(ctx, traces, opts.dryRun || opts.verbose
+        ? (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`)
+        : undefined, { mode: 'update-embargo', facts: (n) => cache.get(n) }),
     });
     bar.stop();
     summarizeResume(ctx, report.resumed);
@@ -193,7 +254,11 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     return report;
   } finally {
     bar.stop();
-    journal.close();
+    try {
+      closeTraces(ctx, traces);
+    } finally {
+      journal.close();
+    }
   }
 }
 
@@ -235,6 +300,13 @@ export async function reconcileCommand(ctx: IngestContext, opts: { full: boolean
  */
 export async function watchCommand(ctx: IngestContext, dir: string, stop: Promise<void>): Promise<void> {
   const journal = new Journal(journalPath(ctx.cfg), `watch ${dir}`);
+  let traces: TraceSession | undefined;
+  try {
+    traces = openTraces(ctx, journal, `watch ${dir}`, false);
+  } catch (err) {
+    journal.close();
+    throw err;
+  }
   const top = resolve(dir);
   const settleMs = ctx.cfg.agent.ingest.settleMs;
   const settling = new Map<string, number>([[top, 0]]); // path -> when it may be ingested
@@ -269,7 +341,7 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
       if (!engine || !cache) {
         const print = printer(ctx, false);
         const measure = latency(ctx);
-        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now: decideAt, onChange: (c) => (print(c), measure(c)) }));
+        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now: decideAt, onChange: (c) => (print(c), measure(c)), ...(traces ? { traces } : {}) }));
         summarizeResume(ctx, await engine.resume());
       } else await cache.refresh();
       engine.at(decideAt);
@@ -284,6 +356,7 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
         scan.since = now;
         scan.next = now + scan.every;
       }
+      traces?.store.seal(true); // every round's traces signed when the round ends
     } catch (err) {
       journal.retryLater(paths, (err as Error).message, Date.now());
       if (scan) scan.next = Date.now() + Math.min(scan.every, 5000);
@@ -298,5 +371,9 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
   clearInterval(timer);
   watcher?.close();
   await busy;
-  journal.close();
+  try {
+    closeTraces(ctx, traces);
+  } finally {
+    journal.close();
+  }
 }

@@ -13,7 +13,7 @@
  */
 import { isEmbargoed, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
 import type { Classifier } from '../../core/embargo/classify.js';
-import { IngestEngine, type ResumeReport } from './engine.js';
+import { IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
 
 export interface LiftOptions {
@@ -29,6 +29,8 @@ export interface LiftOptions {
   publicAreas?: string[];
   onFile?: () => void;
   onChange?: (change: PlannedChange) => void;
+  /** after a batch is applied, with the verified descriptors (traces, Rucio): see EngineOptions */
+  afterApply?: EngineOptions['afterApply'];
 }
 
 export interface LiftReport {
@@ -67,7 +69,7 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
       o.onChange?.(change);
     },
     ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}),
-    ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}),
+    ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.afterApply ? { afterApply: o.afterApply } : {}),
   });
   const resumed = await engine.resume();
   lifted = 0;

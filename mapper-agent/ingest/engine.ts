@@ -388,7 +388,7 @@ export class IngestEngine {
       for (const a of applied) this.o.onChange?.(a.change);
       if (this.o.afterApply) {
         try {
-          await this.o.afterApply(applied.filter((a) => a.change.kind !== 'directory' && a.change.kind !== 'quarantine'));
+          await this.o.afterApply(applied.filter((a) => a.change.kind !== 'directory'));
         } catch (err) {
           this.problem(`after applying a batch: ${(err as Error).message}`);
         }
