@@ -7,7 +7,8 @@
  * The campaign is the value of the first campaign keyword present in the first searched HDU that
  * has one (HDUs in file order, keywords in configured order). Present means decided: a keyword
  * present without a usable value (undefined, empty, a real number, a card we read differently
- * from astropy) is an invalid campaign, never a reason to look further. The value is taken as the
+ * from astropy) is an invalid campaign, never a reason to look further; so is the same keyword
+ * with another value in another searched HDU. The value is taken as the
  * card has it (an integer as its exact digits) and compared exactly, unless `campaignCase` says
  * lower; see docs/fits.md.
  */
@@ -15,7 +16,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { NAME_PATTERN } from '../directory/validate.js';
 import type { FitsHeaders, HduKind } from '../fits/hdus.js';
-import { FitsNumber, type FitsValue } from '../fits/value.js';
+import { FitsNumber, plain, type FitsValue } from '../fits/value.js';
 
 /** A header keyword as the reader names it: 1-8 of A-Z 0-9 _ -, or "HIERARCH WORD WORD ...". */
 const fitsKeyword = z.string().regex(/^([A-Z0-9_-]{1,8}|HIERARCH( [A-Za-z0-9_.-]+)+)$/, 'a FITS keyword: at most 8 of A-Z 0-9 _ -, or HIERARCH ...');
@@ -113,6 +114,8 @@ export class Classifier {
     const at = `${source.keyword} in HDU ${source.hdu} (${source.hduKind})`;
     const invalid = (value: string, problem: string): Classification => ({ kind: 'invalid-campaign', value, reason: `${at}: ${problem}`, source });
     if (found.problem) return invalid('', found.problem);
+    const conflict = this.conflict(headers, found);
+    if (conflict) return invalid('', conflict);
     const v = found.value;
     if (v === null) return invalid('', 'present without a value (undefined): not looked for elsewhere');
     if (typeof v !== 'string' && !(v instanceof FitsNumber && v.integer)) return invalid(String(v), `${JSON.stringify(String(v))} is not a string or an integer`);
@@ -120,6 +123,17 @@ export class Classifier {
     const campaign = this.rules.campaignCase === 'lower' ? raw.toLowerCase() : raw;
     if (!NAME_PATTERN.test(campaign)) return invalid(raw, `${JSON.stringify(raw)} is not a campaign name`);
     return isPublic ? { kind: 'public', campaign, reason: why, source } : { kind: 'science', campaign, reason: `${at} = ${campaign}`, source };
+  }
+
+  /** Another searched HDU that has the deciding keyword with another value, or none usable: not ours to choose. */
+  private conflict(headers: FitsHeaders, found: Found): string | undefined {
+    const same = JSON.stringify(plain(found.value));
+    for (const hdu of headers.hdus) {
+      if (hdu.index === found.source.hdu || !this.hdus.has(hdu.kind as z.infer<typeof hduKind>)) continue;
+      const e = hdu.header.entry(found.source.keyword);
+      if (e && (e.problem || JSON.stringify(plain(e.value)) !== same)) return `HDU ${hdu.index} (${hdu.kind}) has ${found.source.keyword} too, with ${e.problem ? 'an unreadable' : 'a different'} value`;
+    }
+    return undefined;
   }
 
   /** The first of `keywords` present in the first searched HDU that has one. */
