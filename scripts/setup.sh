@@ -12,6 +12,11 @@ declare -A packages=(
   [/usr/bin/openssl]=openssl         # DN tests compare against openssl's own output
   [/usr/bin/cc]=gcc                  # benchmark reference programs in C
   [/usr/bin/time]=time               # peak RSS of benchmark runs
+  # FITS reference corpus (test/core/fits/astropy.test.ts): astropy reads every file, and its
+  # and sunpy's shipped test files are the corpus (keyed by those directories); fpack makes .fz copies
+  [/usr/lib/python3/dist-packages/astropy/io/fits/tests/data]=python3-astropy
+  [/usr/lib/python3/dist-packages/sunpy/data/test]=python3-sunpy
+  [/usr/bin/fpack]=libcfitsio-bin
 )
 missing=()
 for bin in "${!packages[@]}"; do
