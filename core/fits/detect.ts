@@ -39,7 +39,7 @@ export function readFitsFromFd(fd: number, firstBytes: Uint8Array, nameHint: str
   if (!gzip && !startsWithSimple(firstBytes)) return notFits('the content is neither FITS nor gzip');
   let source: Source | undefined;
   try {
-    source = gzip ? new GzipSource(fd, options.gzip ?? DEFAULT_GZIP_BOUNDS) : new FdSource(fd);
+    source = gzip ? new GzipSource(fd, options.gzip ?? DEFAULT_GZIP_BOUNDS) : new FdSource(fd, firstBytes);
     if (gzip) {
       let start: Buffer;
       try {

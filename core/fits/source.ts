@@ -21,10 +21,14 @@ export class BoundError extends FitsError {}
 
 export class FdSource implements Source {
   private position = 0;
-  constructor(private readonly fd: number) {}
+  /** `first`: the bytes at offset 0 the caller already read (saves a read per file on the ingest path) */
+  constructor(
+    private readonly fd: number,
+    private readonly first: Uint8Array = new Uint8Array(0),
+  ) {}
 
   read(n: number): Buffer {
-    const buf = readFully(this.fd, this.position, n);
+    const buf = this.position === 0 && n <= this.first.length ? Buffer.from(this.first.subarray(0, n)) : readFully(this.fd, this.position, n);
     this.position += buf.length;
     return buf;
   }
