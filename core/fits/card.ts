@@ -28,7 +28,10 @@ const ASTROPY_STRING = new RegExp(String.raw`^ *'((?:[ -~]+?|''|) *?)'(?=$|\/| )
 /** `image`: exactly 80 printable ASCII characters (checked by the caller). */
 export function parseCard(image: string): Card {
   const name = image.slice(0, 8);
-  if (name === 'END     ' && image.slice(8).trim() === '') return { kind: 'end' };
+  if (name === 'END     ') {
+    // §4.4.1.1: END has no value and blanks after it; astropy reads this card as END with an odd value and reads on.
+    return image.slice(8).trim() === '' ? { kind: 'end' } : { kind: 'value', keyword: 'END', value: null, problem: 'an END card with text after it' };
+  }
   if (name === 'CONTINUE') return parseContinue(image);
   const upper = name.trimEnd().toUpperCase();
   if (upper === '' || upper === 'COMMENT' || upper === 'HISTORY') return { kind: 'commentary' };
@@ -97,6 +100,16 @@ export function parseString(field: string): { text: string; amp: boolean } | { p
   if (!astropy || astropy[1]!.replace(/''/g, "'").trimEnd() !== text) return { problem: "quotes that astropy and the FITS standard read differently (a '' before a / or a blank)" };
   const amp = text.endsWith('&');
   return { text: amp ? text.slice(0, -1) : text, amp };
+}
+
+/**
+ * What astropy makes of a joined long string: it unescapes each substring, joins them, and
+ * parses the join once more as one quoted string (card.py `_split`, `_parse_value`), so quotes
+ * in a long string can come out differently. Undefined when that parse fails.
+ */
+export function astropyLongString(joined: string): string | undefined {
+  const m = ASTROPY_STRING.exec(`'${joined}' / `);
+  return m ? m[1]!.replace(/''/g, "'").trimEnd() : undefined;
 }
 
 /** `CONTINUE  'substring&' / comment` (§4.2.1.2): blanks in columns 9-10, then a string. */

@@ -11,7 +11,7 @@
  * - a byte outside printable ASCII is an error for the whole header, not something to guess about.
  */
 import { ValidationError } from '../errors.js';
-import { parseCard } from './card.js';
+import { astropyLongString, parseCard } from './card.js';
 import { plain, type FitsValue } from './value.js';
 
 export const BLOCK = 2880;
@@ -133,8 +133,10 @@ export class HeaderParser {
     this.pending = undefined;
     // A single card's trailing & is literal (astropy and CFITSIO agree). After CONTINUEs, astropy
     // drops it and CFITSIO keeps it; the standard only says the last substring has none.
-    if (p.amp && p.continued) this.header.set(p.keyword, null, 'the last CONTINUE card of a long string ends in & (astropy drops it, CFITSIO keeps it)');
-    else this.header.set(p.keyword, p.amp ? `${p.text}&` : p.text.trimEnd());
+    if (p.amp && p.continued) return this.header.set(p.keyword, null, 'the last CONTINUE card of a long string ends in & (astropy drops it, CFITSIO keeps it)');
+    const text = p.amp ? `${p.text}&` : p.text.trimEnd();
+    if (p.continued && astropyLongString(text) !== text) return this.header.set(p.keyword, null, 'quotes in a long string that astropy reads differently');
+    this.header.set(p.keyword, text);
   }
 }
 

@@ -31,6 +31,11 @@ const CAMPAIGN_LIKE = ['CAMPAIGN', 'PROPOSID', 'OBS_ID', 'OBJECT', 'TELESCOP', '
 const NAMED: Record<string, string> = {
   // FITS 4.0 §4.2.1.2: only a string ending in & is continued; astropy joins any CONTINUE to the card before.
   'continue-no-amp.fits: problem CAMPAIGN': 'CONTINUE after a string without &: astropy ABCDEF, the standard ABC',
+  // astropy unescapes '' in each substring, then once more in the joined string ('a''''&' + 'b': a'b, the standard a''b).
+  'continue-quotes.fits: problem CAMPAIGN': "quotes in a long string: astropy a'b, the standard a''b",
+  'continue-quotes.fits: problem OBJECT': "quotes in a long string: astropy o'k', the standard o''k' x",
+  // §4.4.1.1: END has no value; astropy shows END = 1 as a card with a non-value and reads on (so do we, untrusted).
+  'end-with-value.fits: problem END': 'END card with text after it',
   // The last substring ends in &: astropy drops the &, CFITSIO keeps it; the standard has no such string.
   'continue-last-amp.fits: problem CAMPAIGN': 'last CONTINUE ends in &: astropy abcd, CFITSIO abcd&',
   // astropy's non-greedy string regex ends the string at the first quote followed by a blank: x'; the standard reads on.

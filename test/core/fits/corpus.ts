@@ -41,6 +41,10 @@ export function generatedFiles(): Record<string, Buffer> {
     'continue-no-amp.fits': prim(["CAMPAIGN= 'ABC'", "CONTINUE  'DEF'"]),
     // the last substring ends in &: astropy drops it, CFITSIO keeps it.
     'continue-last-amp.fits': prim(["CAMPAIGN= 'ab&'", "CONTINUE  'cd&'", ['OBJECT', 'x']]),
+    // astropy unescapes '' in each substring and once more in the joined string: a''b
+    'continue-quotes.fits': prim(["CAMPAIGN= 'a''''&'", "CONTINUE  'b'", "OBJECT  = 'o''''&'", "CONTINUE  'k'' x'"]),
+    // only a blank END card ends the header (astropy reads END = 1 as a card and goes on, as we do)
+    'end-with-value.fits': prim(['END     = 1', ['CAMPAIGN', 'afterend']]),
     'continue-after-int.fits': prim([['PROPOSID', 12], "CONTINUE  'x'"]),
     'single-amp.fits': prim(["CAMPAIGN= 'R&D'", "OBJECT  = 'R&'"]),
     'hierarch.fits': prim(["HIERARCH ESO OBS PROG ID = '60.A-9000(A)'", "HIERARCH LONG = 'ab&'", "CONTINUE  'cd'", ['CAMPAIGN', 'h1']]),
