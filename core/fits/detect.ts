@@ -20,6 +20,8 @@ export type HeaderRead = { kind: 'fits'; headers: FitsHeaders; container: 'plain
 export interface ReadOptions {
   gzip?: GzipBounds;
   maxHdus?: number;
+  /** the file's size (fstat of the same descriptor): saves the read that finds no further HDU */
+  size?: number;
 }
 
 const FITS_NAME = /\.(fits?|fts)(\.(gz|fz))?$|\.fz$|\.fz\.gz$/i;
@@ -39,7 +41,7 @@ export function readFitsFromFd(fd: number, firstBytes: Uint8Array, nameHint: str
   if (!gzip && !startsWithSimple(firstBytes)) return notFits('the content is neither FITS nor gzip');
   let source: Source | undefined;
   try {
-    source = gzip ? new GzipSource(fd, options.gzip ?? DEFAULT_GZIP_BOUNDS) : new FdSource(fd, firstBytes);
+    source = gzip ? new GzipSource(fd, options.gzip ?? DEFAULT_GZIP_BOUNDS) : new FdSource(fd, firstBytes, options.size);
     if (gzip) {
       let start: Buffer;
       try {

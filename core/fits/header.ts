@@ -78,8 +78,9 @@ export class HeaderParser {
       throw new FitsError(this.cards === 0 && block.length === 0 ? 'no header: the data ends before it' : `header is truncated: ${block.length} bytes of a 2880-byte block, no END card before the end of the data`);
     }
     if (this.cards / 36 >= MAX_HEADER_BLOCKS) throw new FitsError(`no END card in the first ${MAX_HEADER_BLOCKS} header blocks`);
+    const text = blockText(block);
     for (let pos = 0; pos < BLOCK; pos += CARD) {
-      const image = cardText(block, pos);
+      const image = text.slice(pos, pos + CARD);
       if (this.cards++ === 0) checkFirstCard(image, this.first);
       if (this.card(image)) {
         this.header.size = Math.ceil(this.cards / 36) * BLOCK;
@@ -148,12 +149,12 @@ export function parseHeader(buf: Uint8Array, offset = 0, first: 'SIMPLE' | 'XTEN
   }
 }
 
-function cardText(buf: Uint8Array, pos: number): string {
-  for (let i = pos; i < pos + CARD; i++) {
+function blockText(buf: Uint8Array): string {
+  for (let i = 0; i < buf.length; i++) {
     const c = buf[i]!;
     if (c < 0x20 || c > 0x7e) throw new FitsError(`byte 0x${c.toString(16).padStart(2, '0')} at header offset ${i} is not printable ASCII: not a FITS header`);
   }
-  return Buffer.from(buf.buffer, buf.byteOffset + pos, CARD).toString('latin1');
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('latin1');
 }
 
 function checkFirstCard(card: string, first: 'SIMPLE' | 'XTENSION'): void {

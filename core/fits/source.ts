@@ -21,14 +21,19 @@ export class BoundError extends FitsError {}
 
 export class FdSource implements Source {
   private position = 0;
-  /** `first`: the bytes at offset 0 the caller already read (saves a read per file on the ingest path) */
+  /**
+   * `first`: the bytes at offset 0 the caller already read; `size`: the file's size from the
+   * caller's fstat. Both save a read per file on the ingest path (the one that finds no next HDU).
+   */
   constructor(
     private readonly fd: number,
     private readonly first: Uint8Array = new Uint8Array(0),
+    private readonly size?: number,
   ) {}
 
   read(n: number): Buffer {
-    const buf = this.position === 0 && n <= this.first.length ? Buffer.from(this.first.subarray(0, n)) : readFully(this.fd, this.position, n);
+    if (this.size !== undefined && this.position >= this.size) return Buffer.alloc(0);
+    const buf = this.position === 0 && n <= this.first.length ? Buffer.from(this.first.buffer, this.first.byteOffset, n) : readFully(this.fd, this.position, n);
     this.position += buf.length;
     return buf;
   }
