@@ -120,6 +120,22 @@ describe('core/fits/detect: containers by content, HDUs walked with exact offset
     expect(trailing.headers.stopped).to.match(/not an extension/);
   });
 
+  it('with the caller\'s file size, reads every HDU inside it and none beyond it', () => {
+    const two = Buffer.concat([fitsFile([['CAMPAIGN', 'a']], 100), imageExt([['CAMPAIGN', 'b']])]);
+    const p = write('sized.fits', two);
+    const f = openSync(p, 'r');
+    try {
+      const first = Buffer.alloc(BLOCK);
+      readSync(f, first, 0, BLOCK, 0);
+      const all = readFitsFromFd(f, first, p, { size: two.length });
+      expect(all.kind === 'fits' && all.headers.hdus.length).to.equal(2);
+      const primaryOnly = readFitsFromFd(f, first, p, { size: 2 * BLOCK });
+      expect(primaryOnly.kind === 'fits' && primaryOnly.headers.hdus.length).to.equal(1);
+    } finally {
+      closeSync(f);
+    }
+  });
+
   it('property: any bytes, plain or gzip\'d, after a SIMPLE card or not, end in a result or a FitsError', () => {
     const blocks = fc.array(fc.constantFrom(fitsFile([['CAMPAIGN', 'a']]), imageExt([]), header([], [['XTENSION', 'BINTABLE'], ['BITPIX', 8], ['NAXIS', 2], ['NAXIS1', 3], ['NAXIS2', 7], ['PCOUNT', 9], ['GCOUNT', 1], ['ZIMAGE', true]]), Buffer.alloc(BLOCK), Buffer.from('SIMPLE  = ')), { maxLength: 4 });
     const mutate = fc.tuple(blocks, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat(4 * BLOCK), fc.boolean());
