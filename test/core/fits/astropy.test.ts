@@ -31,6 +31,7 @@ const CAMPAIGN_LIKE = ['CAMPAIGN', 'PROPOSID', 'OBS_ID', 'OBJECT', 'TELESCOP', '
 const NAMED: Record<string, string> = {
   // FITS 4.0 §4.2.1.2: only a string ending in & is continued; astropy joins any CONTINUE to the card before.
   'continue-no-amp.fits: problem CAMPAIGN': 'CONTINUE after a string without &: astropy ABCDEF, the standard ABC',
+  'hierarch-continue-no-amp.fits: problem HIERARCH OBS CAMPAIGN': 'the same after a HIERARCH card: astropy abcd, the standard ab',
   // astropy unescapes '' in each substring, then once more in the joined string ('a''''&' + 'b': a'b, the standard a''b).
   'continue-quotes.fits: problem CAMPAIGN': "quotes in a long string: astropy a'b, the standard a''b",
   'continue-quotes.fits: problem OBJECT': "quotes in a long string: astropy o'k', the standard o''k' x",

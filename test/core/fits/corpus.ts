@@ -45,6 +45,9 @@ export function generatedFiles(): Record<string, Buffer> {
     'continue-quotes.fits': prim(["CAMPAIGN= 'a''''&'", "CONTINUE  'b'", "OBJECT  = 'o''''&'", "CONTINUE  'k'' x'"]),
     // only a blank END card ends the header (astropy reads END = 1 as a card and goes on, as we do)
     'end-with-value.fits': prim(['END     = 1', ['CAMPAIGN', 'afterend']]),
+    'continue-empty.fits': prim(["CAMPAIGN= 'ab&'", "CONTINUE  '&'", "CONTINUE  ''", "OBJECT  = '&'", "CONTINUE  'x'", "TELESCOP= 'a &'", "CONTINUE  '   '"]),
+    'hierarch-continue-no-amp.fits': prim(["HIERARCH OBS CAMPAIGN = 'ab'", "CONTINUE  'cd'", ['CAMPAIGN', 'plain']]),
+    'numbers.fits': prim(['A       =                  1.0', 'B       =                   1.', 'C       =                 -0.0', 'D       =                1E300', 'E       =       0.000000000001', 'F       =   (  1 ,  2  )']),
     'continue-after-int.fits': prim([['PROPOSID', 12], "CONTINUE  'x'"]),
     'single-amp.fits': prim(["CAMPAIGN= 'R&D'", "OBJECT  = 'R&'"]),
     'hierarch.fits': prim(["HIERARCH ESO OBS PROG ID = '60.A-9000(A)'", "HIERARCH LONG = 'ab&'", "CONTINUE  'cd'", ['CAMPAIGN', 'h1']]),
