@@ -98,12 +98,10 @@ describe('core/fits against astropy (reference corpus)', function () {
     const real = shippedFiles();
     shipped = real.length;
     real.forEach((f, i) => {
-      const tag = `s${i}-`;
       for (const p of [f, ...variants(f, dir, `s${i}-${basename(f).replace(/\.(fits?|fts)(\.gz)?$/i, '')}`)]) {
         files.push(p);
         tagOf.set(p, basename(f));
       }
-      void tag;
     });
     for (const [name, bytes] of Object.entries(generatedFiles())) {
       const p = join(dir, name);
