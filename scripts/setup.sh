@@ -20,6 +20,11 @@ declare -A packages=(
   [/usr/share/doc/sssd-ldap]=sssd-ldap        # ... and with a real sssd (LDAP provider; pulls sssd-common)
   [/usr/sbin/sss_cache]=sssd-tools   # ... whose cache the test invalidates, as docs/nss.md tells operators
   [/usr/share/doc/libnss-sss]=libnss-sss      # ... and its NSS module (libnss_sss.so.2)
+  # FITS reference corpus (test/core/fits/astropy.test.ts): astropy reads every file, and its
+  # and sunpy's shipped test files are the corpus (keyed by those directories); fpack makes .fz copies
+  [/usr/lib/python3/dist-packages/astropy/io/fits/tests/data]=python3-astropy
+  [/usr/lib/python3/dist-packages/sunpy/data/test]=python3-sunpy
+  [/usr/bin/fpack]=libcfitsio-bin
 )
 missing=()
 for bin in "${!packages[@]}"; do

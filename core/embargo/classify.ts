@@ -1,14 +1,22 @@
 /**
- * Classification of an ingested file, from configurable rules: which header keyword names the
- * campaign, and which files are public (quick-looks, previews, metadata) rather than science data.
- * Derived products carry the campaign keyword like raw data and are science data unless a public
- * rule matches. Campaign values are normalised (trimmed, lower-cased) and must then be a valid
- * campaign name; anything else is "invalid", never silently rewritten into another name.
+ * Classification of an ingested file, from configurable rules: which header keywords name the
+ * campaign and in which HDUs they are looked for, and which files are public (quick-looks,
+ * previews, metadata) rather than science data. Derived products carry the campaign keyword like
+ * raw data and are science data unless a public rule matches.
+ *
+ * The campaign is the value of the first campaign keyword present in the first searched HDU that
+ * has one (HDUs in file order, keywords in configured order). Present means decided: a keyword
+ * present without a usable value (undefined, empty, a real number, a card we read differently
+ * from astropy) is an invalid campaign, never a reason to look further; so is the same keyword
+ * with another value in another searched HDU. The value is taken as the
+ * card has it (an integer as its exact digits) and compared exactly, unless `campaignCase` says
+ * lower; see docs/fits.md.
  */
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { NAME_PATTERN } from '../directory/validate.js';
-import { lookup, type FitsHeaders } from '../fits/header.js';
+import type { FitsHeaders, HduKind } from '../fits/hdus.js';
+import { FitsNumber, plain, type FitsValue } from '../fits/value.js';
 
 /** A header keyword as the reader names it: 1-8 of A-Z 0-9 _ -, or "HIERARCH WORD WORD ...". */
 const fitsKeyword = z.string().regex(/^([A-Z0-9_-]{1,8}|HIERARCH( [A-Za-z0-9_.-]+)+)$/, 'a FITS keyword: at most 8 of A-Z 0-9 _ -, or HIERARCH ...');
@@ -16,10 +24,15 @@ const keywordRule = z.union([
   z.object({ keyword: fitsKeyword, values: z.array(z.string()).min(1) }).strict(),
   z.object({ keyword: fitsKeyword, pattern: z.string().min(1) }).strict(),
 ]);
+const hduKind = z.enum(['primary', 'image', 'compressed-image', 'table']);
 
 export const classificationSchema = z.object({
-  /** Header keywords that may name the campaign; the first one present wins. */
+  /** Header keywords that may name the campaign, in priority order within one HDU. */
   campaignKeywords: z.array(fitsKeyword).min(1).default(['CAMPAIGN', 'PROPOSID', 'OBS_ID']),
+  /** Kinds of HDU searched for them, in file order (what astropy shows as PrimaryHDU, ImageHDU, CompImageHDU, table HDUs). */
+  campaignHdus: z.array(hduKind).min(1).default(['primary', 'image', 'compressed-image']),
+  /** 'exact': the header's text must be the campaign's name; 'lower': it is lower-cased first (ABC and abc become one campaign). */
+  campaignCase: z.enum(['exact', 'lower']).default('exact'),
   /** File names (globs, `*` and `?`) that are FITS and have their header read. */
   fitsPatterns: z.array(z.string()).default(['*.fits', '*.fit', '*.fts', '*.fits.gz', '*.fits.fz', '*.fz']),
   public: z
@@ -33,22 +46,34 @@ export const classificationSchema = z.object({
 });
 export type ClassificationRules = z.infer<typeof classificationSchema>;
 
+/** Where a campaign (or the reason there is none usable) was found. */
+export interface CampaignSource {
+  /** 0 = primary HDU, n = n-th extension (astropy's index) */
+  hdu: number;
+  hduKind: HduKind;
+  keyword: string;
+}
+
 export type Classification =
-  | { kind: 'science'; campaign: string; reason: string }
-  | { kind: 'public'; campaign?: string; reason: string }
+  | { kind: 'science'; campaign: string; reason: string; source: CampaignSource }
+  | { kind: 'public'; campaign?: string; reason: string; source?: CampaignSource }
   | { kind: 'no-campaign'; reason: string }
-  | { kind: 'invalid-campaign'; value: string; reason: string }
+  | { kind: 'invalid-campaign'; value: string; reason: string; source?: CampaignSource }
   | { kind: 'not-fits'; reason: string };
+
+type Found = { source: CampaignSource; value: FitsValue; problem?: string };
 
 /** Rules compiled once (globs to regexes). */
 export class Classifier {
   private readonly fits: RegExp;
   private readonly publicNames: RegExp;
   private readonly publicKeywords: { keyword: string; test: (v: string) => boolean }[];
+  private readonly hdus: Set<HduKind>;
 
   constructor(readonly rules: ClassificationRules) {
     this.fits = anyOf(rules.fitsPatterns);
     this.publicNames = anyOf(rules.public.filenames);
+    this.hdus = new Set(rules.campaignHdus);
     this.publicKeywords = rules.public.keywords.map((r) => {
       if ('values' in r) {
         const set = new Set(r.values.map((v) => v.trim().toUpperCase()));
@@ -71,26 +96,56 @@ export class Classifier {
   classify(path: string, headers: FitsHeaders | undefined): Classification {
     const publicName = this.isPublicByName(path);
     if (!headers) return publicName ? { kind: 'public', reason: 'public file name' } : { kind: 'not-fits', reason: 'not a FITS file and no public name rule' };
-    let raw: string | undefined;
-    let from: string | undefined;
-    for (const keyword of this.rules.campaignKeywords) {
-      const v = lookup(headers, keyword);
-      if (v !== undefined && v !== null && String(v).trim() !== '') {
-        raw = String(v);
-        from = keyword;
-        break;
-      }
-    }
     const publicHeader = this.publicKeywords.find((r) => {
-      const v = lookup(headers, r.keyword);
-      return v !== undefined && v !== null && r.test(String(v));
+      const f = this.find(headers, [r.keyword]);
+      return f && !f.problem && f.value !== null && r.test(String(f.value));
     });
     const isPublic = publicName || !!publicHeader;
     const why = publicName ? 'public file name' : publicHeader ? `${publicHeader.keyword} marks a quick-look/preview` : '';
-    if (raw === undefined) return isPublic ? { kind: 'public', reason: why } : { kind: 'no-campaign', reason: `none of ${this.rules.campaignKeywords.join(', ')} in the header` };
-    const campaign = raw.trim().toLowerCase();
-    if (!NAME_PATTERN.test(campaign)) return { kind: 'invalid-campaign', value: raw, reason: `${from} = ${JSON.stringify(raw)} is not a campaign name` };
-    return isPublic ? { kind: 'public', campaign, reason: why } : { kind: 'science', campaign, reason: `${from} = ${campaign}` };
+
+    const found = this.find(headers, this.rules.campaignKeywords);
+    if (!found) {
+      const where = `none of ${this.rules.campaignKeywords.join(', ')} in the ${this.rules.campaignHdus.join(', ')} HDUs`;
+      // The campaign may be in an HDU we did not reach: never decide without it.
+      if (headers.stopped) return { kind: 'invalid-campaign', value: '', reason: `${where} read; the rest of the file was not: ${headers.stopped}` };
+      return isPublic ? { kind: 'public', reason: why } : { kind: 'no-campaign', reason: where };
+    }
+    const { source } = found;
+    const at = `${source.keyword} in HDU ${source.hdu} (${source.hduKind})`;
+    const invalid = (value: string, problem: string): Classification => ({ kind: 'invalid-campaign', value, reason: `${at}: ${problem}`, source });
+    if (found.problem) return invalid('', found.problem);
+    const conflict = this.conflict(headers, found);
+    if (conflict) return invalid('', conflict);
+    const v = found.value;
+    if (v === null) return invalid('', 'present without a value (undefined): not looked for elsewhere');
+    if (typeof v !== 'string' && !(v instanceof FitsNumber && v.integer)) return invalid(String(v), `${JSON.stringify(String(v))} is not a string or an integer`);
+    const raw = String(v); // an integer's exact digits (BigInt), never a float's rendering
+    const campaign = this.rules.campaignCase === 'lower' ? raw.toLowerCase() : raw;
+    if (!NAME_PATTERN.test(campaign)) return invalid(raw, `${JSON.stringify(raw)} is not a campaign name`);
+    return isPublic ? { kind: 'public', campaign, reason: why, source } : { kind: 'science', campaign, reason: `${at} = ${campaign}`, source };
+  }
+
+  /** Another searched HDU that has the deciding keyword with another value, or none usable: not ours to choose. */
+  private conflict(headers: FitsHeaders, found: Found): string | undefined {
+    const same = JSON.stringify(plain(found.value));
+    for (const hdu of headers.hdus) {
+      if (hdu.index === found.source.hdu || !this.hdus.has(hdu.kind as z.infer<typeof hduKind>)) continue;
+      const e = hdu.header.entry(found.source.keyword);
+      if (e && (e.problem || JSON.stringify(plain(e.value)) !== same)) return `HDU ${hdu.index} (${hdu.kind}) has ${found.source.keyword} too, with ${e.problem ? 'an unreadable' : 'a different'} value`;
+    }
+    return undefined;
+  }
+
+  /** The first of `keywords` present in the first searched HDU that has one. */
+  private find(headers: FitsHeaders, keywords: string[]): Found | undefined {
+    for (const hdu of headers.hdus) {
+      if (!this.hdus.has(hdu.kind as z.infer<typeof hduKind>)) continue;
+      for (const keyword of keywords) {
+        const e = hdu.header.entry(keyword);
+        if (e) return { source: { hdu: hdu.index, hduKind: hdu.kind, keyword }, value: e.value, ...(e.problem ? { problem: e.problem } : {}) };
+      }
+    }
+    return undefined;
   }
 }
 

@@ -271,7 +271,7 @@ export class IngestEngine {
    */
   private decideSafely(path: string, opened: OpenedFile, current: Ownership, place?: Place): Decision {
     try {
-      const read = readFitsFromFd(opened.fd, readStart(opened.fd, this.block), path);
+      const read = readFitsFromFd(opened.fd, readStart(opened.fd, this.block), path, { size: opened.stat.size });
       let classification = this.o.classifier.classify(path, read.kind === 'fits' ? read.headers : undefined);
       if (read.kind === 'not-fits' && classification.kind === 'public' && !classification.campaign) classification = this.attribute(path, classification, place);
       return decide(classification, current, this.o.resolve, this.o.modes, this.now);
@@ -293,7 +293,7 @@ export class IngestEngine {
       if (!place) parent = openBeneath(dirname(path), this.roots, 'directory');
       const dir = place?.dir ?? parent!;
       const product = findProduct(dir, place?.name ?? basename(path), (opened) => {
-        const read = readFitsFromFd(opened.fd, readStart(opened.fd, Buffer.allocUnsafe(BLOCK)), opened.realPath);
+        const read = readFitsFromFd(opened.fd, readStart(opened.fd, Buffer.allocUnsafe(BLOCK)), opened.realPath, { size: opened.stat.size });
         if (read.kind !== 'fits') return undefined;
         const c = this.o.classifier.classify(opened.realPath, read.headers);
         return (c.kind === 'science' || c.kind === 'public') && c.campaign ? c.campaign : undefined;

@@ -53,7 +53,7 @@ describe('mapper-agent/ingest/engine (as root, real files)', function () {
       chmodSync(join(root, 'in', name), 0o666); // not left to the umask
       return join(root, 'in', name);
     };
-    const sci = w('sci.fits', fitsFile([['CAMPAIGN', 'FLARE ']], 5000));
+    const sci = w('sci.fits', fitsFile([['CAMPAIGN', 'flare ']], 5000));
     const ql = w('ql.fits', fitsFile([['CAMPAIGN', 'flare'], ['LEVEL', 'QL']]));
     const png = w('sci_ql.png', Buffer.from('png')); // a preview beside its product sci.fits: public, the campaign's
     const orphan = w('preview.png', Buffer.from('png')); // a public name alone makes nothing public
