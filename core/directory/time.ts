@@ -1,3 +1,4 @@
+/** LDAP GeneralizedTime, the one formatter and parser for portal and agent. */
 import { ValidationError } from '../errors.js';
 
 /** LDAP GeneralizedTime (UTC, whole seconds): 20250131235959Z. */
@@ -6,14 +7,22 @@ export function toGeneralizedTime(d: Date): string {
   return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Parse GeneralizedTime as slapd returns it (YYYYMMDDHHMMSS[.fff]Z). */
+const GENERALIZED = /^(\d{4})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{4})$/;
+
+/**
+ * Parse GeneralizedTime (RFC 4517 3.3) as slapd stores it: YYYYMMDDHH[MM[SS[.fff]]] and Z or a
+ * +hhmm/-hhmm offset. Fractions are taken only of seconds; anything else is a ValidationError.
+ */
 export function fromGeneralizedTime(s: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:[.,](\d+))?Z$/.exec(s);
+  const m = GENERALIZED.exec(s);
   if (!m) throw new ValidationError(`not a GeneralizedTime: ${s}`);
   const ms = m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0;
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, ms));
-}
-
-export function optionalTime(s: string | undefined): Date | undefined {
-  return s === undefined ? undefined : fromGeneralizedTime(s);
+  const zone = m[8]!;
+  const offsetMinutes = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5)));
+  const t = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +(m[5] ?? 0), +(m[6] ?? 0), ms) - offsetMinutes * 60_000;
+  const d = new Date(t);
+  if (Number.isNaN(t) || +m[2]! < 1 || +m[2]! > 12 || +m[3]! < 1 || +m[3]! > 31 || +m[4]! > 23 || +(m[5] ?? 0) > 59 || +(m[6] ?? 0) > 60) {
+    throw new ValidationError(`not a GeneralizedTime: ${s}`);
+  }
+  return d;
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
-import { describeIdentity, IdentityBoundElsewhereError, NAME_PATTERN, type Identity, type IdentityInput, type IdentityRef, type Person } from '../../core/directory/index.js';
+import { describeIdentity, IdentityBoundElsewhereError, identityRef, isActive, NAME_PATTERN, type Identity, type IdentityInput, type Person } from '../../core/directory/index.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 
 export const registrationSchema = z.object({
@@ -28,17 +28,13 @@ export function parseRegistration(input: unknown, policyId: string): Registratio
   return r.data;
 }
 
-export function identityRef(input: IdentityInput): IdentityRef {
-  return input.type === 'x509' ? { type: 'x509', subject: input.subject } : { type: 'oidc', issuer: input.issuer, subject: input.subject };
-}
-
 /** The account an identity logs in to; refuses revoked identities and suspended accounts. */
 export async function accountForLogin(ctx: ServiceContext, input: IdentityInput): Promise<Person | undefined> {
   const identity = await ctx.directory.identities.get(identityRef(input));
   if (!identity) return undefined;
-  if (identity.status !== 'active') throw new ForbiddenError(`${describeIdentity(identityRef(input))} has been revoked on this portal`);
+  if (!isActive(identity.status)) throw new ForbiddenError(`${describeIdentity(identityRef(input))} is ${identity.status} on this portal`);
   const person = await ctx.directory.people.require(identity.owner);
-  if (person.status !== 'active') throw new ForbiddenError(`the account ${person.username} is suspended; contact the data centre`);
+  if (!isActive(person.status)) throw new ForbiddenError(`the account ${person.username} is ${person.status}; contact the data centre`);
   return person;
 }
 
@@ -84,18 +80,12 @@ export async function unbindIdentity(ctx: ServiceContext, actor: Actor, key: str
   const username = requireLogin(actor);
   const identity = await ctx.directory.identities.getByKey(key);
   if (!identity || (identity.owner !== username && !actor.isAdmin)) throw new ForbiddenError('no such identity on your account');
-  const remaining = (await ctx.directory.identities.listForPerson(identity.owner)).filter((i) => i.key !== key && i.status === 'active');
+  const remaining = (await ctx.directory.identities.listForPerson(identity.owner)).filter((i) => i.key !== key && isActive(i.status));
   if (remaining.length === 0 && !actor.isAdmin) {
     throw new ConflictError('this is the last identity on your account; bind another one before removing it');
   }
-  await ctx.directory.identities.unbind(identity.owner, refOf(identity));
-  audit(ctx, actor, 'identity.unbind', describeIdentity(refOf(identity)), { account: identity.owner });
-}
-
-export function refOf(identity: Identity): IdentityRef {
-  return identity.type === 'x509'
-    ? { type: 'x509', subject: identity.certSubject! }
-    : { type: 'oidc', issuer: identity.oidcIssuer!, subject: identity.oidcSubject! };
+  await ctx.directory.identities.unbind(identity.owner, identityRef(identity));
+  audit(ctx, actor, 'identity.unbind', describeIdentity(identityRef(identity)), { account: identity.owner });
 }
 
 export function requireLogin(actor: Actor): string {
