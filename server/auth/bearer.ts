@@ -5,6 +5,7 @@
  */
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ForbiddenError } from '../../core/errors.js';
+import { providerUnavailable } from './provider-errors.js';
 import type { OidcProviderConfig } from '../config.js';
 import type { BearerVerifier } from '../http/seams.js';
 import type { OpenIdConnectLogin } from './oidc.js';
@@ -20,18 +21,20 @@ export class JwtBearerVerifier implements BearerVerifier {
     let iss: string | undefined;
     try {
       iss = decodeJwt(token).iss;
-    } catch {
-      throw new ForbiddenError('the access token is not a JWT');
+    } catch (err) {
+      throw new ForbiddenError('the access token is not a JWT', { cause: err });
     }
     const provider = this.providers.find((p) => p.issuer === iss || p.issuer.replace(/\/$/, '') === iss?.replace(/\/$/, ''));
     if (!provider) throw new ForbiddenError('the access token comes from an issuer this portal does not trust');
+    const keys = await this.jwks(provider);
+    let payload;
     try {
-      const { payload } = await jwtVerify(token, await this.jwks(provider), { issuer: iss, audience: this.audience, algorithms: ALGORITHMS, clockTolerance: 30 });
-      if (!payload.sub) throw new Error('no sub');
-      return { issuer: payload.iss!, subject: payload.sub };
+      ({ payload } = await jwtVerify(token, keys, { issuer: iss, audience: this.audience, algorithms: ALGORITHMS, clockTolerance: 30 }));
     } catch (err) {
-      throw new ForbiddenError(`the access token is not acceptable: ${(err as Error).message}`);
+      throw providerUnavailable(err, provider, 'fetching its JWKS') ?? new ForbiddenError(`the access token is not acceptable: ${(err as Error).message}`, { cause: err });
     }
+    if (!payload.sub) throw new ForbiddenError('the access token is not acceptable: it has no sub');
+    return { issuer: payload.iss!, subject: payload.sub };
   }
 
   private async jwks(provider: OidcProviderConfig): Promise<JWTVerifyGetKey> {

@@ -4,7 +4,7 @@
  * directory enforces that atomically, this layer turns it into clear messages and audit records.
  */
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, schemaIssues, ValidationError } from '../../core/errors.js';
 import { describeIdentity, IdentityBoundElsewhereError, identityRef, isActive, NAME_PATTERN, type Identity, type IdentityInput, type Person } from '../../core/directory/index.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 
@@ -23,7 +23,7 @@ function noControl(s: string): boolean {
 /** Turn form input into a Registration, or a ValidationError listing every problem. */
 export function parseRegistration(input: unknown, policyId: string): Registration {
   const r = registrationSchema.safeParse(input);
-  if (!r.success) throw new ValidationError(r.error.issues.map((i) => i.message).join('; '));
+  if (!r.success) throw ValidationError.of(schemaIssues(r.error));
   if (r.data.acceptPolicy !== policyId) throw new ValidationError(`you must accept the current usage policy (${policyId})`);
   return r.data;
 }

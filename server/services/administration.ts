@@ -3,7 +3,7 @@
  * audited; an embargo change needs a reason.
  */
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, schemaIssues, ValidationError } from '../../core/errors.js';
 import { NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 
@@ -31,7 +31,7 @@ export const newCampaignSchema = z.object({
 export async function createCampaign(ctx: ServiceContext, actor: Actor, input: unknown): Promise<Campaign> {
   requireAdmin(actor);
   const r = newCampaignSchema.safeParse(input);
-  if (!r.success) throw new ValidationError(r.error.issues.map((i) => i.message).join('; '));
+  if (!r.success) throw ValidationError.of(schemaIssues(r.error));
   const embargoEnd = parseEmbargoDate(r.data.embargoEnd);
   const campaign = await ctx.directory.campaigns.create({
     name: r.data.name, pi: r.data.pi, embargoEnd, ...(r.data.description ? { description: r.data.description } : {}),

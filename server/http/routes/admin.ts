@@ -4,7 +4,10 @@ import { createCampaign, deleteAccount, requireAdmin, setAccountStatus } from '.
 import { decidableRequests } from '../../services/memberships.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { isActive } from '../../../core/directory/index.js';
-import { flash, handle, page, stringParam, type PortalDeps } from '../context.js';
+import type { PortalDeps } from '../deps.js';
+import { handle } from '../request-context.js';
+import { flash, page } from '../render.js';
+import { stringParam } from '../params.js';
 
 export function adminRoutes(deps: PortalDeps): Router {
   const r = Router();
