@@ -16,7 +16,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name as AsnName } from '@peculiar/asn1-x509';
 import { ValidationError, ForbiddenError } from '../../core/errors.js';
 import { gridDn, parseName, rfc4514Dn } from '../../core/identity/x509-name.js';
-import { PROXY_CERT_INFO_OID } from '../pki.js';
+import { PROXY_CERT_INFO_OID } from './oids.js';
 
 export const MAX_CHAIN = 10;
 export const MAX_CERT_BYTES = 16 * 1024;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { portalConfigSchema } from '../../server/config.js';
 import { startPortal, type RunningPortal } from '../../server/portal.js';
 import { freeLoopbackPort } from '../../core/ldap/managed-slapd.js';
-import { createCa, createCrl, issue, type Issued } from '../../server/pki.js';
+import { createCa, createCrl, issue, type Issued } from './pki.js';
 import { startTestOp, TEST_AUDIENCE, TEST_CLIENT, type TestOp } from './openid-provider.js';
 import type { SlapdFixture } from './slapd.js';
 

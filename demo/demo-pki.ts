@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCa, createCrl, issue, pkcs12 } from './pki.js';
+import { createCa, createCrl, issue, pkcs12 } from '../test/support/pki.js';
 
 export const DEMO_P12_PASSWORD = 'demo';
 

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../core/config.js';
-import { portalConfigSchema } from './config.js';
+import { portalConfigSchema } from '../server/config.js';
+import { startPortal } from '../server/portal.js';
 import { seedDemoDirectory } from './demo-directory.js';
 import { DEMO_P12_PASSWORD, ensureDemoPki } from './demo-pki.js';
-import { startPortal } from './portal.js';
 
 export async function startDemo(options: { varDir?: string; port?: number } = {}) {
   const varDir = resolve(options.varDir ?? 'var');
