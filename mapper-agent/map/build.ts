@@ -4,7 +4,8 @@
  * files. Memory: one entry (key -> account) per identity; lines are produced while writing.
  *
  * Left out, each counted, and with a reason in `problems` where an operator should look:
- * suspended accounts, revoked or expired identities, identities whose owner is gone, OIDC issuers
+ * accounts and identities that are not active (core/directory/status.ts: suspended, expired,
+ * pending, deleted, unknown, revoked), expired certificates, identities whose owner is gone, OIDC issuers
  * without a configured alias, values the format cannot hold, and any map key claimed by two
  * different accounts (both left out: a login must resolve to exactly one account, and guessing
  * which one would be worse than none).
