@@ -23,6 +23,8 @@ export class IdentityBoundElsewhereError extends ConflictError {
   ) {
     super(`this ${ref.type === 'x509' ? 'certificate subject' : 'OIDC identity'} is already bound to another account`);
   }
+  static override code = 'ERR_IDENTITY_BOUND_ELSEWHERE';
+  override readonly code = 'ERR_IDENTITY_BOUND_ELSEWHERE';
 }
 
 export class IdentityStore {
