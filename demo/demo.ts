@@ -38,7 +38,7 @@ export async function startDemo(options: { varDir?: string; port?: number } = {}
   return { portal, pki, seeded };
 }
 
-if (process.argv[1] && /server\/demo\.(ts|js)$/.test(process.argv[1])) {
+if (process.argv[1] && /demo\/demo\.(ts|js)$/.test(process.argv[1])) {
   const { portal, pki } = await startDemo();
   console.log(`
 campaign-guard demo portal: ${portal.url}
