@@ -46,6 +46,8 @@ describe('core/ldap/paged-reader (real slapd)', function () {
       await r.close();
     }
     const dead = new PagedReader({ url: 'ldap://127.0.0.1:9', bindDn: 'cn=x', password: 'x', timeoutMs: 1000 });
-    expect(await dead.open().catch((e: unknown) => e)).to.be.instanceOf(DirectoryUnavailableError).with.property('message').that.matches(/cannot connect/);
+    const refused = await dead.open().catch((e: unknown) => e) as DirectoryUnavailableError;
+    expect(refused).to.be.instanceOf(DirectoryUnavailableError).with.property('message').that.matches(/cannot connect/);
+    expect((refused.cause as { code?: string }).code).to.equal('ECONNREFUSED');
   });
 });
