@@ -72,7 +72,7 @@ export function decodePerson(dn: string, a: AttributeValues, layout: DirectoryLa
 }
 
 export function decodeIdentity(dn: string, a: AttributeValues, layout: DirectoryLayout): Decoded<Identity> {
-  const key = first(a, 'cgidentitykey')?.toLowerCase() ?? KEY_RDN.exec(dn)?.[1]?.toLowerCase();
+  const key = first(a, 'cgidentitykey')?.toLowerCase() ?? keyOfDn(dn);
   if (!key) return 'no cgIdentityKey';
   const ownerDn = first(a, 'cgowner') ?? '';
   const owner = personUsernameOf(ownerDn, layout);
@@ -177,6 +177,15 @@ export function decodeRequest(dn: string, a: AttributeValues, layout: DirectoryL
     decidedAt,
     createdAt,
   };
+}
+
+/** The key from the RDN (the map does not ask for cgIdentityKey); fast for the form we write. */
+function keyOfDn(dn: string): string | undefined {
+  if (dn.startsWith('cgIdentityKey=') && dn.charCodeAt(78) === 44 /* , */) {
+    const key = dn.slice(14, 78);
+    if (/^[0-9a-f]{64}$/.test(key)) return key;
+  }
+  return KEY_RDN.exec(dn)?.[1]?.toLowerCase();
 }
 
 function first(a: AttributeValues, lowerName: string): string | undefined {

@@ -86,6 +86,8 @@ const PERSON_RDN = /^uid\s*=\s*([a-z][a-z0-9._-]{0,31})\s*,/i;
 export function personUsernameOf(dn: string, layout: DirectoryLayout): string | undefined {
   const m = PERSON_RDN.exec(dn);
   if (!m) return undefined;
-  const rest = normaliseDn(dn.slice(m[0].length).trimStart());
-  return rest === layout.normalisedPeople ? m[1]!.toLowerCase() : undefined;
+  const rest = dn.slice(m[0].length);
+  // Fast path: the DN as we write it (the map reader sees every owner DN of the directory).
+  if (rest !== layout.people && normaliseDn(rest.trimStart()) !== layout.normalisedPeople) return undefined;
+  return m[1]!.toLowerCase();
 }
