@@ -181,11 +181,16 @@ export function decodeRequest(dn: string, a: AttributeValues, layout: DirectoryL
 
 /** The key from the RDN (the map does not ask for cgIdentityKey); fast for the form we write. */
 function keyOfDn(dn: string): string | undefined {
-  if (dn.startsWith('cgIdentityKey=') && dn.charCodeAt(78) === 44 /* , */) {
-    const key = dn.slice(14, 78);
-    if (/^[0-9a-f]{64}$/.test(key)) return key;
-  }
+  if (dn.startsWith('cgIdentityKey=') && dn.charCodeAt(78) === 44 /* , */ && lowerHex(dn, 14, 78)) return dn.slice(14, 78);
   return KEY_RDN.exec(dn)?.[1]?.toLowerCase();
+}
+
+function lowerHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 function first(a: AttributeValues, lowerName: string): string | undefined {
