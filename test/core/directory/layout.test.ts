@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { DirectoryLayout, identityKey, normaliseDn, personUsernameOf } from '../../../core/directory/layout.js';
 
 describe('core/directory/layout', () => {
@@ -21,6 +22,19 @@ describe('core/directory/layout', () => {
     expect(personUsernameOf('uid=a\\2cb,ou=people,dc=campaign-guard,dc=example', layout)).to.equal(undefined);
     expect(personUsernameOf('', layout)).to.equal(undefined);
     expect(normaliseDn('CN = X , DC=Y')).to.equal('cn=x,dc=y');
+  });
+
+  it('gives the same answer on its fast path as the general rule (property)', () => {
+    const general = (dn: string) => {
+      const m = /^uid\s*=\s*([a-z][a-z0-9._-]{0,31})\s*,/i.exec(dn);
+      return m && normaliseDn(dn.slice(m[0].length).trimStart()) === normaliseDn(layout.people) ? m[1]!.toLowerCase() : undefined;
+    };
+    const name = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9._-]{0,33}$/), fc.string({ maxLength: 36 }));
+    const suffix = fc.constantFrom(layout.people, layout.people.toUpperCase(), ` ${layout.people}`, 'ou=people,dc=other', `${layout.people},dc=x`, '');
+    fc.assert(fc.property(name, suffix, fc.constantFrom('uid=', 'UID=', 'uid = '), (n, rest, prefix) => {
+      const dn = `${prefix}${n},${rest}`;
+      expect(personUsernameOf(dn, layout), dn).to.equal(general(dn));
+    }), { seed: 19, numRuns: 1000 });
   });
 
   it('keys identities by the documented material', () => {
