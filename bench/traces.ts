@@ -20,7 +20,7 @@ import { Journal } from '../mapper-agent/ingest/journal.js';
 import { loadSigner } from '../mapper-agent/traces/cms.js';
 import { TraceSession } from '../mapper-agent/traces/session.js';
 import { TraceStore, type TraceEntry } from '../mapper-agent/traces/store.js';
-import { createCa, issue } from '../server/pki.js';
+import { createCa, issue } from '../test/support/pki.js';
 import { fitsFile } from '../test/support/fits.js';
 import { median, report, rounds } from './lib.js';
 

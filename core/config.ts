@@ -1,7 +1,9 @@
 /**
  * One validated configuration for portal and agent: a YAML (or JSON) file, overridden by
  * environment variables, checked once at start-up with zod. Each program validates the
- * sections it uses (portal: ldap, ranges, portal; agent: ldap, agent) and ignores the rest.
+ * sections it uses (portal: ldap, ranges, portal; agent: ldap, ranges, agent) and skips the other
+ * program's known section (one file can serve both); any other unknown key, at any depth, is an
+ * error naming the closest known key (config-keys.ts).
  *
  * Environment: CG_<SECTION>__<KEY>[__<KEY>...], upper snake case, mapped to camelCase keys,
  * e.g. CG_LDAP__BIND_DN=cn=admin,dc=example -> { ldap: { bindDn: 'cn=admin,dc=example' } }.
@@ -10,9 +12,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { knownKeys, unknownKeyIssues } from './config-keys.js';
+import { ConfigError, schemaIssues, type Issue } from './errors.js';
 
 export const ENV_PREFIX = 'CG_';
+
+/** Every top-level section any program reads: a program skips the ones it does not use. */
+export const KNOWN_SECTIONS = ['ldap', 'ranges', 'portal', 'agent'];
 
 /** Read, merge and validate. Throws ConfigError listing every problem at once. */
 export function loadConfig<S extends z.ZodType>(
@@ -22,11 +28,12 @@ export function loadConfig<S extends z.ZodType>(
   const env = options.env ?? process.env;
   const file = options.file ?? env.CG_CONFIG;
   const fromFile = file ? readConfigFile(file) : {};
-  const merged = deepMerge(fromFile, envToObject(env));
+  const merged = withoutOtherSections(schema, deepMerge(fromFile, envToObject(env)));
   const result = schema.safeParse(merged);
-  if (!result.success) {
+  const issues = [...unknownKeyIssues(schema, merged), ...(result.success ? [] : schemaIssues(result.error))];
+  if (issues.length || !result.success) {
     const where = file ? ` (file ${file}, plus ${ENV_PREFIX}* environment)` : '';
-    throw new ConfigError(`invalid configuration${where}:\n${formatIssues(result.error)}`);
+    throw new ConfigError(`invalid configuration${where}:\n${formatIssues(issues)}`, { issues });
   }
   return result.data;
 }
@@ -51,11 +58,21 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** CG_LDAP__BIND_DN=x -> { ldap: { bindDn: 'x' } }. Values stay strings; schemas coerce. */
+/** The input without the sections of other programs (known sections this schema does not have). */
+function withoutOtherSections(schema: z.ZodType, input: Record<string, unknown>): Record<string, unknown> {
+  const own = knownKeys(schema);
+  if (!own) return input;
+  return Object.fromEntries(Object.entries(input).filter(([k]) => own.includes(k) || !KNOWN_SECTIONS.includes(k)));
+}
+
+/**
+ * CG_LDAP__BIND_DN=x -> { ldap: { bindDn: 'x' } }. Values stay strings; schemas coerce. Names
+ * without a `__` (CG_CONFIG, CG_LOG_LEVEL, CG_KEEP_SLAPD) are not configuration paths.
+ */
 export function envToObject(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || value === undefined || name === 'CG_CONFIG' || name === 'CG_LOG_LEVEL') continue;
+    if (!name.startsWith(ENV_PREFIX) || value === undefined || !name.includes('__')) continue;
     const path = name.slice(ENV_PREFIX.length).split('__').map(snakeToCamel);
     if (path.some((p) => p === '')) continue;
     let node = out;
@@ -85,8 +102,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `  - ${i.path.join('.') || '(top level)'}: ${i.message}`).join('\n');
+function formatIssues(issues: Issue[]): string {
+  return issues.map((i) => `  - ${i.path ?? '(top level)'}: ${i.message}`).join('\n');
 }
 
 /** Environment-friendly boolean: accepts true/false/1/0/yes/no as strings. */

@@ -3,6 +3,7 @@
  * LDAP comes from core/ldap/config.ts (the agent binds with its read-only service account).
  */
 import { availableParallelism } from 'node:os';
+import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { envBoolean } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
@@ -11,6 +12,10 @@ import { tracesConfigSchema } from './traces/config.js';
 import { classificationSchema } from '../core/embargo/classify.js';
 import { modesSchema } from '../core/embargo/policy.js';
 import { fileModeSchema } from '../core/file-mode.js';
+
+/** A node-cron expression, checked at load (not when the daemon first schedules it). */
+const cronSchedule = (fallback: string) =>
+  z.string().refine((v) => validCron(v), { message: 'not a cron expression (node-cron: [second] minute hour day-of-month month day-of-week)' }).default(fallback);
 
 export const ingestSectionSchema = z.object({
   /** Data roots on the namespace mount (absolute). Nothing outside them is ever changed. */
@@ -41,7 +46,7 @@ export const ingestSectionSchema = z.object({
   /** watch: when the kernel cannot watch the tree (inotify limits), scan it for changed files this often instead. */
   scanFallbackSeconds: z.coerce.number().int().min(5).max(86400).default(60),
   /** node-cron schedule for embargo lifting in the daemon. */
-  embargoSchedule: z.string().default('5 * * * *'),
+  embargoSchedule: cronSchedule('5 * * * *'),
   /** Notify the PI this many days before the embargo ends (0 = never). */
   noticeDays: z.coerce.number().int().min(0).default(14),
   /** SMTP for notices (nodemailer URL, e.g. smtp://mail.example.org:25); empty = notices are only logged. */
@@ -77,7 +82,7 @@ export const agentSectionSchema = z.object({
   /** Seconds between contextCSN checks in the daemon. */
   checkIntervalSeconds: z.coerce.number().int().min(1).max(3600).default(2),
   /** node-cron expression for a full regeneration regardless of contextCSN. */
-  fullSyncSchedule: z.string().default('*/15 * * * *'),
+  fullSyncSchedule: cronSchedule('*/15 * * * *'),
   /** Optional Prometheus metrics on 127.0.0.1:<port>; 0 = off. */
   metricsPort: z.coerce.number().int().min(0).max(65535).default(0),
   syncEnabled: envBoolean.default(true),

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec npx tsx server/demo.ts "$@"
+exec npx tsx demo/demo.ts "$@"

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { packageVersion } from '../core/version.js';
-import { portalConfigSchema } from './config.js';
+import { portalConfigSchema, servePortalConfigSchema } from './config.js';
 
 export function buildProgram(): Command {
   const program = new Command('campaign-guard')
@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .description('run the portal (HTTPS with certificate login, or HTTP behind a configured reverse proxy)')
     .action(async () => {
       const { startPortal } = await import('./portal.js');
-      const portal = await startPortal(config());
+      const portal = await startPortal(loadConfig(servePortalConfigSchema, { file: program.opts<{ config?: string }>().config }));
       console.log(`campaign-guard portal listening on ${portal.url}`);
       await new Promise<void>((resolve) => {
         for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve());

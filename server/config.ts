@@ -1,6 +1,8 @@
 /**
  * The portal's configuration section (`portal:` in the config file, CG_PORTAL__* in the
- * environment), validated once at start-up. LDAP and number ranges come from core/ldap/config.ts.
+ * environment), validated once at start-up, with the rules that tie fields together (TLS or a
+ * reverse proxy, at least one login method, OIDC provider ids and the staff issuer, who may
+ * forward certificates). LDAP and number ranges come from core/ldap/config.ts.
  */
 import { z } from 'zod';
 import { envBoolean, envList } from '../core/config.js';
@@ -68,10 +70,43 @@ export const portalSectionSchema = z.object({
   loginRateLimit: z.coerce.number().int().positive().default(30),
 });
 
+export type PortalSection = z.infer<typeof portalSectionSchema>;
+
+/** Rules across fields of the portal section; paths are relative to it. */
+export function portalSectionIssues(p: PortalSection): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  const { tls, reverseProxy } = p;
+  if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
+    issues.push({ path: ['tls', tls.certFile ? 'keyFile' : 'certFile'], message: 'give tls.certFile and tls.keyFile together' });
+  }
+  if (!tls.certFile && !reverseProxy.enabled) {
+    issues.push({ path: ['tls', 'certFile'], message: 'tls.certFile and keyFile are required, unless reverseProxy.enabled (TLS ends at the proxy)' });
+  }
+  if (tls.clientCaFiles.length === 0 && p.oidcProviders.length === 0) {
+    issues.push({ path: ['tls', 'clientCaFiles'], message: 'configure tls.clientCaFiles (certificate login) or oidcProviders (OpenID Connect login), or both' });
+  }
+  if (reverseProxy.enabled && tls.clientCaFiles.length > 0 && reverseProxy.trustedAddresses.length === 0) {
+    issues.push({ path: ['reverseProxy', 'trustedAddresses'], message: 'list the proxy addresses allowed to forward client certificates (certificate login behind a reverse proxy)' });
+  }
+  const ids = p.oidcProviders.map((o) => o.id);
+  ids.forEach((id, i) => {
+    if (ids.indexOf(id) !== i) issues.push({ path: ['oidcProviders', String(i), 'id'], message: `provider id ${id} is used twice` });
+  });
+  if (p.staff.issuer && !p.oidcProviders.some((o) => o.issuer === p.staff.issuer)) {
+    issues.push({ path: ['staff', 'issuer'], message: 'must be the issuer of one of oidcProviders' });
+  }
+  return issues;
+}
+
+/** What every portal command reads (audit commands need no TLS or login method). */
 export const portalConfigSchema = directoryConfigSchema.extend({
   portal: portalSectionSchema.default(portalSectionSchema.parse({})),
 });
 
-export type PortalSection = z.infer<typeof portalSectionSchema>;
+/** What `serve` (and the demo) reads: the same, with the cross-field rules of a running portal. */
+export const servePortalConfigSchema = portalConfigSchema.superRefine((cfg, ctx) => {
+  for (const issue of portalSectionIssues(cfg.portal)) ctx.addIssue({ code: 'custom', path: ['portal', ...issue.path], message: issue.message });
+});
+
 export type PortalConfig = z.infer<typeof portalConfigSchema>;
 export type OidcProviderConfig = z.infer<typeof oidcProviderSchema>;

@@ -3,12 +3,12 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { LdapEntry } from '../ldap/entry.js';
 import { filter } from '../ldap/escape.js';
 import type { DirectoryContext } from './context.js';
+import { CAMPAIGN_ATTRIBUTES, decodeCampaign } from './decode.js';
+import { decodeAll, decodeOne } from './decoded.js';
 import type { Campaign, CampaignState, NewCampaign } from './model.js';
 import type { PeopleStore } from './people.js';
-import { optionalTime, toGeneralizedTime } from './time.js';
+import { toGeneralizedTime } from './time.js';
 import { checkCampaignName, checkText, checkUsername, NAME_PATTERN } from './validate.js';
-
-export const CAMPAIGN_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'description', 'cgPrincipalInvestigator', 'cgEmbargoEnd', 'cgCampaignState'];
 
 export class CampaignStore {
   constructor(
@@ -49,7 +49,7 @@ export class CampaignStore {
   async get(name: string): Promise<Campaign | undefined> {
     if (!NAME_PATTERN.test(name)) return undefined;
     const entry = await this.ctx.ldap.read(this.ctx.layout.campaignDn(name), CAMPAIGN_ATTRIBUTES);
-    return entry ? this.toCampaign(entry) : undefined;
+    return decodeOne(entry, decodeCampaign, this.ctx.layout);
   }
 
   async require(name: string): Promise<Campaign> {
@@ -62,7 +62,7 @@ export class CampaignStore {
   async list(options: { state?: CampaignState } = {}): Promise<Campaign[]> {
     const f = options.state ? filter`(&(objectClass=cgCampaign)(cgCampaignState=${options.state}))` : '(objectClass=cgCampaign)';
     const entries = await this.ctx.ldap.search(this.ctx.layout.campaigns, { scope: 'one', filter: f, attributes: CAMPAIGN_ATTRIBUTES, pageSize: 1000 });
-    return entries.map((e) => this.toCampaign(e)).sort((a, b) => a.name.localeCompare(b.name));
+    return this.decode(entries).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Campaigns the person is a member of (PI included). */
@@ -73,7 +73,7 @@ export class CampaignStore {
       filter: filter`(&(objectClass=cgCampaign)(memberUid=${username}))`,
       attributes: CAMPAIGN_ATTRIBUTES,
     });
-    return entries.map((e) => this.toCampaign(e)).sort((a, b) => a.name.localeCompare(b.name));
+    return this.decode(entries).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Campaigns the person leads. */
@@ -84,7 +84,7 @@ export class CampaignStore {
       filter: filter`(&(objectClass=cgCampaign)(cgPrincipalInvestigator=${dn}))`,
       attributes: CAMPAIGN_ATTRIBUTES,
     });
-    return entries.map((e) => this.toCampaign(e)).sort((a, b) => a.name.localeCompare(b.name));
+    return this.decode(entries).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Set or (null) lift the embargo end. */
@@ -134,18 +134,7 @@ export class CampaignStore {
     });
   }
 
-  private toCampaign(e: LdapEntry): Campaign {
-    const piDn = e.get('cgPrincipalInvestigator') ?? '';
-    return {
-      dn: e.dn,
-      name: e.get('cn')!,
-      gidNumber: e.getInt('gidNumber')!,
-      description: e.get('description'),
-      piDn,
-      pi: this.ctx.layout.usernameOf(piDn),
-      members: e.getAll('memberUid').sort(),
-      embargoEnd: optionalTime(e.get('cgEmbargoEnd')),
-      state: e.get('cgCampaignState')?.toLowerCase() === 'closed' ? 'closed' : 'open',
-    };
+  private decode(entries: LdapEntry[]): Campaign[] {
+    return decodeAll(entries, decodeCampaign, this.ctx.layout);
   }
 }

@@ -4,19 +4,16 @@
  * same identity exactly one succeeds, the other gets entryAlreadyExists.
  */
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import type { LdapEntry } from '../ldap/entry.js';
 import { filter } from '../ldap/escape.js';
 import type { DirectoryContext } from './context.js';
+import { decodeIdentity, IDENTITY_ATTRIBUTES } from './decode.js';
+import { decodeAll, decodeOne } from './decoded.js';
+import { checkIdentityRef, describeIdentity } from './identity-ref.js';
 import { identityKey } from './layout.js';
 import type { Identity, IdentityInput, IdentityRef, IdentityStatus } from './model.js';
 import type { PeopleStore } from './people.js';
-import { optionalTime, toGeneralizedTime } from './time.js';
-import { checkCertSubject, checkOidcIssuer, checkOidcSubject } from './validate.js';
-
-export const IDENTITY_ATTRIBUTES = [
-  'cgIdentityKey', 'cgIdentityType', 'cgOwner', 'voPersonStatus',
-  'cgCertSubject', 'cgCertIssuer', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject',
-];
+import { toGeneralizedTime } from './time.js';
+import { checkCertSubject } from './validate.js';
 
 /** The identity is bound to a different account. The owner is kept for logs, not the message. */
 export class IdentityBoundElsewhereError extends ConflictError {
@@ -26,17 +23,8 @@ export class IdentityBoundElsewhereError extends ConflictError {
   ) {
     super(`this ${ref.type === 'x509' ? 'certificate subject' : 'OIDC identity'} is already bound to another account`);
   }
-}
-
-export function describeIdentity(ref: IdentityRef): string {
-  return ref.type === 'x509' ? `certificate subject ${ref.subject}` : `OIDC subject ${ref.subject} at ${ref.issuer}`;
-}
-
-/** Validate and reduce an input to its reference (the part the key is made of). */
-export function checkIdentityRef(ref: IdentityRef | IdentityInput): IdentityRef {
-  if (ref.type === 'x509') return { type: 'x509', subject: checkCertSubject('certificate subject', ref.subject) };
-  if (ref.type === 'oidc') return { type: 'oidc', issuer: checkOidcIssuer(ref.issuer), subject: checkOidcSubject(ref.subject) };
-  throw new ValidationError(`unknown identity type ${JSON.stringify((ref as { type: unknown }).type)}`);
+  static override code = 'ERR_IDENTITY_BOUND_ELSEWHERE';
+  override readonly code = 'ERR_IDENTITY_BOUND_ELSEWHERE';
 }
 
 export class IdentityStore {
@@ -120,7 +108,7 @@ export class IdentityStore {
   async getByKey(key: string): Promise<Identity | undefined> {
     if (!/^[0-9a-f]{64}$/.test(key)) return undefined;
     const entry = await this.ctx.ldap.read(this.ctx.layout.identityDn(key), IDENTITY_ATTRIBUTES);
-    return entry ? this.toIdentity(entry) : undefined;
+    return decodeOne(entry, decodeIdentity, this.ctx.layout);
   }
 
   async listForPerson(username: string): Promise<Identity[]> {
@@ -134,7 +122,7 @@ export class IdentityStore {
       filter: filter`(&(objectClass=cgIdentity)(cgOwner=${ownerDn}))`,
       attributes: IDENTITY_ATTRIBUTES,
     });
-    return entries.map((e) => this.toIdentity(e));
+    return decodeAll(entries, decodeIdentity, this.ctx.layout);
   }
 
   /** Every identity, page by page (for the agent's full scan). */
@@ -145,7 +133,7 @@ export class IdentityStore {
       attributes: IDENTITY_ATTRIBUTES,
       pageSize,
     })) {
-      yield page.map((e) => this.toIdentity(e));
+      yield decodeAll(page, decodeIdentity, this.ctx.layout);
     }
   }
 
@@ -168,22 +156,5 @@ export class IdentityStore {
       if (err instanceof NotFoundError) return false;
       throw err;
     }
-  }
-
-  private toIdentity(e: LdapEntry): Identity {
-    const ownerDn = e.get('cgOwner') ?? '';
-    return {
-      dn: e.dn,
-      key: e.get('cgIdentityKey')!,
-      type: e.get('cgIdentityType')?.toLowerCase() === 'oidc' ? 'oidc' : 'x509',
-      ownerDn,
-      owner: this.ctx.layout.usernameOf(ownerDn),
-      status: e.get('voPersonStatus')?.toLowerCase() === 'revoked' ? 'revoked' : 'active',
-      certSubject: e.get('cgCertSubject'),
-      certIssuer: e.get('cgCertIssuer'),
-      certNotAfter: optionalTime(e.get('cgCertNotAfter')),
-      oidcIssuer: e.get('cgOidcIssuer'),
-      oidcSubject: e.get('cgOidcSubject'),
-    };
   }
 }

@@ -4,7 +4,9 @@
  * callers that need them (audit, dCache's ldap plugin) but never need to be built by hand.
  */
 
-export type PersonStatus = 'active' | 'suspended';
+import type { IdentityStatus, PersonStatus } from './status.js';
+
+export type { IdentityStatus, PersonStatus } from './status.js';
 
 export interface Person {
   dn: string;
@@ -19,6 +21,7 @@ export interface Person {
   mail?: string;
   homeDirectory: string;
   loginShell?: string;
+  /** voPersonStatus; only 'active' may log in or be mapped (see status.ts). */
   status: PersonStatus;
   /** Accepted usage-policy ids (voPersonPolicyAgreement). */
   policyAgreements: string[];
@@ -53,7 +56,6 @@ export interface PersonUpdate {
 }
 
 export type IdentityType = 'x509' | 'oidc';
-export type IdentityStatus = 'active' | 'revoked';
 
 /** What names an identity: the key of its entry is derived from exactly these fields. */
 export type IdentityRef =
@@ -70,6 +72,8 @@ export interface Identity {
   /** sha256 hex of the reference (see identityKey). */
   key: string;
   type: IdentityType;
+  /** What names the identity (the key is derived from it). */
+  ref: IdentityRef;
   ownerDn: string;
   /** Username of the owner (from ownerDn). */
   owner: string;

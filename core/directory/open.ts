@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { DirectoryConfig } from '../ldap/config.js';
-import { LdapConnection } from '../ldap/connection.js';
-import { findRunningSlapd, startManagedSlapd, type ManagedAccount, type ManagedSlapd } from '../ldap/managed-slapd.js';
+import { connectConfiguredOrRunning, connectionLimits } from '../ldap/connect.js';
+import type { LdapConnection } from '../ldap/connection.js';
+import { startManagedSlapd, type ManagedAccount, type ManagedSlapd } from '../ldap/managed-slapd.js';
 import { Directory } from './directory.js';
 
 export interface OpenDirectory {
@@ -23,31 +24,22 @@ export async function openDirectory(
   config: DirectoryConfig,
   options: { varDir?: string; account?: ManagedAccount; log?: Logger } = {},
 ): Promise<OpenDirectory> {
+  const varDir = options.varDir ?? 'var';
+  const account = options.account ?? 'portal';
   let slapd: ManagedSlapd | undefined;
-  let ldap: LdapConnection;
-  const running = config.ldap.url ? undefined : findRunningSlapd(join(options.varDir ?? 'var', 'slapd'));
-  if (config.ldap.url) {
-    ldap = LdapConnection.fromConfig(config.ldap);
-  } else if (running) {
-    // Another process (the demo portal) runs the managed slapd: use it rather than start a second one.
-    const account = running.credentials[options.account ?? 'portal'];
-    ldap = new LdapConnection({ url: running.url, bindDn: account.dn, password: account.password, connectTimeoutMs: config.ldap.connectTimeoutMs, operationTimeoutMs: config.ldap.operationTimeoutMs, maxConcurrency: config.ldap.maxConcurrency, poolSize: config.ldap.poolSize });
-  } else {
-    slapd = await startManagedSlapd({ dir: join(options.varDir ?? 'var', 'slapd'), baseDn: config.ldap.baseDn, ranges: config.ranges, log: options.log });
-    ldap = slapd.connect(options.account ?? 'portal', {
-      connectTimeoutMs: config.ldap.connectTimeoutMs,
-      operationTimeoutMs: config.ldap.operationTimeoutMs,
-      maxConcurrency: config.ldap.maxConcurrency,
-      poolSize: config.ldap.poolSize,
-    });
+  let ldap = connectConfiguredOrRunning(config.ldap, { varDir, account });
+  if (!ldap) {
+    slapd = await startManagedSlapd({ dir: join(varDir, 'slapd'), baseDn: config.ldap.baseDn, ranges: config.ranges, log: options.log });
+    ldap = slapd.connect(account, connectionLimits(config.ldap));
   }
   const directory = new Directory({ ldap, baseDn: config.ldap.baseDn, ranges: config.ranges });
+  const connection = ldap;
   return {
     directory,
     ldap,
     slapd,
     async close() {
-      await ldap.close();
+      await connection.close();
       await slapd?.stop();
     },
   };

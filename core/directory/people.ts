@@ -4,18 +4,14 @@
  * accounts leave a tombstone (ou=tombstones) so their username and numbers never come back.
  */
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import type { LdapEntry } from '../ldap/entry.js';
 import type { Modification } from '../ldap/connection.js';
 import { filter } from '../ldap/escape.js';
 import type { DirectoryContext } from './context.js';
+import { decodePerson, PERSON_ATTRIBUTES } from './decode.js';
+import { decodeAll, decodeOne } from './decoded.js';
 import type { NewPerson, Person, PersonStatus, PersonUpdate } from './model.js';
 import { toGeneralizedTime } from './time.js';
 import { checkLoginShell, checkMail, checkRole, checkText, checkUsername } from './validate.js';
-
-export const PERSON_ATTRIBUTES = [
-  'uid', 'uidNumber', 'gidNumber', 'cn', 'sn', 'givenName', 'displayName', 'mail',
-  'homeDirectory', 'loginShell', 'voPersonStatus', 'voPersonPolicyAgreement', 'cgRole',
-];
 
 export class PeopleStore {
   constructor(private readonly ctx: DirectoryContext) {}
@@ -85,7 +81,7 @@ export class PeopleStore {
   async get(username: string): Promise<Person | undefined> {
     if (!NAME_OK(username)) return undefined;
     const entry = await this.ctx.ldap.read(this.ctx.layout.personDn(username), PERSON_ATTRIBUTES);
-    return entry ? toPerson(entry) : undefined;
+    return decodeOne(entry, decodePerson, this.ctx.layout);
   }
 
   /** The person, or NotFoundError. */
@@ -97,7 +93,7 @@ export class PeopleStore {
 
   async getByDn(dn: string): Promise<Person | undefined> {
     const entry = await this.ctx.ldap.read(dn, PERSON_ATTRIBUTES);
-    return entry && entry.has('uidNumber') ? toPerson(entry) : undefined;
+    return entry && entry.has('uidNumber') ? decodeOne(entry, decodePerson, this.ctx.layout) : undefined;
   }
 
   async getByUidNumber(uidNumber: number): Promise<Person | undefined> {
@@ -106,7 +102,7 @@ export class PeopleStore {
       filter: `(&(objectClass=posixAccount)(uidNumber=${Math.trunc(uidNumber)}))`,
       attributes: PERSON_ATTRIBUTES,
     });
-    return entry ? toPerson(entry) : undefined;
+    return decodeOne(entry, decodePerson, this.ctx.layout);
   }
 
   /**
@@ -119,7 +115,7 @@ export class PeopleStore {
       ? filter`(&(objectClass=posixAccount)(|(uid=*${t}*)(cn=*${t}*)(displayName=*${t}*)(mail=*${t}*)))`
       : '(objectClass=posixAccount)';
     const entries = await this.ctx.ldap.search(this.ctx.layout.people, { scope: 'one', filter: f, attributes: PERSON_ATTRIBUTES, pageSize: 500 });
-    return entries.map(toPerson).sort((a, b) => a.username.localeCompare(b.username)).slice(0, limit);
+    return decodeAll(entries, decodePerson, this.ctx.layout).sort((a, b) => a.username.localeCompare(b.username)).slice(0, limit);
   }
 
   /** Every person, page by page (for full scans). */
@@ -130,7 +126,7 @@ export class PeopleStore {
       attributes: PERSON_ATTRIBUTES,
       pageSize,
     })) {
-      yield page.map(toPerson);
+      yield decodeAll(page, decodePerson, this.ctx.layout);
     }
   }
 
@@ -217,25 +213,6 @@ export function tombstoneAttributes(person: Person, at = new Date()) {
     uidNumber: String(person.uidNumber),
     gidNumber: String(person.gidNumber),
     cgDeletedAt: toGeneralizedTime(at),
-  };
-}
-
-export function toPerson(e: LdapEntry): Person {
-  return {
-    dn: e.dn,
-    username: e.get('uid')!,
-    uidNumber: e.getInt('uidNumber')!,
-    gidNumber: e.getInt('gidNumber')!,
-    cn: e.get('cn') ?? '',
-    sn: e.get('sn') ?? '',
-    givenName: e.get('givenName'),
-    displayName: e.get('displayName'),
-    mail: e.get('mail'),
-    homeDirectory: e.get('homeDirectory') ?? '',
-    loginShell: e.get('loginShell'),
-    status: e.get('voPersonStatus')?.toLowerCase() === 'suspended' ? 'suspended' : 'active',
-    policyAgreements: e.getAll('voPersonPolicyAgreement'),
-    roles: e.getAll('cgRole').map((r) => r.toLowerCase()),
   };
 }
 

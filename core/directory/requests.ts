@@ -4,19 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
-import type { LdapEntry } from '../ldap/entry.js';
 import { filter } from '../ldap/escape.js';
 import type { CampaignStore } from './campaigns.js';
 import type { DirectoryContext } from './context.js';
+import { decodeRequest, REQUEST_ATTRIBUTES } from './decode.js';
+import { decodeAll, decodeOne } from './decoded.js';
 import type { Decision, MembershipRequest, NewMembershipRequest, RequestState } from './model.js';
 import type { PeopleStore } from './people.js';
-import { optionalTime, toGeneralizedTime } from './time.js';
+import { toGeneralizedTime } from './time.js';
 import { checkText } from './validate.js';
-
-export const REQUEST_ATTRIBUTES = [
-  'cgRequestId', 'cgCampaign', 'cgRequester', 'cgJustification', 'cgRequestState',
-  'cgDecidedBy', 'cgDecisionReason', 'cgDecidedAt', 'createTimestamp',
-];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class RequestStore {
@@ -48,7 +44,7 @@ export class RequestStore {
   async get(id: string): Promise<MembershipRequest | undefined> {
     if (!UUID.test(id)) return undefined;
     const e = await this.ctx.ldap.read(this.ctx.layout.requestDn(id), REQUEST_ATTRIBUTES);
-    return e ? this.toRequest(e) : undefined;
+    return decodeOne(e, decodeRequest, this.ctx.layout);
   }
 
   /** Pending requests for a campaign, oldest first. */
@@ -122,29 +118,6 @@ export class RequestStore {
 
   private async search(f: string): Promise<MembershipRequest[]> {
     const entries = await this.ctx.ldap.search(this.ctx.layout.requests, { scope: 'one', filter: f, attributes: REQUEST_ATTRIBUTES });
-    return entries.map((e) => this.toRequest(e)).sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
-  }
-
-  private toRequest(e: LdapEntry): MembershipRequest {
-    const { layout } = this.ctx;
-    const campaignDn = e.get('cgCampaign') ?? '';
-    const requesterDn = e.get('cgRequester') ?? '';
-    const decidedByDn = e.get('cgDecidedBy');
-    const state = (e.get('cgRequestState') ?? 'pending').toLowerCase() as RequestState;
-    return {
-      dn: e.dn,
-      id: e.get('cgRequestId')!,
-      campaignDn,
-      campaign: layout.campaignNameOf(campaignDn),
-      requesterDn,
-      requester: layout.usernameOf(requesterDn),
-      justification: e.get('cgJustification'),
-      state,
-      decidedByDn,
-      decidedBy: decidedByDn ? layout.usernameOf(decidedByDn) : undefined,
-      decisionReason: e.get('cgDecisionReason'),
-      decidedAt: optionalTime(e.get('cgDecidedAt')),
-      createdAt: optionalTime(e.get('createTimestamp')),
-    };
+    return decodeAll(entries, decodeRequest, this.ctx.layout).sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
   }
 }

@@ -4,6 +4,11 @@ import type { Entry } from 'ldapts';
 export class LdapEntry {
   private readonly attrs = new Map<string, string[]>();
 
+  /** Values by lower-cased attribute name, as core/directory/decode.ts reads them. */
+  get attributes(): ReadonlyMap<string, readonly string[]> {
+    return this.attrs;
+  }
+
   constructor(readonly dn: string, attributes: Record<string, unknown>) {
     for (const [name, raw] of Object.entries(attributes)) {
       if (name === 'dn') continue;

@@ -1,8 +1,7 @@
 /**
  * Escaping for values placed into LDAP filter strings (RFC 4515) and DN strings (RFC 4514).
- * Every value that did not come from a constant goes through one of these. Where possible the
- * directory code builds filters as ldapts Filter objects (no string parsing at all); these
- * helpers are for the places that need strings.
+ * Every value that did not come from a constant goes through one of these: filters are built
+ * with the `filter` template tag, DNs with childDn (core/directory/layout.ts).
  */
 import { ValidationError } from '../errors.js';
 

@@ -54,11 +54,11 @@ export class PagedReader {
       s.setTimeout(this.options.timeoutMs ?? 10000, () => s.destroy(new Error('connection timed out')));
       this.socket = s;
     }).catch((err: Error) => {
-      throw new DirectoryUnavailableError(`cannot connect to ${this.options.url}: ${err.message}`);
+      throw new DirectoryUnavailableError(`cannot connect to ${this.options.url}: ${err.message}`, { cause: err });
     });
     const s = this.socket!;
     s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('error', (err) => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} failed: ${err.message}`)));
+    s.on('error', (err) => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} failed: ${err.message}`, { cause: err })));
     s.on('close', () => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} closed`)));
     const bind = seq(0x60, [int(3), octets(this.options.bindDn), tagged(0x80, Buffer.from(this.options.password, 'utf8'))]);
     await this.request(bind, (op, body) => {
@@ -154,7 +154,7 @@ export class PagedReader {
   }
 
   private fail(err: Error): void {
-    this.failure ??= err instanceof DirectoryUnavailableError ? err : new DirectoryUnavailableError(err.message);
+    this.failure ??= err instanceof DirectoryUnavailableError ? err : new DirectoryUnavailableError(err.message, { cause: err });
     const w = this.waiter;
     this.waiter = undefined;
     w?.reject(this.failure);

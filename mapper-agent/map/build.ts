@@ -4,7 +4,8 @@
  * files. Memory: one entry (key -> account) per identity; lines are produced while writing.
  *
  * Left out, each counted, and with a reason in `problems` where an operator should look:
- * suspended accounts, revoked or expired identities, identities whose owner is gone, OIDC issuers
+ * accounts and identities that are not active (core/directory/status.ts: suspended, expired,
+ * pending, deleted, unknown, revoked), expired certificates, identities whose owner is gone, OIDC issuers
  * without a configured alias, values the format cannot hold, and any map key claimed by two
  * different accounts (both left out: a login must resolve to exactly one account, and guessing
  * which one would be worse than none).
@@ -12,6 +13,7 @@
 import type { DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
 import { accountSuffix, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
 import type { TextSink } from './atomic-write.js';
+import { isActive } from '../../core/directory/status.js';
 
 export interface BuildOptions {
   /** issuer URL -> gPlazma provider alias */
@@ -32,13 +34,8 @@ export interface BuiltMap {
 
 export const MULTIMAP_HEADER = '# gPlazma multimap written by campaign-guard mapper-agent from LDAP. Do not edit: changes are overwritten.\n';
 
-/** GeneralizedTime of a Date (YYYYMMDDHHMMSSZ), comparable as a string with stored values. */
-function generalizedTime(d: Date): string {
-  return d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
-}
-
 export async function buildMap(snapshot: DirectorySnapshot, options: BuildOptions): Promise<BuiltMap> {
-  const now = generalizedTime(options.now ?? new Date());
+  const now = (options.now ?? new Date()).getTime();
   const skipped = { suspended: 0, revoked: 0, expired: 0, orphaned: 0, unmapped: 0, conflicting: 0, invalid: 0 };
   const problems: string[] = [];
   const byKey = new Map<string, MapAccount | null>(); // null: claimed by two accounts
@@ -52,18 +49,19 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
       return;
     }
     if (!account.active) return void skipped.suspended++;
-    if (!identity.active) return void skipped.revoked++;
-    if (identity.type === 'x509' && identity.notAfter && identity.notAfter < now) return void skipped.expired++;
+    if (!isActive(identity.status)) return void skipped.revoked++;
+    if (identity.certNotAfter !== undefined && identity.certNotAfter.getTime() < now) return void skipped.expired++;
+    const ref = identity.ref;
     let predicate;
-    if (identity.type === 'x509') predicate = dnPredicate(identity.subject);
+    if (ref.type === 'x509') predicate = dnPredicate(ref.subject);
     else {
-      const alias = aliases.get(identity.issuer.replace(/\/+$/, ''));
+      const alias = aliases.get(ref.issuer.replace(/\/+$/, ''));
       if (!alias) {
         skipped.unmapped++;
         problems.push(`${describe(identity)}: issuer has no gPlazma alias in agent.oidcAliases`);
         return;
       }
-      predicate = oidcPredicate(identity.subject, alias);
+      predicate = oidcPredicate(ref.subject, alias);
     }
     if (typeof predicate !== 'string') {
       skipped.invalid++;
@@ -131,6 +129,6 @@ function normaliseAliases(aliases: Record<string, string>): Map<string, string> 
   return new Map(Object.entries(aliases).map(([issuer, alias]) => [issuer.replace(/\/+$/, ''), alias]));
 }
 
-function describe(identity: MapIdentity): string {
-  return identity.type === 'x509' ? `certificate ${JSON.stringify(identity.subject)}` : `OIDC ${JSON.stringify(identity.subject)} at ${identity.issuer}`;
+function describe({ ref }: MapIdentity): string {
+  return ref.type === 'x509' ? `certificate ${JSON.stringify(ref.subject)}` : `OIDC ${JSON.stringify(ref.subject)} at ${ref.issuer}`;
 }

@@ -7,6 +7,7 @@
  */
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ForbiddenError } from '../../core/errors.js';
+import { providerUnavailable } from './provider-errors.js';
 import type { OidcProviderConfig } from '../config.js';
 import type { BearerVerifier, VerifiedToken } from '../http/seams.js';
 import type { OpenIdConnectLogin } from './oidc.js';
@@ -27,25 +28,26 @@ export class JwtBearerVerifier implements BearerVerifier {
     let iss: string | undefined;
     try {
       iss = decodeJwt(token).iss;
-    } catch {
-      throw new ForbiddenError('the access token is not a JWT');
+    } catch (err) {
+      throw new ForbiddenError('the access token is not a JWT', { cause: err });
     }
     const provider = this.providers.find((p) => p.issuer === iss || p.issuer.replace(/\/$/, '') === iss?.replace(/\/$/, ''));
     if (!provider) throw new ForbiddenError('the access token comes from an issuer this portal does not trust');
+    const keys = await this.jwks(provider);
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, await this.jwks(provider), { issuer: iss, audience: this.audience, algorithms: ALGORITHMS, clockTolerance: 30 }));
-      if (!payload.sub) throw new Error('no sub');
+      ({ payload } = await jwtVerify(token, keys, { issuer: iss, audience: this.audience, algorithms: ALGORITHMS, clockTolerance: 30 }));
     } catch (err) {
-      throw new ForbiddenError(`the access token is not acceptable: ${(err as Error).message}`, { cause: err });
+      throw providerUnavailable(err, provider, 'fetching its JWKS') ?? new ForbiddenError(`the access token is not acceptable: ${(err as Error).message}`, { cause: err });
     }
+    if (!payload.sub) throw new ForbiddenError('the access token is not acceptable: it has no sub');
     const scopes = tokenScopes(payload);
     if (!scopes.includes(this.required.scope)) throw new ForbiddenError(`the access token lacks the scope ${this.required.scope} (it has: ${scopes.join(' ') || 'none'}); ask for it when you get the token`);
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : undefined;
     if (this.required.clients?.length && (!clientId || !this.required.clients.includes(clientId))) {
       throw new ForbiddenError(`the access token was issued to ${clientId ? `client ${clientId}` : 'an unnamed client'}, which this portal does not accept`);
     }
-    return { issuer: payload.iss!, subject: payload.sub!, scopes, ...(clientId ? { clientId } : {}) };
+    return { issuer: payload.iss!, subject: payload.sub, scopes, ...(clientId ? { clientId } : {}) };
   }
 
   private async jwks(provider: OidcProviderConfig): Promise<JWTVerifyGetKey> {

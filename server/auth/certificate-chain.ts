@@ -24,7 +24,7 @@ import { ForbiddenError } from '../../core/errors.js';
 import { ambiguityInGridDn, gridDnForDisplay, gridDnForms, legacyOpensslDn, parseName, rfc4514Dn, UnusableByDcacheError } from '../../core/identity/x509-name.js';
 import { checkNamespaces, type NamespaceMode, type PathCertificate } from './trust/namespace-check.js';
 import { TrustDirectory, type TrustSnapshot } from './trust/trust-directory.js';
-import { PROXY_CERT_INFO_OID } from '../pki.js';
+import { PROXY_CERT_INFO_OID } from './oids.js';
 
 export const MAX_CHAIN = 10;
 export const MAX_CERT_BYTES = 16 * 1024;

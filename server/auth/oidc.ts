@@ -5,11 +5,16 @@
  * Plain-HTTP issuers are accepted only on loopback addresses (test and demo providers).
  */
 import * as client from 'openid-client';
-import { DirectoryUnavailableError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { NotFoundError, OpenIdProviderUnavailableError, ValidationError } from '../../core/errors.js';
 import type { OidcProviderConfig } from '../config.js';
 import type { LoginIdentity, OidcLogin, OidcPending, OidcProviderInfo } from '../http/seams.js';
+import { providerUnavailable } from './provider-errors.js';
 
-export class OidcError extends ValidationError {}
+/** The OpenID provider or its answer refused the login (not: the provider is down). */
+export class OidcError extends ValidationError {
+  static override code = 'ERR_OIDC_LOGIN';
+  override readonly code = 'ERR_OIDC_LOGIN';
+}
 
 export function isLoopbackHttp(url: string): boolean {
   const u = new URL(url);
@@ -41,7 +46,8 @@ export class OpenIdConnectLogin implements OidcLogin {
         .discovery(new URL(p.issuer), p.clientId, p.clientSecret, undefined, { ...(insecure ? { execute: [client.allowInsecureRequests] } : {}), timeout: 10 })
         .catch((err: Error) => {
           this.configs.delete(id);
-          throw new DirectoryUnavailableError(`the identity provider ${p.name} (${p.issuer}) cannot be reached: ${err.message}`);
+          throw providerUnavailable(err, p, 'discovery') ??
+            new OpenIdProviderUnavailableError(`the OpenID provider ${p.name} (${p.issuer}) gave no usable discovery document: ${err.message}`, { cause: err });
         });
       this.configs.set(id, c);
     }
@@ -70,7 +76,7 @@ export class OpenIdConnectLogin implements OidcLogin {
         pkceCodeVerifier: pending.codeVerifier!, expectedState: pending.state!, expectedNonce: pending.nonce!, idTokenExpected: true,
       }, { redirect_uri: redirectUri });
     } catch (err) {
-      throw new OidcError(`the login could not be completed: ${(err as Error).message}`);
+      throw providerUnavailable(err, this.provider(id), 'token request') ?? new OidcError(`the login could not be completed: ${(err as Error).message}`, { cause: err });
     }
     const claims = tokens.claims();
     if (!claims?.sub || !claims.iss) throw new OidcError('the identity provider returned no subject');

@@ -8,10 +8,12 @@ import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { isActive } from '../../core/directory/index.js';
 import { createLogger } from '../../core/log.js';
 import { VIEWS_DIR } from '../views.js';
 import { SqliteSessionStore } from '../session-store.js';
-import { before, type PortalDeps } from './context.js';
+import { before } from './request-context.js';
+import type { PortalDeps } from './deps.js';
 import { errorHandler } from './errors.js';
 import { loginRoutes } from './routes/login.js';
 import { accountRoutes } from './routes/account.js';
@@ -64,8 +66,8 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
     const username = req.session.username;
     if (!username) return;
     const person = await deps.services.directory.people.get(username);
-    if (!person || person.status !== 'active') {
-      req.session.username = undefined; // suspended or deleted since login: the session ends here
+    if (!person || !isActive(person.status)) {
+      req.session.username = undefined; // no longer active (suspended, expired, ...) or deleted since login: the session ends here
       return;
     }
     req.actor = { ...req.actor, username, isAdmin: person.roles.includes('admin') };

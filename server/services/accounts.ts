@@ -4,8 +4,8 @@
  * directory enforces that atomically, this layer turns it into clear messages and audit records.
  */
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.js';
-import { describeIdentity, IdentityBoundElsewhereError, NAME_PATTERN, type Identity, type IdentityInput, type IdentityRef, type Person } from '../../core/directory/index.js';
+import { ConflictError, ForbiddenError, schemaIssues, ValidationError } from '../../core/errors.js';
+import { describeIdentity, IdentityBoundElsewhereError, identityRef, isActive, NAME_PATTERN, type Identity, type IdentityInput, type Person } from '../../core/directory/index.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 
 export const registrationSchema = z.object({
@@ -23,13 +23,9 @@ function noControl(s: string): boolean {
 /** Turn form input into a Registration, or a ValidationError listing every problem. */
 export function parseRegistration(input: unknown, policyId: string): Registration {
   const r = registrationSchema.safeParse(input);
-  if (!r.success) throw new ValidationError(r.error.issues.map((i) => i.message).join('; '));
+  if (!r.success) throw ValidationError.of(schemaIssues(r.error));
   if (r.data.acceptPolicy !== policyId) throw new ValidationError(`you must accept the current usage policy (${policyId})`);
   return r.data;
-}
-
-export function identityRef(input: IdentityInput): IdentityRef {
-  return input.type === 'x509' ? { type: 'x509', subject: input.subject } : { type: 'oidc', issuer: input.issuer, subject: input.subject };
 }
 
 /**
@@ -43,9 +39,9 @@ export function identityRef(input: IdentityInput): IdentityRef {
 export async function accountForLogin(ctx: ServiceContext, input: IdentityInput, login?: Actor): Promise<Person | undefined> {
   const identity = await ctx.directory.identities.get(identityRef(input));
   if (!identity) return undefined;
-  if (identity.status !== 'active') throw new ForbiddenError(`${describeIdentity(identityRef(input))} has been revoked on this portal`);
+  if (!isActive(identity.status)) throw new ForbiddenError(`${describeIdentity(identityRef(input))} is ${identity.status} on this portal`);
   const person = await ctx.directory.people.require(identity.owner);
-  if (person.status !== 'active') throw new ForbiddenError(`the account ${person.username} is suspended; contact the data centre`);
+  if (!isActive(person.status)) throw new ForbiddenError(`the account ${person.username} is ${person.status}; contact the data centre`);
   if (login) {
     const actor = { ...login, username: person.username };
     const target = describeIdentity(identityRef(input));
@@ -101,19 +97,13 @@ export async function unbindIdentity(ctx: ServiceContext, actor: Actor, key: str
   const identity = await ctx.directory.identities.getByKey(key);
   if (!identity || (identity.owner !== username && !actor.isAdmin)) throw new ForbiddenError('no such identity on your account');
   // Removing it would let its owner bind it afresh, active: a revocation sticks until an admin lifts it.
-  if (identity.status === 'revoked') throw new ForbiddenError(`${describeIdentity(refOf(identity))} has been revoked; it stays on the account until an admin reinstates it`);
-  const remaining = (await ctx.directory.identities.listForPerson(identity.owner)).filter((i) => i.key !== key && i.status === 'active');
+  if (identity.status === 'revoked') throw new ForbiddenError(`${describeIdentity(identityRef(identity))} has been revoked; it stays on the account until an admin reinstates it`);
+  const remaining = (await ctx.directory.identities.listForPerson(identity.owner)).filter((i) => i.key !== key && isActive(i.status));
   if (remaining.length === 0 && !actor.isAdmin) {
     throw new ConflictError('this is the last identity on your account; bind another one before removing it');
   }
-  await ctx.directory.identities.unbind(identity.owner, refOf(identity));
-  audit(ctx, actor, 'identity.unbind', describeIdentity(refOf(identity)), { account: identity.owner });
-}
-
-export function refOf(identity: Identity): IdentityRef {
-  return identity.type === 'x509'
-    ? { type: 'x509', subject: identity.certSubject! }
-    : { type: 'oidc', issuer: identity.oidcIssuer!, subject: identity.oidcSubject! };
+  await ctx.directory.identities.unbind(identity.owner, identityRef(identity));
+  audit(ctx, actor, 'identity.unbind', describeIdentity(identityRef(identity)), { account: identity.owner });
 }
 
 export function requireLogin(actor: Actor): string {

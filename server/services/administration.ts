@@ -3,9 +3,8 @@
  * audited; an embargo change needs a reason.
  */
 import { z } from 'zod';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
-import { describeIdentity, NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
-import { refOf } from './accounts.js';
+import { ConflictError, ForbiddenError, NotFoundError, schemaIssues, ValidationError } from '../../core/errors.js';
+import { describeIdentity, identityRef, NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 
 export function requireAdmin(actor: Actor): string {
@@ -32,7 +31,7 @@ export const newCampaignSchema = z.object({
 export async function createCampaign(ctx: ServiceContext, actor: Actor, input: unknown): Promise<Campaign> {
   requireAdmin(actor);
   const r = newCampaignSchema.safeParse(input);
-  if (!r.success) throw new ValidationError(r.error.issues.map((i) => i.message).join('; '));
+  if (!r.success) throw ValidationError.of(schemaIssues(r.error));
   const embargoEnd = parseEmbargoDate(r.data.embargoEnd);
   const campaign = await ctx.directory.campaigns.create({
     name: r.data.name, pi: r.data.pi, embargoEnd, ...(r.data.description ? { description: r.data.description } : {}),
@@ -74,7 +73,7 @@ export async function deleteAccount(ctx: ServiceContext, actor: Actor, username:
   const person = await ctx.directory.people.require(username);
   // Every identity, membership and request the deletion removes gets its own record, as it goes.
   await ctx.directory.deletePerson(username, (removed) => {
-    if (removed.kind === 'identity') audit(ctx, actor, 'identity.unbind', describeIdentity(refOf(removed.identity)), { account: username, reason: 'account deleted' });
+    if (removed.kind === 'identity') audit(ctx, actor, 'identity.unbind', describeIdentity(identityRef(removed.identity)), { account: username, reason: 'account deleted' });
     else if (removed.kind === 'membership') audit(ctx, actor, 'membership.remove', removed.campaign, { member: username, reason: 'account deleted' });
     else audit(ctx, actor, 'membership.withdraw', removed.campaign, { request: removed.id, requester: username, reason: 'account deleted' });
   });
@@ -101,6 +100,6 @@ export async function setIdentityStatus(ctx: ServiceContext, actor: Actor, key: 
   const identity = await ctx.directory.identities.getByKey(key);
   if (!identity) throw new NotFoundError('no such identity');
   if (identity.status === status) throw new ConflictError(`this identity is already ${status}`);
-  await ctx.directory.identities.setStatus(refOf(identity), status);
-  audit(ctx, actor, status === 'revoked' ? 'identity.revoke' : 'identity.reinstate', describeIdentity(refOf(identity)), { account: identity.owner, reason: reason.trim().slice(0, 500) });
+  await ctx.directory.identities.setStatus(identityRef(identity), status);
+  audit(ctx, actor, status === 'revoked' ? 'identity.revoke' : 'identity.reinstate', describeIdentity(identityRef(identity)), { account: identity.owner, reason: reason.trim().slice(0, 500) });
 }

@@ -47,4 +47,26 @@ describe('core/config', () => {
     writeFileSync(scalar, '42');
     expect(() => loadConfig(schema, { file: scalar, env: {} })).to.throw(ConfigError, /mapping/);
   });
+
+  it('refuses unknown keys naming the closest known one, and skips the other program\'s section', () => {
+    expect(() => loadConfig(schema, { env: { CG_LDAP__URL: 'ldap://h', CG_LDAP__BIND_D: 'x' } }))
+      .to.throw(ConfigError, /ldap\.bindD: unknown key "bindD"; did you mean "bindDn"\?/);
+    const file = join(dir, 'both.yaml');
+    writeFileSync(file, 'ldap:\n  url: ldap://h\n  bindDn: cn=x\nportal:\n  port: 1\n');
+    expect(loadConfig(schema, { file, env: {} }).ldap.bindDn).to.equal('cn=x');
+    writeFileSync(file, 'ldap:\n  url: ldap://h\n  bindDn: cn=x\nportl:\n  port: 1\n');
+    const err = (() => {
+      try {
+        loadConfig(schema, { file, env: {} });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err).to.be.instanceOf(ConfigError);
+    expect(err!.issues).to.deep.include({ path: 'portl', message: 'unknown key "portl"; known keys: ldap, agent' });
+  });
+
+  it('reads only CG_<SECTION>__<KEY> names from the environment', () => {
+    expect(envToObject({ CG_KEEP_SLAPD: '1', CG_CONFIG: 'x', CG_LOG_LEVEL: 'info', CG_LDAP__URL: 'u' })).to.deep.equal({ ldap: { url: 'u' } });
+  });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as client from 'openid-client';
 import type { RunningPortal } from '../../server/portal.js';
-import { issueProxy, type Issued } from '../../server/pki.js';
+import { issueProxy, type Issued } from '../support/pki.js';
 import { startTestPortal, type TestPortal } from '../support/test-portal.js';
 import { OpenIdConnectLogin } from '../../server/auth/oidc.js';
 import { useManagedSlapd } from '../support/slapd.js';

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCa, createCrl, issue, type Issued } from '../../server/pki.js';
+import { createCa, createCrl, issue, type Issued } from '../support/pki.js';
 import { installCa } from '../../server/auth/trust/install-ca.js';
 import { startTestPortal, type TestPortal } from '../support/test-portal.js';
 import { useManagedSlapd } from '../support/slapd.js';

@@ -8,7 +8,7 @@ import 'reflect-metadata'; // @peculiar/x509 (tsyringe) needs it loaded first
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name as AsnName } from '@peculiar/asn1-x509';
-import { ALG, issue, newKeys, type Issued } from '../../server/pki.js';
+import { ALG, issue, newKeys, type Issued } from './pki.js';
 import { webcrypto } from 'node:crypto';
 
 export const DRAFT_PROXY_OID = '1.3.6.1.4.1.3536.1.222';

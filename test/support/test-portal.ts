@@ -6,10 +6,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { portalConfigSchema } from '../../server/config.js';
+import { servePortalConfigSchema } from '../../server/config.js';
 import { startPortal, type RunningPortal } from '../../server/portal.js';
 import { freeLoopbackPort } from '../../core/ldap/managed-slapd.js';
-import { createCa, createCrl, issue, type Issued } from '../../server/pki.js';
+import { createCa, createCrl, issue, type Issued } from './pki.js';
 import { installCa } from '../../server/auth/trust/install-ca.js';
 import { startTestOp, TEST_AUDIENCE, TEST_CLIENT, type TestOp } from './openid-provider.js';
 import type { SlapdFixture } from './slapd.js';
@@ -47,7 +47,7 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
   op.accounts.set('nina-iam', { sub: 'nina-iam', email: 'nina@example.org', preferred_username: 'nina' });
   op.accounts.set('pat-iam', { sub: 'pat-iam' });
   op.accounts.set('sam-staff', { sub: 'sam-staff', preferred_username: 'sam', name: 'Sam Staff', email: 'sam@home.example' });
-  const cfg = portalConfigSchema.parse({
+  const cfg = servePortalConfigSchema.parse({
     ldap: { url: fx.slapd.url, bindDn: fx.slapd.portal.dn, password: fx.slapd.portal.password, baseDn: fx.slapd.baseDn },
     portal: {
       port, publicUrl: base, dataDir: join(dir, 'data'), sessionSecret: 'x'.repeat(40),

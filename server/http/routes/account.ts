@@ -2,7 +2,9 @@
 import { Router } from 'express';
 import { ValidationError } from '../../../core/errors.js';
 import { bindIdentity, unbindIdentity } from '../../services/accounts.js';
-import { flash, handle, page, requireUser, type PortalDeps } from '../context.js';
+import type { PortalDeps } from '../deps.js';
+import { handle, requireUser } from '../request-context.js';
+import { flash, page } from '../render.js';
 import { loadIdentity } from '../session.js';
 
 export function accountRoutes(deps: PortalDeps): Router {

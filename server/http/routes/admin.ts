@@ -3,7 +3,11 @@ import { Router } from 'express';
 import { createCampaign, deleteAccount, requireAdmin, setAccountStatus } from '../../services/administration.js';
 import { decidableRequests } from '../../services/memberships.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
-import { flash, handle, page, stringParam, type PortalDeps } from '../context.js';
+import { isActive } from '../../../core/directory/index.js';
+import type { PortalDeps } from '../deps.js';
+import { handle } from '../request-context.js';
+import { flash, page } from '../render.js';
+import { stringParam } from '../params.js';
 
 export function adminRoutes(deps: PortalDeps): Router {
   const r = Router();
@@ -24,7 +28,7 @@ export function adminRoutes(deps: PortalDeps): Router {
     const people = await directory.people.search(q, 200);
     page(deps, req, res, 'admin/users', {
       title: 'Users', q,
-      people: people.map((p) => ({ ...p, displayName: p.displayName ?? p.cn, isActive: p.status === 'active', rolesText: p.roles.join(', ') })),
+      people: people.map((p) => ({ ...p, displayName: p.displayName ?? p.cn, isActive: isActive(p.status), rolesText: p.roles.join(', ') })),
     });
   }));
 

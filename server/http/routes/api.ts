@@ -4,12 +4,13 @@
  * session cookies are ignored here, so the API needs no CSRF token and is not exposed to CSRF.
  */
 import express, { Router } from 'express';
-import { ForbiddenError, ValidationError } from '../../../core/errors.js';
-import { LoginRequiredError } from '../errors.js';
+import { ForbiddenError, LoginRequiredError, ValidationError } from '../../../core/errors.js';
 import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
 import { changeEmbargo, closeCampaign, createCampaign, requireAdmin, setAccountStatus, setIdentityStatus } from '../../services/administration.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
-import { before, handle, stringParam, type PortalDeps } from '../context.js';
+import type { PortalDeps } from '../deps.js';
+import { before, handle } from '../request-context.js';
+import { stringParam } from '../params.js';
 
 export function apiRoutes(deps: PortalDeps): Router {
   const r = Router();

@@ -2,7 +2,10 @@
 import { Router } from 'express';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
 import { changeEmbargo, closeCampaign } from '../../services/administration.js';
-import { flash, handle, page, requireUser, stringParam, type PortalDeps } from '../context.js';
+import type { PortalDeps } from '../deps.js';
+import { handle, requireUser } from '../request-context.js';
+import { flash, page } from '../render.js';
+import { stringParam } from '../params.js';
 
 export function campaignRoutes(deps: PortalDeps): Router {
   const r = Router();

@@ -8,7 +8,10 @@ import { rateLimit } from 'express-rate-limit';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { NAME_PATTERN } from '../../../core/directory/index.js';
 import { accountForLogin, bindIdentity, parseRegistration, register } from '../../services/accounts.js';
-import { flash, handle, page, stringParam, type PortalDeps } from '../context.js';
+import type { PortalDeps } from '../deps.js';
+import { handle } from '../request-context.js';
+import { flash, page } from '../render.js';
+import { stringParam } from '../params.js';
 import type { LoginIdentity } from '../seams.js';
 import { loadIdentity, storeIdentity } from '../session.js';
 
@@ -70,7 +73,7 @@ export function loginRoutes(deps: PortalDeps): Router {
         title: 'Create your account',
         identity: { label: pending.label }, policy: deps.config.policy,
         form: { username: stringParam(req.body.username, 32), displayName: stringParam(req.body.displayName), email: stringParam(req.body.email) },
-        errors: (err as Error).message.split('; '),
+        errors: err instanceof ValidationError ? err.issues.map((i) => i.message) : [err.message],
       }, err instanceof ValidationError ? 400 : 409);
     }
   }));

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { checkGridDn, gridDn, parseName, rfc4514Dn } from '../../../core/identity/x509-name.js';
 import { ValidationError } from '../../../core/errors.js';
-import { createCa, issue, type Issued, type NameSpec } from '../../../server/pki.js';
+import { createCa, issue, type Issued, type NameSpec } from '../../support/pki.js';
 
 /** openssl's compat (legacy one-line) form of a certificate's subject. */
 function opensslCompat(cert: Issued): string {

@@ -163,7 +163,7 @@ describe('core/ldap NSS and agent accounts: least privilege (real slapd)', funct
     // What the agent's code reads, with the agent's account: the map's three searches and the campaign facts.
     const snapshot = await readDirectory(fx.agent, base);
     const identities: string[] = [];
-    await snapshot.forEachIdentity((i) => identities.push(`${i.type}:${i.owner}:${i.subject}`));
+    await snapshot.forEachIdentity((i) => identities.push(`${i.type}:${i.owner}:${i.ref.subject}`));
     expect(snapshot.problems).to.deep.equal([]);
     expect(snapshot.accounts.get('bob')).to.deep.include({ uidNumber: bob.uidNumber, active: true });
     expect(identities.sort()).to.deep.equal(['oidc:bob:bob-sub-123', 'x509:alice:/DC=org/DC=example/CN=Alice Smith']);

@@ -3,12 +3,19 @@ import { buildMap, MULTIMAP_HEADER, render, type BuiltMap } from '../../../mappe
 
 const multimap = (m: BuiltMap) => render(m.writeMultimap);
 import type { DirectorySnapshot, MapAccount, MapIdentity } from '../../../mapper-agent/map/directory-reader.js';
+import { fromGeneralizedTime } from '../../../core/directory/time.js';
 
 const account = (username: string, uid: number, gids: number[] = [], active = true): [string, MapAccount] => [
   username, { username, uidNumber: uid, gidNumber: uid + 100000, active, campaignGids: gids },
 ];
-const x509 = (owner: string, subject: string, extra: Partial<Extract<MapIdentity, { type: 'x509' }>> = {}): MapIdentity => ({ type: 'x509', subject, owner, active: true, ...extra });
-const oidc = (owner: string, issuer: string, subject: string): MapIdentity => ({ type: 'oidc', issuer, subject, owner, active: true });
+/** An identity as the map reader yields it (core/directory/decode.ts); notAfter as GeneralizedTime. */
+const x509 = (owner: string, subject: string, extra: { active?: boolean; notAfter?: string } = {}): MapIdentity => ({
+  dn: '', key: '', type: 'x509', ref: { type: 'x509', subject }, ownerDn: '', owner, status: extra.active === false ? 'revoked' : 'active',
+  certSubject: subject, ...(extra.notAfter ? { certNotAfter: fromGeneralizedTime(extra.notAfter) } : {}),
+});
+const oidc = (owner: string, issuer: string, subject: string): MapIdentity => ({
+  dn: '', key: '', type: 'oidc', ref: { type: 'oidc', issuer, subject }, ownerDn: '', owner, status: 'active', oidcIssuer: issuer, oidcSubject: subject,
+});
 
 function snapshot(accounts: [string, MapAccount][], pages: MapIdentity[][], problems: string[] = []): DirectorySnapshot {
   return { accounts: new Map(accounts), forEachIdentity: async (visit) => pages.flat().forEach(visit), problems };

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { createCa, createCrl, issue, type CertOptions, type Issued } from '../../../server/pki.js';
+import { createCa, createCrl, issue, type CertOptions, type Issued } from '../../support/pki.js';
 
 export interface TestPki {
   ca: Issued;

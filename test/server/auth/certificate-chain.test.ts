@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
 import { chainFromHeader, chainFromSocket } from '../../../server/auth/certificate-login.js';
 import { trustOf } from '../../../server/auth/trust/trust-directory.js';
-import { createCa, createCrl, issue, issueProxy, type Issued } from '../../../server/pki.js';
+import { createCa, createCrl, issue, issueProxy, type Issued } from '../../support/pki.js';
 
 const der = (i: Issued) => new Uint8Array(i.cert.rawData);
 

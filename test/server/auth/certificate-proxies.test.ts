@@ -13,7 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
 import { trustOf } from '../../../server/auth/trust/trust-directory.js';
 import { chainFromSocket } from '../../../server/auth/certificate-login.js';
-import { createCa, issue, issueProxy, type Issued } from '../../../server/pki.js';
+import { createCa, issue, issueProxy, type Issued } from '../../support/pki.js';
 import { issueRawSubject, issueShapedProxy } from '../../support/cert-shapes.js';
 import { nameDer, OIDS, rdn, TAG } from '../../support/der-name.js';
 

@@ -12,7 +12,7 @@
 import { expect } from 'chai';
 import { gridDnForms } from '../../../core/identity/x509-name.js';
 import type { RunningPortal } from '../../../server/portal.js';
-import type { Issued } from '../../../server/pki.js';
+import type { Issued } from '../../support/pki.js';
 import { issueRawSubject } from '../../support/cert-shapes.js';
 import { nameDer, OIDS, rdn, TAG } from '../../support/der-name.js';
 import { decodeHtml, PortalClient } from '../../support/portal-client.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as client from 'openid-client';
 import { SignJWT, generateKeyPair } from 'jose';
-import { ForbiddenError } from '../../../core/errors.js';
+import { ForbiddenError, OpenIdProviderUnavailableError } from '../../../core/errors.js';
 import { JwtBearerVerifier } from '../../../server/auth/bearer.js';
 import { OidcError, OpenIdConnectLogin } from '../../../server/auth/oidc.js';
 import { followLogin, startTestOp, TEST_AUDIENCE, TEST_CLIENT, type TestOp } from '../../support/openid-provider.js';
@@ -111,6 +111,21 @@ describe('server/auth/oidc and bearer (real OpenID Provider on loopback)', funct
       const selfSigned = await new SignJWT({ sub: 'alice-sub' }).setProtectedHeader({ alg: 'RS256' }).setIssuer(op.issuer).setAudience(TEST_AUDIENCE).setIssuedAt(1).setExpirationTime(2).sign(privateKey);
       await refused(verifier, selfSigned, /not acceptable/);
       await refused(verifier, 'not-a-token', /not a JWT/);
+    });
+
+    it('keeps the cause of a refusal, and names an unreachable provider as itself', async () => {
+      const [h, p, sig] = accessToken.split('.') as [string, string, string];
+      const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()) as object, sub: 'root' })).toString('base64url')}.${sig}`;
+      const err = await verifier.verify(forged).catch((e: unknown) => e) as ForbiddenError;
+      expect(err).to.be.instanceOf(ForbiddenError);
+      expect((err.cause as { code?: string }).code).to.equal('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      expect((await verifier.verify('not-a-token').catch((e: unknown) => e) as Error).cause).to.be.instanceOf(Error);
+      const down = [{ ...providers[0]!, issuer: 'http://127.0.0.1:9/' }];
+      const { privateKey } = await generateKeyPair('ES256');
+      const token = await new SignJWT({ sub: 's' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('http://127.0.0.1:9/').setAudience(TEST_AUDIENCE).setExpirationTime('1h').sign(privateKey);
+      const unreachable = await new JwtBearerVerifier(down, new OpenIdConnectLogin(down), TEST_AUDIENCE).verify(token).catch((e: unknown) => e);
+      expect(unreachable).to.be.instanceOf(OpenIdProviderUnavailableError).with.property('message').that.matches(/OpenID provider Test IAM/);
+      expect((unreachable as Error).cause).to.be.instanceOf(Error);
     });
   });
 });

@@ -9,7 +9,7 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTrust, TrustDirectory } from '../../../../server/auth/trust/trust-directory.js';
-import { createCa, createCrl, issue } from '../../../../server/pki.js';
+import { createCa, createCrl, issue } from '../../../support/pki.js';
 
 function subjectHash(pem: string): string {
   return execFileSync('openssl', ['x509', '-subject_hash', '-noout'], { input: pem }).toString().trim();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { installCa } from '../../../../server/auth/trust/install-ca.js';
 import { loadTrust } from '../../../../server/auth/trust/trust-directory.js';
 import { reportTrust } from '../../../../server/auth/trust/trust-report.js';
-import { createCa, createCrl } from '../../../../server/pki.js';
+import { createCa, createCrl } from '../../../support/pki.js';
 
 describe('server/auth/trust/trust-report (what campaign-guard doctor prints)', function () {
   this.timeout(30000);

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { Directory } from '../../core/directory/directory.js';
-import { DEMO, seedDemoDirectory } from '../../server/demo-directory.js';
+import { DEMO, seedDemoDirectory } from '../../demo/demo-directory.js';
 import { useManagedSlapd } from '../support/slapd.js';
 
 const ranges = { uid: { min: 10000, max: 19999 }, gid: { min: 50000, max: 59999 } };
 
-describe('server/demo-directory', function () {
+describe('demo/demo-directory', function () {
   this.timeout(20000);
   const fx = useManagedSlapd({ ranges });
 

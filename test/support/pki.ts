@@ -14,7 +14,9 @@ import { Name as AsnName } from '@peculiar/asn1-x509';
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 export const ALG = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as const;
-export const PROXY_CERT_INFO_OID = '1.3.6.1.5.5.7.1.14';
+import { PROXY_CERT_INFO_OID } from '../../server/auth/oids.js';
+
+export { PROXY_CERT_INFO_OID };
 
 /** Name as JSON: one record per RDN; several keys in a record make a multi-valued RDN. */
 export type NameSpec = Record<string, (string | { utf8String: string } | { printableString: string })[]>[] | string;

@@ -8,17 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../core/config.js';
-import { portalConfigSchema } from './config.js';
+import { servePortalConfigSchema } from '../server/config.js';
+import { startPortal } from '../server/portal.js';
 import { seedDemoDirectory } from './demo-directory.js';
 import { DEMO_P12_PASSWORD, ensureDemoPki } from './demo-pki.js';
-import { startPortal } from './portal.js';
 
 export async function startDemo(options: { varDir?: string; port?: number } = {}) {
   const varDir = resolve(options.varDir ?? 'var');
   const pki = await ensureDemoPki(varDir);
   const secretFile = join(varDir, 'demo', 'session-secret');
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
-  const cfg = loadConfig(portalConfigSchema, {
+  const cfg = loadConfig(servePortalConfigSchema, {
     env: {
       ...process.env,
       CG_PORTAL__PORT: String(options.port ?? process.env.CG_PORTAL__PORT ?? 8443),
@@ -38,7 +38,7 @@ export async function startDemo(options: { varDir?: string; port?: number } = {}
   return { portal, pki, seeded };
 }
 
-if (process.argv[1] && /server\/demo\.(ts|js)$/.test(process.argv[1])) {
+if (process.argv[1] && /demo\/demo\.(ts|js)$/.test(process.argv[1])) {
   const { portal, pki } = await startDemo();
   console.log(`
 campaign-guard demo portal: ${portal.url}

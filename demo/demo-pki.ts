@@ -6,8 +6,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCa, createCrl, issue, pkcs12 } from './pki.js';
-import { installCa } from './auth/trust/install-ca.js';
+import { createCa, createCrl, issue, pkcs12 } from '../test/support/pki.js';
+import { installCa } from '../server/auth/trust/install-ca.js';
 
 export const DEMO_P12_PASSWORD = 'demo';
 

@@ -1,0 +1,16 @@
+/** What the portal's HTTP layer is built from: services, the audit trail, views, config and the authentication seams. */
+import type { ServiceContext } from '../services/context.js';
+import type { ViewRenderer } from '../views.js';
+import type { AuditTrail } from '../audit/trail.js';
+import type { PortalSection } from '../config.js';
+import type { BearerVerifier, CertificateLogin, OidcLogin } from './seams.js';
+
+export interface PortalDeps {
+  services: ServiceContext;
+  auditTrail: AuditTrail;
+  views: ViewRenderer;
+  config: PortalSection;
+  certificateLogin: CertificateLogin;
+  oidcLogin: OidcLogin;
+  bearer: BearerVerifier;
+}

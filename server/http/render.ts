@@ -1,0 +1,25 @@
+/** Rendering pages: the view with the common locals (me, CSRF token, flash messages). */
+import type {} from './session.js';
+import type {} from './request-context.js';
+import type {} from 'csrf-sync'; // its Request.csrfToken augmentation
+import type { Request, Response } from 'express';
+import type { PortalDeps } from './deps.js';
+
+export function flash(req: Request, text: string, kind: 'info' | 'error' = 'info'): void {
+  (req.session.flash ??= []).push({ kind, text });
+}
+
+/** Render a page with the common locals (me, csrf token, flash messages). */
+export function page(deps: Pick<PortalDeps, 'views'>, req: Request, res: Response, view: string, data: Record<string, unknown> = {}, status = 200): void {
+  const messages = req.session?.flash ?? [];
+  if (req.session) req.session.flash = [];
+  const csrfToken = req.csrfToken?.() ?? '';
+  res.status(status).type('html').send(
+    deps.views.render(view, {
+      ...data,
+      me: req.actor?.username ? { username: req.actor.username, isAdmin: req.actor.isAdmin } : undefined,
+      csrfToken,
+      flash: messages,
+    }),
+  );
+}

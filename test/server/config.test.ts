@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { loadConfig } from '../../core/config.js';
+import { ConfigError } from '../../core/errors.js';
+import { portalConfigSchema, servePortalConfigSchema } from '../../server/config.js';
+
+const serve = (env: Record<string, string>) => () => loadConfig(servePortalConfigSchema, { env });
+
+describe('server/config', () => {
+  const tls = { CG_PORTAL__TLS__CERT_FILE: '/c.pem', CG_PORTAL__TLS__KEY_FILE: '/k.pem', CG_PORTAL__TLS__CLIENT_CA_FILES: '/ca.pem' };
+
+  it('accepts a portal with TLS and certificate login; audit commands need neither', () => {
+    expect(serve(tls)).to.not.throw();
+    expect(() => loadConfig(portalConfigSchema, { env: { CG_PORTAL__DATA_DIR: '/tmp/x' } })).to.not.throw();
+  });
+
+  it('needs TLS unless a reverse proxy ends it, and both TLS files together', () => {
+    expect(serve({ CG_PORTAL__TLS__CLIENT_CA_FILES: '/ca.pem' })).to.throw(ConfigError, /portal\.tls\.certFile: tls\.certFile and keyFile are required/);
+    expect(serve({ ...tls, CG_PORTAL__TLS__KEY_FILE: '' })).to.throw(ConfigError, /portal\.tls\.keyFile: give tls\.certFile and tls\.keyFile together/);
+  });
+
+  it('needs a login method, and trusted proxy addresses for certificates forwarded by a proxy', () => {
+    expect(serve({ CG_PORTAL__TLS__CERT_FILE: '/c.pem', CG_PORTAL__TLS__KEY_FILE: '/k.pem' })).to.throw(ConfigError, /portal\.tls\.clientCaFiles: configure/);
+    expect(serve({ CG_PORTAL__REVERSE_PROXY__ENABLED: 'true', CG_PORTAL__TLS__CLIENT_CA_FILES: '/ca.pem' })).to.throw(ConfigError, /portal\.reverseProxy\.trustedAddresses/);
+    expect(serve({ CG_PORTAL__REVERSE_PROXY__ENABLED: 'true', CG_PORTAL__REVERSE_PROXY__TRUSTED_ADDRESSES: '127.0.0.1', CG_PORTAL__TLS__CLIENT_CA_FILES: '/ca.pem' })).to.not.throw();
+  });
+
+  it('checks OIDC providers against each other and the staff issuer', () => {
+    const provider = (id: string, issuer: string) => ({ id, name: id, issuer, clientId: 'c' });
+    const parse = (portal: Record<string, unknown>) => servePortalConfigSchema.safeParse({ portal: { tls: { certFile: '/c', keyFile: '/k' }, ...portal } });
+    const twice = parse({ oidcProviders: [provider('iam', 'https://a.example/'), provider('iam', 'https://b.example/')] });
+    expect(twice.success).to.equal(false);
+    expect(twice.error!.issues.map((i) => i.path.join('.'))).to.deep.equal(['portal.oidcProviders.1.id']);
+    const staff = parse({ oidcProviders: [provider('iam', 'https://a.example/')], staff: { issuer: 'https://other.example/' } });
+    expect(staff.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).to.deep.equal(['portal.staff.issuer: must be the issuer of one of oidcProviders']);
+  });
+
+  it('names the closest key for a typo', () => {
+    expect(serve({ ...tls, CG_PORTAL__TLS__CRL_FILE: '/crl' })).to.throw(ConfigError, /portal\.tls\.crlFile: unknown key "crlFile"; did you mean "crlFiles"\?/);
+  });
+});
