@@ -13,6 +13,8 @@ import type { LdapConnection } from '../core/ldap/connection.js';
 
 /** Embargo lifting refused: the clock could not be checked against the directory server's (a safety guard, exit 2). */
 export class ClockRefusedError extends CampaignGuardError {
+  static override code = 'ERR_CLOCK_REFUSED';
+  override readonly code = 'ERR_CLOCK_REFUSED';
   override readonly name = 'ClockRefusedError';
 }
 

@@ -20,7 +20,11 @@ const CARD = 80;
 export const MAX_HEADER_BLOCKS = 200;
 
 /** Not a FITS header we can read; a ValidationError: refuse (quarantine) the file, change nothing. */
-export class FitsError extends ValidationError {}
+export class FitsError extends ValidationError {
+  static override code = 'ERR_FITS';
+  override readonly code: string = 'ERR_FITS';
+  override readonly name: string = 'FitsError';
+}
 
 export interface Entry {
   value: FitsValue;

@@ -20,6 +20,8 @@ import type { Ownership } from '../../core/embargo/policy.js';
 
 /** This file or directory is not one the agent may change; the reason says why. Nothing was changed. */
 export class Refused extends CampaignGuardError {
+  static override code = 'ERR_REFUSED';
+  override readonly code = 'ERR_REFUSED';
   override readonly name = 'Refused';
 }
 

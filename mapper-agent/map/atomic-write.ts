@@ -14,6 +14,8 @@ import { CampaignGuardError } from '../../core/errors.js';
 
 /** A new map would drop more lines than allowed; the old one stays in place. */
 export class ShrinkRefusedError extends CampaignGuardError {
+  static override code = 'ERR_SHRINK_REFUSED';
+  override readonly code = 'ERR_SHRINK_REFUSED';
   override readonly name = 'ShrinkRefusedError';
   constructor(readonly oldLines: number, readonly newLines: number, readonly maxFraction: number) {
     super(`refusing to replace a map of ${oldLines} lines with one of ${newLines} (drops ${(100 * (1 - newLines / oldLines)).toFixed(1)}%, limit ${(100 * maxFraction).toFixed(1)}%); check the directory, or run with --force`);

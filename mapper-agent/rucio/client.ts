@@ -14,6 +14,8 @@ import { CampaignGuardError } from '../../core/errors.js';
 import type { RucioConfig } from './config.js';
 
 export class RucioError extends CampaignGuardError {
+  static override code = 'ERR_RUCIO';
+  override readonly code = 'ERR_RUCIO';
   override readonly name = 'RucioError';
   constructor(message: string, readonly status?: number, readonly exceptionClass?: string) {
     super(message);

@@ -46,7 +46,11 @@ export interface VerifiedCertificate {
 }
 
 /** Why a certificate was refused, in words a person can act on. */
-export class CertificateRefused extends ForbiddenError {}
+export class CertificateRefused extends ForbiddenError {
+  static override code = 'ERR_CERTIFICATE_REFUSED';
+  override readonly code: string = 'ERR_CERTIFICATE_REFUSED';
+  override readonly name: string = 'CertificateRefused';
+}
 
 /** CANL's CrlCheckingMode, with dCache's names (`dcache.authn.crl-mode`, default REQUIRE). */
 export const CRL_MODES = ['REQUIRE', 'IF_VALID', 'IGNORE'] as const;

@@ -6,7 +6,9 @@ import { useManagedSlapd } from '../../support/slapd.js';
 describe('core/ldap/paged-reader (real slapd)', function () {
   this.timeout(20000);
   const fx = useManagedSlapd();
-  const reader = (password = fx.slapd.agent.password) => new PagedReader({ url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password, timeoutMs: 5000 });
+  // The rootdn: paging and attribute selection are under test here, not the service accounts' ACLs
+  // (test/core/ldap/nss-access.test.ts shows what the agent's account may read).
+  const reader = (password = fx.slapd.admin.password) => new PagedReader({ url: fx.slapd.url, bindDn: fx.slapd.admin.dn, password, timeoutMs: 5000 });
 
   before(async () => {
     for (let i = 0; i < 23; i++) {
