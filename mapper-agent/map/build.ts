@@ -80,6 +80,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   });
   for (const p of snapshot.problems) problems.push(p);
   skipped.invalid += snapshot.problems.length;
+  skipped.conflicting += leaveOutCrossMatches(byKey, problems);
 
   const keys = [...byKey.keys()].filter((k) => byKey.get(k) !== null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const suffixes = new Map<MapAccount, string>();
@@ -88,12 +89,13 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
     if (s === undefined) suffixes.set(a, (s = accountSuffix(a.username, a.uidNumber, a.gidNumber, a.campaignGids)));
     return s;
   };
-  const gridKeys = keys.filter((k) => {
+  const gridCandidates = keys.filter((k) => {
     if (!k.startsWith('dn:')) return false;
     const ok = typeof formatGridMapLine(k.slice(3), 'x') === 'string';
     if (!ok) problems.push(`${k}: not in the grid-mapfile: a grid-mapfile cannot hold a DN with a double quote`);
     return ok;
   });
+  const gridKeys = withoutGridMapfileClashes(gridCandidates, (k) => byKey.get(k)!, problems);
 
   return {
     lines: keys.length,
@@ -123,6 +125,60 @@ export function render(produce: (sink: TextSink) => void): string {
   const parts: string[] = [];
   produce({ write: (t) => void parts.push(t) });
   return parts.join('');
+}
+
+/**
+ * Lines a login of ANOTHER account would match in dCache, left out for both accounts (returns how
+ * many lines). From dCache's GplazmaMultiMapFile (modules/gplazma2-multimap) matchers:
+ *  - `dn:X` is GlobusPrincipal(X)::equals, and SimplePrincipal.equals compares getName() with any
+ *    principal: an OIDC login's OidcSubjectPrincipal (and JwtSubPrincipal) is named "sub@op"
+ *    (OidcSubjectPrincipal.getName, OpScopedPrincipal), so `dn:X` matches the OIDC login whose
+ *    sub@alias is X;
+ *  - `oidc:V` matches an OidcSubjectPrincipal whose sub claim equals the whole V ("backwards
+ *    compatibility"), besides sub and OP split at the last '@': so `oidc:S@A` also matches a login,
+ *    from any provider, whose sub is literally "S@A".
+ * A token's `name` and `email` claims become principals too under the default OIDC profile; those
+ * are not in the directory: docs/dcache.md says which profile to use, and `doctor` checks it.
+ */
+export function leaveOutCrossMatches(byKey: Map<string, MapAccount | null>, problems: string[]): number {
+  let left = 0;
+  const clash = (mine: string, theirs: string, why: string) => {
+    const a = byKey.get(mine);
+    const b = byKey.get(theirs);
+    if (!a || !b || a === b) return;
+    byKey.set(mine, null);
+    byKey.set(theirs, null);
+    left += 2;
+    problems.push(`a login of ${a.username} (${mine}) would also match ${b.username}'s ${theirs}: ${why}; both left out`);
+  };
+  for (const key of [...byKey.keys()]) {
+    if (!key.startsWith('oidc:')) continue;
+    const value = key.slice('oidc:'.length);
+    const sub = value.slice(0, value.lastIndexOf('@'));
+    clash(key, `dn:${value}`, 'a dn: line matches any principal of that name, and an OIDC login is named sub@alias');
+    clash(key, `oidc:${sub}`, 'an oidc: line also matches a login from any provider whose sub is the whole value');
+  }
+  return left;
+}
+
+/**
+ * The classic grid-mapfile (dCache up to 11.2, gplazma2-grid GridMapFile) keys every DN by
+ * capitalizeLabels: each "/LABEL=" span upper-cased, so DNs that differ only there are one key and
+ * the first line wins. Such DNs of different accounts are left out of the grid-mapfile, and reported.
+ */
+export function withoutGridMapfileClashes(keys: string[], accountOf: (key: string) => MapAccount, problems: string[]): string[] {
+  const byGridKey = new Map<string, string[]>();
+  for (const k of keys) {
+    const gk = k.slice(3).trim().replace(/\/[^=]+=/g, (label) => label.toUpperCase());
+    byGridKey.set(gk, [...(byGridKey.get(gk) ?? []), k]);
+  }
+  const out = new Set(keys);
+  for (const [gk, ks] of byGridKey) {
+    if (new Set(ks.map(accountOf)).size < 2) continue;
+    for (const k of ks) out.delete(k);
+    problems.push(`${ks.join(', ')} (${ks.map((k) => accountOf(k).username).join(', ')}): the same key ${JSON.stringify(gk)} in a grid-mapfile, which upper-cases every /LABEL=; left out of the grid-mapfile`);
+  }
+  return keys.filter((k) => out.has(k));
 }
 
 function normaliseAliases(aliases: Record<string, string>): Map<string, string> {

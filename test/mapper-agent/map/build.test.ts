@@ -65,6 +65,37 @@ describe('mapper-agent/map/build', () => {
     expect(m.problems.join()).to.match(/claimed by both alice and bob/);
   });
 
+  // dCache modules/gplazma2-multimap GplazmaMultiMapFile: `dn:` is GlobusPrincipal(X)::equals, and
+  // SimplePrincipal.equals compares names with any principal type; OidcSubjectPrincipal.getName() is
+  // "sub@op"; the `oidc:` matcher also accepts a sub claim equal to the whole value ("backwards compatibility").
+  it('leaves out, for both accounts, lines another account\'s login would match in dCache, naming both', async () => {
+    const iam = 'https://iam.example.org/';
+    const other = 'https://other.example.org/';
+    const m = await buildMap(snapshot([account('victim', 10001), account('mallory', 10002), account('eve', 10003), account('carol', 10004), account('dave', 10005)], [[
+      x509('victim', '/DC=org/CN=alice@iam'),
+      // mallory's OIDC login is named sub@alias = "/DC=org/CN=alice@iam": the victim's dn: line matches it.
+      oidc('mallory', iam, '/DC=org/CN=alice'),
+      // eve's sub "x@iam" (at another provider) equals the whole value of carol's line oidc:x@iam.
+      oidc('carol', iam, 'x'),
+      oidc('eve', other, 'x@iam'),
+      oidc('dave', iam, 'dave-sub'),
+    ]]), { oidcAliases: { [iam]: 'iam', [other]: 'other' }, now });
+    expect(multimap(m).split('\n').filter((l) => l && !l.startsWith('#'))).to.deep.equal(['"oidc:dave-sub@iam" username:dave uid:10005 gid:110005,true']);
+    expect(m.skipped.conflicting).to.equal(4);
+    const why = m.problems.join('\n');
+    expect(why).to.include("a login of mallory (oidc:/DC=org/CN=alice@iam) would also match victim's dn:/DC=org/CN=alice@iam");
+    expect(why).to.include("a login of eve (oidc:x@iam@other) would also match carol's oidc:x@iam");
+  });
+
+  it('leaves DNs that differ only in /LABEL= case out of the grid-mapfile (dCache <= 11.2 GridMapFile.capitalizeLabels)', async () => {
+    const m = await buildMap(snapshot([account('alice', 10001), account('bob', 10002)], [[
+      x509('alice', '/CN=gm/role=a'), x509('bob', '/CN=gm/ROLE=a'), x509('alice', '/cn=Alice'), x509('alice', '/CN=Alice'),
+    ]]), { oidcAliases: aliases, now });
+    expect(render(m.writeGridMapfile).split('\n').filter(Boolean)).to.deep.equal(['"/CN=Alice" alice', '"/cn=Alice" alice']);
+    expect(multimap(m)).to.include('"dn:/CN=gm/role=a" username:alice').and.include('"dn:/CN=gm/ROLE=a" username:bob');
+    expect(m.problems.join('\n')).to.match(/the same key "\/CN=gm\/ROLE=a" in a grid-mapfile/);
+  });
+
   it('reports unrepresentable values instead of writing them, and writes the optional outputs', async () => {
     const m = await buildMap(snapshot([account('alice', 10001)], [[x509('alice', '/CN=line\nbreak'), x509('alice', '/CN=say "hi"')]], ['cgIdentityKey=abc: unreadable cgCertNotAfter']),
       { oidcAliases: aliases, now });
