@@ -73,6 +73,8 @@ export const agentSectionSchema = z.object({
     .object({ uid: z.coerce.number().int().min(0).optional(), gid: z.coerce.number().int().min(0).optional(), mode: fileModeSchema.optional() })
     .strict()
     .default({}),
+  /** dCache's configuration files and layout directories (doctor reads the OIDC provider lines from them when readable). */
+  dcacheConfigFiles: z.array(z.string()).default(['/etc/dcache/dcache.conf', '/etc/dcache/layouts']),
   /** The account dCache runs as on this host (doctor checks that it can read the map). */
   dcacheUser: z.string().regex(/^[A-Za-z0-9._-]+$/).default('dcache'),
   /** Largest fraction of map lines one sync may drop without --force. */

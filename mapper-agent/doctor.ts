@@ -1,11 +1,12 @@
 /**
  * `mapper-agent doctor`: checks of this node's set-up that no single command would notice, each
- * with what to do. Today: can the dCache user read the map (owner, group, mode of the file and of
- * every directory above it), and does this host's clock agree with the directory server's.
+ * with what to do: can the dCache user read the map (owner, group, mode of the file and of every
+ * directory above it); does this host's clock agree with the directory server's; are dCache's OIDC
+ * providers on a profile that brings no name-like principals, and known under the aliases the map uses.
  */
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { LdapConnection } from '../core/ldap/connection.js';
 import type { AgentConfig } from './config.js';
 import { checkClock } from './clock.js';
@@ -68,7 +69,54 @@ export async function runDoctor(cfg: AgentConfig, ldap: LdapConnection): Promise
       findings.push({ ok: false, check, detail: `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}: run mapper-agent sync first` });
     }
   }
+  findings.push(...checkOidcProviders(cfg.agent.dcacheConfigFiles, Object.values(cfg.agent.oidcAliases)));
   const clock = await checkClock(ldap, cfg.agent.ingest.maxClockSkewSeconds);
   findings.push({ ok: clock.ok, check: "this host's clock agrees with the directory server's", detail: clock.ok ? `skew ${clock.skewSeconds} s` : clock.reason });
+  return findings;
+}
+
+/** `gplazma.oidc.provider!ALIAS = URL [options]` lines of dCache's configuration (dcache.conf, layout files). */
+export function oidcProviders(paths: string[]): { alias: string; profile: string; where: string }[] | undefined {
+  const files: string[] = [];
+  for (const p of paths) {
+    try {
+      if (statSync(p).isDirectory()) files.push(...readdirSync(p).filter((n) => n.endsWith('.conf')).map((n) => join(p, n)));
+      else files.push(p);
+    } catch {
+      // not on this host
+    }
+  }
+  if (!files.length) return undefined;
+  const out: { alias: string; profile: string; where: string }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    // Continuation lines (trailing backslash) are joined, as dCache's properties reader does.
+    text.replace(/\\\r?\n/g, ' ').split(/\r?\n/).forEach((line) => {
+      const m = /^\s*gplazma\.oidc\.provider!([^\s=]+)\s*=\s*(.*)$/.exec(line);
+      if (m) out.push({ alias: m[1]!, profile: /(?:^|\s)-profile=(\S+)/.exec(m[2]!)?.[1] ?? 'oidc', where: file });
+    });
+  }
+  return out;
+}
+
+/**
+ * The default `oidc` profile turns a token's `name` and `email` claims into principals, and a map's
+ * `dn:` line matches any principal of that name (docs/dcache.md): only `wlcg` (or `scitokens`) is safe.
+ */
+export function checkOidcProviders(paths: string[], aliasesUsed: string[]): Finding[] {
+  const providers = oidcProviders(paths);
+  const check = "dCache's OIDC providers";
+  if (!providers) return [{ ok: true, check, detail: `not checked: none of ${paths.join(', ')} is readable on this host` }];
+  const findings: Finding[] = providers.map((p) => (p.profile === 'oidc'
+    ? { ok: false, check: `${check}: ${p.alias}`, detail: `-profile=${p.profile} (${p.where}) adds the token's name and email as principals, which a dn: line matches: use -profile=wlcg -prefix=…` }
+    : { ok: true, check: `${check}: ${p.alias}`, detail: `-profile=${p.profile}` }));
+  for (const alias of new Set(aliasesUsed)) {
+    if (!providers.some((p) => p.alias === alias)) findings.push({ ok: false, check: `${check}: ${alias}`, detail: `agent.oidcAliases uses ${alias}, but no gplazma.oidc.provider!${alias} is configured: its oidc: lines never match` });
+  }
   return findings;
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lookupAccount, readableBy } from '../../mapper-agent/doctor.js';
+import { checkOidcProviders, lookupAccount, readableBy } from '../../mapper-agent/doctor.js';
 
 describe('mapper-agent/doctor', () => {
   it('looks accounts up through id(1): uid and every group; an unknown name is undefined', () => {
@@ -28,5 +28,21 @@ describe('mapper-agent/doctor', () => {
     chmodSync(join(base, 'etc'), 0o750); // root:root 0750: dcache cannot enter
     expect(readableBy(map, dcache)).to.deep.equal({ ok: false, obstacle: `cannot enter ${join(base, 'etc')}` });
     expect(readableBy(map, { uid: 0, groups: [0] })).to.deep.equal({ ok: true });
+  });
+
+  // dCache skel/share/defaults/gplazma.properties: "If no -profile is specified, then oidc is used";
+  // OidcProfile adds EmailAddressPrincipal and FullNamePrincipal, which a dn: line matches (SimplePrincipal.equals).
+  it("warns about OIDC providers on dCache's default profile and aliases gPlazma does not know", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-dcache-'));
+    mkdirSync(join(dir, 'layouts'));
+    writeFileSync(join(dir, 'dcache.conf'), 'gplazma.oidc.provider!iam = https://iam.example.org/\n');
+    writeFileSync(join(dir, 'layouts', 'node.conf'), '[gPlazma]\ngplazma.oidc.provider!egi = https://aai.egi.eu/oidc/ -profile=wlcg \\\n   -prefix=/pnfs/example.org/public\n');
+    const findings = checkOidcProviders([join(dir, 'dcache.conf'), join(dir, 'layouts')], ['iam', 'egi', 'keycloak']);
+    const by = Object.fromEntries(findings.map((f) => [f.check, f]));
+    expect(by["dCache's OIDC providers: iam"]).to.include({ ok: false });
+    expect(by["dCache's OIDC providers: iam"]!.detail).to.match(/-profile=oidc .* adds the token's name and email/);
+    expect(by["dCache's OIDC providers: egi"]).to.deep.include({ ok: true, detail: '-profile=wlcg' });
+    expect(by["dCache's OIDC providers: keycloak"]!.detail).to.match(/no gplazma\.oidc\.provider!keycloak is configured/);
+    expect(checkOidcProviders([join(dir, 'missing.conf')], [])[0]).to.include({ ok: true }).and.have.property('detail').that.matches(/not checked/);
   });
 });
