@@ -63,7 +63,7 @@ export function buildProgram(): Command {
         const { MapSyncRunner } = await map();
         const outcome = await new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log).run({ dryRun: !!opts.dryRun, force: !!opts.force });
         for (const o of outcome.outputs) {
-          if (opts.dryRun) console.log(`${o.path}: ${o.changed ? `would change (${o.oldLines} -> ${o.newLines} lines)` : 'unchanged'}${o.diff ? `\n${o.diff}` : ''}`);
+          if (opts.dryRun) console.log(`${o.path}: ${o.changed ? `would change (${o.oldLines} -> ${o.newLines} lines)` : 'unchanged'}${o.refused ? `; a real sync would refuse: ${o.refused}` : ''}${o.diff ? `\n${o.diff}` : ''}`);
           else console.log(`${o.path}: ${o.changed ? 'written' : 'unchanged'}, ${o.newLines} lines`);
         }
         if (outcome.problems.length) console.log(`${outcome.problems.length} identities left out (see the log):\n  ${outcome.problems.slice(0, 20).join('\n  ')}`);

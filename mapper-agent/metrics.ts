@@ -15,6 +15,7 @@ export class AgentMetrics {
     name: 'cg_ingest_latency_seconds', help: "From a file's last change (mtime) to the agent applying its policy: bounded by the reconciliation interval even when no event arrives",
     buckets: [1, 5, 15, 60, 300, 900, 3600, 21600, 86400], registers: [this.registry],
   });
+  readonly shrinkRefused = new Gauge({ name: 'cg_map_shrink_refused', help: '1 while the shrink guard refuses the new map (lines disappeared that the directory does not explain)', registers: [this.registry] });
   readonly checks = new Counter({ name: 'cg_map_change_checks_total', help: 'contextCSN checks', registers: [this.registry] });
 
   serve(port: number, host = '127.0.0.1'): Promise<Server> {

@@ -17,14 +17,22 @@ export class ShrinkRefusedError extends CampaignGuardError {
   static override code = 'ERR_SHRINK_REFUSED';
   override readonly code = 'ERR_SHRINK_REFUSED';
   override readonly name = 'ShrinkRefusedError';
-  constructor(readonly oldLines: number, readonly newLines: number, readonly maxFraction: number) {
-    super(`refusing to replace a map of ${oldLines} lines with one of ${newLines} (drops ${(100 * (1 - newLines / oldLines)).toFixed(1)}%, limit ${(100 * maxFraction).toFixed(1)}%); check the directory, or run with --force`);
+  constructor(readonly oldLines: number, readonly newLines: number, readonly maxFraction: number, readonly explained = 0) {
+    super(`refusing to replace a map of ${oldLines} lines with one of ${newLines}: ${oldLines - newLines - explained} lines disappeared that the directory does not explain ` +
+      `(${explained} left because their account or identity is no longer active; limit ${(100 * maxFraction).toFixed(1)}% of the map); check the directory, or run with --force`);
   }
 }
 
 export interface WriteOptions {
-  /** largest fraction of lines a new version may drop (0..1); an empty map over a non-empty one is always refused */
+  /**
+   * largest fraction of lines a new version may drop without the directory explaining why (0..1);
+   * an empty map over a non-empty one is refused unless every line is explained
+   */
   maxShrinkFraction?: number;
+  /** old lines the directory explains the removal of (suspended accounts, revoked identities, ...): never count against the guard */
+  explained?: number;
+  /** a map of fewer lines than this never trips the fraction (a small site removing one of two users is normal) */
+  floor?: number;
   force?: boolean;
   /** owner, group and mode of the new file; what is not given is kept from the file it replaces (else: this process's, 0644) */
   ownership?: FileOwnership;
@@ -119,9 +127,37 @@ export function readCurrent(path: string): string | undefined {
 /** The guard on its own (checked before writing any of several outputs, and by dry runs). */
 export function checkShrink(oldLines: number, newLines: number, options: WriteOptions = {}): void {
   const max = options.maxShrinkFraction ?? 0.1;
-  if (!options.force && oldLines > 0 && (newLines === 0 || newLines < oldLines * (1 - max))) {
-    throw new ShrinkRefusedError(oldLines, newLines, max);
+  const explained = Math.min(options.explained ?? 0, oldLines);
+  if (options.force || oldLines === 0) return;
+  const unexplained = oldLines - newLines - explained;
+  if (unexplained <= 0) return;
+  if ((newLines === 0 && explained < oldLines) || (oldLines >= (options.floor ?? 20) && unexplained > oldLines * max)) {
+    throw new ShrinkRefusedError(oldLines, newLines, max, explained);
   }
+}
+
+/**
+ * How many lines of the current file have one of these keys (the map's predicate, `dn:…`/`oidc:…`):
+ * in the multimap the first, quoted token; in a grid-mapfile `"DN" user` the key is dn:DN.
+ */
+export function countKeysIn(path: string, keys: ReadonlySet<string>, format: 'multimap' | 'grid-mapfile'): number {
+  if (!keys.size) return 0;
+  const text = readCurrent(path);
+  if (!text) return 0;
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('"')) continue;
+    let key: string | undefined;
+    if (format === 'grid-mapfile') {
+      const end = line.lastIndexOf('"');
+      key = end > 0 ? `dn:${line.slice(1, end)}` : undefined;
+    } else {
+      const m = /^"((?:[^"\\]|\\.)*)"/.exec(line);
+      key = m ? m[1]!.replace(/\\(.)/g, '$1') : undefined;
+    }
+    if (key !== undefined && keys.has(key)) n++;
+  }
+  return n;
 }
 
 class TempFile implements TextSink {

@@ -27,6 +27,8 @@ export interface BuiltMap {
   gridLines: number;
   skipped: { suspended: number; revoked: number; expired: number; orphaned: number; unmapped: number; conflicting: number; invalid: number };
   problems: string[];
+  /** keys left out for a reason the directory gives (inactive account or identity, a key two accounts claim): the shrink guard does not count them */
+  explained: ReadonlySet<string>;
   writeMultimap(sink: TextSink): void;
   writeGridMapfile(sink: TextSink): void;
   writeJson(sink: TextSink): void;
@@ -39,6 +41,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   const skipped = { suspended: 0, revoked: 0, expired: 0, orphaned: 0, unmapped: 0, conflicting: 0, invalid: 0 };
   const problems: string[] = [];
   const byKey = new Map<string, MapAccount | null>(); // null: claimed by two accounts
+  const explained = new Set<string>();
   const aliases = normaliseAliases(options.oidcAliases);
 
   await snapshot.forEachIdentity((identity) => {
@@ -48,8 +51,11 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
       problems.push(`${describe(identity)}: owner ${identity.owner} does not exist`);
       return;
     }
-    if (!account.active) return void skipped.suspended++;
-    if (!isActive(identity.status)) return void skipped.revoked++;
+    if (!account.active || !isActive(identity.status)) {
+      const key = keyOf(identity, aliases);
+      if (key) explained.add(key);
+      return void (account.active ? skipped.revoked++ : skipped.suspended++);
+    }
     if (identity.certNotAfter !== undefined && identity.certNotAfter.getTime() < now) return void skipped.expired++;
     const ref = identity.ref;
     let predicate;
@@ -82,6 +88,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   skipped.invalid += snapshot.problems.length;
   skipped.conflicting += leaveOutCrossMatches(byKey, problems);
 
+  for (const [k, a] of byKey) if (a === null) explained.add(k);
   const keys = [...byKey.keys()].filter((k) => byKey.get(k) !== null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const suffixes = new Map<MapAccount, string>();
   const suffixOf = (a: MapAccount) => {
@@ -102,6 +109,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
     gridLines: gridKeys.length,
     skipped,
     problems,
+    explained,
     writeMultimap(sink) {
       sink.write(MULTIMAP_HEADER);
       for (const k of keys) sink.write(`${quote(k)}${suffixOf(byKey.get(k)!)}\n`);
@@ -179,6 +187,18 @@ export function withoutGridMapfileClashes(keys: string[], accountOf: (key: strin
     problems.push(`${ks.join(', ')} (${ks.map((k) => accountOf(k).username).join(', ')}): the same key ${JSON.stringify(gk)} in a grid-mapfile, which upper-cases every /LABEL=; left out of the grid-mapfile`);
   }
   return keys.filter((k) => out.has(k));
+}
+
+/** The key an identity's line would have (undefined when it could have none). */
+function keyOf(identity: MapIdentity, aliases: Map<string, string>): string | undefined {
+  const ref = identity.ref;
+  if (ref.type === 'x509') {
+    const p = dnPredicate(ref.subject);
+    return typeof p === 'string' ? p : undefined;
+  }
+  const alias = aliases.get(ref.issuer.replace(/\/+$/, ''));
+  const p = alias ? oidcPredicate(ref.subject, alias) : undefined;
+  return typeof p === 'string' ? p : undefined;
 }
 
 function normaliseAliases(aliases: Record<string, string>): Map<string, string> {

@@ -12,9 +12,12 @@ import type { AgentSection } from '../config.js';
 import type { AgentMetrics } from '../metrics.js';
 import { readStatus, writeStatus } from '../status.js';
 import { syncMap, type SyncOptions, type SyncOutcome } from './sync.js';
+import { ShrinkRefusedError } from './atomic-write.js';
 
 export class MapSyncRunner {
   private running: Promise<SyncOutcome> | undefined;
+  /** the last failure logged: the same failure again (the daemon retries every few seconds) is not logged again */
+  private lastFailure: string | undefined;
 
   constructor(
     private readonly ldap: LdapConnection,
@@ -46,6 +49,9 @@ export class MapSyncRunner {
         ...status, lastAttempt: attempt, lastSuccess: new Date().toISOString(), lines: outcome.lines,
         durationMs: Math.round(outcome.durationMs), contextCsn: outcome.contextCsn, skipped: outcome.skipped, consecutiveFailures: 0,
       });
+      if (this.lastFailure) this.log.info({ after: this.lastFailure }, 'map sync works again');
+      this.lastFailure = undefined;
+      this.metrics?.shrinkRefused.set(0);
       this.metrics?.syncs.inc({ result: changed.length ? 'written' : 'unchanged' });
       this.metrics?.lastSuccess.set(Date.now() / 1000);
       this.metrics?.lines.set(outcome.lines);
@@ -60,7 +66,12 @@ export class MapSyncRunner {
       }
       this.metrics?.failures.inc();
       this.metrics?.syncs.inc({ result: 'failed' });
-      this.log.error({ err: (err as Error).message }, 'map sync failed; the previous map stays in place');
+      if (err instanceof ShrinkRefusedError) this.metrics?.shrinkRefused.set(1);
+      const message = (err as Error).message;
+      // One error per change of state, not one every few seconds while it lasts.
+      if (message !== this.lastFailure) this.log.error({ err: message }, 'map sync failed; the previous map stays in place');
+      else this.log.debug({ err: message }, 'map sync still failing');
+      this.lastFailure = message;
       throw err;
     }
   }

@@ -13,7 +13,7 @@ import { readContextCsn } from '../../core/directory/change-signal.js';
 import type { AgentSection } from '../config.js';
 import { readDirectory } from './directory-reader.js';
 import { buildMap, render, type BuiltMap } from './build.js';
-import { checkShrink, countMapLines, fileFacts, readCurrent, replaceFileAtomically, type TextSink } from './atomic-write.js';
+import { checkShrink, countKeysIn, countMapLines, fileFacts, readCurrent, replaceFileAtomically, type TextSink } from './atomic-write.js';
 
 export interface SyncOptions {
   dryRun?: boolean;
@@ -28,6 +28,8 @@ export interface OutputResult {
   newLines: number;
   /** dry run: `-`/`+` lines of what would change */
   diff?: string;
+  /** dry run: why a real sync would refuse to write (the shrink guard) */
+  refused?: string;
 }
 
 export interface SyncOutcome {
@@ -45,26 +47,39 @@ export async function syncMap(ldap: LdapConnection, baseDn: string, agent: Agent
   const snapshot = await readDirectory(ldap, baseDn, agent.pageSize);
   const built = await buildMap(snapshot, { oidcAliases: agent.oidcAliases, ...(options.now ? { now: options.now } : {}) });
 
-  const targets: { path: string; produce: (sink: TextSink) => void; lines: number; guarded: boolean }[] = [
-    { path: agent.multimapPath, produce: built.writeMultimap, lines: built.lines, guarded: true },
+  const targets: { path: string; produce: (sink: TextSink) => void; lines: number; guard?: 'multimap' | 'grid-mapfile' }[] = [
+    { path: agent.multimapPath, produce: built.writeMultimap, lines: built.lines, guard: 'multimap' },
   ];
-  if (agent.gridMapfilePath) targets.push({ path: agent.gridMapfilePath, produce: built.writeGridMapfile, lines: built.gridLines, guarded: true });
-  if (agent.jsonSnapshotPath) targets.push({ path: agent.jsonSnapshotPath, produce: built.writeJson, lines: built.lines, guarded: false });
+  if (agent.gridMapfilePath) targets.push({ path: agent.gridMapfilePath, produce: built.writeGridMapfile, lines: built.gridLines, guard: 'grid-mapfile' });
+  if (agent.jsonSnapshotPath) targets.push({ path: agent.jsonSnapshotPath, produce: built.writeJson, lines: built.lines });
 
   for (const t of targets) {
     if (!existsSync(dirname(t.path))) throw new ConfigError(`the directory of ${t.path} does not exist (check agent.multimapPath / gridMapfilePath / jsonSnapshotPath)`);
   }
-  const guard = { maxShrinkFraction: agent.maxShrinkFraction, force: !!options.force, ownership: agent.mapFileOwnership };
+  // Removals the directory explains (inactive accounts and identities, keys two accounts claim) never count against the guard.
+  const guardFor = (t: (typeof targets)[number]) => t.guard
+    ? { maxShrinkFraction: agent.maxShrinkFraction, force: !!options.force, ownership: agent.mapFileOwnership, explained: countKeysIn(t.path, built.explained, t.guard) }
+    : { force: true, ownership: agent.mapFileOwnership };
+  const guards = targets.map(guardFor);
   // Check every guarded output before writing any, so that one refusal leaves all files as they were.
-  for (const t of targets) if (t.guarded) checkShrink(fileFacts(t.path)?.lines ?? 0, t.lines, guard);
+  // A dry run shows the diff anyway, and what the guard would say.
+  let refusal: Error | undefined;
+  targets.forEach((t, i) => {
+    try {
+      checkShrink(fileFacts(t.path)?.lines ?? 0, t.lines, guards[i]!);
+    } catch (err) {
+      refusal ??= err as Error;
+    }
+  });
+  if (refusal && !options.dryRun) throw refusal;
 
   const outputs: OutputResult[] = [];
-  for (const t of targets) {
-    const opts = t.guarded ? guard : { force: true, ownership: agent.mapFileOwnership };
+  for (const [i, t] of targets.entries()) {
+    const opts = guards[i]!;
     if (options.dryRun) {
       const old = readCurrent(t.path) ?? '';
       const next = render(t.produce);
-      outputs.push({ path: t.path, changed: old !== next, oldLines: countMapLines(old), newLines: countMapLines(next), diff: lineDiff(old, next) });
+      outputs.push({ path: t.path, changed: old !== next, oldLines: countMapLines(old), newLines: countMapLines(next), diff: lineDiff(old, next), ...(refusal ? { refused: refusal.message } : {}) });
     } else {
       outputs.push({ path: t.path, ...replaceFileAtomically(t.path, t.produce, opts) });
     }

@@ -148,3 +148,74 @@ describe('mapper-agent sync against real slapd', function () {
     }
   });
 });
+
+describe('mapper-agent sync: the shrink guard protects without blocking (real slapd)', function () {
+  this.timeout(60000);
+  const fx = useManagedSlapd();
+  let dir: Directory;
+  let agent: AgentSection;
+  const mapLines = () => readFileSync(agent.multimapPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+
+  before(async () => {
+    dir = new Directory({ ldap: fx.portal, baseDn: fx.slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
+    const state = mkdtempSync(join(tmpdir(), 'cg-guard-'));
+    agent = agentSectionSchema.parse({ stateDir: state, multimapPath: join(state, 'multi-mapfile'), gridMapfilePath: join(state, 'grid-mapfile') });
+  });
+
+  it('a two-account site suspends one: the map drops it at once', async () => {
+    for (const u of ['ann', 'ben']) {
+      await dir.people.create({ username: u, displayName: u });
+      await dir.identities.bind(u, { type: 'x509', subject: `/C=DE/CN=${u}` });
+    }
+    await syncMap(fx.agent, fx.slapd.baseDn, agent);
+    expect(mapLines()).to.have.length(2);
+    await dir.people.suspend('ben');
+    await syncMap(fx.agent, fx.slapd.baseDn, agent);
+    expect(mapLines()).to.deep.equal([mapLines().find((l) => l.includes('ann'))]);
+    await dir.people.setStatus('ben', 'active');
+    await syncMap(fx.agent, fx.slapd.baseDn, agent);
+    expect(mapLines()).to.have.length(2);
+  });
+
+  it('suspending a third of a larger site passes; the same number of lines vanishing unexplained is refused, and a dry run shows why', async () => {
+    for (let i = 0; i < 28; i++) {
+      await dir.people.create({ username: `u${i}`, displayName: `U ${i}` });
+      await dir.identities.bind(`u${i}`, { type: 'x509', subject: `/C=DE/CN=U ${i}` });
+    }
+    await syncMap(fx.agent, fx.slapd.baseDn, agent);
+    expect(mapLines()).to.have.length(30);
+    for (let i = 0; i < 10; i++) await dir.people.suspend(`u${i}`);
+    await syncMap(fx.agent, fx.slapd.baseDn, agent);
+    expect(mapLines(), 'explained by the directory: written').to.have.length(20);
+    // Identities that simply vanish (deleted entries, as a truncated or partial directory would look).
+    for (let i = 10; i < 16; i++) await dir.identities.unbind(`u${i}`, { type: 'x509', subject: `/C=DE/CN=U ${i}` });
+    const before = readFileSync(agent.multimapPath, 'utf8');
+    const err = await syncMap(fx.agent, fx.slapd.baseDn, agent).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ShrinkRefusedError).with.property('message').that.matches(/6 lines disappeared that the directory does not explain/);
+    expect(readFileSync(agent.multimapPath, 'utf8')).to.equal(before);
+    const dry = await syncMap(fx.agent, fx.slapd.baseDn, agent, { dryRun: true });
+    expect(dry.outputs[0]!.refused).to.match(/6 lines disappeared/);
+    expect(dry.outputs[0]!.diff).to.include('- "dn:/C=DE/CN=U 10"');
+    await syncMap(fx.agent, fx.slapd.baseDn, agent, { force: true });
+    expect(mapLines()).to.have.length(14);
+  });
+
+  it('the daemon logs a refusal once per change of state, not at every check, and exposes it as a metric', async () => {
+    for (let i = 0; i < 25; i++) {
+      await dir.people.create({ username: `v${i}`, displayName: `V ${i}` });
+      await dir.identities.bind(`v${i}`, { type: 'x509', subject: `/C=DE/CN=V ${i}` });
+    }
+    await syncMap(fx.agent, fx.slapd.baseDn, agent);
+    for (let i = 0; i < 6; i++) await dir.identities.unbind(`v${i}`, { type: 'x509', subject: `/C=DE/CN=V ${i}` });
+    const errors: string[] = [];
+    const base = createLogger('test');
+    const log = { ...base, error: (_o: unknown, msg?: string) => void errors.push(String(msg)), debug: () => undefined, info: () => undefined, warn: () => undefined } as unknown as typeof base;
+    const metrics = new AgentMetrics();
+    const runner = new MapSyncRunner(fx.agent, fx.slapd.baseDn, agent, log, metrics);
+    for (let i = 0; i < 3; i++) expect(await runner.run().catch((e: unknown) => e)).to.be.instanceOf(ShrinkRefusedError);
+    expect(errors).to.deep.equal(['map sync failed; the previous map stays in place']);
+    expect(await metrics.registry.getSingleMetricAsString('cg_map_shrink_refused')).to.match(/cg_map_shrink_refused 1/);
+    await runner.run({ force: true });
+    expect(await metrics.registry.getSingleMetricAsString('cg_map_shrink_refused')).to.match(/cg_map_shrink_refused 0/);
+  });
+});
