@@ -14,8 +14,15 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { envBoolean } from '../config.js';
 
 export const DEFAULT_BASE_DN = 'dc=campaign-guard,dc=example';
+
+/** localhost, 127.0.0.0/8 and ::1: traffic that never leaves the host. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
 
 const int = z.coerce.number().int();
 
@@ -36,10 +43,18 @@ export const ldapConfigSchema = z
     maxConcurrency: int.min(1).max(900).default(64),
     /** Connections kept open to the server. */
     poolSize: int.min(1).max(64).default(4),
-    /** PEM file with the CA(s) to trust for ldaps://; absent = system trust store. */
+    /** PEM file with the CA(s) to trust for ldaps:// and StartTLS; absent = system trust store. */
     caFile: z.string().min(1).optional(),
+    /** Upgrade an ldap:// connection with StartTLS (RFC 4513) before binding. */
+    startTls: envBoolean.default(false),
+    /** Allow plain ldap:// (no TLS) to a host that is not loopback: passwords would cross the network in the clear. */
+    allowPlainRemote: envBoolean.default(false),
   })
   .superRefine((v, ctx) => {
+    if (v.url?.startsWith('ldap://') && !v.startTls && !v.allowPlainRemote && !isLoopback(new URL(v.url).hostname)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `plain ldap:// to ${new URL(v.url).hostname} would send the bind password in the clear: use ldaps://, or startTls: true (or allowPlainRemote: true if you must)` });
+    }
+    if (v.startTls && v.url?.startsWith('ldaps://')) ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'ldaps:// is TLS already: startTls is for ldap:// URLs' });
     if (v.url && !v.bindDn) ctx.addIssue({ code: 'custom', path: ['bindDn'], message: 'required when url is set' });
     if (v.url && !v.password && !v.passwordFile) {
       ctx.addIssue({ code: 'custom', path: ['password'], message: 'password or passwordFile is required when url is set' });

@@ -5,6 +5,7 @@
  * into typed errors (core/ldap/errors.ts).
  */
 import type { ConnectionOptions } from 'node:tls';
+import { tlsPeer } from './tls-peer.js';
 import { readFileSync } from 'node:fs';
 import { Attribute, Change, Client, type Filter, type SearchOptions } from 'ldapts';
 import { ConfigError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface LdapConnectionOptions {
   maxConcurrency?: number;
   poolSize?: number;
   tlsOptions?: ConnectionOptions;
+  /** upgrade ldap:// with StartTLS before binding */
+  startTls?: boolean;
 }
 
 export type Scope = 'base' | 'one' | 'sub';
@@ -51,7 +54,7 @@ class Session {
   private client: Client;
   private binding: Promise<void> | undefined;
 
-  constructor(private readonly opts: Required<Omit<LdapConnectionOptions, 'tlsOptions'>> & { tlsOptions?: ConnectionOptions }) {
+  constructor(private readonly opts: Required<Omit<LdapConnectionOptions, 'tlsOptions' | 'startTls'>> & { tlsOptions?: ConnectionOptions; startTls?: boolean }) {
     this.client = this.newClient();
   }
 
@@ -60,7 +63,8 @@ class Session {
       url: this.opts.url,
       connectTimeout: this.opts.connectTimeoutMs,
       timeout: this.opts.operationTimeoutMs,
-      tlsOptions: this.opts.tlsOptions,
+      // ldapts speaks TLS from the first byte whenever it is given tlsOptions: with StartTLS they go to startTLS() instead.
+      ...(this.opts.startTls ? {} : { tlsOptions: this.opts.tlsOptions }),
       strictDN: true,
     });
   }
@@ -71,7 +75,10 @@ class Session {
     if (!this.binding) {
       // Start over on a fresh client: ldapts would otherwise reconnect unauthenticated.
       const client = this.client.isConnected ? this.client : (this.client = this.newClient());
-      this.binding = client.bind(this.opts.bindDn, this.opts.password).finally(() => {
+      const upgrade = this.opts.startTls && !client.isConnected
+        ? client.startTLS({ ...this.opts.tlsOptions, ...tlsPeer(new URL(this.opts.url).hostname) })
+        : Promise.resolve();
+      this.binding = upgrade.then(() => client.bind(this.opts.bindDn, this.opts.password)).finally(() => {
         this.binding = undefined;
       });
     }
@@ -122,6 +129,7 @@ export class LdapConnection {
       maxConcurrency: cfg.maxConcurrency,
       poolSize: cfg.poolSize,
       tlsOptions: cfg.caFile ? { ca: readFileSync(cfg.caFile), minVersion: 'TLSv1.2' } : undefined,
+      startTls: cfg.startTls,
     });
   }
 

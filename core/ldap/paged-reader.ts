@@ -11,6 +11,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { DirectoryUnavailableError } from '../errors.js';
+import { tlsPeer } from './tls-peer.js';
 
 export interface PagedReaderOptions {
   url: string;
@@ -18,6 +19,8 @@ export interface PagedReaderOptions {
   password: string;
   timeoutMs?: number;
   tls?: ConnectionOptions;
+  /** upgrade ldap:// with StartTLS (RFC 4511 ExtendedRequest 1.3.6.1.4.1.1466.20037) before binding */
+  startTls?: boolean;
 }
 
 export interface PagedSearch {
@@ -33,6 +36,7 @@ export interface PagedSearch {
 export type EntryVisitor = (dn: string, attrs: Map<string, string[]>) => void;
 
 const PAGED_OID = '1.2.840.113556.1.4.319';
+const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
 
 export class PagedReader {
   private socket: Socket | undefined;
@@ -49,23 +53,50 @@ export class PagedReader {
     const port = Number(u.port || (secure ? 636 : 389));
     const host = u.hostname.replace(/^\[|\]$/g, '');
     await new Promise<void>((resolve, reject) => {
-      const s = secure ? tlsConnect({ host, port, servername: host, ...this.options.tls }, resolve) : netConnect({ host, port }, resolve);
+      const s = secure ? tlsConnect({ ...tlsPeer(host), port, ...this.options.tls }, resolve) : netConnect({ host, port }, resolve);
       s.once('error', reject);
       s.setTimeout(this.options.timeoutMs ?? 10000, () => s.destroy(new Error('connection timed out')));
       this.socket = s;
     }).catch((err: Error) => {
       throw new DirectoryUnavailableError(`cannot connect to ${this.options.url}: ${err.message}`, { cause: err });
     });
-    const s = this.socket!;
-    s.on('data', (chunk: Buffer) => this.onData(chunk));
-    s.on('error', (err) => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} failed: ${err.message}`, { cause: err })));
-    s.on('close', () => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} closed`)));
+    this.listen(this.socket!);
+    if (this.options.startTls && !secure) await this.startTls(host);
     const bind = seq(0x60, [int(3), octets(this.options.bindDn), tagged(0x80, Buffer.from(this.options.password, 'utf8'))]);
     await this.request(bind, (op, body) => {
       if (op !== 0x61) throw new DirectoryUnavailableError(`unexpected bind answer 0x${op.toString(16)}`);
       checkResult(body, 'bind');
       return true;
     });
+  }
+
+  private listen(s: Socket): void {
+    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    s.on('error', (err) => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} failed: ${err.message}`, { cause: err })));
+    s.on('close', () => this.fail(new DirectoryUnavailableError(`connection to ${this.options.url} closed`)));
+  }
+
+  /** StartTLS: the extended operation, then TLS over the same socket (server certificate checked against the host name). */
+  private async startTls(host: string): Promise<void> {
+    await this.request(seq(0x77, [tagged(0x80, Buffer.from(START_TLS_OID, 'latin1'))]), (op, body) => {
+      if (op !== 0x78) throw new DirectoryUnavailableError(`unexpected StartTLS answer 0x${op.toString(16)}`);
+      checkResult(body, 'StartTLS');
+      return true;
+    });
+    const plain = this.socket!;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('error');
+    plain.removeAllListeners('close');
+    plain.setTimeout(0);
+    const secure = await new Promise<Socket>((resolve, reject) => {
+      const t = tlsConnect({ socket: plain, ...tlsPeer(host), ...this.options.tls }, () => resolve(t));
+      t.once('error', reject);
+      t.setTimeout(this.options.timeoutMs ?? 10000, () => t.destroy(new Error('TLS handshake timed out')));
+    }).catch((err: Error) => {
+      throw new DirectoryUnavailableError(`StartTLS with ${this.options.url} failed: ${err.message}`, { cause: err });
+    });
+    this.socket = secure;
+    this.listen(secure);
   }
 
   /**

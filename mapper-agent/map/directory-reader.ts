@@ -49,8 +49,8 @@ export const PAGE_SIZE = 1000;
  */
 export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSize = PAGE_SIZE): Promise<DirectorySnapshot> {
   const layout = new DirectoryLayout(baseDn);
-  const { url, bindDn, password, operationTimeoutMs, tlsOptions } = ldap.options;
-  const reader = new PagedReader({ url, bindDn, password, timeoutMs: operationTimeoutMs ?? 10000, ...(tlsOptions ? { tls: tlsOptions } : {}) });
+  const { url, bindDn, password, operationTimeoutMs, tlsOptions, startTls } = ldap.options;
+  const reader = new PagedReader({ url, bindDn, password, timeoutMs: operationTimeoutMs ?? 10000, ...(tlsOptions ? { tls: tlsOptions } : {}), ...(startTls ? { startTls } : {}) });
   await reader.open();
   const problems: string[] = [];
   try {

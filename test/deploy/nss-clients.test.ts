@@ -11,13 +11,14 @@
  * (sssd-ldap + libnss-sss for sssd); skipped with the reason otherwise.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Directory } from '../../core/directory/directory.js';
 import { LdapConnection } from '../../core/ldap/connection.js';
 import { freeLoopbackPort, SLAPD_BIN, startManagedSlapd } from '../../core/ldap/managed-slapd.js';
+import { makeTestTls, type TestTls } from '../support/tls-slapd.js';
 
 const DOC = new URL('../../docs/nss.md', import.meta.url);
 
@@ -49,20 +50,6 @@ function sssdMissing(): string | undefined {
   }
   if (!spawnSync('sh', ['-c', 'ls /lib/*/libnss_sss.so.2 /usr/lib/*/libnss_sss.so.2']).stdout.length) return 'libnss_sss.so.2 (package libnss-sss) is not installed';
   return undefined;
-}
-
-/** A CA and a server certificate for IP 127.0.0.1, made with openssl. */
-function makeTls(dir: string): { ca: string; otherCa: string; cert: string; key: string } {
-  const p = (f: string) => join(dir, f);
-  const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  for (const name of ['ca', 'other-ca']) {
-    ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p(`${name}.key`), '-out', p(`${name}.pem`), '-days', '2', '-subj', `/CN=campaign-guard test ${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  }
-  ossl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1');
-  writeFileSync(p('server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
-  ossl('x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.pem'), '-days', '2', '-extfile', p('server.ext'));
-  return { ca: p('ca.pem'), otherCa: p('other-ca.pem'), cert: p('server.pem'), key: p('server.key') };
 }
 
 /** A daemon in its own mount namespace; `run` executes a command in that namespace. */
@@ -123,7 +110,7 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
   let portal: LdapConnection;
   let dir: Directory;
   let nssPassword: string;
-  let tls: ReturnType<typeof makeTls>;
+  let tls: TestTls;
   let ports: { ldap: number; ldaps: number };
   let baseDn: string;
   const daemons: Namespaced[] = [];
@@ -134,7 +121,7 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
       this.skip();
     }
     tmp = mkdtempSync(join(tmpdir(), 'cg-nss-'));
-    tls = makeTls(tmp);
+    tls = makeTestTls(tmp);
     // The managed slapd bootstraps the tree and the accounts; then the same config and data are
     // served with TLS (LDAPS and StartTLS) as a site's server would.
     const data = join(tmp, 'slapd');
