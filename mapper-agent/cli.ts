@@ -77,6 +77,8 @@ export function buildProgram(): Command {
     .action((opts: { json?: boolean }) => {
       const cfg = config(program);
       const s = readStatus(cfg.agent.stateDir);
+      // The same exit code with and without --json: 3 while syncs fail.
+      if (s.consecutiveFailures > 0) process.exitCode = EXIT.DIRECTORY_UNAVAILABLE;
       if (opts.json) return console.log(JSON.stringify(s, null, 2));
       console.log(`last success:  ${s.lastSuccess ?? 'never'}`);
       console.log(`lines:         ${s.lines ?? '-'}`);
@@ -84,7 +86,6 @@ export function buildProgram(): Command {
       console.log(`built from:    contextCSN ${s.contextCsn ?? '-'}`);
       if (s.lastError) console.log(`last error:    ${s.lastErrorAt} ${s.lastError}`);
       console.log(`failures in a row: ${s.consecutiveFailures}`);
-      if (s.consecutiveFailures > 0) process.exitCode = EXIT.DIRECTORY_UNAVAILABLE;
     });
 
   program
@@ -239,8 +240,9 @@ export function buildProgram(): Command {
       const ldap = connectAgent(cfg);
       const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
       const metrics = new AgentMetrics();
+      metrics.restore(readStatus(cfg.agent.stateDir));
       if (cfg.agent.metricsPort) {
-        await metrics.serve(cfg.agent.metricsPort);
+        await metrics.serve(cfg.agent.metricsPort, '127.0.0.1', () => readStatus(cfg.agent.stateDir), cfg.agent.readyMaxAgeSeconds);
         log.info({ url: `http://127.0.0.1:${cfg.agent.metricsPort}/metrics` }, 'metrics served');
       }
       const runner = new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);

@@ -85,7 +85,9 @@ export const agentSectionSchema = z.object({
   checkIntervalSeconds: z.coerce.number().int().min(1).max(3600).default(2),
   /** node-cron expression for a full regeneration regardless of contextCSN. */
   fullSyncSchedule: cronSchedule('*/15 * * * *'),
-  /** Optional Prometheus metrics on 127.0.0.1:<port>; 0 = off. */
+  /** /ready answers 503 when the last successful sync is older than this (seconds). */
+  readyMaxAgeSeconds: z.coerce.number().int().min(10).default(3600),
+  /** Optional Prometheus metrics (and /health, /ready) on 127.0.0.1:<port>; 0 = off. */
   metricsPort: z.coerce.number().int().min(0).max(65535).default(0),
   syncEnabled: envBoolean.default(true),
   ingest: ingestSectionSchema.default(ingestSectionSchema.parse({})),

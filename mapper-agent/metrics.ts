@@ -1,6 +1,7 @@
 /** Prometheus metrics for the agent, served on 127.0.0.1:<agent.metricsPort>/metrics when enabled. */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SyncStatus } from './status.js';
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -18,8 +19,27 @@ export class AgentMetrics {
   readonly shrinkRefused = new Gauge({ name: 'cg_map_shrink_refused', help: '1 while the shrink guard refuses the new map (lines disappeared that the directory does not explain)', registers: [this.registry] });
   readonly checks = new Counter({ name: 'cg_map_change_checks_total', help: 'contextCSN checks', registers: [this.registry] });
 
-  serve(port: number, host = '127.0.0.1'): Promise<Server> {
+  /** After a restart: the last successful sync as the status file recorded it, not "never, 0 lines". */
+  restore(status: SyncStatus): void {
+    if (status.lastSuccess) this.lastSuccess.set(Date.parse(status.lastSuccess) / 1000);
+    if (status.lines !== undefined) this.lines.set(status.lines);
+    if (status.durationMs !== undefined) this.duration.set(status.durationMs / 1000);
+  }
+
+  /**
+   * /metrics for Prometheus; /health (liveness: the agent answers) and /ready (the last sync
+   * succeeded and is younger than readyMaxAgeSeconds) for the service manager or a load balancer.
+   */
+  serve(port: number, host = '127.0.0.1', status?: () => SyncStatus, readyMaxAgeSeconds = 3600): Promise<Server> {
     const server = createServer((req, res) => {
+      if (req.url === '/health') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+      if (req.url === '/ready' && status) {
+        const s = status();
+        const age = s.lastSuccess ? (Date.now() - Date.parse(s.lastSuccess)) / 1000 : Infinity;
+        const ready = s.consecutiveFailures === 0 && age <= readyMaxAgeSeconds;
+        return void res.writeHead(ready ? 200 : 503, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ status: ready ? 'ready' : 'not ready', lastSuccess: s.lastSuccess ?? null, consecutiveFailures: s.consecutiveFailures, lastError: s.lastError ?? null }));
+      }
       if (req.url !== '/metrics') {
         res.writeHead(404).end();
         return;

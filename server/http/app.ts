@@ -39,9 +39,13 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
     strictTransportSecurity: options.secure,
   }));
   app.use('/static', express.static(join(VIEWS_DIR, 'static'), { maxAge: '1h', index: false }));
-  app.get('/health', before(async (_req, res) => {
+  // Liveness: the process answers. Readiness: it can serve logins (the directory answers) and its audit trail is whole.
+  app.get('/health', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/ready', before(async (_req, res) => {
     const ldap = await deps.services.directory.contextCsn().then(() => 'ok', () => 'unavailable');
-    res.status(ldap === 'ok' ? 200 : 503).json({ status: ldap === 'ok' ? 'ok' : 'degraded', ldap, audit: deps.auditTrail.verify().ok ? 'intact' : 'broken' });
+    const audit = deps.auditTrail.verify().ok ? 'intact' : 'broken';
+    const ready = ldap === 'ok' && audit === 'intact';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ldap, audit });
   }));
 
   // The API authenticates with bearer tokens only, before any session or cookie is looked at.

@@ -57,7 +57,7 @@ export function errorHandler(deps: Pick<PortalDeps, 'views'>, log: Logger): Erro
     const known = err instanceof CampaignGuardError || status < 500;
     const dependency = err instanceof DependencyUnavailableError ? err.dependency : undefined;
     if (status >= 500) log.error({ err, path: req.path, code: (err as { code?: unknown }).code, ...(dependency ? { dependency } : {}) }, dependency ? `${DEPENDENCY_NAMES[dependency]} is not available` : 'request failed');
-    else log.info({ path: req.path, status, code: (err as { code?: unknown }).code, msg: (err as Error).message }, 'request refused');
+    else log.info({ path: req.path, status, code: (err as { code?: unknown }).code, reason: (err as Error).message }, 'request refused');
     const message = known ? (err as Error).message : 'Something went wrong on our side; the error has been logged.';
     if (res.headersSent) return;
     if (req.path.startsWith('/api/') || req.baseUrl.startsWith('/api')) {

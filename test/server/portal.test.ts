@@ -44,6 +44,14 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect(person.displayName).to.equal('*)(cn=*))(|(cn=* Nina');
   });
 
+  it('answers /health (liveness) and /ready (directory reachable, audit trail whole)', async () => {
+    const health = await as().get('/health');
+    expect([health.status, JSON.parse(health.body)]).to.deep.equal([200, { status: 'ok' }]);
+    const ready = await as().get('/ready');
+    expect(ready.status).to.equal(200);
+    expect(JSON.parse(ready.body)).to.deep.equal({ status: 'ready', ldap: 'ok', audit: 'intact' });
+  });
+
   it('refuses every form post without a valid CSRF token', async () => {
     const c = as(nina);
     await c.get('/login/certificate');
