@@ -70,6 +70,10 @@ export async function runDoctor(cfg: AgentConfig, ldap: LdapConnection): Promise
     }
   }
   findings.push(...checkOidcProviders(cfg.agent.dcacheConfigFiles, Object.values(cfg.agent.oidcAliases)));
+  findings.push(...checkLandingPrivacy(cfg.agent.ingest.roots));
+  if (cfg.ldap.passwordFile) findings.push(checkSecretFile(cfg.ldap.passwordFile));
+  const reachable = await ldap.ping(cfg.ldap.baseDn).then(() => undefined, (err: Error) => err.message);
+  findings.push({ ok: !reachable, check: `directory ${cfg.ldap.url ?? '(managed slapd)'}${cfg.ldap.startTls ? ' with StartTLS' : ''}`, detail: reachable ?? 'reachable, bound as the agent' });
   const clock = await checkClock(ldap, cfg.agent.ingest.maxClockSkewSeconds);
   findings.push({ ok: clock.ok, check: "this host's clock agrees with the directory server's", detail: clock.ok ? `skew ${clock.skewSeconds} s` : clock.reason });
   return findings;
@@ -119,4 +123,34 @@ export function checkOidcProviders(paths: string[], aliasesUsed: string[]): Find
     if (!providers.some((p) => p.alias === alias)) findings.push({ ok: false, check: `${check}: ${alias}`, detail: `agent.oidcAliases uses ${alias}, but no gplazma.oidc.provider!${alias} is configured: its oidc: lines never match` });
   }
   return findings;
+}
+
+/**
+ * Files arrive with whatever mode their pipeline gave them (often 0644): until the agent has seen a
+ * file, only its directories protect it. A data root that the world may enter (o+x) lets anyone
+ * read such a file by name; docs/ingest.md, "Landing areas".
+ */
+export function checkLandingPrivacy(roots: string[]): Finding[] {
+  return roots.map((root) => {
+    const check = `data root ${root} keeps new files private until ingest`;
+    try {
+      const mode = statSync(root).mode & 0o777;
+      return (mode & 0o005) === 0
+        ? { ok: true, check, detail: (mode).toString(8).padStart(4, '0') }
+        : { ok: false, check, detail: `mode ${mode.toString(8).padStart(4, '0')} lets anyone ${mode & 0o004 ? 'list and ' : ''}enter it: files arriving 0644 are readable before the agent sees them; make landing directories 0750 or 2750 with a group the world is not in` };
+    } catch (err) {
+      return { ok: false, check, detail: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+    }
+  });
+}
+
+/** A secret (the LDAP bind password) readable by its owner only. */
+export function checkSecretFile(path: string): Finding {
+  const check = `secret ${path} is readable by its owner only`;
+  try {
+    const mode = statSync(path).mode & 0o777;
+    return (mode & 0o077) === 0 ? { ok: true, check, detail: mode.toString(8).padStart(4, '0') } : { ok: false, check, detail: `mode ${mode.toString(8).padStart(4, '0')}: chmod 0600 ${path}` };
+  } catch (err) {
+    return { ok: false, check, detail: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
 }

@@ -5,8 +5,8 @@
  * beyond the limit is refused (ShrinkRefusedError) unless forced. A dry run writes nothing and
  * returns the diff of what would change.
  */
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import type { LdapConnection } from '../../core/ldap/connection.js';
 import { readContextCsn } from '../../core/directory/change-signal.js';
@@ -54,7 +54,10 @@ export async function syncMap(ldap: LdapConnection, baseDn: string, agent: Agent
   if (agent.jsonSnapshotPath) targets.push({ path: agent.jsonSnapshotPath, produce: built.writeJson, lines: built.lines });
 
   for (const t of targets) {
-    if (!existsSync(dirname(t.path))) throw new ConfigError(`the directory of ${t.path} does not exist (check agent.multimapPath / gridMapfilePath / jsonSnapshotPath)`);
+    const dir = resolve(dirname(t.path));
+    // The agent's own state directory is made as needed (the demo's var/agent); a missing directory elsewhere is a configuration error.
+    if (!existsSync(dir) && (dir === resolve(agent.stateDir) || dir.startsWith(`${resolve(agent.stateDir)}/`))) mkdirSync(dir, { recursive: true });
+    if (!existsSync(dir)) throw new ConfigError(`the directory of ${t.path} does not exist (check agent.multimapPath / gridMapfilePath / jsonSnapshotPath)`);
   }
   // Removals the directory explains (inactive accounts and identities, keys two accounts claim) never count against the guard.
   const guardFor = (t: (typeof targets)[number]) => t.guard

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkOidcProviders, lookupAccount, readableBy } from '../../mapper-agent/doctor.js';
+import { checkLandingPrivacy, checkOidcProviders, checkSecretFile, lookupAccount, readableBy } from '../../mapper-agent/doctor.js';
 
 describe('mapper-agent/doctor', () => {
   it('looks accounts up through id(1): uid and every group; an unknown name is undefined', () => {
@@ -44,5 +44,21 @@ describe('mapper-agent/doctor', () => {
     expect(by["dCache's OIDC providers: egi"]).to.deep.include({ ok: true, detail: '-profile=wlcg' });
     expect(by["dCache's OIDC providers: keycloak"]!.detail).to.match(/no gplazma\.oidc\.provider!keycloak is configured/);
     expect(checkOidcProviders([join(dir, 'missing.conf')], [])[0]).to.include({ ok: true }).and.have.property('detail').that.matches(/not checked/);
+  });
+
+  it('warns about a data root the world may enter (new files readable before ingest) and a secret others can read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cg-landing-'));
+    mkdirSync(join(dir, 'open'), { mode: 0o755 });
+    chmodSync(join(dir, 'open'), 0o755);
+    mkdirSync(join(dir, 'closed'));
+    chmodSync(join(dir, 'closed'), 0o2750);
+    const [open, closed] = checkLandingPrivacy([join(dir, 'open'), join(dir, 'closed')]);
+    expect(open).to.include({ ok: false }).and.have.property('detail').that.matches(/mode 0755 lets anyone list and enter it/);
+    expect(closed).to.include({ ok: true });
+    writeFileSync(join(dir, 'ldap.secret'), 'pw');
+    chmodSync(join(dir, 'ldap.secret'), 0o644);
+    expect(checkSecretFile(join(dir, 'ldap.secret'))).to.include({ ok: false });
+    chmodSync(join(dir, 'ldap.secret'), 0o600);
+    expect(checkSecretFile(join(dir, 'ldap.secret'))).to.include({ ok: true });
   });
 });
