@@ -66,7 +66,8 @@ function withoutOtherSections(schema: z.ZodType, input: Record<string, unknown>)
 }
 
 /**
- * CG_LDAP__BIND_DN=x -> { ldap: { bindDn: 'x' } }. Values stay strings; schemas coerce. Names
+ * CG_LDAP__BIND_DN=x -> { ldap: { bindDn: 'x' } }. Values stay strings (schemas coerce) unless written
+ * as JSON lists or maps; lists declared with envList also take comma-separated values. Names
  * without a `__` (CG_CONFIG, CG_LOG_LEVEL, CG_KEEP_SLAPD) are not configuration paths.
  */
 export function envToObject(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -80,9 +81,20 @@ export function envToObject(env: NodeJS.ProcessEnv): Record<string, unknown> {
       const next = node[key];
       node = (typeof next === 'object' && next !== null ? next : (node[key] = {})) as Record<string, unknown>;
     }
-    node[path[path.length - 1]!] = value;
+    node[path[path.length - 1]!] = jsonOrString(value);
   }
   return out;
+}
+
+/** A value written as JSON (a list `["/a","/b"]` or a map `{"https://iam/":"iam"}`) is read as such; anything else stays a string. */
+function jsonOrString(value: string): unknown {
+  const t = value.trim();
+  if (!(t.startsWith('[') || t.startsWith('{'))) return value;
+  try {
+    return JSON.parse(t) as unknown;
+  } catch {
+    return value;
+  }
 }
 
 function snakeToCamel(s: string): string {

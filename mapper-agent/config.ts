@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
-import { envBoolean } from '../core/config.js';
+import { envBoolean, envList } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
 import { rucioConfigSchema } from './rucio/config.js';
 import { tracesConfigSchema } from './traces/config.js';
@@ -19,7 +19,7 @@ const cronSchedule = (fallback: string) =>
 
 export const ingestSectionSchema = z.object({
   /** Data roots on the namespace mount (absolute). Nothing outside them is ever changed. */
-  roots: z.array(z.string().startsWith('/', 'data roots must be absolute paths')).default([]),
+  roots: envList(z.string().startsWith('/', 'data roots must be absolute paths')).default([]),
   classification: classificationSchema.default(classificationSchema.parse({})),
   modes: modesSchema,
   batchSize: z.coerce.number().int().min(1).max(4096).default(256),
@@ -32,7 +32,7 @@ export const ingestSectionSchema = z.object({
    * public without a FITS product beside them. Elsewhere a public name counts only for a sidecar of
    * a campaign's FITS file (docs/ingest.md).
    */
-  publicAreas: z.array(z.string().startsWith('/', 'public areas must be absolute paths')).default([]),
+  publicAreas: envList(z.string().startsWith('/', 'public areas must be absolute paths')).default([]),
   /** Largest difference, in seconds, between this host's clock and the directory server's before embargo decisions are refused. */
   maxClockSkewSeconds: z.coerce.number().min(0).max(86400).default(300),
   /** node-cron schedules of reconciliation in the daemon: an incremental pass (files changed since the last pass) and a full one. */
@@ -74,7 +74,7 @@ export const agentSectionSchema = z.object({
     .strict()
     .default({}),
   /** dCache's configuration files and layout directories (doctor reads the OIDC provider lines from them when readable). */
-  dcacheConfigFiles: z.array(z.string()).default(['/etc/dcache/dcache.conf', '/etc/dcache/layouts']),
+  dcacheConfigFiles: envList(z.string()).default(['/etc/dcache/dcache.conf', '/etc/dcache/layouts']),
   /** The account dCache runs as on this host (doctor checks that it can read the map). */
   dcacheUser: z.string().regex(/^[A-Za-z0-9._-]+$/).default('dcache'),
   /** Largest fraction of map lines one sync may drop without --force. */

@@ -65,7 +65,7 @@ export const portalSectionSchema = z.object({
   /** Scope the admin operations of the API need, in addition to the person's admin role. */
   apiAdminScope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/).default('campaign-guard:admin'),
   /** Client ids (`client_id`, else `azp`) whose tokens the API accepts; empty = any client of a configured provider. */
-  apiClients: z.array(z.string()).default([]),
+  apiClients: envList(z.string()).default([]),
   /** Login attempts per client address per 15 minutes. */
   loginRateLimit: z.coerce.number().int().positive().default(30),
 });

@@ -70,3 +70,19 @@ describe('core/config', () => {
     expect(envToObject({ CG_KEEP_SLAPD: '1', CG_CONFIG: 'x', CG_LOG_LEVEL: 'info', CG_LDAP__URL: 'u' })).to.deep.equal({ ldap: { url: 'u' } });
   });
 });
+
+describe('core/config: lists and maps from the environment', () => {
+  it('reads a list as comma-separated or JSON, and a map as JSON', async () => {
+    const { agentConfigSchema } = await import('../../mapper-agent/config.js');
+    const cfg = loadConfig(agentConfigSchema, {
+      env: {
+        CG_AGENT__INGEST__ROOTS: '/pnfs/a, /pnfs/b',
+        CG_AGENT__INGEST__PUBLIC_AREAS: '["/pnfs/a/public"]',
+        CG_AGENT__OIDC_ALIASES: '{"https://iam.example.org/":"iam"}',
+      },
+    });
+    expect(cfg.agent.ingest.roots).to.deep.equal(['/pnfs/a', '/pnfs/b']);
+    expect(cfg.agent.ingest.publicAreas).to.deep.equal(['/pnfs/a/public']);
+    expect(cfg.agent.oidcAliases).to.deep.equal({ 'https://iam.example.org/': 'iam' });
+  });
+});
