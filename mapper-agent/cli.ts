@@ -238,7 +238,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
-      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
+      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand, digestCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
       const metrics = new AgentMetrics();
       metrics.restore(readStatus(cfg.agent.stateDir));
       if (cfg.agent.metricsPort) {
@@ -257,6 +257,7 @@ export function buildProgram(): Command {
             onSchedule(cfg.agent.ingest.embargoSchedule, 'embargo enforcement', () => embargoCommand(ctx, { dryRun: false })),
             onSchedule(cfg.agent.ingest.reconcileSchedule, 'reconciliation pass', () => reconcileCommand(ctx, { full: false })),
             onSchedule(cfg.agent.ingest.fullReconcileSchedule, 'full reconciliation pass', () => reconcileCommand(ctx, { full: true })),
+            onSchedule(cfg.agent.ingest.digestSchedule, 'quarantine digest', () => digestCommand(ctx)),
           ]
         : [];
       await new Promise<void>((resolve) => {

@@ -52,6 +52,10 @@ export const ingestSectionSchema = z.object({
   /** SMTP for notices (nodemailer URL, e.g. smtp://mail.example.org:25); empty = notices are only logged. */
   smtpUrl: z.string().default(''),
   noticeFrom: z.string().default('campaign-guard@localhost'),
+  /** Admins who get the daily digest of quarantined files (comma-separated from the environment). */
+  adminMail: envList(z.string().email()).default([]),
+  /** node-cron schedule of that digest in the daemon. */
+  digestSchedule: z.string().default('0 7 * * *'),
 });
 export type IngestSection = z.infer<typeof ingestSectionSchema>;
 

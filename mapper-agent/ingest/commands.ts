@@ -22,6 +22,8 @@ import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
 import { sendEmbargoNotices, sendReembargoNotices } from './notices.js';
+import { sendQuarantineDigest } from './digest.js';
+import { hostname } from 'node:os';
 import { TraceSession, type TraceContext } from '../traces/session.js';
 
 export interface IngestContext {
@@ -373,6 +375,17 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
   await busy;
   try {
     closeTraces(ctx, traces);
+  } finally {
+    journal.close();
+  }
+}
+
+/** The admins' digest of what was quarantined since the last one (daemon: agent.ingest.digestSchedule). */
+export async function digestCommand(ctx: IngestContext): Promise<number> {
+  const journal = new Journal(journalPath(ctx.cfg), 'digest');
+  try {
+    const i = ctx.cfg.agent.ingest;
+    return await sendQuarantineDigest({ journal, to: i.adminMail, smtpUrl: i.smtpUrl, from: i.noticeFrom, log: ctx.log, host: hostname() });
   } finally {
     journal.close();
   }

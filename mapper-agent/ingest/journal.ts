@@ -55,6 +55,7 @@ export class Journal {
       CREATE INDEX IF NOT EXISTS changes_pending ON changes(state) WHERE state = 'planned';
       CREATE TABLE IF NOT EXISTS notices (campaign TEXT NOT NULL, embargo_end TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (campaign, embargo_end));
       CREATE TABLE IF NOT EXISTS passes (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('incremental', 'full')), started_ms INTEGER NOT NULL, finished_ms INTEGER);
+      CREATE TABLE IF NOT EXISTS digests (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, sent_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS retries (path TEXT PRIMARY KEY, due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
     `);
     this.insertBatch = this.db.prepare(`INSERT INTO changes (run, planned_at, state, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode)
@@ -118,6 +119,19 @@ export class Journal {
 
   recordNotice(campaign: string, embargoEnd: string): void {
     this.db.prepare('INSERT OR IGNORE INTO notices (campaign, embargo_end, sent_at) VALUES (?, ?, ?)').run(campaign, embargoEnd, new Date().toISOString());
+  }
+
+  /** Quarantines applied since the last digest (oldest first, at most `limit`), and how many there are in all. */
+  quarantinesSinceDigest(limit = 200): { rows: JournalRow[]; total: number; lastId: number } {
+    const after = (this.db.prepare("SELECT last_id FROM digests WHERE name = 'quarantine'").get() as { last_id: number } | undefined)?.last_id ?? 0;
+    const where = "kind = 'quarantine' AND state = 'applied' AND id > ?";
+    const total = (this.db.prepare(`SELECT count(*) AS n, max(id) AS last FROM changes WHERE ${where}`).get(after) as { n: number; last: number | null });
+    const rows = (this.db.prepare(`SELECT * FROM changes WHERE ${where} ORDER BY id LIMIT ?`).all(after, limit) as Row[]).map(fromRow);
+    return { rows, total: total.n, lastId: total.last ?? after };
+  }
+
+  digestSent(lastId: number): void {
+    this.db.prepare("INSERT INTO digests (name, last_id, sent_at) VALUES ('quarantine', ?, ?) ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, sent_at = excluded.sent_at").run(lastId, new Date().toISOString());
   }
 
   /** Start a reconciliation pass; returns its id for passFinished(). */
