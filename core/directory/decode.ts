@@ -28,10 +28,10 @@ export const PERSON_MAP_ATTRIBUTES = ['uid', 'uidNumber', 'gidNumber', 'voPerson
 
 export const IDENTITY_ATTRIBUTES = [
   'cgIdentityKey', 'cgIdentityType', 'cgOwner', 'voPersonStatus',
-  'cgCertSubject', 'cgCertIssuer', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject',
+  'cgCertSubject', 'cgCertSubjectForm', 'cgCertIssuer', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject',
 ];
 /** What the map needs of an identity (the key comes from the RDN). */
-export const IDENTITY_MAP_ATTRIBUTES = ['cgIdentityType', 'cgOwner', 'voPersonStatus', 'cgCertSubject', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject'];
+export const IDENTITY_MAP_ATTRIBUTES = ['cgIdentityType', 'cgOwner', 'voPersonStatus', 'cgCertSubject', 'cgCertSubjectForm', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject'];
 
 export const CAMPAIGN_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'description', 'cgPrincipalInvestigator', 'cgEmbargoEnd', 'cgCampaignState'];
 /** What the map needs of a campaign: its gid and members (memberships). */
@@ -91,9 +91,10 @@ export function decodeIdentity(dn: string, a: AttributeValues, layout: Directory
         return `unreadable cgCertNotAfter ${JSON.stringify(notAfterText)}`;
       }
     }
+    const forms = (a.get('cgcertsubjectform') ?? EMPTY).filter((f) => f !== subject);
     return {
       dn, key, type, ref: { type, subject }, ownerDn, owner, status,
-      certSubject: subject, certIssuer: first(a, 'cgcertissuer'), certNotAfter,
+      certSubject: subject, certIssuer: first(a, 'cgcertissuer'), certNotAfter, ...(forms.length ? { certSubjectForms: [...forms] } : {}),
     };
   }
   if (type === 'oidc') {

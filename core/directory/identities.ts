@@ -52,6 +52,9 @@ export class IdentityStore {
     };
     if (input.type === 'x509') {
       attrs.cgCertSubject = ref.subject;
+      const forms = [...new Set((input.forms ?? []).filter((f) => f !== ref.subject))].map((f) => checkCertSubject('certificate subject form', f));
+      if (forms.length) attrs.cgCertSubjectForm = forms;
+      await this.refuseFormsHeldElsewhere(forms, person.dn, ref.subject);
       if (input.issuer !== undefined) attrs.cgCertIssuer = checkCertSubject('certificate issuer', input.issuer);
       if (input.notAfter !== undefined) attrs.cgCertNotAfter = toGeneralizedTime(input.notAfter);
     } else {
@@ -79,12 +82,38 @@ export class IdentityStore {
   }
 
   /**
+   * Another account's identity whose subject, or one of whose other forms, is one of these grid DNs:
+   * dCache could match both with one login (on JDK 17 or 21), so the binding is refused.
+   */
+  private async refuseFormsHeldElsewhere(forms: string[], ownerDn: string, subject?: string): Promise<void> {
+    // The subject itself held by another account is the add's conflict (IdentityBoundElsewhereError); here: it as another's form.
+    const wanted: [string, boolean][] = [...forms.map((f) => [f, true] as [string, boolean]), ...(subject ? [[subject, false] as [string, boolean]] : [])];
+    for (const [form, asSubjectToo] of wanted) {
+      const f = asSubjectToo ? filter`(&(objectClass=cgIdentity)(|(cgCertSubject=${form})(cgCertSubjectForm=${form})))` : filter`(&(objectClass=cgIdentity)(cgCertSubjectForm=${form}))`;
+      const entries = await this.ctx.ldap.search(this.ctx.layout.identities, { scope: 'one', filter: f, attributes: IDENTITY_ATTRIBUTES });
+      for (const other of decodeAll(entries, decodeIdentity, this.ctx.layout)) {
+        // slapd's caseExactMatch folds insignificant spaces; dCache compares exactly.
+        const exact = (asSubjectToo && other.certSubject === form) || (other.certSubjectForms ?? []).includes(form);
+        if (exact && other.ownerDn.toLowerCase() !== ownerDn.toLowerCase()) {
+          throw new ConflictError(`dCache may read this certificate's subject as ${form}, which an identity of another account already uses; this certificate cannot be bound`);
+        }
+      }
+    }
+  }
+
+  /**
    * What a certificate login showed of a bound subject: its issuer now, and its notAfter, kept only
    * when later than the one stored (a renewed certificate extends it; an old one presented again
    * does not shorten it). Returns the issuer stored before when it changed.
    */
-  async refreshCertificate(identity: Identity, seen: { issuer?: string; notAfter?: Date }): Promise<{ issuerChangedFrom?: string }> {
+  async refreshCertificate(identity: Identity, seen: { issuer?: string; notAfter?: Date; forms?: string[] }): Promise<{ issuerChangedFrom?: string }> {
     const mods: { operation: 'replace'; attribute: string; values: string[] }[] = [];
+    // Identities bound before their other forms were kept learn them at the next login (unless another account holds one).
+    const forms = (seen.forms ?? []).filter((f) => f !== identity.certSubject && !(identity.certSubjectForms ?? []).includes(f));
+    if (forms.length) {
+      await this.refuseFormsHeldElsewhere(forms, identity.ownerDn);
+      mods.push({ operation: 'replace', attribute: 'cgCertSubjectForm', values: [...new Set([...(identity.certSubjectForms ?? []), ...forms.map((f) => checkCertSubject('certificate subject form', f))])] });
+    }
     if (seen.issuer !== undefined && seen.issuer !== identity.certIssuer) mods.push({ operation: 'replace', attribute: 'cgCertIssuer', values: [checkCertSubject('certificate issuer', seen.issuer)] });
     if (seen.notAfter !== undefined && (!identity.certNotAfter || seen.notAfter > identity.certNotAfter)) mods.push({ operation: 'replace', attribute: 'cgCertNotAfter', values: [toGeneralizedTime(seen.notAfter)] });
     if (mods.length) await this.ctx.ldap.modify(identity.dn, mods);

@@ -64,7 +64,7 @@ export type IdentityRef =
 
 /** An identity to bind, with the extra facts stored alongside it. */
 export type IdentityInput =
-  | { type: 'x509'; subject: string; /** issuer, grid slash form */ issuer?: string; notAfter?: Date }
+  | { type: 'x509'; subject: string; /** issuer, grid slash form */ issuer?: string; notAfter?: Date; /** other grid DNs dCache may compute for the subject (JDK 17) */ forms?: string[] }
   | { type: 'oidc'; issuer: string; subject: string };
 
 export interface Identity {
@@ -82,6 +82,8 @@ export interface Identity {
   certSubject?: string;
   certIssuer?: string;
   certNotAfter?: Date;
+  /** x509: other grid DNs dCache may compute for the same subject (JDK 17), mapped like the subject */
+  certSubjectForms?: string[];
   /** oidc */
   oidcIssuer?: string;
   oidcSubject?: string;

@@ -325,7 +325,7 @@ directory ${q(join(p.dir, 'data'))}
 index objectClass eq
 index uid,cn,mail eq,sub
 index uidNumber,gidNumber,memberUid eq
-index cgIdentityKey,cgOwner,cgCertSubject,cgOidcSubject eq
+index cgIdentityKey,cgOwner,cgCertSubject,cgCertSubjectForm,cgOidcSubject eq
 index cgPrincipalInvestigator,cgCampaign,cgRequester,cgRequestState eq
 index entryCSN,entryUUID eq
 
@@ -355,7 +355,7 @@ export const NSS_GROUP_ATTRIBUTES = ['entry', 'objectClass', 'cn', 'gidNumber', 
 export const AGENT_PERSON_ATTRIBUTES = [...NSS_PERSON_ATTRIBUTES, 'voPersonStatus', 'mail'] as const;
 /** What the map reads of an identity (mapper-agent/map/directory-reader.ts); not cgCertIssuer, not cgIdentityKey. */
 export const AGENT_IDENTITY_ATTRIBUTES = [
-  'entry', 'objectClass', 'cgIdentityType', 'cgOwner', 'voPersonStatus', 'cgCertSubject', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject',
+  'entry', 'objectClass', 'cgIdentityType', 'cgOwner', 'voPersonStatus', 'cgCertSubject', 'cgCertSubjectForm', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject',
 ] as const;
 
 /**

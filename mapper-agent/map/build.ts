@@ -44,6 +44,17 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   const explained = new Set<string>();
   const aliases = normaliseAliases(options.oidcAliases);
 
+  const claim = (predicate: string, account: MapAccount) => {
+    const previous = byKey.get(predicate);
+    if (previous === null) return void skipped.conflicting++;
+    if (previous && previous !== account) {
+      byKey.set(predicate, null);
+      skipped.conflicting += 2;
+      problems.push(`${predicate}: claimed by both ${previous.username} and ${account.username}; left out for both`);
+      return;
+    }
+    byKey.set(predicate, account);
+  };
   await snapshot.forEachIdentity((identity) => {
     const account = snapshot.accounts.get(identity.owner);
     if (!account) {
@@ -54,10 +65,16 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
     if (!account.active || !isActive(identity.status)) {
       const key = keyOf(identity, aliases);
       if (key) explained.add(key);
+      for (const form of identity.certSubjectForms ?? []) explained.add(`dn:${form}`);
       return void (account.active ? skipped.revoked++ : skipped.suspended++);
     }
     if (identity.certNotAfter !== undefined && identity.certNotAfter.getTime() < now) return void skipped.expired++;
     const ref = identity.ref;
+    // The other forms dCache may compute for the subject (JDK 17 decodings) map to the same account.
+    for (const form of identity.certSubjectForms ?? []) {
+      const p = dnPredicate(form);
+      if (typeof p === 'string') claim(p, account);
+    }
     let predicate;
     if (ref.type === 'x509') predicate = dnPredicate(ref.subject);
     else {
@@ -74,15 +91,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
       problems.push(`${describe(identity)}: ${predicate.refused}`);
       return;
     }
-    const previous = byKey.get(predicate);
-    if (previous === null) return void skipped.conflicting++;
-    if (previous && previous !== account) {
-      byKey.set(predicate, null);
-      skipped.conflicting += 2;
-      problems.push(`${predicate}: claimed by both ${previous.username} and ${account.username}; left out for both`);
-      return;
-    }
-    byKey.set(predicate, account);
+    claim(predicate, account);
   });
   for (const p of snapshot.problems) problems.push(p);
   skipped.invalid += snapshot.problems.length;

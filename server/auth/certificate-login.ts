@@ -47,7 +47,7 @@ export class TlsCertificateLogin implements CertificateLogin {
     }
     const v = await verifyChain(chain, this.store);
     return {
-      input: { type: 'x509', subject: v.subjectGrid, issuer: v.issuerGrid, notAfter: v.notAfter },
+      input: { type: 'x509', subject: v.subjectGrid, issuer: v.issuerGrid, notAfter: v.notAfter, ...(v.subjectGridForms.length > 1 ? { forms: v.subjectGridForms.slice(1) } : {}) },
       label: v.subjectGrid,
     };
   }

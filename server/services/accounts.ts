@@ -46,7 +46,7 @@ export async function accountForLogin(ctx: ServiceContext, input: IdentityInput,
     const actor = { ...login, username: person.username };
     const target = describeIdentity(identityRef(input));
     if (input.type === 'x509') {
-      const { issuerChangedFrom } = await ctx.directory.identities.refreshCertificate(identity, { ...(input.issuer ? { issuer: input.issuer } : {}), ...(input.notAfter ? { notAfter: input.notAfter } : {}) });
+      const { issuerChangedFrom } = await ctx.directory.identities.refreshCertificate(identity, { ...(input.issuer ? { issuer: input.issuer } : {}), ...(input.notAfter ? { notAfter: input.notAfter } : {}), ...(input.forms ? { forms: input.forms } : {}) });
       if (issuerChangedFrom) audit(ctx, actor, 'identity.issuer-change', target, { account: person.username, from: issuerChangedFrom, to: input.issuer });
     }
     audit(ctx, actor, 'account.login', target, { account: person.username, ...(input.type === 'x509' ? { issuer: input.issuer ?? null, notAfter: input.notAfter?.toISOString() ?? null } : { issuer: input.issuer }) });

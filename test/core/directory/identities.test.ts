@@ -108,4 +108,19 @@ describe('core/directory/identities (real slapd)', function () {
     await dir.deletePerson('dave');
     expect(await dir.identities.get({ type: 'x509', subject: '/CN=Dave' })).to.equal(undefined);
   });
+
+  it('keeps the other grid DNs dCache may compute for a subject, refuses a form another account holds, and learns forms at a later login', async () => {
+    const d = dir;
+    await d.people.create({ username: 'formy', displayName: 'Formy' });
+    await d.people.create({ username: 'other', displayName: 'Other' });
+    const bound = await d.identities.bind('formy', { type: 'x509', subject: '/C=DE/CN=F\\xC3\\xB6rmy', forms: ['/C=DE/CN=F\\xEF\\xBF\\xBDrmy'] });
+    expect(bound.certSubjectForms).to.deep.equal(['/C=DE/CN=F\\xEF\\xBF\\xBDrmy']);
+    // Another account's certificate whose subject is that other form: dCache could log it into formy.
+    const refused = await d.identities.bind('other', { type: 'x509', subject: '/C=DE/CN=F\\xEF\\xBF\\xBDrmy' }).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(ConflictError).with.property('message').that.matches(/another account already uses/);
+    // An identity bound before forms were kept learns them when its certificate logs in again.
+    const older = await d.identities.bind('other', { type: 'x509', subject: '/C=DE/CN=Ol\\xC3\\xA9' });
+    await d.identities.refreshCertificate(older, { forms: ['/C=DE/CN=Ol\\xEF\\xBF\\xBD'] });
+    expect((await d.identities.get({ type: 'x509', subject: '/C=DE/CN=Ol\\xC3\\xA9' }))!.certSubjectForms).to.deep.equal(['/C=DE/CN=Ol\\xEF\\xBF\\xBD']);
+  });
 });

@@ -87,6 +87,21 @@ describe('mapper-agent/map/build', () => {
     expect(why).to.include("a login of eve (oidc:x@iam@other) would also match carol's oidc:x@iam");
   });
 
+  it('writes a line per grid DN dCache may compute for a subject (JDK 21 and JDK 17 forms), and leaves a form another account holds out for both', async () => {
+    const withForms = (owner: string, subject: string, forms: string[]): MapIdentity => ({ ...x509(owner, subject), certSubjectForms: forms });
+    const m = await buildMap(snapshot([account('bea', 10001), account('carl', 10002)], [[
+      withForms('bea', '/C=DE/CN=B\\xC3\\xA9a', ['/C=DE/CN=B\\xEF\\xBF\\xBDa']),
+      withForms('carl', '/C=DE/CN=Carl', ['/C=DE/CN=C\\xEF\\xBF\\xBDrl']),
+      x509('bea', '/C=DE/CN=C\\xEF\\xBF\\xBDrl'),
+    ]]), { oidcAliases: aliases, now });
+    expect(multimap(m).split('\n').filter((l) => l && !l.startsWith('#'))).to.deep.equal([
+      '"dn:/C=DE/CN=B\\\\xC3\\\\xA9a" username:bea uid:10001 gid:110001,true',
+      '"dn:/C=DE/CN=B\\\\xEF\\\\xBF\\\\xBDa" username:bea uid:10001 gid:110001,true',
+      '"dn:/C=DE/CN=Carl" username:carl uid:10002 gid:110002,true',
+    ]);
+    expect(m.problems.join()).to.match(/claimed by both carl and bea/);
+  });
+
   it('leaves DNs that differ only in /LABEL= case out of the grid-mapfile (dCache <= 11.2 GridMapFile.capitalizeLabels)', async () => {
     const m = await buildMap(snapshot([account('alice', 10001), account('bob', 10002)], [[
       x509('alice', '/CN=gm/role=a'), x509('bob', '/CN=gm/ROLE=a'), x509('alice', '/cn=Alice'), x509('alice', '/CN=Alice'),
