@@ -111,7 +111,8 @@ function decodeOid(c: Uint8Array): string {
   return [...head, ...arcs.slice(1)].join('.');
 }
 
-function encodeOid(oid: string): Uint8Array {
+/** DER content octets of an OBJECT IDENTIFIER. */
+export function encodeOid(oid: string): Uint8Array {
   const arcs = oid.split('.').map((a) => BigInt(a));
   const out: number[] = [];
   const push = (n: bigint) => {
@@ -131,7 +132,8 @@ function derLength(n: number): number[] {
   return [0x80 | bytes.length, ...bytes];
 }
 
-function tlv(tag: number, content: Uint8Array): Uint8Array {
+/** One DER TLV (single-byte tag). */
+export function tlv(tag: number, content: Uint8Array): Uint8Array {
   return Uint8Array.from([tag, ...derLength(content.length), ...content]);
 }
 

@@ -8,22 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../../../core/errors.js';
-import { parseName, type Ava } from '../../../core/identity/x509-name.js';
+import { encodeOid, parseName, tlv, type Ava } from '../../../core/identity/x509-name.js';
 
 // Tags OpenSSL canonicalises (ASN1_MASK_CANON): UTF8String, NumericString, PrintableString,
 // T61String, IA5String, VisibleString, UniversalString, BMPString.
 const CANON_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1a, 0x1c, 0x1e]);
-
-function derLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  const bytes: number[] = [];
-  for (; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
-function tlv(tag: number, content: Uint8Array | number[]): Buffer {
-  return Buffer.from([tag, ...derLength(content.length), ...content]);
-}
 
 function toText(ava: Ava): string {
   const c = Buffer.from(ava.content);
@@ -52,30 +41,17 @@ function canon(text: string): string {
   return text.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '').replace(/[ \t\n\v\f\r]+/g, ' ').replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
-function oidDer(ava: Ava): Buffer {
-  const arcs = ava.oid.split('.').map(BigInt);
-  const out: number[] = [];
-  const push = (n: bigint) => {
-    const b = [Number(n & 0x7fn)];
-    for (n >>= 7n; n > 0n; n >>= 7n) b.unshift(Number(n & 0x7fn) | 0x80);
-    out.push(...b);
-  };
-  push(arcs[0]! * 40n + arcs[1]!);
-  for (const a of arcs.slice(2)) push(a);
-  return tlv(0x06, out);
-}
-
 /** The subject hash of a DER-encoded name, as `openssl x509 -subject_hash` prints it. */
 export function opensslSubjectHash(nameDer: Uint8Array | ArrayBuffer): string {
   const rdns = parseName(nameDer);
   const parts = rdns.map((rdn) => {
     const avas = rdn.map((ava) => {
       const value = CANON_TAGS.has(ava.tag) ? tlv(0x0c, Buffer.from(canon(toText(ava)), 'utf8')) : tlv(ava.tag, ava.content);
-      return tlv(0x30, Buffer.concat([oidDer(ava), value]));
+      return Buffer.from(tlv(0x30, Buffer.concat([tlv(0x06, encodeOid(ava.oid)), value])));
     });
     // i2d of a SET OF sorts its elements by their encodings (DER).
     avas.sort(Buffer.compare);
-    return tlv(0x31, Buffer.concat(avas));
+    return Buffer.from(tlv(0x31, Buffer.concat(avas)));
   });
   const digest = createHash('sha1').update(Buffer.concat(parts)).digest();
   return digest.readUInt32LE(0).toString(16).padStart(8, '0');
