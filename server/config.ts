@@ -18,6 +18,8 @@ export const oidcProviderSchema = z.object({
   clientId: z.string().min(1),
   clientSecret: z.string().min(1).optional(),
   scopes: z.string().default('openid profile email'),
+  /** The name dCache knows this provider by (gplazma.oidc.provider!ALIAS): lets the portal refuse identities dCache would confuse. */
+  gplazmaAlias: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
 });
 
 export const portalSectionSchema = z.object({

@@ -50,7 +50,7 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
   const oidc = new OpenIdConnectLogin(p.oidcProviders);
   const portalApp = createPortalApp(
     {
-      services: { directory: directory.directory, audit },
+      services: { directory: directory.directory, audit, gplazmaAliases: new Map(p.oidcProviders.filter((o) => o.gplazmaAlias).map((o) => [o.issuer, o.gplazmaAlias!])) },
       auditTrail: audit,
       views: createViewRenderer(),
       config: p,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ConflictError, ForbiddenError, schemaIssues, ValidationError } from '../../core/errors.js';
 import { describeIdentity, IdentityBoundElsewhereError, identityRef, isActive, NAME_PATTERN, type Identity, type IdentityInput, type Person } from '../../core/directory/index.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
+import { refuseDcacheCollisions } from './dcache-collisions.js';
 
 export const registrationSchema = z.object({
   username: z.string().trim().regex(NAME_PATTERN, 'username: lower-case letters, digits, . _ -; starting with a letter; at most 32'),
@@ -64,6 +65,7 @@ export async function register(ctx: ServiceContext, actor: Actor, input: Identit
   const existing = await ctx.directory.identities.get(ref);
   if (existing) throw new IdentityBoundElsewhereError(ref, existing.ownerDn);
   if (await ctx.directory.people.nameEverUsed(form.username)) throw new ConflictError(`the username ${form.username} is taken; choose another`);
+  await refuseDcacheCollisions(ctx.directory, input, '', ctx.gplazmaAliases);
   const person = await ctx.directory.people.create({
     username: form.username,
     displayName: form.displayName,
@@ -86,6 +88,7 @@ export async function register(ctx: ServiceContext, actor: Actor, input: Identit
 /** Bind an identity to the actor's own account; idempotent for an identity it already holds. */
 export async function bindIdentity(ctx: ServiceContext, actor: Actor, input: IdentityInput): Promise<Identity> {
   const username = requireLogin(actor);
+  await refuseDcacheCollisions(ctx.directory, input, (await ctx.directory.people.require(username)).dn, ctx.gplazmaAliases);
   const identity = await ctx.directory.identities.bind(username, input);
   audit(ctx, actor, 'identity.bind', describeIdentity(identityRef(input)), { account: username, ...(input.type === 'x509' ? { issuer: input.issuer } : {}) });
   return identity;

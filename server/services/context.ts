@@ -38,6 +38,8 @@ export interface AuditSink {
 export interface ServiceContext {
   directory: Directory;
   audit: AuditSink;
+  /** issuer URL -> gPlazma alias of the OpenID providers (for dCache collision checks); optional */
+  gplazmaAliases?: Map<string, string>;
 }
 
 export function audit(ctx: ServiceContext, actor: Actor, action: AuditAction, target: string, details?: Record<string, unknown>): void {

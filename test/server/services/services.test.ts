@@ -111,6 +111,27 @@ describe('server/services (real slapd)', function () {
     });
   });
 
+  describe('identities dCache would confuse (gPlazma aliases configured)', () => {
+    // dCache GplazmaMultiMapFile: dn: matches any principal of that name (an OIDC login is "sub@alias");
+    // oidc:S@A also matches a login whose sub is the whole "S@A".
+    it('refuses an OIDC identity named like another account\'s certificate, a certificate named like another\'s OIDC login, and legacy oidc: clashes', async () => {
+      const IAM = 'https://iam.example.org/';
+      const OTHER = 'https://other.example.org/';
+      const c = { ...ctx, gplazmaAliases: new Map([[IAM, 'iam'], [OTHER, 'other']]) };
+      const victim = { type: 'x509' as const, subject: '/DC=org/CN=vic@iam' };
+      await register(c, actor(undefined), victim, form('vic'));
+      const mallory = await register(c, actor(undefined), { type: 'oidc', issuer: IAM, subject: '/DC=org/CN=vic' }, form('mallory')).catch((e: unknown) => e);
+      expect(mallory).to.be.instanceOf(ConflictError).with.property('message').that.matches(/named \/DC=org\/CN=vic@iam, which is another account's certificate subject/);
+      await register(c, actor(undefined), { type: 'oidc', issuer: IAM, subject: '/DC=org/CN=olly' }, form('olly'));
+      const cert = await register(c, actor(undefined), { type: 'x509', subject: '/DC=org/CN=olly@iam' }, form('certy')).catch((e: unknown) => e);
+      expect(cert).to.be.instanceOf(ConflictError).with.property('message').that.matches(/OIDC login of iam named \/DC=org\/CN=olly@iam/);
+      await register(c, actor(undefined), { type: 'oidc', issuer: IAM, subject: 'x' }, form('carol'));
+      const eve = await register(c, actor(undefined), { type: 'oidc', issuer: OTHER, subject: 'x@iam' }, form('eve')).catch((e: unknown) => e);
+      expect(eve).to.be.instanceOf(ConflictError).with.property('message').that.matches(/would match another account's line oidc:x@iam/);
+      expect(await ctx.directory.people.get('mallory')).to.equal(undefined);
+    });
+  });
+
   describe('revocation sticks', () => {
     it('a revoked identity cannot be removed and bound again by its owner; only an admin lifts it, with a reason', async () => {
       const rita = await register(ctx, actor(undefined), cert('Rita'), form('rita'));
