@@ -148,6 +148,18 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('report')
+    .description('embargo compliance per campaign: files under embargo, public, drifted (read-only walk), releases and re-embargoes (journal)')
+    .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'csv']).default('text'))
+    .action((opts: { format: 'text' | 'json' | 'csv' }) =>
+      withAgent(program, async (cfg, ldap) => {
+        const { reportCommand } = await ingest();
+        const r = await reportCommand(ingestCtx(cfg, ldap), { format: opts.format });
+        if (r.quarantined > 0 || r.campaigns.some((c) => c.drift > 0)) process.exitCode = EXIT.ATTENTION;
+      }),
+    );
+
+  program
     .command('reconcile')
     .description('look at every file under the data roots changed since the last completed pass (--full: every file), and apply policy: catches what no event announced')
     .option('--full', 'look at every file, not only those changed since the last completed pass')

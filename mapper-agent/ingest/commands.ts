@@ -17,7 +17,8 @@ import { checkClock, ClockRefusedError, type ClockCheck } from '../clock.js';
 import { RucioClient, type EmbargoMetadata } from '../rucio/client.js';
 import type { CampaignFacts } from '../../core/embargo/policy.js';
 import { CampaignCache } from './campaign-cache.js';
-import { IngestEngine, type AppliedChange, type IngestReport, type ResumeReport } from './engine.js';
+import { IngestEngine, type AppliedChange, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
+import { ComplianceCollector, complianceCsv, type ComplianceReport } from './report.js';
 import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
@@ -134,7 +135,7 @@ function hooks(
   };
 }
 
-async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void; traces?: TraceSession }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
+async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void; traces?: TraceSession; onDecision?: EngineOptions['onDecision'] }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
   const { cfg } = ctx;
   const cache = new CampaignCache(ctx.ldap, cfg.ldap.baseDn);
   await cache.refresh();
@@ -149,6 +150,7 @@ async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: 
     batchSize: cfg.agent.ingest.batchSize,
     publicAreas: cfg.agent.ingest.publicAreas,
     ...(opts.tick ? { onFile: opts.tick } : {}),
+    ...(opts.onDecision ? { onDecision: opts.onDecision } : {}),
     ...hooks(ctx, opts.traces, opts.onChange, { mode: 'register', facts: (n) => cache.get(n) }),
   });
   return { engine, cache };
@@ -386,6 +388,29 @@ export async function digestCommand(ctx: IngestContext): Promise<number> {
   try {
     const i = ctx.cfg.agent.ingest;
     return await sendQuarantineDigest({ journal, to: i.adminMail, smtpUrl: i.smtpUrl, from: i.noticeFrom, log: ctx.log, host: hostname() });
+  } finally {
+    journal.close();
+  }
+}
+
+/** The embargo compliance report (report.ts): a read-only walk of the data roots plus the journal's history. */
+export async function reportCommand(ctx: IngestContext, opts: { format: 'json' | 'csv' | 'text' }): Promise<ComplianceReport> {
+  const journal = new Journal(journalPath(ctx.cfg), 'report');
+  try {
+    const collector = new ComplianceCollector();
+    const { engine } = await makeEngine(ctx, journal, { dryRun: true, now: await decisionTime(ctx), onDecision: collector.onDecision });
+    await engine.ingest(roots(ctx.cfg));
+    const r = collector.report(journal);
+    if (opts.format === 'json') ctx.out?.(JSON.stringify(r, null, 2));
+    else if (opts.format === 'csv') ctx.out?.(complianceCsv(r).trimEnd());
+    else {
+      for (const c of r.campaigns) {
+        ctx.out?.(`${c.campaign}: ${c.files} files, ${c.closed} under embargo, ${c.public} public, ${c.drift} not as policy says; ` +
+          `released ${c.released.files}${c.released.last ? ` (last ${c.released.last})` : ''}, re-embargoed ${c.reembargoed.files}`);
+      }
+      ctx.out?.(`not attributable to a campaign (quarantined): ${r.quarantined}`);
+    }
+    return r;
   } finally {
     journal.close();
   }

@@ -47,6 +47,8 @@ export interface EngineOptions {
   onRefused?: (path: string, reason: string) => void;
   /** called once per file looked at (progress) */
   onFile?: () => void;
+  /** every file's decision, changed or not (the compliance report) */
+  onDecision?: (path: string, current: Ownership, decision: Decision) => void;
   /** after a batch is applied, with the descriptors still open (e.g. checksums for Rucio); errors are reported, not fatal */
   afterApply?: (applied: AppliedChange[]) => Promise<void>;
   /** false: only the files directly in a given directory (the worker pool hands out directories) */
@@ -238,6 +240,7 @@ export class IngestEngine {
       this.report.files++;
       this.o.onFile?.();
       const decision = this.accept(this.decideSafely(path, opened, current, place), current);
+      this.o.onDecision?.(path, current, decision);
       if (decision.action === 'leave') {
         this.report.left++;
         this.problem(`${path}: ${this.o.enforce ? ((current.mode & 0o004) === 0 ? 'not lifted' : 'not closed') : 'left alone'}: ${decision.why}`);

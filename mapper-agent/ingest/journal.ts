@@ -134,6 +134,14 @@ export class Journal {
     this.db.prepare("INSERT INTO digests (name, last_id, sent_at) VALUES ('quarantine', ?, ?) ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, sent_at = excluded.sent_at").run(lastId, new Date().toISOString());
   }
 
+  /** Per campaign and kind of applied change: how many, the last time, and the runs that made them (the compliance report). */
+  appliedByCampaign(kinds: ChangeKind[]): { campaign: string; kind: ChangeKind; files: number; last: string; runs: number[] }[] {
+    const rows = this.db.prepare(`SELECT campaign, kind, count(*) AS files, max(done_at) AS last, group_concat(DISTINCT run) AS runs FROM changes
+      WHERE state = 'applied' AND campaign IS NOT NULL AND kind IN (SELECT value FROM json_each(?)) GROUP BY campaign, kind ORDER BY campaign, kind`).all(JSON.stringify(kinds)) as
+      { campaign: string; kind: ChangeKind; files: number; last: string; runs: string }[];
+    return rows.map((r) => ({ ...r, runs: r.runs.split(',').map(Number).sort((a, b) => a - b) }));
+  }
+
   /** Start a reconciliation pass; returns its id for passFinished(). */
   passStarted(kind: 'incremental' | 'full', startedMs: number): number {
     return Number(this.db.prepare('INSERT INTO passes (kind, started_ms) VALUES (?, ?)').run(kind, startedMs).lastInsertRowid);

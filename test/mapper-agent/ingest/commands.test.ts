@@ -7,7 +7,7 @@ import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { LdapConnection } from '../../../core/ldap/connection.js';
 import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
-import { embargoCommand, ingestCommand, journalPath, reconcileCommand, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
+import { embargoCommand, ingestCommand, journalPath, reconcileCommand, reportCommand, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
 import { ClockRefusedError } from '../../../mapper-agent/clock.js';
 import { exitCodeFor } from '../../../mapper-agent/cli.js';
@@ -158,6 +158,47 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     const full = await reconcileCommand(rctx, { full: true });
     expect(full).to.include({ files: 2, unchanged: 2 });
     await ldap.close();
+  });
+
+  it('the compliance report counts what is on disk per campaign, and the journal\'s releases', async function () {
+    this.timeout(60000);
+    const base = mkdtempSync(join(tmpdir(), 'cg-report-'));
+    const repRoot = join(base, 'data');
+    mkdirSync(join(repRoot, 'r'), { recursive: true });
+    const repCfg = agentConfigSchema.parse({
+      ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
+      agent: { stateDir: join(base, 'state'), ingest: { roots: [repRoot], workers: 1 } },
+    });
+    const out: string[] = [];
+    const rctx = { cfg: repCfg, ldap: fx.agent, log: createLogger('test'), out: (l: string) => out.push(l) };
+    const put = (name: string, cards: [string, string][]) => {
+      const p = join(repRoot, 'r', name);
+      writeFileSync(p, fitsFile(cards));
+      chmodSync(p, 0o664);
+      return p;
+    };
+    const s1 = put('s1.fits', [['CAMPAIGN', 'running']]);
+    put('s2.fits', [['CAMPAIGN', 'running']]);
+    put('q1.fits', [['CAMPAIGN', 'running'], ['LEVEL', 'QL']]);
+    put('x.fits', [['CAMPAIGN', 'nosuch']]);
+    await ingestCommand(rctx, [repRoot], { dryRun: false });
+    chmodSync(s1, 0o644); // drift: someone opened it by hand
+    const r = await reportCommand(rctx, { format: 'json' });
+    const running = r.campaigns.find((c) => c.campaign === 'running')!;
+    expect(running).to.deep.include({ files: 3, closed: 2, public: 1, drift: 1 });
+    expect(r.quarantined).to.equal(1);
+    // The same figures from the disk itself: modes of the files whose header says "running".
+    const onDisk = ['s1.fits', 's2.fits', 'q1.fits'].map((n) => statSync(join(repRoot, 'r', n)).mode & 0o004);
+    expect(onDisk.filter((m) => m === 0).length, 'closed on disk now').to.equal(running.closed - running.drift);
+    await reportCommand(rctx, { format: 'csv' });
+    expect(out.join('\n')).to.match(/^campaign,files,closed,public,drift,/m).and.match(/^running,3,2,1,1,0,,,0,,$/m);
+    // A release the journal holds (as the embargo command records it) shows with its run.
+    const j = new Journal(journalPath(repCfg), 'embargo');
+    const st = statSync(s1);
+    j.finish(j.plan([{ path: s1, dev: st.dev, ino: st.ino, campaign: 'running', kind: 'embargo-lift', before: { uid: 0, gid: 0, mode: 0o640 }, target: { uid: 0, gid: 0, mode: 0o644 }, reason: 'test' }]).map((id) => ({ id, state: 'applied' as const })));
+    j.close();
+    const after = await reportCommand(rctx, { format: 'json' });
+    expect(after.campaigns.find((c) => c.campaign === 'running')!.released).to.deep.include({ files: 1, runs: [j.run] });
   });
 
   it('files arriving after the embargo ended are public at ingest', async () => {
