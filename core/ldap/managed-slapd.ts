@@ -325,7 +325,7 @@ directory ${q(join(p.dir, 'data'))}
 index objectClass eq
 index uid,cn,mail eq,sub
 index uidNumber,gidNumber,memberUid eq
-index cgIdentityKey,cgOwner,cgCertSubject,cgOidcSubject eq
+index cgIdentityKey,cgOwner,cgCertSubject,cgOidcSubject,cgPendingIdentityKey eq
 index cgPrincipalInvestigator,cgCampaign,cgRequester,cgRequestState eq
 index entryCSN,entryUUID eq
 
