@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { Directory } from '../../../core/directory/index.js';
+import { checkDirectory, Directory } from '../../../core/directory/index.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import type { ServiceContext } from '../../../server/services/context.js';
 import { accountForLogin, parseRegistration, register } from '../../../server/services/accounts.js';
@@ -85,6 +85,7 @@ describe('server/services/accounts: registration killed at every LDAP write (rea
       uids.add(person.uidNumber);
       await expectWhole();
       expect(await fx.admin.search(`ou=people,${fx.slapd.baseDn}`, { scope: 'one', filter: '(|(voPersonStatus=pending)(voPersonStatus=deleted))', attributes: ['1.1'] })).to.have.length(0);
+      expect(await checkDirectory(ctx.directory, { pendingMaxAgeMs: 0 }), `doctor after the next attempt (kill at write ${n})`).to.deep.equal([]);
     }
   });
 
@@ -97,6 +98,7 @@ describe('server/services/accounts: registration killed at every LDAP write (rea
       expect(await ctx.directory.people.get(`first${n}`)).to.equal(undefined);
       expect(await fx.admin.read(`cn=first${n},ou=groups,${fx.slapd.baseDn}`, ['1.1'])).to.equal(undefined);
       await expectWhole();
+      expect(await checkDirectory(ctx.directory, { pendingMaxAgeMs: 0 })).to.deep.equal([]);
     }
     // the name of an undone half-made account was never usable: it is free again
     const again = await register(ctx, { isAdmin: false, identity: 'x', ip: '127.0.0.1' }, cert('Newcomer'), form('first1'));
