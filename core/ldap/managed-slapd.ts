@@ -55,6 +55,8 @@ export interface ReplicationOptions {
   consumerOf?: SyncreplSource[];
   /** Multi-provider (mirror mode): this server also accepts writes while it follows `consumerOf`. */
   multiProvider?: boolean;
+  /** Write the fixed tree at start (default: yes, except on a consumer). Only one provider of a topology bootstraps; the others get the tree by replication. */
+  bootstrap?: boolean;
 }
 
 export interface SyncreplSource {
@@ -145,7 +147,7 @@ export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<M
     try {
       const running = await launch({ dir, confPath, port, timeoutMs: options.startTimeoutMs ?? 15000, admin: creds.admin });
       const slapd = makeHandle(running, { dir, baseDn, port, creds });
-      if (consumer) {
+      if (consumer || replication?.bootstrap === false) {
         log.info({ url: slapd.url, dir, pid: slapd.pid, providers: replication!.consumerOf!.map((c) => c.url) }, 'managed slapd consumer started');
         return slapd; // the tree comes from the provider
       }

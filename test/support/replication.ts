@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RangesConfig } from '../../core/ldap/config.js';
-import { startManagedSlapd, type ManagedSlapd } from '../../core/ldap/managed-slapd.js';
+import { freeLoopbackPort, startManagedSlapd, type ManagedSlapd } from '../../core/ldap/managed-slapd.js';
 
 export interface Topology {
   provider: ManagedSlapd;
@@ -65,6 +65,41 @@ export function useReplicatedSlapd(options: { consumers?: number; ranges?: Range
     get() {
       if (!topo) throw new Error('useReplicatedSlapd: not started');
       return topo;
+    },
+  };
+}
+
+/** Two providers in multi-provider (mirror) mode, each following the other; only the first bootstraps. */
+export function useMultiProvider(): { get(): { providers: ManagedSlapd[]; root: string } } {
+  let state: { providers: ManagedSlapd[]; root: string } | undefined;
+  before(async function () {
+    this.timeout(60000);
+    const root = mkdtempSync(join(tmpdir(), 'cg-mmr-'));
+    const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const first = await startManagedSlapd({
+      dir: join(root, 'provider1'),
+      port: ports[0],
+      replication: { serverId: 1, multiProvider: true, consumerOf: [] },
+    });
+    const creds = { admin: first.admin, portal: first.portal, agent: first.agent, nss: first.nss };
+    await first.stop();
+    // restart the first with its peer configured (its credentials now known), then the second
+    const peer = (port: number) => [{ rid: 1, url: `ldap://127.0.0.1:${port}`, bindDn: creds.admin.dn, password: creds.admin.password }];
+    const p1 = await startManagedSlapd({ dir: join(root, 'provider1'), port: ports[0], credentials: creds, replication: { serverId: 1, multiProvider: true, consumerOf: peer(ports[1]!) } });
+    const p2 = await startManagedSlapd({ dir: join(root, 'provider2'), port: ports[1], credentials: creds, replication: { serverId: 2, multiProvider: true, bootstrap: false, consumerOf: peer(ports[0]!) } });
+    state = { providers: [p1, p2], root };
+  });
+  after(async function () {
+    this.timeout(20000);
+    if (!state) return;
+    for (const p of state.providers) await p.stop();
+    if (process.env.CG_KEEP_SLAPD !== '1') rmSync(state.root, { recursive: true, force: true });
+    state = undefined;
+  });
+  return {
+    get() {
+      if (!state) throw new Error('useMultiProvider: not started');
+      return state;
     },
   };
 }
