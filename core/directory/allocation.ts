@@ -51,6 +51,38 @@ export class NumberAllocator {
     this.partition = part && part.count > 1 ? part : undefined;
   }
 
+  /** The entry naming the one writer allowed to claim names in multi-provider mode (cn=writer,ou=allocation; cgNextValue = its partition index). */
+  writerDn(): string {
+    return childDn('cn', 'writer', this.layout.allocation);
+  }
+
+  /**
+   * Multi-provider: refuse a claim of a name (username, identity, campaign) unless this writer is
+   * the designated one (docs/replication.md, "What needs a single writer"). Such claims are atomic
+   * on one server only; two providers accepting the same add would both succeed. Single-writer
+   * setups (no partition) pass. With a partition and no designation, the claim is refused too.
+   */
+  async assertNameWriter(what: string): Promise<void> {
+    if (!this.partition) return;
+    const designated = (await this.ldap.read(this.writerDn(), ['cgNextValue']))?.getInt('cgNextValue');
+    if (designated !== this.partition.index) {
+      throw new ConflictError(
+        `${what} must be written at the designated writer (${designated === undefined ? 'none designated' : `writer ${designated}`}); this portal is writer ${this.partition.index}: point ldap.url at the designated provider, or designate this one`,
+      );
+    }
+  }
+
+  /** Make writer `index` the designated one (an administrator's decision, e.g. when its peer is down for good). */
+  async designateNameWriter(index: number): Promise<void> {
+    const dn = this.writerDn();
+    const current = await this.ldap.read(dn, ['cgNextValue']);
+    if (!current) {
+      await this.ldap.add(dn, { objectClass: ['top', 'cgCounter'], cn: 'writer', cgNextValue: String(Math.trunc(index)), description: 'the writer allowed to claim names (multi-provider)' });
+    } else {
+      await this.ldap.modify(dn, [{ operation: 'replace', attribute: 'cgNextValue', values: [String(Math.trunc(index))] }]);
+    }
+  }
+
   /** The counter entry this allocator changes. */
   counterDn(kind: NumberKind): string {
     if (!this.partition) return this.layout.counterDn(kind);

@@ -69,6 +69,7 @@ export class PeopleStore {
       claim = undefined;
     }
     let resumed = claim !== undefined && key !== undefined && claim.pendingKey === key && claim.status === 'pending';
+    await allocator.assertNameWriter(`the username ${username}`);
     if (!resumed) {
       // Fast refusals (the atomic checks follow below).
       await this.refuseUsedName(username);

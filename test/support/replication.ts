@@ -70,24 +70,30 @@ export function useReplicatedSlapd(options: { consumers?: number; ranges?: Range
 }
 
 /** Two providers in multi-provider (mirror) mode, each following the other; only the first bootstraps. */
-export function useMultiProvider(): { get(): { providers: ManagedSlapd[]; root: string } } {
-  let state: { providers: ManagedSlapd[]; root: string } | undefined;
+export function useMultiProvider(): { get(): { providers: ManagedSlapd[]; root: string; stop(i: number): Promise<void>; start(i: number): Promise<ManagedSlapd> } } {
+  let state: { providers: ManagedSlapd[]; root: string; stop(i: number): Promise<void>; start(i: number): Promise<ManagedSlapd> } | undefined;
   before(async function () {
     this.timeout(60000);
     const root = mkdtempSync(join(tmpdir(), 'cg-mmr-'));
     const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
-    const first = await startManagedSlapd({
-      dir: join(root, 'provider1'),
-      port: ports[0],
-      replication: { serverId: 1, multiProvider: true, consumerOf: [] },
-    });
+    // first start: bootstrap the tree and make the accounts; then both run with their peer configured
+    const first = await startManagedSlapd({ dir: join(root, 'provider1'), port: ports[0], replication: { serverId: 1 } });
     const creds = { admin: first.admin, portal: first.portal, agent: first.agent, nss: first.nss };
     await first.stop();
-    // restart the first with its peer configured (its credentials now known), then the second
     const peer = (port: number) => [{ rid: 1, url: `ldap://127.0.0.1:${port}`, bindDn: creds.admin.dn, password: creds.admin.password }];
-    const p1 = await startManagedSlapd({ dir: join(root, 'provider1'), port: ports[0], credentials: creds, replication: { serverId: 1, multiProvider: true, consumerOf: peer(ports[1]!) } });
-    const p2 = await startManagedSlapd({ dir: join(root, 'provider2'), port: ports[1], credentials: creds, replication: { serverId: 2, multiProvider: true, bootstrap: false, consumerOf: peer(ports[0]!) } });
-    state = { providers: [p1, p2], root };
+    const providers: ManagedSlapd[] = [];
+    const start = async (i: number) => {
+      providers[i] = await startManagedSlapd({
+        dir: join(root, `provider${i + 1}`),
+        port: ports[i],
+        credentials: creds,
+        replication: { serverId: i + 1, multiProvider: true, bootstrap: i === 0, consumerOf: peer(ports[1 - i]!) },
+      });
+      return providers[i]!;
+    };
+    await start(0);
+    await start(1);
+    state = { providers, root, start, stop: (i) => providers[i]!.stop() };
   });
   after(async function () {
     this.timeout(20000);
