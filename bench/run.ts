@@ -7,11 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { benchMapperSync } from './mapper-sync.js';
 import { benchIngest } from './ingest.js';
 import { benchTraces } from './traces.js';
+import { benchReplication } from './replication.js';
 
 const benches: Record<string, (scale: number) => Promise<void>> = {
   'mapper-sync': benchMapperSync,
   ingest: benchIngest,
   traces: benchTraces,
+  replication: benchReplication,
 };
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);

@@ -18,6 +18,35 @@ export class AgentMetrics {
   });
   readonly shrinkRefused = new Gauge({ name: 'cg_map_shrink_refused', help: '1 while the shrink guard refuses the new map (lines disappeared that the directory does not explain)', registers: [this.registry] });
   readonly checks = new Counter({ name: 'cg_map_change_checks_total', help: 'contextCSN checks', registers: [this.registry] });
+  /** Time of the newest change the directory server read from holds (from its contextCSN), 0 = never read. */
+  lastDirectoryChangeMs = 0;
+  readonly lastChange = new Gauge({
+    name: 'cg_directory_last_change_timestamp_seconds', help: "Unix time of the newest change held by the directory server the agent reads (its contextCSN): on a replication consumer, the last replicated change",
+    registers: [this.registry],
+  });
+  readonly staleness = new Gauge({
+    name: 'cg_directory_staleness_seconds', help: "Seconds since the last change the directory server the agent reads received (now minus its contextCSN time); on a consumer cut off from its provider it only grows. Alert on it where the provider writes at least a heartbeat (docs/replication.md)",
+    registers: [this.registry],
+  });
+
+  /** Record the directory's contextCSN (each value is one server's newest change; the newest counts). */
+  observeContextCsn(csn: string, now = Date.now()): void {
+    const newest = Math.max(0, ...csn.split(' ').map(csnTimeMs).filter((t): t is number => t !== undefined));
+    if (!newest) return;
+    this.lastDirectoryChangeMs = newest;
+    this.lastChange.set(newest / 1000);
+    this.staleness.set(Math.max(0, (now - newest) / 1000));
+  }
+
+  /** Staleness right now (seconds), or undefined before the first contextCSN. */
+  stalenessSeconds(now = Date.now()): number | undefined {
+    return this.lastDirectoryChangeMs ? Math.max(0, (now - this.lastDirectoryChangeMs) / 1000) : undefined;
+  }
+
+  private refresh(): void {
+    const age = this.stalenessSeconds();
+    if (age !== undefined) this.staleness.set(age);
+  }
 
   /** After a restart: the last successful sync as the status file recorded it, not "never, 0 lines". */
   restore(status: SyncStatus): void {
@@ -44,6 +73,7 @@ export class AgentMetrics {
         res.writeHead(404).end();
         return;
       }
+      this.refresh();
       this.registry.metrics().then(
         (body) => res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(body),
         (err: Error) => res.writeHead(500).end(err.message),
@@ -54,4 +84,12 @@ export class AgentMetrics {
       server.listen(port, host, () => resolve(server));
     });
   }
+}
+
+/** The time in a CSN (`20261201220000.123456Z#000000#000#000000`), ms since the epoch. */
+export function csnTimeMs(csn: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,6}))?Z#/.exec(csn.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, se, frac] = m;
+  return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se), frac ? Math.floor(Number(frac.padEnd(6, '0')) / 1000) : 0);
 }

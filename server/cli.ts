@@ -38,15 +38,22 @@ export function buildProgram(): Command {
   };
   program
     .command('doctor')
-    .description('check the trust as dCache would see it: CAs without namespace policy or current CRL, unreadable trust files; exit 5 when something needs attention')
-    .action(async () => {
+    .description('check the trust as dCache would see it (CAs without namespace policy or current CRL, unreadable trust files) and the directory\'s consistency (accounts without private group, dangling identities and memberships, counters behind, half-made accounts, duplicate numbers); --fix repairs what is safe and lists what needs a person; exit 5 when something needs attention, 3 when the directory cannot be read')
+    .option('--fix', 'repair the directory findings that are safe to repair')
+    .option('--pending-max-age <minutes>', 'report accounts half-made (pending) for longer than this', '60')
+    .action(async (opts: { fix?: boolean; pendingMaxAge: string }) => {
       const [{ loadTrustStore }, { reportTrust }] = await Promise.all([import('./auth/certificate-chain.js'), import('./auth/trust/trust-report.js')]);
-      const tls = config().portal.tls;
+      const cfg = config();
+      const tls = cfg.portal.tls;
       const trust = loadTrustStore(tls.clientCaFiles, tls.crlFiles, { namespaceMode: tls.namespaceMode, crlMode: tls.crlMode });
       const findings = reportTrust(trust.current(), trust);
       for (const f of findings) console.log(`${f.ok ? 'ok  ' : 'FAIL'} ${f.subject}: ${f.detail}`);
       if (!findings.length) console.log('no CA configured (portal.tls.clientCaFiles)');
       if (findings.some((f) => !f.ok)) process.exitCode = 5;
+      const minutes = Number(opts.pendingMaxAge);
+      if (!Number.isFinite(minutes) || minutes < 0) throw new ConfigError('--pending-max-age: a number of minutes');
+      const code = await doctorDirectory(cfg, { fix: opts.fix === true, pendingMaxAgeMs: minutes * 60000 });
+      if (code !== 0) process.exitCode = code === 3 ? 3 : Math.max(Number(process.exitCode ?? 0), code); // unreadable directory wins
     });
 
   const audit = program.command('audit').description('the audit trail (portal.dataDir/audit.sqlite)');
@@ -83,6 +90,43 @@ export function buildProgram(): Command {
       trail.close();
     });
   return program;
+}
+
+/**
+ * The directory part of `doctor`: one line per finding (`FAIL <check> <dn>: <detail>`), with --fix
+ * `fixed <check> <dn>: <action>` or `NEEDS A PERSON <check> <dn>: <detail> (<reason>)`, then a
+ * summary line. Returns 0 (consistent, or everything repaired), 5 (attention) or 3 (unreadable).
+ */
+export async function doctorDirectory(
+  cfg: Parameters<typeof import('../core/directory/open.js').openDirectory>[0],
+  options: { fix: boolean; pendingMaxAgeMs: number; varDir?: string },
+  out: (line: string) => void = (line) => console.log(line),
+): Promise<0 | 3 | 5> {
+  const [{ openDirectory, checkDirectory, repairDirectory, summarise }, { DirectoryUnavailableError }] = await Promise.all([import('../core/directory/index.js'), import('../core/errors.js')]);
+  let open;
+  try {
+    open = await openDirectory(cfg, { account: 'portal', ...(options.varDir ? { varDir: options.varDir } : {}) });
+    const findings = await checkDirectory(open.directory, { pendingMaxAgeMs: options.pendingMaxAgeMs });
+    if (!options.fix) {
+      for (const f of findings) out(`FAIL ${f.check} ${f.dn}: ${f.detail}${f.safe ? ' (--fix repairs it)' : ' (needs a person)'}`);
+      out(`directory: ${summarise(findings)}`);
+      return findings.length ? 5 : 0;
+    }
+    const outcome = await repairDirectory(open.directory, findings);
+    for (const { finding, action } of outcome.fixed) out(`fixed ${finding.check} ${finding.dn}: ${action}`);
+    for (const { finding, reason } of outcome.needsPerson) out(`NEEDS A PERSON ${finding.check} ${finding.dn}: ${finding.detail} (${reason})`);
+    const left = await checkDirectory(open.directory, { pendingMaxAgeMs: options.pendingMaxAgeMs });
+    out(`directory: ${outcome.fixed.length} repaired; now ${summarise(left)}`);
+    return left.length ? 5 : 0;
+  } catch (err) {
+    if (err instanceof DirectoryUnavailableError) {
+      out(`FAIL directory: ${(err as Error).message}`);
+      return 3;
+    }
+    throw err;
+  } finally {
+    await open?.close();
+  }
 }
 
 if (process.argv[1] && /server\/cli\.(ts|js)$/.test(process.argv[1])) {

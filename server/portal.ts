@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../core/log.js';
-import { openDirectory, type OpenDirectory } from '../core/directory/index.js';
+import { checkDirectory, openDirectory, summarise, type OpenDirectory } from '../core/directory/index.js';
 import type { PortalConfig } from './config.js';
 import { AuditTrail } from './audit/trail.js';
 import { loadTrustStore } from './auth/certificate-chain.js';
@@ -79,9 +79,19 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
   const port = (server.address() as AddressInfo).port;
   const url = `${secure ? 'https' : 'http'}://${p.host === '127.0.0.1' ? 'localhost' : p.host}:${port}`;
   log.info({ url, ldap: directory.slapd ? `managed slapd ${directory.slapd.url}` : cfg.ldap.url }, 'portal listening');
+  // The directory's consistency (campaign-guard doctor), checked once at start in the background:
+  // a summary line, and each finding at warn level for the operator.
+  const consistency = checkDirectory(directory.directory).then(
+    (findings) => {
+      for (const f of findings) log.warn({ check: f.check, dn: f.dn, safe: f.safe }, f.detail);
+      (findings.length ? log.warn.bind(log) : log.info.bind(log))({ findings: findings.length }, `directory consistency: ${summarise(findings)}${findings.length ? ' (campaign-guard doctor --fix repairs the safe ones)' : ''}`);
+    },
+    (err: unknown) => log.warn({ err }, 'directory consistency check failed'),
+  );
   return {
     url, port, directory, audit,
     async close() {
+      await consistency;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       portalApp.close();

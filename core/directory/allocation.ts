@@ -7,7 +7,8 @@
  * even after the account or campaign that had it is deleted. A claimed number that is already
  * present in the directory (accounts imported with their own numbers) is skipped.
  */
-import { ConflictError, DirectoryUnavailableError, RangeExhaustedError } from '../errors.js';
+import { ConfigError, ConflictError, DirectoryUnavailableError, RangeExhaustedError } from '../errors.js';
+import { childDn } from '../ldap/escape.js';
 import type { NumberRange, RangesConfig } from '../ldap/config.js';
 import type { LdapConnection } from '../ldap/connection.js';
 import { LdapResult, ldapResultCode } from '../ldap/errors.js';
@@ -20,11 +21,20 @@ export interface AllocatorOptions {
   deadlineMs?: number;
   /** Upper bound of the random pause between attempts, in ms (default 40). */
   maxBackoffMs?: number;
+  /**
+   * Multi-provider: this writer's share of every range (docs/replication.md). Writer `index` of
+   * `count` hands out only the numbers n with (n - range.min) mod count = index, from a counter of
+   * its own (cn=uidNumber-<index>-of-<count>), which no other writer ever changes: the
+   * compare-and-swap stays on one server, so two providers can never hand out the same number,
+   * whatever replication does. Absent: one writer, the shared counters cn=uidNumber/cn=gidNumber.
+   */
+  partition?: { index: number; count: number };
 }
 
 export class NumberAllocator {
   private readonly deadlineMs: number;
   private readonly maxBackoffMs: number;
+  private readonly partition: { index: number; count: number } | undefined;
 
   constructor(
     private readonly ldap: LdapConnection,
@@ -34,6 +44,62 @@ export class NumberAllocator {
   ) {
     this.deadlineMs = options.deadlineMs ?? 20000;
     this.maxBackoffMs = options.maxBackoffMs ?? 40;
+    const part = options.partition;
+    if (part && !(Number.isInteger(part.count) && part.count >= 1 && Number.isInteger(part.index) && part.index >= 0 && part.index < part.count)) {
+      throw new ConfigError(`allocation partition ${JSON.stringify(part)}: index must be 0..count-1`);
+    }
+    this.partition = part && part.count > 1 ? part : undefined;
+  }
+
+  /** The entry naming the one writer allowed to claim names in multi-provider mode (cn=writer,ou=allocation; cgNextValue = its partition index). */
+  writerDn(): string {
+    return childDn('cn', 'writer', this.layout.allocation);
+  }
+
+  /**
+   * Multi-provider: refuse a claim of a name (username, identity, campaign) unless this writer is
+   * the designated one (docs/replication.md, "What needs a single writer"). Such claims are atomic
+   * on one server only; two providers accepting the same add would both succeed. Single-writer
+   * setups (no partition) pass. With a partition and no designation, the claim is refused too.
+   */
+  async assertNameWriter(what: string): Promise<void> {
+    if (!this.partition) return;
+    const designated = (await this.ldap.read(this.writerDn(), ['cgNextValue']))?.getInt('cgNextValue');
+    if (designated !== this.partition.index) {
+      throw new ConflictError(
+        `${what} must be written at the designated writer (${designated === undefined ? 'none designated' : `writer ${designated}`}); this portal is writer ${this.partition.index}: point ldap.url at the designated provider, or designate this one`,
+      );
+    }
+  }
+
+  /** Make writer `index` the designated one (an administrator's decision, e.g. when its peer is down for good). */
+  async designateNameWriter(index: number): Promise<void> {
+    const dn = this.writerDn();
+    const current = await this.ldap.read(dn, ['cgNextValue']);
+    if (!current) {
+      await this.ldap.add(dn, { objectClass: ['top', 'cgCounter'], cn: 'writer', cgNextValue: String(Math.trunc(index)), description: 'the writer allowed to claim names (multi-provider)' });
+    } else {
+      await this.ldap.modify(dn, [{ operation: 'replace', attribute: 'cgNextValue', values: [String(Math.trunc(index))] }]);
+    }
+  }
+
+  /** The counter entry this allocator changes. */
+  counterDn(kind: NumberKind): string {
+    if (!this.partition) return this.layout.counterDn(kind);
+    return childDn('cn', `${kind}Number-${this.partition.index}-of-${this.partition.count}`, this.layout.allocation);
+  }
+
+  /** The first number of this writer's share that is ≥ n. */
+  private align(kind: NumberKind, n: number): number {
+    if (!this.partition) return n;
+    const { min } = this.range(kind);
+    const { index, count } = this.partition;
+    const offset = (((n - min - index) % count) + count) % count;
+    return offset === 0 ? n : n + (count - offset);
+  }
+
+  private step(): number {
+    return this.partition?.count ?? 1;
   }
 
   range(kind: NumberKind): NumberRange {
@@ -43,13 +109,13 @@ export class NumberAllocator {
   /** The number the next allocate() would try (the counter's current value, at least range.min). */
   async peek(kind: NumberKind): Promise<number> {
     const current = await this.readCounter(kind);
-    return Math.max(current ?? this.range(kind).min, this.range(kind).min);
+    return this.align(kind, Math.max(current ?? this.range(kind).min, this.range(kind).min));
   }
 
   /** Claim a number that no one else got and no entry uses. Throws RangeExhaustedError when the range is used up. */
   async allocate(kind: NumberKind): Promise<number> {
     const range = this.range(kind);
-    const counterDn = this.layout.counterDn(kind);
+    const counterDn = this.counterDn(kind);
     const deadline = Date.now() + this.deadlineMs;
     for (let attempt = 0; ; attempt++) {
       if (Date.now() > deadline) {
@@ -57,17 +123,19 @@ export class NumberAllocator {
       }
       const current = await this.readCounter(kind);
       if (current === undefined) {
-        await this.createCounter(kind, range.min);
+        // A writer's own counter starts past the shared one (numbers handed out before the split).
+        const shared = this.partition ? (await this.ldap.read(this.layout.counterDn(kind), ['cgNextValue']))?.getInt('cgNextValue') : undefined;
+        await this.createCounter(kind, this.align(kind, Math.max(shared ?? range.min, range.min)));
         continue;
       }
-      const candidate = Math.max(current, range.min);
+      const candidate = this.align(kind, Math.max(current, range.min));
       if (candidate > range.max) {
         throw new RangeExhaustedError(`the ${kind}Number range ${range.min}-${range.max} is used up (next would be ${candidate})`);
       }
       try {
         await this.ldap.modify(counterDn, [
           { operation: 'delete', attribute: 'cgNextValue', values: [String(current)] },
-          { operation: 'add', attribute: 'cgNextValue', values: [String(candidate + 1)] },
+          { operation: 'add', attribute: 'cgNextValue', values: [String(candidate + this.step())] },
         ]);
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
@@ -96,15 +164,15 @@ export class NumberAllocator {
   }
 
   private async readCounter(kind: NumberKind): Promise<number | undefined> {
-    const entry = await this.ldap.read(this.layout.counterDn(kind), ['cgNextValue']);
+    const entry = await this.ldap.read(this.counterDn(kind), ['cgNextValue']);
     return entry?.getInt('cgNextValue');
   }
 
   private async createCounter(kind: NumberKind, start: number): Promise<void> {
     try {
-      await this.ldap.add(this.layout.counterDn(kind), {
+      await this.ldap.add(this.counterDn(kind), {
         objectClass: ['top', 'cgCounter'],
-        cn: kind === 'uid' ? 'uidNumber' : 'gidNumber',
+        cn: this.partition ? `${kind}Number-${this.partition.index}-of-${this.partition.count}` : kind === 'uid' ? 'uidNumber' : 'gidNumber',
         cgNextValue: String(start),
       });
     } catch (err) {

@@ -73,6 +73,8 @@ export class Directory {
     await this.ldap.add(this.layout.tombstoneDn(username), tombstoneAttributes(person)).catch((err: unknown) => {
       if (!(err instanceof ConflictError)) throw err; // a previous delete got this far
     });
+    // From here on the account is neither mapped nor able to log in, however far this gets.
+    await this.ldap.modify(person.dn, [{ operation: 'replace', attribute: 'voPersonStatus', values: ['deleted'] }]);
     for (const identity of await this.identities.listForOwnerDn(person.dn)) {
       await this.ldap.delete(identity.dn).catch(ignoreMissing);
       onRemoved({ kind: 'identity', identity });

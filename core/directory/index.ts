@@ -9,3 +9,4 @@ export { readContextCsn } from './change-signal.js';
 export { NAME_PATTERN, checkUsername, checkCampaignName } from './validate.js';
 export { toGeneralizedTime, fromGeneralizedTime } from './time.js';
 export { openDirectory, type OpenDirectory } from './open.js';
+export { checkDirectory, repairDirectory, summarise, type Finding, type CheckId, type CheckOptions, type RepairOutcome } from './consistency.js';

@@ -10,14 +10,44 @@ import type { DirectoryContext } from './context.js';
 import { decodePerson, PERSON_ATTRIBUTES } from './decode.js';
 import { decodeAll, decodeOne } from './decoded.js';
 import type { NewPerson, Person, PersonStatus, PersonUpdate } from './model.js';
-import { toGeneralizedTime } from './time.js';
+import { fromGeneralizedTime, toGeneralizedTime } from './time.js';
 import { checkLoginShell, checkMail, checkRole, checkText, checkUsername } from './validate.js';
+
+export interface CreateOptions {
+  /** The cgIdentityKey of the identity registering the account: lets its next attempt finish or undo a half-made one. */
+  identityKey?: string;
+  /** Runs while the account is still pending, after its private group exists (registration binds the identity here). */
+  beforeActivate?: (person: Person) => Promise<void>;
+}
+
+/** What a person entry says about its creation, read raw (see PeopleStore.readClaim). */
+export interface Claim {
+  status: string;
+  pendingKey?: string;
+  uidNumber?: number;
+  gidNumber?: number;
+  createdAt?: Date;
+}
 
 export class PeopleStore {
   constructor(private readonly ctx: DirectoryContext) {}
 
-  /** Create an account with a fresh uidNumber and a private group with a fresh gidNumber. */
-  async create(input: NewPerson): Promise<Person> {
+  /**
+   * Create an account with a fresh uidNumber and a private group with a fresh gidNumber, in an
+   * order that leaves the directory valid wherever the process dies (docs: ldap-schema/README.md,
+   * "Multi-entry operations"):
+   *
+   *   1. uid counter, 2. gid counter (compare-and-swap; a crash burns the numbers, nothing else);
+   *   3. the person, `voPersonStatus: pending` (never mapped, cannot log in, NSS does not see it),
+   *      carrying `cgPendingIdentityKey` = the registering identity's key when there is one;
+   *   4. the private group; 5. `beforeActivate` (registration binds the identity here);
+   *   6. pending → active by compare-and-swap, dropping cgPendingIdentityKey in the same modify.
+   *
+   * A half-made account (pending) is finished by the next create of the same username with the
+   * same identity key (`resume`), or undone by `abandon`. Without an identity key nobody can prove
+   * a half-made account theirs: `campaign-guard doctor --fix` abandons it once it is old.
+   */
+  async create(input: NewPerson, options: CreateOptions = {}): Promise<Person> {
     const { ldap, layout, allocator } = this.ctx;
     const username = checkUsername(input.username);
     const displayName = input.displayName === undefined ? undefined : checkText('displayName', input.displayName);
@@ -28,53 +58,196 @@ export class PeopleStore {
     const loginShell = checkLoginShell(input.loginShell ?? this.ctx.defaultLoginShell);
     const roles = (input.roles ?? []).map(checkRole);
     const policies = (input.policyAgreements ?? []).map((p) => checkText('policyAgreement', p));
+    const key = options.identityKey;
+    if (key !== undefined && !/^[0-9a-f]{64}$/.test(key)) throw new ValidationError('invalid identity key');
 
-    // Fast refusals (the atomic checks follow below).
-    await this.refuseUsedName(username);
-
-    const uidNumber = await allocator.allocate('uid');
-    const gidNumber = await allocator.allocate('gid');
     const dn = layout.personDn(username);
-    await ldap.add(dn, {
-      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'cgPerson'],
-      uid: username,
-      cn,
-      sn,
-      ...(givenName ? { givenName } : {}),
-      ...(displayName ? { displayName } : {}),
-      ...(mail ? { mail } : {}),
-      uidNumber: String(uidNumber),
-      gidNumber: String(gidNumber),
-      homeDirectory: `${this.ctx.homeBase.replace(/\/$/, '')}/${username}`,
-      loginShell,
-      voPersonStatus: 'active',
-      voPersonPolicyAgreement: policies,
-      cgRole: roles,
-    }).catch((err: unknown) => {
-      if (err instanceof ConflictError) throw new ConflictError(`username ${username} is taken`, { cause: err });
-      throw err;
-    });
+    // A half-made account of the same identity under this name: finish it (its numbers are kept).
+    let claim = await this.readClaim(username);
+    if (claim && key !== undefined && claim.pendingKey === key && claim.status === 'deleted') {
+      await this.abandon(username, key); // an undo cut short: complete it, then start afresh
+      claim = undefined;
+    }
+    let resumed = claim !== undefined && key !== undefined && claim.pendingKey === key && claim.status === 'pending';
+    await allocator.assertNameWriter(`the username ${username}`);
+    if (!resumed) {
+      // Fast refusals (the atomic checks follow below).
+      await this.refuseUsedName(username);
+      const uidNumber = await allocator.allocate('uid');
+      const gidNumber = await allocator.allocate('gid');
+      try {
+        await ldap.add(dn, {
+          objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'cgPerson'],
+          uid: username,
+          cn,
+          sn,
+          ...(givenName ? { givenName } : {}),
+          ...(displayName ? { displayName } : {}),
+          ...(mail ? { mail } : {}),
+          uidNumber: String(uidNumber),
+          gidNumber: String(gidNumber),
+          homeDirectory: `${this.ctx.homeBase.replace(/\/$/, '')}/${username}`,
+          loginShell,
+          voPersonStatus: 'pending',
+          voPersonPolicyAgreement: policies,
+          cgRole: roles,
+          ...(key !== undefined ? { cgPendingIdentityKey: key } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        // A concurrent attempt of the same identity created it first: go on with theirs.
+        claim = await this.readClaim(username);
+        if (!(claim && key !== undefined && claim.pendingKey === key && claim.status === 'pending')) {
+          throw new ConflictError(`username ${username} is taken`, { cause: err });
+        }
+        resumed = true;
+      }
+    }
+    const person = await this.require(username);
     try {
       // A delete of the same name that raced with us wrote its tombstone before removing the
       // entry, so checking after our add catches it.
       if (await ldap.read(layout.tombstoneDn(username), ['1.1'])) {
         throw new ConflictError(`username ${username} belonged to a deleted account and is never reused`);
       }
-      await ldap.add(layout.privateGroupDn(username), {
+      await this.ensurePrivateGroup(username, person.gidNumber);
+      if (options.beforeActivate) await options.beforeActivate(person);
+    } catch (err) {
+      // Undo; the numbers stay spent. A failed undo leaves a pending account: never mapped,
+      // finished or undone by the next attempt, reported by doctor.
+      await this.abandon(username, key).catch(() => undefined);
+      throw err;
+    }
+    await this.activate(username, key);
+    return (await this.get(username))!;
+  }
+
+  /** The private group cn=<username> with this gidNumber and memberUid; an existing one must be exactly that. */
+  private async ensurePrivateGroup(username: string, gidNumber: number): Promise<void> {
+    const { ldap, layout } = this.ctx;
+    const groupDn = layout.privateGroupDn(username);
+    try {
+      await ldap.add(groupDn, {
         objectClass: ['top', 'posixGroup'],
         cn: username,
         gidNumber: String(gidNumber),
         memberUid: username,
         description: `private group of ${username}`,
-      }).catch((err: unknown) => {
-        if (err instanceof ConflictError) throw new ConflictError(`a group named ${username} already exists`, { cause: err });
-        throw err;
       });
     } catch (err) {
-      await ldap.delete(dn).catch(() => undefined); // undo the claim; the numbers stay spent
-      throw err;
+      if (!(err instanceof ConflictError)) throw err;
+      const group = await ldap.read(groupDn, ['gidNumber', 'memberUid']);
+      if (group?.getInt('gidNumber') === gidNumber) {
+        if (!group.getAll('memberUid').includes(username)) {
+          await ldap.modify(groupDn, [{ operation: 'add', attribute: 'memberUid', values: [username] }]).catch((e: unknown) => {
+            if (!(e instanceof ConflictError)) throw e;
+          });
+        }
+        return; // ours, from an earlier attempt
+      }
+      throw new ConflictError(`a group named ${username} already exists`, { cause: err });
     }
-    return (await this.get(username))!;
+  }
+
+  /** pending → active in one compare-and-swap; fails if the half-made account was abandoned meanwhile. */
+  private async activate(username: string, key: string | undefined): Promise<void> {
+    const dn = this.ctx.layout.personDn(username);
+    try {
+      await this.ctx.ldap.modify(dn, [
+        { operation: 'delete', attribute: 'voPersonStatus', values: ['pending'] },
+        { operation: 'add', attribute: 'voPersonStatus', values: ['active'] },
+        { operation: 'replace', attribute: 'cgPendingIdentityKey', values: [] },
+      ]);
+    } catch (err) {
+      if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+      const claim = await this.readClaim(username);
+      if (claim?.status === 'active' && (key === undefined || claim.pendingKey === undefined)) return; // a concurrent attempt finished it
+      throw new ConflictError(`the registration of ${username} was undone concurrently; try again`, { cause: err });
+    }
+  }
+
+  /**
+   * Undo a half-made (pending) account: mark it `deleted` by compare-and-swap (so a concurrent
+   * attempt cannot activate it any more), then remove its identity (if `key` names one it owns),
+   * its private group (if it has the account's gidNumber) and the entry. No tombstone: the account
+   * was never usable, so its name is free again; its numbers stay spent (the counters only grow).
+   * Refuses (returns false) when the account is active. Idempotent; a crash anywhere leaves a
+   * `deleted`/pending entry that the next call (or doctor --fix) finishes.
+   */
+  async abandon(username: string, key?: string): Promise<boolean> {
+    const { ldap, layout } = this.ctx;
+    const dn = layout.personDn(checkUsername(username));
+    const claim = await this.readClaim(username);
+    if (!claim) {
+      // Gone already; an identity bound to it in a race with an earlier undo would dangle.
+      if (key !== undefined) await this.dropDanglingIdentity(key, dn);
+      return true;
+    }
+    // A tombstone means a real deletion (Directory.deletePerson) is under way: not ours to undo.
+    if (await ldap.read(layout.tombstoneDn(username), ['1.1'])) return false;
+    if (claim.status === 'pending') {
+      await ldap
+        .modify(dn, [
+          { operation: 'delete', attribute: 'voPersonStatus', values: ['pending'] },
+          { operation: 'add', attribute: 'voPersonStatus', values: ['deleted'] },
+        ])
+        .catch((err: unknown) => {
+          if (!(err instanceof ConflictError)) throw err;
+        });
+      const now = await this.readClaim(username);
+      if (!now) return true;
+      if (now.status !== 'deleted') return false;
+    } else if (claim.status !== 'deleted') return false;
+    const keys = new Set([key, claim.pendingKey].filter((k): k is string => k !== undefined));
+    for (const k of keys) await this.dropDanglingIdentity(k, dn);
+    for (const identity of await ldap.search(layout.identities, { scope: 'one', filter: filter`(&(objectClass=cgIdentity)(cgOwner=${dn}))`, attributes: ['1.1'] })) {
+      await ldap.delete(identity.dn).catch(ignoreNotFound);
+    }
+    const group = await ldap.read(layout.privateGroupDn(username), ['gidNumber']);
+    if (group && group.getInt('gidNumber') === claim.gidNumber) await ldap.delete(group.dn).catch(ignoreNotFound);
+    await ldap.delete(dn).catch(ignoreNotFound);
+    return true;
+  }
+
+  /** Remove the identity entry of `key` if (and only if) its cgOwner is `ownerDn`. */
+  async dropDanglingIdentity(key: string, ownerDn: string): Promise<void> {
+    const idDn = this.ctx.layout.identityDn(key);
+    const owned = await this.ctx.ldap.compare(idDn, 'cgOwner', ownerDn).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    });
+    if (owned) await this.ctx.ldap.delete(idDn).catch(ignoreNotFound);
+  }
+
+  /** Half-made accounts (pending or being undone) started by this identity key. */
+  async halfMadeFor(key: string): Promise<{ username: string; status: string }[]> {
+    if (!/^[0-9a-f]{64}$/.test(key)) return [];
+    const entries = await this.ctx.ldap.search(this.ctx.layout.people, {
+      scope: 'one',
+      filter: filter`(&(objectClass=posixAccount)(cgPendingIdentityKey=${key}))`,
+      attributes: ['uid', 'voPersonStatus'],
+    });
+    return entries
+      .map((e) => ({ username: this.ctx.layout.usernameOf(e.dn).toLowerCase(), status: (e.get('voPersonStatus') ?? 'active').toLowerCase() }))
+      .filter((p) => p.status !== 'active');
+  }
+
+  /** The raw claim on a username: status (lower case, absent = active), pending key, numbers. */
+  async readClaim(username: string): Promise<Claim | undefined> {
+    if (!NAME_OK(username)) return undefined;
+    const e = await this.ctx.ldap.read(this.ctx.layout.personDn(username), ['voPersonStatus', 'cgPendingIdentityKey', 'uidNumber', 'gidNumber', 'createTimestamp']);
+    if (!e) return undefined;
+    const pendingKey = e.get('cgPendingIdentityKey');
+    const uidNumber = e.getInt('uidNumber');
+    const gidNumber = e.getInt('gidNumber');
+    const created = e.get('createTimestamp');
+    return {
+      status: (e.get('voPersonStatus') ?? 'active').trim().toLowerCase(),
+      ...(pendingKey !== undefined ? { pendingKey } : {}),
+      ...(uidNumber !== undefined ? { uidNumber } : {}),
+      ...(gidNumber !== undefined ? { gidNumber } : {}),
+      ...(created !== undefined ? { createdAt: fromGeneralizedTime(created) } : {}),
+    };
   }
 
   /** The person, or undefined. */
@@ -223,6 +396,10 @@ function NAME_OK(username: string): boolean {
   } catch {
     return false;
   }
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (!(err instanceof NotFoundError)) throw err;
 }
 
 function notFound(username: string) {

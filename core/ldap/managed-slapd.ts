@@ -38,6 +38,34 @@ export interface ManagedSlapdOptions {
   /** Where voperson.schema and campaign-guard.schema are (default: the repo's ldap-schema/). */
   schemaDir?: string;
   log?: Logger;
+  /**
+   * Replication (docs/replication.md). Without it: a single server (the demo). `consumerOf`: a
+   * read-only consumer that follows that provider with syncrepl refreshAndPersist; it is not
+   * bootstrapped (the tree, service accounts included, comes from the provider) and must be given
+   * the provider's `credentials` so the same accounts work on both. `serverId`: slapd's serverID
+   * (needed by providers in multi-provider mode).
+   */
+  replication?: ReplicationOptions;
+  /** Use these accounts instead of generating them (a consumer takes its provider's). */
+  credentials?: Pick<ManagedSlapd, 'admin' | 'portal' | 'agent' | 'nss'>;
+}
+
+export interface ReplicationOptions {
+  serverId?: number;
+  consumerOf?: SyncreplSource[];
+  /** Multi-provider (mirror mode): this server also accepts writes while it follows `consumerOf`. */
+  multiProvider?: boolean;
+  /** Write the fixed tree at start (default: yes, except on a consumer). Only one provider of a topology bootstraps; the others get the tree by replication. */
+  bootstrap?: boolean;
+}
+
+export interface SyncreplSource {
+  /** Replica id, unique per consumer (1-999). */
+  rid: number;
+  url: string;
+  /** The account the consumer reads the provider as: it must read every entry and attribute (the rootdn here). */
+  bindDn: string;
+  password: string;
 }
 
 export interface Credentials {
@@ -99,11 +127,18 @@ export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<M
   mkdirSync(join(dir, 'data'), { recursive: true, mode: 0o700 });
   refuseIfRunning(dir);
 
+  if (options.credentials) {
+    writeFileSync(join(dir, 'credentials.json'), JSON.stringify({ baseDn, ...options.credentials }, null, 2) + '\n', { mode: 0o600 });
+  }
   const creds = loadOrCreateCredentials(dir, baseDn);
   const confPath = join(dir, 'slapd.conf');
-  writeFileSync(confPath, slapdConf({ dir, baseDn, schemaDir, admin: creds.admin, portalDn: creds.portal.dn, agentDn: creds.agent.dn, nssDn: creds.nss.dn }), {
-    mode: 0o600,
-  });
+  const replication = options.replication;
+  const consumer = !!replication?.consumerOf?.length && !replication.multiProvider;
+  writeFileSync(
+    confPath,
+    slapdConf({ dir, baseDn, schemaDir, admin: creds.admin, portalDn: creds.portal.dn, agentDn: creds.agent.dn, nssDn: creds.nss.dn, ...(replication ? { replication } : {}) }),
+    { mode: 0o600 },
+  );
   chmodSync(confPath, 0o600);
 
   let lastError: unknown;
@@ -112,6 +147,10 @@ export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<M
     try {
       const running = await launch({ dir, confPath, port, timeoutMs: options.startTimeoutMs ?? 15000, admin: creds.admin });
       const slapd = makeHandle(running, { dir, baseDn, port, creds });
+      if (consumer || replication?.bootstrap === false) {
+        log.info({ url: slapd.url, dir, pid: slapd.pid, providers: replication!.consumerOf!.map((c) => c.url) }, 'managed slapd consumer started');
+        return slapd; // the tree comes from the provider
+      }
       const admin = slapd.connect('admin');
       try {
         const added = await bootstrapTree(admin, baseDn, ranges, {
@@ -295,7 +334,45 @@ function q(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function slapdConf(p: { dir: string; baseDn: string; schemaDir: string; admin: Credentials; portalDn: string; agentDn: string; nssDn: string }): string {
+/**
+ * The syncprov overlay, last in the database section: keeps the suffix's contextCSN current on
+ * every write (the agent's change signal) and serves consumers (syncrepl). Needs `moduleload
+ * syncprov` and `index entryCSN,entryUUID eq`; on every provider and, harmlessly, on consumers.
+ */
+export const SYNCPROV_CONF = `# syncprov keeps the suffix's contextCSN current on every write (the agent's change signal)
+# and lets replicas follow with syncrepl.
+overlay syncprov
+syncprov-checkpoint 100 5
+syncprov-sessionlog 1000
+`;
+
+/**
+ * The replication lines of a database (docs/replication.md): one syncrepl per provider followed,
+ * refreshAndPersist (changes are pushed as they happen), retrying every second forever, and in
+ * multi-provider mode `multiprovider on`. This text is what the managed slapd runs and what
+ * ldap-schema/replication/*.conf ship (a test keeps them equal).
+ */
+export function syncreplConf(baseDn: string, sources: SyncreplSource[], options: { multiProvider?: boolean } = {}): string {
+  const lines = sources.map(
+    (src) => `syncrepl rid=${String(src.rid).padStart(3, '0')}
+  provider=${src.url}
+  bindmethod=simple
+  binddn=${q(src.bindDn)}
+  credentials=${q(src.password)}
+  searchbase=${q(baseDn)}
+  scope=sub
+  schemachecking=on
+  type=refreshAndPersist
+  retry="1 +"
+  timeout=3
+  network-timeout=3
+  keepalive=30:3:5`,
+  );
+  if (options.multiProvider) lines.push('multiprovider on');
+  return lines.join('\n') + '\n';
+}
+
+export function slapdConf(p: { dir: string; baseDn: string; schemaDir: string; admin: Credentials; portalDn: string; agentDn: string; nssDn: string; replication?: ReplicationOptions }): string {
   const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => join(SYSTEM_SCHEMA_DIR, `${s}.schema`));
   schemas.push(join(p.schemaDir, 'voperson.schema'), join(p.schemaDir, 'campaign-guard.schema'));
   return `# Generated by core/ldap/managed-slapd.ts at every start; edits are overwritten.
@@ -313,7 +390,7 @@ require authc
 loglevel none
 # Many concurrent registrations write at once.
 threads 8
-
+${p.replication?.serverId !== undefined ? `serverID ${Math.trunc(p.replication.serverId)}\n` : ''}
 database mdb
 maxsize 1073741824
 suffix ${q(p.baseDn)}
@@ -325,17 +402,12 @@ directory ${q(join(p.dir, 'data'))}
 index objectClass eq
 index uid,cn,mail eq,sub
 index uidNumber,gidNumber,memberUid eq
-index cgIdentityKey,cgOwner,cgCertSubject,cgCertSubjectForm,cgOidcSubject eq
+index cgIdentityKey,cgOwner,cgCertSubject,cgCertSubjectForm,cgOidcSubject,cgPendingIdentityKey eq
 index cgPrincipalInvestigator,cgCampaign,cgRequester,cgRequestState eq
 index entryCSN,entryUUID eq
-
+${p.replication?.consumerOf?.length ? `\n# Replication (docs/replication.md)\n${syncreplConf(p.baseDn, p.replication.consumerOf, { multiProvider: p.replication.multiProvider })}` : ''}
 ${accessControl({ baseDn: p.baseDn, portalDn: p.portalDn, agentDn: p.agentDn, nssDn: p.nssDn })}
-# syncprov keeps the suffix's contextCSN current on every write (the agent's change signal)
-# and lets replicas follow with syncrepl.
-overlay syncprov
-syncprov-checkpoint 100 5
-syncprov-sessionlog 1000
-
+${SYNCPROV_CONF}
 # The server's clock for the agent's clock check before embargo decisions (cn=Current,cn=Time,cn=Monitor).
 database monitor
 access to dn.subtree="cn=Monitor"
@@ -502,4 +574,27 @@ export function findRunningSlapd(dir: string): { url: string; credentials: Store
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The replication snippets shipped in ldap-schema/replication/ (slapd.conf form), built from the
+ * same functions the managed slapd runs (test/core/ldap/replication-config.test.ts keeps the files
+ * equal to this). `provider`: one server of the topology that takes writes; `consumer`: a
+ * read-only replica following it.
+ */
+export function replicationExample(kind: 'provider' | 'consumer', baseDn = DEFAULT_BASE_DN): string {
+  const head = `# campaign-guard replication, ${kind} (slapd.conf form); docs/replication.md explains every line.
+# Generated from core/ldap/managed-slapd.ts replicationExample('${kind}'): the managed slapd runs the same text.
+#
+# Global section (with the schema includes of ldap-schema/README.md):
+moduleload back_mdb
+moduleload syncprov
+`;
+  const db = `#
+# Database section of ${baseDn}: the indexes and access rules of the managed slapd
+# (ldap-schema/access.conf), then:
+index entryCSN,entryUUID eq
+`;
+  if (kind === 'provider') return `${head}serverID 1\n${db}${SYNCPROV_CONF}`;
+  return `${head}${db}${syncreplConf(baseDn, [{ rid: 1, url: 'ldaps://provider.example.org', bindDn: `cn=admin,${baseDn}`, password: 'the-providers-rootpw' }])}${SYNCPROV_CONF}`;
 }

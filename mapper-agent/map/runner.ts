@@ -108,6 +108,7 @@ export class MapDaemon {
       this.log.warn({ err: (err as Error).message }, 'contextCSN check failed; keeping the current map');
       return false;
     }
+    this.metrics?.observeContextCsn(csn); // staleness: how old the newest change this server holds is
     if (csn === this.runner.builtFrom) return false;
     await this.runner.run().catch(() => undefined);
     return true;

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, schemaIssues, ValidationError } from '../../core/errors.js';
-import { describeIdentity, IdentityBoundElsewhereError, identityRef, isActive, NAME_PATTERN, type Identity, type IdentityInput, type Person } from '../../core/directory/index.js';
+import { describeIdentity, IdentityBoundElsewhereError, identityKey, identityRef, isActive, NAME_PATTERN, type Identity, type IdentityInput, type Person } from '../../core/directory/index.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 import { refuseDcacheCollisions } from './dcache-collisions.js';
 
@@ -41,6 +41,10 @@ export async function accountForLogin(ctx: ServiceContext, input: IdentityInput,
   const identity = await ctx.directory.identities.get(identityRef(input));
   if (!identity) return undefined;
   if (!isActive(identity.status)) throw new ForbiddenError(`${describeIdentity(identityRef(input))} is ${identity.status} on this portal`);
+  // A half-made account of this very identity (registration cut short): no account yet; the
+  // registration form takes over and `register` finishes or undoes it.
+  const claim = await ctx.directory.people.readClaim(identity.owner);
+  if (claim && claim.status !== 'active' && claim.pendingKey === identity.key) return undefined;
   const person = await ctx.directory.people.require(identity.owner);
   if (!isActive(person.status)) throw new ForbiddenError(`the account ${person.username} is ${person.status}; contact the data centre`);
   if (login) {
@@ -57,31 +61,55 @@ export async function accountForLogin(ctx: ServiceContext, input: IdentityInput,
 
 /**
  * First login: create the account (allocating its UID once) and bind the identity used to log in.
- * If another registration bound the same identity in the meantime, the new account is deleted
- * again (its UID stays burnt: numbers are never reused) and the caller is told.
+ * Crash-safe (core/directory/people.ts create): the account stays `pending` until its private
+ * group and this identity exist, and carries the identity's key meanwhile, so the next attempt
+ * with the same identity finishes a half-made account of the same username or undoes one of
+ * another username. If another registration bound the same identity in the meantime, the new
+ * account is undone (its UID stays burnt: numbers are never reused) and the caller is told.
  */
 export async function register(ctx: ServiceContext, actor: Actor, input: IdentityInput, form: Registration): Promise<Person> {
   const ref = identityRef(input);
-  const existing = await ctx.directory.identities.get(ref);
-  if (existing) throw new IdentityBoundElsewhereError(ref, existing.ownerDn);
-  if (await ctx.directory.people.nameEverUsed(form.username)) throw new ConflictError(`the username ${form.username} is taken; choose another`);
+  const key = identityKey(ref);
+  const { people, identities } = ctx.directory;
+  const existing = await identities.get(ref);
+  if (existing) {
+    const owner = await people.readClaim(existing.owner);
+    if (owner === undefined && !(await ctx.directory.ldap.read(existing.ownerDn, ['1.1']))) {
+      // Bound to no account at all (left by an undo that raced with a bind): it maps to nobody,
+      // and whoever holds the identity may register it.
+      await people.dropDanglingIdentity(key, existing.ownerDn);
+    } else if (!(owner !== undefined && owner.pendingKey === key && owner.status !== 'active')) {
+      throw new IdentityBoundElsewhereError(ref, existing.ownerDn);
+    }
+  }
   await refuseDcacheCollisions(ctx.directory, input, '', ctx.gplazmaAliases);
-  const person = await ctx.directory.people.create({
-    username: form.username,
-    displayName: form.displayName,
-    cn: form.displayName,
-    mail: form.email,
-    policyAgreements: [form.acceptPolicy],
+  // Undo half-made accounts this identity left under other usernames (a crash, then a new choice).
+  for (const half of await people.halfMadeFor(key)) {
+    if (half.username !== form.username) await people.abandon(half.username, key);
+  }
+  const person = await people.create(
+    {
+      username: form.username,
+      displayName: form.displayName,
+      cn: form.displayName,
+      mail: form.email,
+      policyAgreements: [form.acceptPolicy],
+    },
+    {
+      identityKey: key,
+      beforeActivate: async (pending) => {
+        await identities.bind(pending.username, input);
+      },
+    },
+  ).catch((err: unknown) => {
+    if (err instanceof ConflictError && !(err instanceof IdentityBoundElsewhereError) && /is taken|never reused|name of a campaign/.test(err.message)) {
+      throw new ConflictError(`the username ${form.username} is taken; choose another`, { cause: err });
+    }
+    throw err;
   });
   const registered = { ...actor, username: person.username };
   audit(ctx, registered, 'account.create', person.username, { uidNumber: person.uidNumber, gidNumber: person.gidNumber, policy: form.acceptPolicy });
-  try {
-    await bindIdentity(ctx, registered, input);
-  } catch (err) {
-    await ctx.directory.deletePerson(person.username);
-    audit(ctx, registered, 'account.delete', person.username, { reason: 'identity taken by a concurrent registration' });
-    throw err;
-  }
+  audit(ctx, registered, 'identity.bind', describeIdentity(ref), { account: person.username, ...(input.type === 'x509' ? { issuer: input.issuer } : {}) });
   return person;
 }
 
