@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { ValidationError } from '../../../core/errors.js';
 import { bindIdentity, unbindIdentity } from '../../services/accounts.js';
+import { expiryWarning } from '../../services/lifecycle.js';
 import type { PortalDeps } from '../deps.js';
 import { handle, requireUser } from '../request-context.js';
 import { flash, page } from '../render.js';
@@ -21,13 +22,17 @@ export function accountRoutes(deps: PortalDeps): Router {
     const providers = deps.oidcLogin.providers();
     const presented = req.session.presented?.input.type === 'x509' ? req.session.presented.input : undefined;
     const presentedBound = presented && identities.some((i) => i.certSubject === presented.subject);
+    const now = new Date();
+    const certificates = identities.filter((i) => i.type === 'x509').map((i) => ({
+      key: i.key, subject: i.certSubject, issuer: i.certIssuer ?? '', status: i.status,
+      notAfter: i.certNotAfter?.toISOString().slice(0, 10) ?? '', current: presented?.subject === i.certSubject,
+      warning: i.status === 'active' ? expiryWarning(i.certNotAfter, now) : undefined,
+    }));
     page(deps, req, res, 'account', {
       title: 'Your account',
       person: { ...person, displayName: person.displayName ?? person.cn, email: person.mail },
-      certificates: identities.filter((i) => i.type === 'x509').map((i) => ({
-        key: i.key, subject: i.certSubject, issuer: i.certIssuer ?? '', status: i.status,
-        notAfter: i.certNotAfter?.toISOString().slice(0, 10) ?? '', current: presented?.subject === i.certSubject,
-      })),
+      certificates,
+      expiring: certificates.filter((c) => c.warning),
       oidcIdentities: identities.filter((i) => i.type === 'oidc').map((i) => ({
         key: i.key, issuer: i.oidcIssuer, subject: i.oidcSubject, status: i.status, providerName: providerName(deps, i.oidcIssuer),
       })),

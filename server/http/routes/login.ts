@@ -8,6 +8,8 @@ import { rateLimit } from 'express-rate-limit';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { NAME_PATTERN } from '../../../core/directory/index.js';
 import { accountForLogin, bindIdentity, parseRegistration, register } from '../../services/accounts.js';
+import { EXPIRED_CERTIFICATE_HINT } from '../../services/lifecycle.js';
+import { CertificateRefused } from '../../auth/certificate-chain.js';
 import type { PortalDeps } from '../deps.js';
 import { handle } from '../request-context.js';
 import { flash, page } from '../render.js';
@@ -26,7 +28,14 @@ export function loginRoutes(deps: PortalDeps): Router {
   });
 
   r.get('/login/certificate', limiter, handle(async (req, res) => {
-    const id = await deps.certificateLogin.identify(req);
+    let id;
+    try {
+      id = await deps.certificateLogin.identify(req);
+    } catch (err) {
+      // An expired certificate: say what to do, not only what went wrong.
+      if (!(err instanceof CertificateRefused) || !/ expired on /.test(err.message)) throw err;
+      return page(deps, req, res, 'error', { title: 'Certificate expired', heading: 'Your certificate has expired', message: err.message, hint: EXPIRED_CERTIFICATE_HINT }, 403);
+    }
     await completeLogin(req, res, id, req.query.bind === '1');
   }));
 
