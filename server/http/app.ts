@@ -20,6 +20,7 @@ import { accountRoutes } from './routes/account.js';
 import { campaignRoutes } from './routes/campaigns.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
+import { mailRoutes } from './routes/mail.js';
 import './session.js';
 
 export interface PortalApp {
@@ -77,7 +78,14 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
   app.use(accountRoutes(deps));
   app.use(campaignRoutes(deps));
   app.use(adminRoutes(deps));
+  app.use(mailRoutes(deps));
   app.use((req, _res, next) => next(Object.assign(new Error(`nothing at ${req.path}`), { status: 404 })));
   app.use(errorHandler(deps, log));
-  return { app, close: () => store.close() };
+
+  // Certificates expiring in 30/7/1 days: their owners are told by mail (once per threshold).
+  const hours = deps.config.mail.expiryCheckHours;
+  const sweep = () => void deps.notifier?.certificateExpiryNotices().catch((err: unknown) => log.error({ err }, 'certificate expiry notices failed'));
+  const expiryTimer = deps.notifier && hours > 0 ? setInterval(sweep, hours * 3600_000).unref() : undefined;
+  const firstSweep = expiryTimer ? setTimeout(sweep, 60_000).unref() : undefined;
+  return { app, close: () => (clearInterval(expiryTimer), clearTimeout(firstSweep), store.close()) };
 }

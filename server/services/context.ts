@@ -4,6 +4,7 @@
  * share one set of rules.
  */
 import type { Directory } from '../../core/directory/index.js';
+import type { Delivery, PersonMail } from './notifications.js';
 
 export interface Actor {
   /** Username of the logged-in account; undefined while registering. */
@@ -38,6 +39,8 @@ export interface AuditSink {
 export interface ServiceContext {
   directory: Directory;
   audit: AuditSink;
+  /** Mail to people (server/services/notifications.ts); absent: nobody is told. Never throws. */
+  notify?: { toPerson(username: string, mail: PersonMail): Promise<Delivery> };
 }
 
 export function audit(ctx: ServiceContext, actor: Actor, action: AuditAction, target: string, details?: Record<string, unknown>): void {

@@ -45,6 +45,19 @@ export async function requestToJoin(ctx: ServiceContext, actor: Actor, campaignN
   if (campaign.state !== 'open') throw new ConflictError(`${campaign.name} is closed to new members`);
   const request = await ctx.directory.requests.create({ campaign: campaign.name, requester: username, justification: text });
   audit(ctx, actor, 'membership.request', campaign.name, { request: request.id, requester: username });
+  if (campaign.pi) {
+    await ctx.notify?.toPerson(campaign.pi, {
+      subject: `Campaign ${campaign.name}: ${username} asks to join`,
+      text: `${username} asks to join campaign ${campaign.name}, with this justification:
+
+${indent(text)}
+
+Approve or deny the request on the campaign's page.
+`,
+      why: `you are the principal investigator of campaign ${campaign.name}`,
+      path: `/campaigns/${encodeURIComponent(campaign.name)}`,
+    });
+  }
   return request;
 }
 
@@ -72,6 +85,15 @@ export async function decide(ctx: ServiceContext, actor: Actor, requestId: strin
   audit(ctx, actor, decision === 'approved' ? 'membership.approve' : 'membership.deny', campaign.name, {
     request: requestId, requester: request.requester, ...(reason ? { reason } : {}),
   });
+  const why = decided.decisionReason ? `\nThe reason given:\n\n${indent(decided.decisionReason)}\n` : '';
+  await ctx.notify?.toPerson(request.requester, {
+    subject: `Your request to join ${campaign.name} was ${decision}`,
+    text: decision === 'approved'
+      ? `Your request to join campaign ${campaign.name} was approved by ${username}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n${why}`
+      : `Your request to join campaign ${campaign.name} was denied by ${username}.\n${why}`,
+    why: `you asked to join campaign ${campaign.name}`,
+    path: '/account',
+  });
   return decided;
 }
 
@@ -83,4 +105,9 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, campaignNa
   if (!campaign.members.includes(member)) throw new NotFoundError(`${member} is not a member of ${campaign.name}`);
   await ctx.directory.campaigns.removeMember(campaign.name, member);
   audit(ctx, actor, 'membership.remove', campaign.name, { member });
+}
+
+/** Quote a person's text in a mail, indented. */
+function indent(text: string): string {
+  return text.split(/\r?\n/).map((l) => `  ${l}`).join('\n');
 }

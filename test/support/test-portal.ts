@@ -27,7 +27,8 @@ export interface TestPortal {
   close(): Promise<void>;
 }
 
-export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
+/** `portal` overrides keys of the portal section (e.g. `mail` for the notification tests). */
+export async function startTestPortal(fx: SlapdFixture, overrides: { portal?: Record<string, unknown> } = {}): Promise<TestPortal> {
   const ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Portal Test CA'] }]);
   const server = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
   const people = {
@@ -56,6 +57,7 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
       oidcProviders: [{ id: 'test', name: 'Test IAM', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret }],
       apiAudience: TEST_AUDIENCE, policy: { id: 'aup-2026', url: '/policy' }, loginRateLimit: 1000,
       staff: { issuer: op.issuer, usernames: ['sam'] },
+      ...overrides.portal,
     },
   });
   const portal = await startPortal(cfg);

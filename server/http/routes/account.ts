@@ -31,6 +31,8 @@ export function accountRoutes(deps: PortalDeps): Router {
     page(deps, req, res, 'account', {
       title: 'Your account',
       person: { ...person, displayName: person.displayName ?? person.cn, email: person.mail },
+      mailVerified: deps.notifier?.isVerified(person) ?? false,
+      mailConfigured: !!deps.notifier,
       certificates,
       expiring: certificates.filter((c) => c.warning),
       oidcIdentities: identities.filter((i) => i.type === 'oidc').map((i) => ({

@@ -6,7 +6,7 @@
 import { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
-import { NAME_PATTERN } from '../../../core/directory/index.js';
+import { NAME_PATTERN, type Person } from '../../../core/directory/index.js';
 import { accountForLogin, bindIdentity, parseRegistration, register } from '../../services/accounts.js';
 import { EXPIRED_CERTIFICATE_HINT } from '../../services/lifecycle.js';
 import { CertificateRefused } from '../../auth/certificate-chain.js';
@@ -75,6 +75,7 @@ export function loginRoutes(deps: PortalDeps): Router {
       const person = await register(deps.services, { ...req.actor, identity: pending.label }, loadIdentity(pending), form);
       await startSession(req, person.username, pending.label);
       flash(req, `Welcome, ${person.username}: your account has UID ${person.uidNumber}.`);
+      await sendVerification(req, person);
       res.redirect('/account');
     } catch (err) {
       if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
@@ -124,7 +125,16 @@ export function loginRoutes(deps: PortalDeps): Router {
     const person = await register(deps.services, { ...req.actor, identity: id.label }, id.input, form);
     await startSession(req, person.username, id.label);
     flash(req, `Your staff account ${person.username} is ready (UID ${person.uidNumber}). Bind your certificate below.`);
+    await sendVerification(req, person);
     return true;
+  }
+
+  /** The only mail an unverified address gets: the link that verifies it. */
+  async function sendVerification(req: Request, person: Person): Promise<void> {
+    if (!deps.notifier || !person.mail) return;
+    const delivery = await deps.notifier.sendVerification(person);
+    if (delivery === 'sent' || delivery === 'logged') flash(req, `We sent a link to ${person.mail}: open it to confirm the address. Until then the portal sends you no mail.`);
+    else flash(req, 'The confirmation mail could not be sent; send it again from this page later.', 'error');
   }
 
   return r;
