@@ -53,7 +53,19 @@ export const portalSectionSchema = z.object({
     })
     .default({ enabled: false, trustedAddresses: [], certHeader: 'x-ssl-client-cert' }),
   oidcProviders: z.array(oidcProviderSchema).default([]),
-  policy: z.object({ id: z.string().min(1), url: z.string().min(1) }).default({ id: 'aup-1', url: '/policy' }),
+  /**
+   * The usage policy: `id` is its version (a new id makes everyone accept again at their next
+   * request), `url` where it is read (the portal serves /policy), its text inline or from `file`.
+   */
+  policy: z
+    .object({
+      id: z.string().min(1).max(100).regex(/^\S+$/, 'policy.id: no spaces (it is stored as the first word of voPersonPolicyAgreement)'),
+      url: z.string().min(1).default('/policy'),
+      title: z.string().min(1).default('Usage policy'),
+      text: z.string().optional(),
+      file: z.string().optional(),
+    })
+    .default({ id: 'aup-1', url: '/policy', title: 'Usage policy' }),
   /** Notifications by e-mail (core/mail/mailer.ts); only verified addresses get mail, the verification link excepted. */
   mail: z
     .object({

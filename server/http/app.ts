@@ -21,6 +21,12 @@ import { campaignRoutes } from './routes/campaigns.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
 import { mailRoutes } from './routes/mail.js';
+import { policyRoutes } from './routes/policy.js';
+import { agreementTo } from '../services/policy.js';
+import { ForbiddenError } from '../../core/errors.js';
+
+/** What a person who still has to accept the policy can reach: the policy, logout, mail confirmation. */
+const POLICY_FREE = ['/policy', '/logout', '/verify-email'];
 import './session.js';
 
 export interface PortalApp {
@@ -62,7 +68,7 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
   const { csrfSynchronisedProtection } = csrfSync({ getTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : undefined) });
   app.use(csrfSynchronisedProtection);
 
-  app.use(before(async (req) => {
+  app.use(before(async (req, res) => {
     req.actor = { username: undefined, isAdmin: false, identity: req.session.loginLabel ?? 'anonymous', ip: req.ip ?? '' };
     const username = req.session.username;
     if (!username) return;
@@ -72,8 +78,16 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
       return;
     }
     req.actor = { ...req.actor, username, isAdmin: person.roles.includes('admin') };
+    res.locals.mustAcceptPolicy = !agreementTo(person, deps.config.policy.id);
   }));
+  // A new policy version (or none accepted yet): the policy page first, at the next request.
+  app.use((req, res, next) => {
+    if (!res.locals.mustAcceptPolicy || POLICY_FREE.some((p) => req.path === p || req.path.startsWith(`${p}/`))) return next();
+    if (req.method === 'GET') return res.redirect('/policy');
+    next(new ForbiddenError('accept the current usage policy first (/policy)'));
+  });
 
+  app.use(policyRoutes(deps));
   app.use(loginRoutes(deps));
   app.use(accountRoutes(deps));
   app.use(campaignRoutes(deps));

@@ -62,7 +62,7 @@ export async function startTestPortal(fx: SlapdFixture, overrides: { portal?: Re
   });
   const portal = await startPortal(cfg);
   const d = portal.directory.directory;
-  await d.people.create({ username: 'pat', displayName: 'Pat PI', roles: ['admin'] });
+  await d.people.create({ username: 'pat', displayName: 'Pat PI', roles: ['admin'], policyAgreements: ['aup-2026'] });
   await d.identities.bind('pat', { type: 'x509', subject: '/DC=org/DC=example/CN=Pat PI' });
   await d.campaigns.create({ name: 'flare', pi: 'pat', embargoEnd: new Date('2030-01-01T00:00:00Z'), description: 'Solar flare campaign' });
   return {

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { ValidationError } from '../../../core/errors.js';
 import { bindIdentity, unbindIdentity } from '../../services/accounts.js';
 import { expiryWarning } from '../../services/lifecycle.js';
+import { agreementTo, latestAgreement } from '../../services/policy.js';
 import type { PortalDeps } from '../deps.js';
 import { handle, requireUser } from '../request-context.js';
 import { flash, page } from '../render.js';
@@ -32,6 +33,7 @@ export function accountRoutes(deps: PortalDeps): Router {
       title: 'Your account',
       person: { ...person, displayName: person.displayName ?? person.cn, email: person.mail },
       mailVerified: deps.notifier?.isVerified(person) ?? false,
+      policy: policyFacts(deps, person),
       mailConfigured: !!deps.notifier,
       certificates,
       expiring: certificates.filter((c) => c.warning),
@@ -62,6 +64,15 @@ export function accountRoutes(deps: PortalDeps): Router {
   }));
 
   return r;
+}
+
+function policyFacts(deps: PortalDeps, person: Parameters<typeof latestAgreement>[0]) {
+  const current = agreementTo(person, deps.config.policy.id);
+  const latest = current ?? latestAgreement(person);
+  return {
+    current: deps.config.policy.id, url: deps.config.policy.url, isCurrent: !!current,
+    accepted: latest ? { version: latest.version, at: latest.at?.toISOString().replace('.000Z', 'Z') } : undefined,
+  };
 }
 
 function providerName(deps: PortalDeps, issuer: string | undefined): string {

@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../../core/err
 import { NAME_PATTERN, type Person } from '../../../core/directory/index.js';
 import { accountForLogin, bindIdentity, parseRegistration, register } from '../../services/accounts.js';
 import { EXPIRED_CERTIFICATE_HINT } from '../../services/lifecycle.js';
+import { acceptPolicy } from '../../services/policy.js';
 import { CertificateRefused } from '../../auth/certificate-chain.js';
 import type { PortalDeps } from '../deps.js';
 import { handle } from '../request-context.js';
@@ -74,6 +75,7 @@ export function loginRoutes(deps: PortalDeps): Router {
       const form = parseRegistration(req.body, deps.config.policy.id);
       const person = await register(deps.services, { ...req.actor, identity: pending.label }, loadIdentity(pending), form);
       await startSession(req, person.username, pending.label);
+      await acceptPolicy(deps.services, req.actor, deps.config.policy.id, form.acceptPolicy); // with its time, in LDAP and the audit trail
       flash(req, `Welcome, ${person.username}: your account has UID ${person.uidNumber}.`);
       await sendVerification(req, person);
       res.redirect('/account');
@@ -108,26 +110,41 @@ export function loginRoutes(deps: PortalDeps): Router {
       if (id.input.type === 'x509') req.session.presented = storeIdentity(id);
       return res.redirect('/account');
     }
-    const staff = await provisionStaff(req, id);
-    if (staff) return res.redirect('/account');
+    if (provisionStaff(req, id)) return res.redirect('/policy');
     req.session.pending = storeIdentity(id);
+    req.session.staffPending = undefined;
     res.redirect('/register');
   }
 
-  /** Staff of the home institute logging in through its issuer get their account without the form. */
-  async function provisionStaff(req: Request, id: LoginIdentity): Promise<boolean> {
-    const { staff, policy } = deps.config;
+  /**
+   * Staff of the home institute logging in through its issuer get their account without the
+   * registration form, once they have read and accepted the usage policy (the policy page).
+   */
+  function provisionStaff(req: Request, id: LoginIdentity): boolean {
+    const { staff } = deps.config;
     if (id.input.type !== 'oidc' || !staff.issuer || id.input.issuer !== staff.issuer) return false;
     const username = id.claims?.preferredUsername?.toLowerCase();
     if (!username || !NAME_PATTERN.test(username)) return false;
     if (staff.usernames.length && !staff.usernames.includes(username)) return false;
-    const form = parseRegistration({ username, displayName: id.claims?.name ?? username, email: id.claims?.email ?? '', acceptPolicy: policy.id }, policy.id);
-    const person = await register(deps.services, { ...req.actor, identity: id.label }, id.input, form);
-    await startSession(req, person.username, id.label);
-    flash(req, `Your staff account ${person.username} is ready (UID ${person.uidNumber}). Bind your certificate below.`);
-    await sendVerification(req, person);
+    req.session.pending = storeIdentity(id);
+    req.session.staffPending = true;
     return true;
   }
+
+  r.post('/register/staff', limiter, handle(async (req, res) => {
+    const pending = req.session.pending;
+    if (!pending || !req.session.staffPending) throw new ValidationError('log in through your home institute first');
+    const { policy } = deps.config;
+    const claims = pending.claims;
+    const username = claims?.preferredUsername?.toLowerCase() ?? '';
+    const form = parseRegistration({ username, displayName: claims?.name ?? username, email: claims?.email ?? '', acceptPolicy: req.body.acceptPolicy }, policy.id);
+    const person = await register(deps.services, { ...req.actor, identity: pending.label }, loadIdentity(pending), form);
+    await startSession(req, person.username, pending.label);
+    await acceptPolicy(deps.services, req.actor, policy.id, form.acceptPolicy);
+    flash(req, `Your staff account ${person.username} is ready (UID ${person.uidNumber}). Bind your certificate below.`);
+    await sendVerification(req, person);
+    res.redirect('/account');
+  }));
 
   /** The only mail an unverified address gets: the link that verifies it. */
   async function sendVerification(req: Request, person: Person): Promise<void> {
