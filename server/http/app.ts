@@ -23,6 +23,7 @@ import { apiRoutes } from './routes/api.js';
 import { mailRoutes } from './routes/mail.js';
 import { policyRoutes } from './routes/policy.js';
 import { agreementTo } from '../services/policy.js';
+import { pendingCountFor } from '../services/memberships.js';
 import { ForbiddenError } from '../../core/errors.js';
 
 /** What a person who still has to accept the policy can reach: the policy, logout, mail confirmation. */
@@ -79,6 +80,8 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
     }
     req.actor = { ...req.actor, username, isAdmin: person.roles.includes('admin') };
     res.locals.mustAcceptPolicy = !agreementTo(person, deps.config.policy.id);
+    // For the menu: pending requests across the campaigns this person leads (PI, admin role or not).
+    if (req.method === 'GET') res.locals.pendingCount = await pendingCountFor(deps.services, username);
   }));
   // A new policy version (or none accepted yet): the policy page first, at the next request.
   app.use((req, res, next) => {

@@ -107,6 +107,58 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, campaignNa
   audit(ctx, actor, 'membership.remove', campaign.name, { member });
 }
 
+/** A member leaves a campaign (not its PI): out of the POSIX group and the map at the next sync. */
+export async function leaveCampaign(ctx: ServiceContext, actor: Actor, campaignName: string): Promise<void> {
+  const username = requireLogin(actor);
+  const campaign = await ctx.directory.campaigns.require(campaignName);
+  if (campaign.pi === username) throw new ConflictError(`you are the PI of ${campaign.name}; ask the data centre to hand the campaign to another PI first`);
+  if (!campaign.members.includes(username)) throw new NotFoundError(`you are not a member of ${campaign.name}`);
+  await ctx.directory.campaigns.removeMember(campaign.name, username);
+  audit(ctx, actor, 'membership.leave', campaign.name, { member: username });
+}
+
+/** The requester takes back a pending request. */
+export async function withdrawRequest(ctx: ServiceContext, actor: Actor, requestId: string): Promise<MembershipRequest> {
+  const username = requireLogin(actor);
+  const request = await ctx.directory.requests.get(requestId);
+  if (!request || request.requester !== username) throw new NotFoundError('no such request of yours');
+  if (request.state !== 'pending') throw new ConflictError(`the request was already ${request.state}`);
+  const withdrawn = await ctx.directory.requests.withdraw(requestId, username);
+  audit(ctx, actor, 'membership.withdraw', request.campaign, { request: requestId, requester: username });
+  return withdrawn;
+}
+
+/**
+ * The PI (or an admin) adds a person directly. A pending request of that person is approved
+ * instead (so it does not linger), with the reason "added by <PI>".
+ */
+export async function addMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string): Promise<void> {
+  const username = requireLogin(actor);
+  const campaign = await ctx.directory.campaigns.require(campaignName);
+  if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} adds members`);
+  const person = await ctx.directory.people.get(member.trim());
+  if (!person) throw new NotFoundError(`there is no account ${JSON.stringify(member.trim())}`);
+  if (person.status !== 'active') throw new ConflictError(`the account ${person.username} is ${person.status}`);
+  if (campaign.members.includes(person.username)) throw new ConflictError(`${person.username} is already a member of ${campaign.name}`);
+  const pending = (await ctx.directory.requests.byRequester(person.username, 'pending')).find((q) => q.campaign === campaign.name);
+  if (pending) await ctx.directory.requests.decide(pending.id, { decision: 'approved', decidedBy: username, reason: `added by ${username}` });
+  else await ctx.directory.campaigns.addMember(campaign.name, person.username);
+  audit(ctx, actor, 'membership.add', campaign.name, { member: person.username, ...(pending ? { request: pending.id } : {}) });
+  await ctx.notify?.toPerson(person.username, {
+    subject: `You were added to campaign ${campaign.name}`,
+    text: `${username} added you to campaign ${campaign.name}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n`,
+    why: `you are now a member of campaign ${campaign.name}`,
+    path: `/campaigns/${encodeURIComponent(campaign.name)}`,
+  });
+}
+
+/** Pending requests across the campaigns the actor leads (all, for an admin): for the menu count. */
+export async function pendingCountFor(ctx: ServiceContext, username: string): Promise<number> {
+  let n = 0;
+  for (const c of await ctx.directory.campaigns.ledBy(username)) n += (await ctx.directory.requests.pendingForCampaign(c.name)).length;
+  return n;
+}
+
 /** Quote a person's text in a mail, indented. */
 function indent(text: string): string {
   return text.split(/\r?\n/).map((l) => `  ${l}`).join('\n');

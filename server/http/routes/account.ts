@@ -15,11 +15,13 @@ export function accountRoutes(deps: PortalDeps): Router {
 
   r.get('/account', handle(async (req, res) => {
     const username = requireUser(req);
-    const [person, identities, campaigns] = await Promise.all([
+    const [person, identities, campaigns, requests] = await Promise.all([
       directory.people.require(username),
       directory.identities.listForPerson(username),
       directory.campaigns.ofMember(username),
+      directory.requests.byRequester(username),
     ]);
+    const when = (d?: Date) => d?.toISOString().slice(0, 16).replace('T', ' ') ?? '';
     const providers = deps.oidcLogin.providers();
     const presented = req.session.presented?.input.type === 'x509' ? req.session.presented.input : undefined;
     const presentedBound = presented && identities.some((i) => i.certSubject === presented.subject);
@@ -43,6 +45,9 @@ export function accountRoutes(deps: PortalDeps): Router {
       presented: presented && !presentedBound ? { subject: presented.subject, issuer: presented.issuer ?? '', notAfter: presented.notAfter?.slice(0, 10) ?? '' } : undefined,
       providers,
       campaigns: campaigns.map((c) => ({ name: c.name, isPi: c.pi === username })),
+      pendingRequests: requests.filter((q) => q.state === 'pending').map((q) => ({ id: q.id, campaign: q.campaign, justification: q.justification, createdAt: when(q.createdAt) })),
+      decidedRequests: requests.filter((q) => q.state !== 'pending').reverse()
+        .map((q) => ({ campaign: q.campaign, state: q.state, reason: q.decisionReason ?? '', decidedBy: q.decidedBy ?? '', decidedAt: when(q.decidedAt) })),
     });
   }));
 

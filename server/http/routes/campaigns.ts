@@ -1,6 +1,6 @@
 /** Campaign pages for everybody: list, detail, join requests, PI decisions, member removal. */
 import { Router } from 'express';
-import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
+import { addMember, decide, decidableRequests, leaveCampaign, permissionsFor, removeMember, requestToJoin, withdrawRequest } from '../../services/memberships.js';
 import { changeEmbargo, closeCampaign } from '../../services/administration.js';
 import type { PortalDeps } from '../deps.js';
 import { handle, requireUser } from '../request-context.js';
@@ -26,8 +26,11 @@ export function campaignRoutes(deps: PortalDeps): Router {
   r.get('/campaigns/:name', handle(async (req, res) => {
     requireUser(req);
     const c = await directory.campaigns.require(String(req.params.name));
-    const perms = await permissionsFor(deps.services, req.actor, c);
+    const mine = await directory.requests.byRequester(req.actor.username!, 'pending');
+    const perms = await permissionsFor(deps.services, req.actor, c, mine);
     page(deps, req, res, 'campaign', {
+      pendingRequestId: mine.find((q) => q.campaign === c.name)?.id,
+      canLeave: perms.isMember && !perms.isPi,
       title: c.name,
       campaign: { ...c, embargoEnd: day(c.embargoEnd), embargoEndInput: day(c.embargoEnd) ?? '', isOpen: c.state === 'open' },
       ...perms,
@@ -54,6 +57,41 @@ export function campaignRoutes(deps: PortalDeps): Router {
       res.redirect(`/campaigns/${encodeURIComponent(done.campaign)}`);
     }));
   }
+
+  r.get('/requests', handle(async (req, res) => {
+    const username = requireUser(req);
+    const requests = await decidableRequests(deps.services, req.actor);
+    const led = await directory.campaigns.ledBy(username);
+    page(deps, req, res, 'requests', {
+      title: 'Requests to decide',
+      requests: requests.map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') })),
+      campaigns: (req.actor.isAdmin ? await directory.campaigns.list() : led).map((c) => c.name).sort(),
+    });
+  }));
+
+  r.post('/requests/:id/withdraw', handle(async (req, res) => {
+    requireUser(req);
+    const q = await withdrawRequest(deps.services, req.actor, String(req.params.id));
+    flash(req, `Your request to join ${q.campaign} was withdrawn.`);
+    res.redirect('/account');
+  }));
+
+  r.post('/campaigns/:name/leave', handle(async (req, res) => {
+    requireUser(req);
+    const name = String(req.params.name);
+    await leaveCampaign(deps.services, req.actor, name);
+    flash(req, `You left ${name}. Its data are no longer readable with your account once the storage nodes have synced (seconds).`);
+    res.redirect('/account');
+  }));
+
+  r.post('/campaigns/:name/members', handle(async (req, res) => {
+    requireUser(req);
+    const name = String(req.params.name);
+    const member = stringParam(req.body.username, 32);
+    await addMember(deps.services, req.actor, name, member);
+    flash(req, `Added ${member} to ${name}.`);
+    res.redirect(`/campaigns/${encodeURIComponent(name)}`);
+  }));
 
   r.post('/campaigns/:name/members/:user/remove', handle(async (req, res) => {
     requireUser(req);
