@@ -6,7 +6,7 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isActive } from '../../core/directory/index.js';
 import { createLogger } from '../../core/log.js';
@@ -24,6 +24,7 @@ import { mailRoutes } from './routes/mail.js';
 import { policyRoutes } from './routes/policy.js';
 import { agreementTo } from '../services/policy.js';
 import { pendingCountFor } from '../services/memberships.js';
+import { EmbargoExtensionStore } from '../services/embargo-extensions.js';
 import { ForbiddenError } from '../../core/errors.js';
 
 /** What a person who still has to accept the policy can reach: the policy, logout, mail confirmation. */
@@ -35,7 +36,10 @@ export interface PortalApp {
   close(): void;
 }
 
-export function createPortalApp(deps: PortalDeps, options: { sessionFile: string; secure: boolean }): PortalApp {
+export function createPortalApp(given: PortalDeps, options: { sessionFile: string; secure: boolean }): PortalApp {
+  // Embargo extension requests: portal-local SQLite beside the sessions, unless given.
+  const extensions = given.embargoExtensions ?? new EmbargoExtensionStore(join(dirname(options.sessionFile), 'embargo-extensions.sqlite'));
+  const deps: PortalDeps = { ...given, embargoExtensions: extensions };
   const log = createLogger('portal');
   const app = express();
   app.disable('x-powered-by');
@@ -104,5 +108,13 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
   const sweep = () => void deps.notifier?.certificateExpiryNotices().catch((err: unknown) => log.error({ err }, 'certificate expiry notices failed'));
   const expiryTimer = deps.notifier && hours > 0 ? setInterval(sweep, hours * 3600_000).unref() : undefined;
   const firstSweep = expiryTimer ? setTimeout(sweep, 60_000).unref() : undefined;
-  return { app, close: () => (clearInterval(expiryTimer), clearTimeout(firstSweep), store.close()) };
+  return {
+    app,
+    close: () => {
+      clearInterval(expiryTimer);
+      clearTimeout(firstSweep);
+      store.close();
+      if (!given.embargoExtensions) extensions.close();
+    },
+  };
 }

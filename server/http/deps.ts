@@ -5,6 +5,7 @@ import type { AuditTrail } from '../audit/trail.js';
 import type { PortalSection } from '../config.js';
 import type { BearerVerifier, CertificateLogin, OidcLogin } from './seams.js';
 import type { Notifier } from '../services/notifications.js';
+import type { EmbargoExtensionStore } from '../services/embargo-extensions.js';
 
 export interface PortalDeps {
   services: ServiceContext;
@@ -16,4 +17,6 @@ export interface PortalDeps {
   bearer: BearerVerifier;
   /** E-mail verification and notices; absent in tests that need no mail. */
   notifier?: Notifier;
+  /** Embargo extension requests (the app opens one beside the sessions when not given). */
+  embargoExtensions?: EmbargoExtensionStore;
 }

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { createCampaign, deleteAccount, requireAdmin, setAccountStatus } from '../../services/administration.js';
 import { decidableRequests } from '../../services/memberships.js';
+import { decideExtension } from '../../services/embargo-extensions.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { isActive } from '../../../core/directory/index.js';
 import type { PortalDeps } from '../deps.js';
@@ -68,8 +69,20 @@ export function adminRoutes(deps: PortalDeps): Router {
 
   r.get('/admin/requests', handle(async (req, res) => {
     const requests = await decidableRequests(deps.services, req.actor);
-    page(deps, req, res, 'admin/requests', { title: 'Pending requests', requests: requests.map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') })) });
+    page(deps, req, res, 'admin/requests', {
+      title: 'Pending requests', requests: requests.map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') })),
+      extensions: (deps.embargoExtensions?.pending() ?? []).map((x) => ({ ...x, currentEnd: x.currentEnd.slice(0, 10), createdAt: x.createdAt.slice(0, 16).replace('T', ' ') })),
+    });
   }));
+
+  for (const [path, decision] of [['approve', 'approved'], ['deny', 'denied']] as const) {
+    r.post(`/admin/embargo-extensions/:id/${path}`, handle(async (req, res) => {
+      if (!deps.embargoExtensions) throw new NotFoundError('embargo extensions are not set up');
+      const x = await decideExtension(deps.services, deps.embargoExtensions, req.actor, String(req.params.id), decision, stringParam(req.body.reason, 500));
+      flash(req, `Embargo extension of ${x.campaign} to ${x.newEnd}: ${decision}.`);
+      res.redirect('/admin/requests');
+    }));
+  }
 
   r.get('/admin/audit', (req, res) => {
     const filter = { actor: stringParam(req.query.actor, 64), action: stringParam(req.query.action, 64), target: stringParam(req.query.target, 200) };

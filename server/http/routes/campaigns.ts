@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { addMember, decide, decidableRequests, leaveCampaign, permissionsFor, removeMember, requestToJoin, withdrawRequest } from '../../services/memberships.js';
 import { changeEmbargo, closeCampaign } from '../../services/administration.js';
+import { requestExtension } from '../../services/embargo-extensions.js';
 import type { PortalDeps } from '../deps.js';
 import { handle, requireUser } from '../request-context.js';
 import { flash, page } from '../render.js';
@@ -30,6 +31,8 @@ export function campaignRoutes(deps: PortalDeps): Router {
     const perms = await permissionsFor(deps.services, req.actor, c, mine);
     page(deps, req, res, 'campaign', {
       pendingRequestId: mine.find((q) => q.campaign === c.name)?.id,
+      extensions: perms.canManage ? (deps.embargoExtensions?.forCampaign(c.name) ?? []).map((x) => ({ ...x, createdAt: x.createdAt.slice(0, 10), isPending: x.state === 'pending' })) : [],
+      canAskExtension: perms.isPi && !!c.embargoEnd && !deps.embargoExtensions?.pending(c.name).length,
       canLeave: perms.isMember && !perms.isPi,
       title: c.name,
       campaign: { ...c, embargoEnd: day(c.embargoEnd), embargoEndInput: day(c.embargoEnd) ?? '', isOpen: c.state === 'open' },
@@ -91,6 +94,14 @@ export function campaignRoutes(deps: PortalDeps): Router {
     await addMember(deps.services, req.actor, name, member);
     flash(req, `Added ${member} to ${name}.`);
     res.redirect(`/campaigns/${encodeURIComponent(name)}`);
+  }));
+
+  r.post('/campaigns/:name/embargo-extension', handle(async (req, res) => {
+    requireUser(req);
+    if (!deps.embargoExtensions) throw new Error('embargo extensions are not set up');
+    const x = await requestExtension(deps.services, deps.embargoExtensions, req.actor, String(req.params.name), req.body.newEnd, stringParam(req.body.reason, 1000));
+    flash(req, `Your request to extend the embargo of ${x.campaign} to ${x.newEnd} was sent to the administrators. The current date holds until they decide.`);
+    res.redirect(`/campaigns/${encodeURIComponent(x.campaign)}`);
   }));
 
   r.post('/campaigns/:name/members/:user/remove', handle(async (req, res) => {
