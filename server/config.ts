@@ -76,8 +76,13 @@ export const portalSectionSchema = z.object({
       expiryCheckHours: z.coerce.number().min(0).max(24 * 7).default(24),
       /** How long an e-mail verification link stays valid. */
       verifyHours: z.coerce.number().int().min(1).max(24 * 30).default(72),
+      /**
+       * Identities not seen (no login, no binding) for this many months are flagged by mail to their
+       * owner and the admins, once; nothing is removed (0 = off). Checked with the expiry sweep.
+       */
+      flagUnseenMonths: z.coerce.number().int().min(0).max(120).default(0),
     })
-    .default({ smtpUrl: '', from: 'campaign-guard@localhost', expiryCheckHours: 24, verifyHours: 72 }),
+    .default({ smtpUrl: '', from: 'campaign-guard@localhost', expiryCheckHours: 24, verifyHours: 72, flagUnseenMonths: 0 }),
   /** Staff of the home institute: logging in through this issuer creates their account without a form. */
   staff: z
     .object({ issuer: z.string().url().optional(), usernames: envList(z.string()).default([]) })

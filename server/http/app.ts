@@ -25,6 +25,7 @@ import { policyRoutes } from './routes/policy.js';
 import { agreementTo } from '../services/policy.js';
 import { pendingCountFor } from '../services/memberships.js';
 import { EmbargoExtensionStore } from '../services/embargo-extensions.js';
+import { flagUnseenIdentities } from '../services/unseen.js';
 import { ForbiddenError } from '../../core/errors.js';
 
 /** What a person who still has to accept the policy can reach: the policy, logout, mail confirmation. */
@@ -105,7 +106,11 @@ export function createPortalApp(given: PortalDeps, options: { sessionFile: strin
 
   // Certificates expiring in 30/7/1 days: their owners are told by mail (once per threshold).
   const hours = deps.config.mail.expiryCheckHours;
-  const sweep = () => void deps.notifier?.certificateExpiryNotices().catch((err: unknown) => log.error({ err }, 'certificate expiry notices failed'));
+  const sweep = () => void (async () => {
+    if (!deps.notifier) return;
+    await deps.notifier.certificateExpiryNotices();
+    await flagUnseenIdentities(deps.services, deps.notifier, deps.auditTrail.all(), deps.config.mail.flagUnseenMonths);
+  })().catch((err: unknown) => log.error({ err }, 'certificate expiry or unseen identity notices failed'));
   const expiryTimer = deps.notifier && hours > 0 ? setInterval(sweep, hours * 3600_000).unref() : undefined;
   const firstSweep = expiryTimer ? setTimeout(sweep, 60_000).unref() : undefined;
   return {

@@ -136,6 +136,15 @@ export class Notifier {
     return told;
   }
 
+  /** Whether a notice of this kind and key was recorded as sent. */
+  wasSent(kind: string, key: string): boolean {
+    return !!this.db.prepare('SELECT 1 FROM notices_sent WHERE kind = ? AND key = ?').get(kind, key);
+  }
+
+  recordSent(kind: string, key: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO notices_sent (kind, key, sent_at) VALUES (?, ?, ?)').run(kind, key, new Date().toISOString());
+  }
+
   private async deliver(to: string, m: PersonMail): Promise<Delivery> {
     try {
       return await this.mailer.send({ to, subject: m.subject, text: m.text, why: m.why, link: this.link(m.path) });

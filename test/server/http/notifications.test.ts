@@ -11,6 +11,7 @@ import { startTestSmtp, type TestSmtp, type ReceivedMail } from '../../support/s
 import { useManagedSlapd } from '../../support/slapd.js';
 import { decodeHtml, PortalClient } from '../../support/portal-client.js';
 import { composeText } from '../../../core/mail/mailer.js';
+import { flagUnseenIdentities, lastSeen } from '../../../server/services/unseen.js';
 
 const DAY = 86_400_000;
 
@@ -110,5 +111,23 @@ describe('notifications by e-mail (real SMTP server on loopback, portal over rea
     // A week later the 7-day threshold tells her again.
     expect(await t.portal.notifier.certificateExpiryNotices(new Date(Date.now() + 14 * DAY))).to.deep.equal(['/DC=org/DC=example/CN=Olga Observer']);
     expect(smtp.received.slice(n).filter((m) => /certificate/.test(m.subject))).to.have.length(2);
+  });
+
+  it('optional policy: identities not seen for N months are flagged to the owner and the admins, once; nothing is removed', async () => {
+    const ctx = { directory: t.portal.directory.directory, audit: { append: () => undefined } };
+    expect(lastSeen([{ action: 'account.login', target: 'x', at: '2026-01-01T00:00:00Z' }, { action: 'identity.bind', target: 'x', at: '2026-03-01T00:00:00Z' }, { action: 'membership.request', target: 'x', at: '2026-09-01T00:00:00Z' }]).get('x')!.toISOString())
+      .to.equal('2026-03-01T00:00:00.000Z');
+    expect(await flagUnseenIdentities(ctx, t.portal.notifier, t.portal.audit.all(), 0, new Date(Date.now() + 400 * DAY)), 'off by default').to.deep.equal([]);
+    expect(await flagUnseenIdentities(ctx, t.portal.notifier, t.portal.audit.all(), 6), 'all seen recently').to.deep.equal([]);
+    const later = new Date(Date.now() + 200 * DAY);
+    const flagged = await flagUnseenIdentities(ctx, t.portal.notifier, t.portal.audit.all(), 6, later);
+    expect(flagged).to.include('certificate subject /DC=org/DC=example/CN=Olga Observer');
+    const toOwner = await smtp.waitFor((m) => m.to.includes('olga@example.org') && /^Not used for 6 months/.test(m.subject));
+    expect(toOwner.text).to.include('has not been used to log in to the portal since').and.include('It still maps to your storage account')
+      .and.include('You received this mail because the identity is bound to your storage account olga');
+    const toAdmin = await smtp.waitFor((m) => m.to.includes('pat@example.org') && /not used for 6 months$/.test(m.subject));
+    expect(toAdmin.text).to.include('olga: certificate subject /DC=org/DC=example/CN=Olga Observer').and.include('Nothing was removed');
+    expect(await flagUnseenIdentities(ctx, t.portal.notifier, t.portal.audit.all(), 6, later), 'once').to.deep.equal([]);
+    expect(await t.portal.directory.directory.identities.listForPerson('olga')).to.have.length(1);
   });
 });
