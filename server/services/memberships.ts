@@ -97,14 +97,21 @@ export async function decide(ctx: ServiceContext, actor: Actor, requestId: strin
   return decided;
 }
 
-export async function removeMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string): Promise<void> {
+export async function removeMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string, reason?: string): Promise<void> {
   const username = requireLogin(actor);
   const campaign = await ctx.directory.campaigns.require(campaignName);
   if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} removes members`);
   if (member === campaign.pi) throw new ConflictError('the PI cannot be removed from their own campaign');
   if (!campaign.members.includes(member)) throw new NotFoundError(`${member} is not a member of ${campaign.name}`);
   await ctx.directory.campaigns.removeMember(campaign.name, member);
-  audit(ctx, actor, 'membership.remove', campaign.name, { member });
+  const why = reason?.trim().slice(0, 500);
+  audit(ctx, actor, 'membership.remove', campaign.name, { member, ...(why ? { reason: why } : {}) });
+  await ctx.notify?.toPerson(member, {
+    subject: `You were removed from campaign ${campaign.name}`,
+    text: `${username} removed you from campaign ${campaign.name}. Its embargoed data are no longer readable with your storage account once the storage nodes have synced.\n${why ? `\nThe reason given:\n\n${indent(why)}\n` : ''}`,
+    why: `you were a member of campaign ${campaign.name}`,
+    path: `/campaigns/${encodeURIComponent(campaign.name)}`,
+  });
 }
 
 /** A member leaves a campaign (not its PI): out of the POSIX group and the map at the next sync. */

@@ -176,12 +176,13 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect(corona.embargoEnd!.toISOString()).to.equal('2031-03-31T23:59:59.000Z');
     expect((await p.post('/campaigns/corona/embargo', { embargoEnd: '2032-01-31', reason: '' }, { csrfFrom: '/campaigns/corona' })).status).to.equal(400);
     expect((await p.post('/campaigns/corona/embargo', { embargoEnd: '2032-01-31', reason: 'instrument recalibration' }, { csrfFrom: '/campaigns/corona' })).status).to.equal(302);
-    expect((await p.post('/admin/users/nina/suspend', {}, { csrfFrom: '/admin/users' })).status).to.equal(302);
+    expect((await p.post('/admin/users/nina/suspend', {}, { csrfFrom: '/admin/users' })).status, 'a reason is required').to.equal(400);
+    expect((await p.post('/admin/users/nina/suspend', { reason: 'compromised key reported' }, { csrfFrom: '/admin/users' })).status).to.equal(302);
     const n = as(nina);
     const refused = await n.get('/login/certificate');
     expect(refused.status).to.equal(403);
     expect(refused.body).to.include('suspended');
-    await p.post('/admin/users/nina/reactivate', {}, { csrfFrom: '/admin/users' });
+    await p.post('/admin/users/nina/reactivate', { reason: 'new key issued' }, { csrfFrom: '/admin/users' });
     expect((await as(nina).get('/login/certificate')).location).to.equal('/account');
     const exported = await p.get('/admin/audit/export?format=json');
     const records = JSON.parse(exported.body) as { action: string; target: string; details?: Record<string, unknown> }[];

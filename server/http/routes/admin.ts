@@ -1,6 +1,7 @@
 /** Admin pages: users, campaigns, all pending requests, the audit trail and its export. */
 import { Router } from 'express';
-import { createCampaign, deleteAccount, requireAdmin, setAccountStatus } from '../../services/administration.js';
+import { createCampaign, deleteAccount, requireAdmin } from '../../services/administration.js';
+import { setAccountStatusFor } from '../../services/safer-admin.js';
 import { decidableRequests } from '../../services/memberships.js';
 import { decideExtension } from '../../services/embargo-extensions.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
@@ -35,7 +36,7 @@ export function adminRoutes(deps: PortalDeps): Router {
 
   for (const action of ['suspend', 'reactivate'] as const) {
     r.post(`/admin/users/:username/${action}`, handle(async (req, res) => {
-      await setAccountStatus(deps.services, req.actor, String(req.params.username), action === 'suspend' ? 'suspended' : 'active');
+      await setAccountStatusFor(deps.services, req.actor, String(req.params.username), action === 'suspend' ? 'suspended' : 'active', stringParam(req.body.reason, 500));
       flash(req, `${req.params.username}: ${action === 'suspend' ? 'suspended' : 'reactivated'}.`);
       res.redirect('/admin/users');
     }));

@@ -1,7 +1,8 @@
 /** Campaign pages for everybody: list, detail, join requests, PI decisions, member removal. */
 import { Router } from 'express';
 import { addMember, decide, decidableRequests, leaveCampaign, permissionsFor, removeMember, requestToJoin, withdrawRequest } from '../../services/memberships.js';
-import { changeEmbargo, closeCampaign } from '../../services/administration.js';
+import { changeEmbargo, requireAdmin } from '../../services/administration.js';
+import { closeCampaignFor, embargoOpening, reopenCampaign } from '../../services/safer-admin.js';
 import { requestExtension } from '../../services/embargo-extensions.js';
 import type { PortalDeps } from '../deps.js';
 import { handle, requireUser } from '../request-context.js';
@@ -106,13 +107,23 @@ export function campaignRoutes(deps: PortalDeps): Router {
 
   r.post('/campaigns/:name/members/:user/remove', handle(async (req, res) => {
     requireUser(req);
-    await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user));
+    await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user), stringParam(req.body.reason, 500));
     flash(req, `Removed ${req.params.user}.`);
     res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
   }));
 
   r.post('/campaigns/:name/embargo', handle(async (req, res) => {
     requireUser(req);
+    requireAdmin(req.actor);
+    const name = String(req.params.name);
+    const opening = await embargoOpening(deps.services, name, req.body.embargoEnd);
+    if (opening.opensEarlier && req.body.confirmed !== 'yes') {
+      // Second step: say what happens, and ask again.
+      return page(deps, req, res, 'confirm-embargo', {
+        title: `Open ${name} earlier?`, name, opening, publicNow: opening.publicFrom === 'now',
+        embargoEnd: stringParam(req.body.embargoEnd, 10), reason: stringParam(req.body.reason, 500),
+      });
+    }
     const c = await changeEmbargo(deps.services, req.actor, String(req.params.name), req.body.embargoEnd, req.body.reason);
     flash(req, c.embargoEnd ? `Embargo of ${c.name} now ends ${day(c.embargoEnd)}.` : `${c.name} is now public.`);
     res.redirect(`/campaigns/${encodeURIComponent(c.name)}`);
@@ -120,8 +131,15 @@ export function campaignRoutes(deps: PortalDeps): Router {
 
   r.post('/campaigns/:name/close', handle(async (req, res) => {
     requireUser(req);
-    await closeCampaign(deps.services, req.actor, String(req.params.name));
+    await closeCampaignFor(deps.services, req.actor, String(req.params.name), stringParam(req.body.reason, 500));
     flash(req, 'Campaign closed to new members.');
+    res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
+  }));
+
+  r.post('/campaigns/:name/reopen', handle(async (req, res) => {
+    requireUser(req);
+    await reopenCampaign(deps.services, req.actor, String(req.params.name), stringParam(req.body.reason, 500));
+    flash(req, 'Campaign reopened: people can ask to join again.');
     res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
   }));
 
