@@ -64,7 +64,7 @@ export function loginRoutes(deps: PortalDeps): Router {
       title: 'Create your account',
       identity: { label: pending.label, issuer: pending.input.issuer },
       policy: deps.config.policy,
-      form: prefill(pending.claims),
+      form: prefill(pending.claims, pending.input.type === 'x509' ? pending.input.subject : undefined),
     });
   });
 
@@ -157,9 +157,28 @@ export function loginRoutes(deps: PortalDeps): Router {
   return r;
 }
 
-function prefill(claims: LoginIdentity['claims']): Record<string, string> {
+function prefill(claims: LoginIdentity['claims'], subject?: string): Record<string, string> {
   const username = claims?.preferredUsername?.toLowerCase() ?? '';
-  return { username: NAME_PATTERN.test(username) ? username : '', displayName: claims?.name ?? '', email: claims?.email ?? '' };
+  return { username: NAME_PATTERN.test(username) ? username : '', displayName: claims?.name ?? (subject ? commonName(subject) : ''), email: claims?.email ?? '' };
+}
+
+/**
+ * The last CN of a grid DN (slash form), as a suggested full name: `/DC=org/CN=Nina Newcomer` ->
+ * `Nina Newcomer`; dCache's `\xNN` bytes are decoded as UTF-8. Only a suggestion: the person edits it.
+ */
+export function commonName(subject: string): string {
+  const matches = [...subject.matchAll(/\/CN=(.*?)(?=\/[A-Za-z][A-Za-z0-9.]*=|$)/g)];
+  const raw = matches.at(-1)?.[1] ?? '';
+  if (!raw.includes('\\x')) return raw.slice(0, 200);
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const m = /^\\x([0-9A-Fa-f]{1,2})/.exec(raw.slice(i));
+    if (m) {
+      bytes.push(parseInt(m[1]!, 16));
+      i += m[0].length - 1;
+    } else bytes.push(...Buffer.from(raw[i]!, 'utf8'));
+  }
+  return new TextDecoder('utf-8', { fatal: false }).decode(Uint8Array.from(bytes)).replace(/[\u0000-\u001f\u007f\ufffd]/g, '').slice(0, 200);
 }
 
 function startSession(req: Request, username: string, label: string): Promise<void> {

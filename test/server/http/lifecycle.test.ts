@@ -43,6 +43,7 @@ describe('identity lifecycle pages (portal over real TLS, real slapd)', function
     const c = as(stranger);
     expect((await c.get('/login/certificate')).location).to.equal('/register');
     const page = decodeHtml((await c.get('/register')).body);
+    expect(page, 'full name from the CN').to.include('value="Someone New"');
     expect(page).to.include('Already have an account?').and.include('bind this certificate from your existing account')
       .and.include('present it to the portal').and.include('Ask you every time');
   });
@@ -73,5 +74,15 @@ describe('identity lifecycle pages (portal over real TLS, real slapd)', function
     const body = decodeHtml(res.body);
     expect(body).to.include('Your certificate has expired').and.include('expired on')
       .and.include('If the renewed certificate has the same subject, just log in with it').and.include('bind the new certificate from your account page');
+  });
+});
+
+describe('registration: the full name is pre-filled from the certificate CN', () => {
+  it('takes the last CN, decodes \\xNN bytes, and ignores other attributes', async () => {
+    const { commonName } = await import('../../../server/http/routes/login.js');
+    expect(commonName('/DC=org/DC=example/CN=Nina Newcomer')).to.equal('Nina Newcomer');
+    expect(commonName('/C=DE/O=GermanGrid/OU=KIT/CN=J\\xC3\\xBCrgen M\\xC3\\xBCller')).to.equal('Jürgen Müller');
+    expect(commonName('/DC=org/CN=Robot/CN=Service Name/emailAddress=x@y')).to.equal('Service Name');
+    expect(commonName('/C=DE/O=No CN')).to.equal('');
   });
 });
