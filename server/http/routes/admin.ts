@@ -1,11 +1,12 @@
 /** Admin pages: users, campaigns, all pending requests, the audit trail and its export. */
 import { Router } from 'express';
-import { createCampaign, deleteAccount, requireAdmin } from '../../services/administration.js';
+import { createCampaign, deleteAccount, requireAdmin, setRole } from '../../services/administration.js';
+import type { AuditRecord } from '../../audit/trail.js';
 import { setAccountStatusFor } from '../../services/safer-admin.js';
 import { decidableRequests } from '../../services/memberships.js';
 import { decideExtension } from '../../services/embargo-extensions.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
-import { isActive } from '../../../core/directory/index.js';
+import { describeIdentity, identityRef, isActive } from '../../../core/directory/index.js';
 import type { PortalDeps } from '../deps.js';
 import { handle } from '../request-context.js';
 import { flash, page } from '../render.js';
@@ -25,13 +26,51 @@ export function adminRoutes(deps: PortalDeps): Router {
 
   r.get('/admin', (req, res) => page(deps, req, res, 'admin/index', { title: 'Administration' }));
 
+  const PAGE = 50;
   r.get('/admin/users', handle(async (req, res) => {
     const q = stringParam(req.query.q, 100);
-    const people = await directory.people.search(q, 200);
+    const all = await directory.people.search(q, 1_000_000);
+    const pages = Math.max(1, Math.ceil(all.length / PAGE));
+    const at = Math.min(Math.max(1, Number.parseInt(stringParam(req.query.page, 6), 10) || 1), pages);
+    const people = all.slice((at - 1) * PAGE, at * PAGE);
+    const link = (n: number) => `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) })}`;
     page(deps, req, res, 'admin/users', {
       title: 'Users', q,
+      showing: all.length ? `showing ${(at - 1) * PAGE + 1}–${(at - 1) * PAGE + people.length} of ${all.length}` : '',
+      prev: at > 1 ? link(at - 1) : undefined, next: at < pages ? link(at + 1) : undefined,
       people: people.map((p) => ({ ...p, displayName: p.displayName ?? p.cn, isActive: isActive(p.status), rolesText: p.roles.join(', ') })),
     });
+  }));
+
+  // One user: identities, campaigns, requests, audit history (as actor, as target, and of the identities they own), admin role.
+  r.get('/admin/users/:username', handle(async (req, res) => {
+    const username = String(req.params.username);
+    const person = await directory.people.get(username);
+    if (!person) throw new NotFoundError(`there is no account ${JSON.stringify(username)}`);
+    const [identities, campaigns, requests] = await Promise.all([
+      directory.identities.listForPerson(username), directory.campaigns.ofMember(username), directory.requests.byRequester(username),
+    ]);
+    const targets = [username, ...identities.map((i) => describeIdentity(identityRef(i)))];
+    const bySeq = new Map<number, AuditRecord>();
+    for (const r of deps.auditTrail.query({ actor: username, limit: 100 })) bySeq.set(r.seq, r);
+    for (const target of targets) for (const r of deps.auditTrail.query({ target, limit: 100 })) bySeq.set(r.seq, r);
+    const history = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, 200);
+    page(deps, req, res, 'admin/user', {
+      title: `User ${username}`,
+      person: { ...person, displayName: person.displayName ?? person.cn, isAdmin: person.roles.includes('admin'), isMe: username === req.actor.username },
+      identities: identities.map((i) => ({ what: describeIdentity(identityRef(i)), status: i.status, notAfter: i.certNotAfter?.toISOString().slice(0, 10) ?? '' })),
+      campaigns: campaigns.map((c) => ({ name: c.name, isPi: c.pi === username })),
+      requests: requests.reverse().map((q) => ({ campaign: q.campaign, state: q.state, reason: q.decisionReason ?? '', decidedBy: q.decidedBy ?? '' })),
+      history: history.map((x) => ({ ...x, at: x.at.replace('T', ' ').slice(0, 19), detailsText: x.details ? JSON.stringify(x.details) : '' })),
+    });
+  }));
+
+  r.post('/admin/users/:username/role', handle(async (req, res) => {
+    const username = String(req.params.username);
+    const granted = req.body.grant === 'yes';
+    await setRole(deps.services, req.actor, username, 'admin', granted);
+    flash(req, `${username}: admin role ${granted ? 'granted' : 'revoked'}.`);
+    res.redirect(`/admin/users/${encodeURIComponent(username)}`);
   }));
 
   for (const action of ['suspend', 'reactivate'] as const) {
