@@ -88,10 +88,18 @@ export function adminRoutes(deps: PortalDeps): Router {
   }));
 
   const campaignsPage = async (req: Parameters<typeof page>[1], res: Parameters<typeof page>[2], extra: Record<string, unknown> = {}, status = 200) => {
-    const campaigns = await directory.campaigns.list();
+    const q = stringParam(req.query.q, 100).toLowerCase();
+    const all = (await directory.campaigns.list()).filter((c) => !q || c.name.includes(q) || c.pi.includes(q) || (c.description ?? '').toLowerCase().includes(q))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const pages = Math.max(1, Math.ceil(all.length / PAGE));
+    const at = Math.min(Math.max(1, Number.parseInt(stringParam(req.query.page, 6), 10) || 1), pages);
+    const campaigns = all.slice((at - 1) * PAGE, at * PAGE);
+    const link = (n: number) => `/admin/campaigns?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) })}`;
     page(deps, req, res, 'admin/campaigns', {
-      title: 'Campaigns',
-      campaigns: campaigns.sort((a, b) => a.name.localeCompare(b.name)).map((c) => ({ ...c, embargoEnd: c.embargoEnd?.toISOString().slice(0, 10), memberCount: c.members.length })),
+      title: 'Campaigns', q,
+      showing: all.length ? `showing ${(at - 1) * PAGE + 1}–${(at - 1) * PAGE + campaigns.length} of ${all.length}` : '',
+      prev: at > 1 ? link(at - 1) : undefined, next: at < pages ? link(at + 1) : undefined,
+      campaigns: campaigns.map((c) => ({ ...c, embargoEnd: c.embargoEnd?.toISOString().slice(0, 10), memberCount: c.members.length })),
       ...extra,
     }, status);
   };

@@ -18,6 +18,7 @@ describe('admin at scale: users pages (portal over real TLS, real slapd)', funct
     t = await startTestPortal(fx);
     const d = t.portal.directory.directory;
     for (let i = 0; i < 60; i++) await d.people.create({ username: `u${String(i).padStart(2, '0')}`, displayName: `User ${i}` });
+    for (let i = 0; i < 55; i++) await d.campaigns.create({ name: `c${String(i).padStart(2, '0')}`, pi: 'pat' });
     admin = new PortalClient(t.base, { ca: t.ca.certPem, cert: t.people.pat.certPem, key: t.people.pat.keyPem });
     await admin.get('/login/certificate');
     const nina = new PortalClient(t.base, { ca: t.ca.certPem, cert: t.people.nina.certPem, key: t.people.nina.keyPem });
@@ -35,6 +36,12 @@ describe('admin at scale: users pages (portal over real TLS, real slapd)', funct
     const second = decodeHtml((await admin.get('/admin/users?page=2')).body);
     expect(second).to.include('showing 51–62 of 62').and.include('previous page').and.not.include('next page');
     expect(decodeHtml((await admin.get('/admin/users?q=u0')).body)).to.include('showing 1–10 of 10');
+  });
+
+  it('campaigns too: 50 a page with counts, search', async () => {
+    expect(decodeHtml((await admin.get('/admin/campaigns')).body)).to.include('showing 1–50 of 56').and.include('href="/admin/campaigns?page=2"');
+    expect(decodeHtml((await admin.get('/admin/campaigns?page=2')).body)).to.include('showing 51–56 of 56').and.include('flare');
+    expect(decodeHtml((await admin.get('/admin/campaigns?q=c1')).body)).to.include('showing 1–10 of 10');
   });
 
   it('a page per user: identities, campaigns, requests, audit history of the account and its identities; admin role granted and revoked, audited', async () => {
