@@ -55,7 +55,36 @@ export const portalSectionSchema = z.object({
     })
     .default({ enabled: false, trustedAddresses: [], certHeader: 'x-ssl-client-cert' }),
   oidcProviders: z.array(oidcProviderSchema).default([]),
-  policy: z.object({ id: z.string().min(1), url: z.string().min(1) }).default({ id: 'aup-1', url: '/policy' }),
+  /**
+   * The usage policy: `id` is its version (a new id makes everyone accept again at their next
+   * request), `url` where it is read (the portal serves /policy), its text inline or from `file`.
+   */
+  policy: z
+    .object({
+      id: z.string().min(1).max(100).regex(/^\S+$/, 'policy.id: no spaces (it is stored as the first word of voPersonPolicyAgreement)'),
+      url: z.string().min(1).default('/policy'),
+      title: z.string().min(1).default('Usage policy'),
+      text: z.string().optional(),
+      file: z.string().optional(),
+    })
+    .default({ id: 'aup-1', url: '/policy', title: 'Usage policy' }),
+  /** Notifications by e-mail (core/mail/mailer.ts); only verified addresses get mail, the verification link excepted. */
+  mail: z
+    .object({
+      /** nodemailer URL, e.g. smtp://mail.example.org:25; empty = messages are logged, not sent */
+      smtpUrl: z.string().default(''),
+      from: z.string().min(3).default('campaign-guard@localhost'),
+      /** How often to look for certificates expiring in 30/7/1 days and tell their owners (0 = never). */
+      expiryCheckHours: z.coerce.number().min(0).max(24 * 7).default(24),
+      /** How long an e-mail verification link stays valid. */
+      verifyHours: z.coerce.number().int().min(1).max(24 * 30).default(72),
+      /**
+       * Identities not seen (no login, no binding) for this many months are flagged by mail to their
+       * owner and the admins, once; nothing is removed (0 = off). Checked with the expiry sweep.
+       */
+      flagUnseenMonths: z.coerce.number().int().min(0).max(120).default(0),
+    })
+    .default({ smtpUrl: '', from: 'campaign-guard@localhost', expiryCheckHours: 24, verifyHours: 72, flagUnseenMonths: 0 }),
   /** Staff of the home institute: logging in through this issuer creates their account without a form. */
   staff: z
     .object({ issuer: z.string().url().optional(), usernames: envList(z.string()).default([]) })

@@ -21,12 +21,14 @@ import { OpenIdConnectLogin } from './auth/oidc.js';
 import { JwtBearerVerifier } from './auth/bearer.js';
 import { createPortalApp } from './http/app.js';
 import { createViewRenderer } from './views.js';
+import { Notifier } from './services/notifications.js';
 
 export interface RunningPortal {
   url: string;
   port: number;
   directory: OpenDirectory;
   audit: AuditTrail;
+  notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -47,10 +49,12 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
       for (const problem of t.problems) log.error({ problem }, 'trust file not used');
     },
   });
+  const notifier = new Notifier(join(p.dataDir, 'mail.sqlite'), directory.directory, p.mail, p.publicUrl, log);
   const oidc = new OpenIdConnectLogin(p.oidcProviders);
   const portalApp = createPortalApp(
     {
-      services: { directory: directory.directory, audit, gplazmaAliases: new Map(p.oidcProviders.filter((o) => o.gplazmaAlias).map((o) => [o.issuer, o.gplazmaAlias!])) },
+      services: { directory: directory.directory, audit, notify: notifier, gplazmaAliases: new Map(p.oidcProviders.filter((o) => o.gplazmaAlias).map((o) => [o.issuer, o.gplazmaAlias!])) },
+      notifier,
       auditTrail: audit,
       views: createViewRenderer(),
       config: p,
@@ -89,12 +93,13 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
     (err: unknown) => log.warn({ err }, 'directory consistency check failed'),
   );
   return {
-    url, port, directory, audit,
+    url, port, directory, audit, notifier,
     async close() {
       await consistency;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       portalApp.close();
+      notifier.close();
       audit.close();
       await directory.close();
     },

@@ -104,6 +104,31 @@ export class RequestStore {
     return (await this.get(id))!;
   }
 
+  /**
+   * The requester takes back a pending request: a compare-and-swap out of 'pending' (so a PI's
+   * decision racing with it cannot both win; the loser gets ConflictError), then the entry is
+   * deleted. Returns the request as it was.
+   */
+  async withdraw(id: string, requester: string): Promise<MembershipRequest> {
+    const request = await this.get(id);
+    if (!request) throw new NotFoundError(`no membership request ${JSON.stringify(id)}`);
+    if (request.requester !== requester) throw new ForbiddenError('only the requester withdraws a request');
+    const dn = this.ctx.layout.requestDn(id);
+    try {
+      await this.ctx.ldap.modify(dn, [
+        { operation: 'delete', attribute: 'cgRequestState', values: ['pending'] },
+        { operation: 'add', attribute: 'cgRequestState', values: ['denied'] },
+        { operation: 'replace', attribute: 'cgDecidedBy', values: [request.requesterDn] },
+        { operation: 'replace', attribute: 'cgDecisionReason', values: ['withdrawn by the requester'] },
+      ]);
+    } catch (err) {
+      if (err instanceof ConflictError) throw new ConflictError(`membership request ${id} was already decided`, { cause: err });
+      throw err;
+    }
+    await this.ctx.ldap.delete(dn);
+    return request;
+  }
+
   /** Remove pending requests of a person (used when the account is deleted). */
   /** Delete the person's pending requests; returns those it deleted. */
   async dropPendingOf(personDn: string): Promise<MembershipRequest[]> {

@@ -1,10 +1,10 @@
 /**
  * Tells each PI N days before their campaign's embargo ends (once per campaign and end date, kept
- * in the journal): by e-mail through the configured SMTP transport (nodemailer), or, when none is
- * configured, as a log line an operator can act on.
+ * in the journal): by e-mail through the configured SMTP transport, or, when none is configured,
+ * as a log line an operator can act on. The mail path is the portal's (core/mail/mailer.ts).
  */
-import { createTransport } from 'nodemailer';
 import type { Logger } from '../../core/log.js';
+import { Mailer } from '../../core/mail/mailer.js';
 import type { CampaignFacts } from '../../core/embargo/policy.js';
 import type { Journal } from './journal.js';
 
@@ -23,7 +23,12 @@ export interface NoticeOptions {
 async function tell(o: Pick<NoticeOptions, 'piMail' | 'smtpUrl' | 'from' | 'log'>, campaign: string, subject: string, text: string, fields: Record<string, unknown>): Promise<void> {
   const to = await o.piMail(campaign);
   if (o.smtpUrl && to) {
-    await createTransport(o.smtpUrl).sendMail({ from: o.from, to, subject, text });
+    const mailer = new Mailer({ smtpUrl: o.smtpUrl, from: o.from }, o.log);
+    try {
+      await mailer.send({ to, subject, text, why: `you are the principal investigator of campaign ${campaign}` });
+    } finally {
+      mailer.close();
+    }
     o.log.info({ campaign, to, ...fields }, `notice sent: ${subject}`);
   } else {
     o.log.warn({ campaign, to: to ?? '(PI has no e-mail)', subject, ...fields }, 'notice (no SMTP transport configured: logged only)');

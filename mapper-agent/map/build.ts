@@ -5,10 +5,15 @@
  *
  * Left out, each counted, and with a reason in `problems` where an operator should look:
  * accounts and identities that are not active (core/directory/status.ts: suspended, expired,
- * pending, deleted, unknown, revoked), expired certificates, identities whose owner is gone, OIDC issuers
- * without a configured alias, values the format cannot hold, and any map key claimed by two
+ * pending, deleted, unknown, revoked), identities whose owner is gone, OIDC issuers without a
+ * configured alias, values the format cannot hold, and any map key claimed by two
  * different accounts (both left out: a login must resolve to exactly one account, and guessing
  * which one would be worse than none).
+ *
+ * A certificate's expiry is no reason to leave a DN out: the subject is the identity, a certificate
+ * only a credential for it. A renewed certificate keeps its subject, and dCache refuses an expired
+ * certificate at TLS by itself, so dropping the DN when the last certificate seen expires gains
+ * nothing and locks out everyone who renewed without logging in to the portal since.
  */
 import type { DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
 import { accountSuffix, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
@@ -18,6 +23,7 @@ import { isActive } from '../../core/directory/status.js';
 export interface BuildOptions {
   /** issuer URL -> gPlazma provider alias */
   oidcAliases: Record<string, string>;
+  /** Not used for any rule any more (certificate expiry does not leave a DN out); accepted for callers. */
   now?: Date;
 }
 
@@ -25,7 +31,7 @@ export interface BuiltMap {
   lines: number;
   /** lines the grid-mapfile will have (x509 identities whose DN it can hold) */
   gridLines: number;
-  skipped: { suspended: number; revoked: number; expired: number; orphaned: number; unmapped: number; conflicting: number; invalid: number };
+  skipped: { suspended: number; revoked: number; orphaned: number; unmapped: number; conflicting: number; invalid: number };
   problems: string[];
   /** keys left out for a reason the directory gives (inactive account or identity, a key two accounts claim): the shrink guard does not count them */
   explained: ReadonlySet<string>;
@@ -37,8 +43,7 @@ export interface BuiltMap {
 export const MULTIMAP_HEADER = '# gPlazma multimap written by campaign-guard mapper-agent from LDAP. Do not edit: changes are overwritten.\n';
 
 export async function buildMap(snapshot: DirectorySnapshot, options: BuildOptions): Promise<BuiltMap> {
-  const now = (options.now ?? new Date()).getTime();
-  const skipped = { suspended: 0, revoked: 0, expired: 0, orphaned: 0, unmapped: 0, conflicting: 0, invalid: 0 };
+  const skipped = { suspended: 0, revoked: 0, orphaned: 0, unmapped: 0, conflicting: 0, invalid: 0 };
   const problems: string[] = [];
   const byKey = new Map<string, MapAccount | null>(); // null: claimed by two accounts
   const explained = new Set<string>();
@@ -68,7 +73,6 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
       for (const form of identity.certSubjectForms ?? []) explained.add(`dn:${form}`);
       return void (account.active ? skipped.revoked++ : skipped.suspended++);
     }
-    if (identity.certNotAfter !== undefined && identity.certNotAfter.getTime() < now) return void skipped.expired++;
     const ref = identity.ref;
     // The other forms dCache may compute for the subject (JDK 17 decodings) map to the same account.
     for (const form of identity.certSubjectForms ?? []) {

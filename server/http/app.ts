@@ -6,7 +6,7 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isActive } from '../../core/directory/index.js';
 import { createLogger } from '../../core/log.js';
@@ -20,6 +20,16 @@ import { accountRoutes } from './routes/account.js';
 import { campaignRoutes } from './routes/campaigns.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
+import { mailRoutes } from './routes/mail.js';
+import { policyRoutes } from './routes/policy.js';
+import { agreementTo } from '../services/policy.js';
+import { pendingCountFor } from '../services/memberships.js';
+import { EmbargoExtensionStore } from '../services/embargo-extensions.js';
+import { flagUnseenIdentities } from '../services/unseen.js';
+import { ForbiddenError } from '../../core/errors.js';
+
+/** What a person who still has to accept the policy can reach: the policy, logout, mail confirmation. */
+const POLICY_FREE = ['/policy', '/logout', '/verify-email'];
 import './session.js';
 
 export interface PortalApp {
@@ -27,7 +37,10 @@ export interface PortalApp {
   close(): void;
 }
 
-export function createPortalApp(deps: PortalDeps, options: { sessionFile: string; secure: boolean }): PortalApp {
+export function createPortalApp(given: PortalDeps, options: { sessionFile: string; secure: boolean }): PortalApp {
+  // Embargo extension requests: portal-local SQLite beside the sessions, unless given.
+  const extensions = given.embargoExtensions ?? new EmbargoExtensionStore(join(dirname(options.sessionFile), 'embargo-extensions.sqlite'));
+  const deps: PortalDeps = { ...given, embargoExtensions: extensions };
   const log = createLogger('portal');
   const app = express();
   app.disable('x-powered-by');
@@ -65,7 +78,7 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
   const { csrfSynchronisedProtection } = csrfSync({ getTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : undefined) });
   app.use(csrfSynchronisedProtection);
 
-  app.use(before(async (req) => {
+  app.use(before(async (req, res) => {
     req.actor = { username: undefined, isAdmin: false, identity: req.session.loginLabel ?? 'anonymous', ip: req.ip ?? '' };
     const username = req.session.username;
     if (!username) return;
@@ -75,13 +88,42 @@ export function createPortalApp(deps: PortalDeps, options: { sessionFile: string
       return;
     }
     req.actor = { ...req.actor, username, isAdmin: person.roles.includes('admin') };
+    res.locals.mustAcceptPolicy = !agreementTo(person, deps.config.policy.id);
+    // For the menu: pending requests across the campaigns this person leads (PI, admin role or not).
+    if (req.method === 'GET') res.locals.pendingCount = await pendingCountFor(deps.services, username);
   }));
+  // A new policy version (or none accepted yet): the policy page first, at the next request.
+  app.use((req, res, next) => {
+    if (!res.locals.mustAcceptPolicy || POLICY_FREE.some((p) => req.path === p || req.path.startsWith(`${p}/`))) return next();
+    if (req.method === 'GET') return res.redirect('/policy');
+    next(new ForbiddenError('accept the current usage policy first (/policy)'));
+  });
 
+  app.use(policyRoutes(deps));
   app.use(loginRoutes(deps));
   app.use(accountRoutes(deps));
   app.use(campaignRoutes(deps));
   app.use(adminRoutes(deps));
+  app.use(mailRoutes(deps));
   app.use((req, _res, next) => next(Object.assign(new Error(`nothing at ${req.path}`), { status: 404 })));
   app.use(errorHandler(deps, log));
-  return { app, close: () => store.close() };
+
+  // Certificates expiring in 30/7/1 days: their owners are told by mail (once per threshold).
+  const hours = deps.config.mail.expiryCheckHours;
+  const sweep = () => void (async () => {
+    if (!deps.notifier) return;
+    await deps.notifier.certificateExpiryNotices();
+    await flagUnseenIdentities(deps.services, deps.notifier, deps.auditTrail.all(), deps.config.mail.flagUnseenMonths);
+  })().catch((err: unknown) => log.error({ err }, 'certificate expiry or unseen identity notices failed'));
+  const expiryTimer = deps.notifier && hours > 0 ? setInterval(sweep, hours * 3600_000).unref() : undefined;
+  const firstSweep = expiryTimer ? setTimeout(sweep, 60_000).unref() : undefined;
+  return {
+    app,
+    close: () => {
+      clearInterval(expiryTimer);
+      clearTimeout(firstSweep);
+      store.close();
+      if (!given.embargoExtensions) extensions.close();
+    },
+  };
 }

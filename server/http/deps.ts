@@ -4,6 +4,8 @@ import type { ViewRenderer } from '../views.js';
 import type { AuditTrail } from '../audit/trail.js';
 import type { PortalSection } from '../config.js';
 import type { BearerVerifier, CertificateLogin, OidcLogin } from './seams.js';
+import type { Notifier } from '../services/notifications.js';
+import type { EmbargoExtensionStore } from '../services/embargo-extensions.js';
 
 export interface PortalDeps {
   services: ServiceContext;
@@ -13,4 +15,8 @@ export interface PortalDeps {
   certificateLogin: CertificateLogin;
   oidcLogin: OidcLogin;
   bearer: BearerVerifier;
+  /** E-mail verification and notices; absent in tests that need no mail. */
+  notifier?: Notifier;
+  /** Embargo extension requests (the app opens one beside the sessions when not given). */
+  embargoExtensions?: EmbargoExtensionStore;
 }

@@ -17,7 +17,7 @@ export function page(deps: Pick<PortalDeps, 'views'>, req: Request, res: Respons
   res.status(status).type('html').send(
     deps.views.render(view, {
       ...data,
-      me: req.actor?.username ? { username: req.actor.username, isAdmin: req.actor.isAdmin } : undefined,
+      me: req.actor?.username ? { username: req.actor.username, isAdmin: req.actor.isAdmin, ...(res.locals?.pendingCount ? { pendingCount: res.locals.pendingCount as number } : {}) } : undefined,
       csrfToken,
       flash: messages,
     }),

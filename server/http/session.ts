@@ -18,6 +18,8 @@ declare module 'express-session' {
     loginLabel?: string;
     /** An identity that logged in but has no account yet (registration). */
     pending?: StoredIdentity;
+    /** The pending identity is staff of the home institute: the account is created once the policy is accepted. */
+    staffPending?: boolean;
     /** A certificate presented while logged in, waiting for "bind this certificate". */
     presented?: StoredIdentity;
     oidc?: { provider: string; pending: OidcPending; bind: boolean };

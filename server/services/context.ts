@@ -4,6 +4,7 @@
  * share one set of rules.
  */
 import type { Directory } from '../../core/directory/index.js';
+import type { Delivery, PersonMail } from './notifications.js';
 
 export interface Actor {
   /** Username of the logged-in account; undefined while registering. */
@@ -18,8 +19,9 @@ export interface Actor {
 export type AuditAction =
   | 'account.create' | 'account.update' | 'account.suspend' | 'account.reactivate' | 'account.delete' | 'account.login'
   | 'identity.bind' | 'identity.unbind' | 'identity.revoke' | 'identity.reinstate' | 'identity.issuer-change'
-  | 'membership.request' | 'membership.approve' | 'membership.deny' | 'membership.remove' | 'membership.withdraw'
-  | 'campaign.create' | 'campaign.close' | 'campaign.reopen' | 'embargo.change' | 'role.change';
+  | 'membership.request' | 'membership.approve' | 'membership.deny' | 'membership.remove' | 'membership.withdraw' | 'membership.leave' | 'membership.add'
+  | 'campaign.create' | 'campaign.close' | 'campaign.reopen' | 'embargo.change' | 'role.change' | 'policy.accept'
+  | 'embargo.extension-request' | 'embargo.extension-approve' | 'embargo.extension-deny';
 
 export interface AuditEvent {
   actor: string;
@@ -40,6 +42,8 @@ export interface ServiceContext {
   audit: AuditSink;
   /** issuer URL -> gPlazma alias of the OpenID providers (for dCache collision checks); optional */
   gplazmaAliases?: Map<string, string>;
+  /** Mail to people (server/services/notifications.ts); absent: nobody is told. Never throws. */
+  notify?: { toPerson(username: string, mail: PersonMail): Promise<Delivery> };
 }
 
 export function audit(ctx: ServiceContext, actor: Actor, action: AuditAction, target: string, details?: Record<string, unknown>): void {

@@ -45,6 +45,19 @@ export async function requestToJoin(ctx: ServiceContext, actor: Actor, campaignN
   if (campaign.state !== 'open') throw new ConflictError(`${campaign.name} is closed to new members`);
   const request = await ctx.directory.requests.create({ campaign: campaign.name, requester: username, justification: text });
   audit(ctx, actor, 'membership.request', campaign.name, { request: request.id, requester: username });
+  if (campaign.pi) {
+    await ctx.notify?.toPerson(campaign.pi, {
+      subject: `Campaign ${campaign.name}: ${username} asks to join`,
+      text: `${username} asks to join campaign ${campaign.name}, with this justification:
+
+${indent(text)}
+
+Approve or deny the request on the campaign's page.
+`,
+      why: `you are the principal investigator of campaign ${campaign.name}`,
+      path: `/campaigns/${encodeURIComponent(campaign.name)}`,
+    });
+  }
   return request;
 }
 
@@ -72,15 +85,88 @@ export async function decide(ctx: ServiceContext, actor: Actor, requestId: strin
   audit(ctx, actor, decision === 'approved' ? 'membership.approve' : 'membership.deny', campaign.name, {
     request: requestId, requester: request.requester, ...(reason ? { reason } : {}),
   });
+  const why = decided.decisionReason ? `\nThe reason given:\n\n${indent(decided.decisionReason)}\n` : '';
+  await ctx.notify?.toPerson(request.requester, {
+    subject: `Your request to join ${campaign.name} was ${decision}`,
+    text: decision === 'approved'
+      ? `Your request to join campaign ${campaign.name} was approved by ${username}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n${why}`
+      : `Your request to join campaign ${campaign.name} was denied by ${username}.\n${why}`,
+    why: `you asked to join campaign ${campaign.name}`,
+    path: '/account',
+  });
   return decided;
 }
 
-export async function removeMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string): Promise<void> {
+export async function removeMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string, reason?: string): Promise<void> {
   const username = requireLogin(actor);
   const campaign = await ctx.directory.campaigns.require(campaignName);
   if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} removes members`);
   if (member === campaign.pi) throw new ConflictError('the PI cannot be removed from their own campaign');
   if (!campaign.members.includes(member)) throw new NotFoundError(`${member} is not a member of ${campaign.name}`);
   await ctx.directory.campaigns.removeMember(campaign.name, member);
-  audit(ctx, actor, 'membership.remove', campaign.name, { member });
+  const why = reason?.trim().slice(0, 500);
+  audit(ctx, actor, 'membership.remove', campaign.name, { member, ...(why ? { reason: why } : {}) });
+  await ctx.notify?.toPerson(member, {
+    subject: `You were removed from campaign ${campaign.name}`,
+    text: `${username} removed you from campaign ${campaign.name}. Its embargoed data are no longer readable with your storage account once the storage nodes have synced.\n${why ? `\nThe reason given:\n\n${indent(why)}\n` : ''}`,
+    why: `you were a member of campaign ${campaign.name}`,
+    path: `/campaigns/${encodeURIComponent(campaign.name)}`,
+  });
+}
+
+/** A member leaves a campaign (not its PI): out of the POSIX group and the map at the next sync. */
+export async function leaveCampaign(ctx: ServiceContext, actor: Actor, campaignName: string): Promise<void> {
+  const username = requireLogin(actor);
+  const campaign = await ctx.directory.campaigns.require(campaignName);
+  if (campaign.pi === username) throw new ConflictError(`you are the PI of ${campaign.name}; ask the data centre to hand the campaign to another PI first`);
+  if (!campaign.members.includes(username)) throw new NotFoundError(`you are not a member of ${campaign.name}`);
+  await ctx.directory.campaigns.removeMember(campaign.name, username);
+  audit(ctx, actor, 'membership.leave', campaign.name, { member: username });
+}
+
+/** The requester takes back a pending request. */
+export async function withdrawRequest(ctx: ServiceContext, actor: Actor, requestId: string): Promise<MembershipRequest> {
+  const username = requireLogin(actor);
+  const request = await ctx.directory.requests.get(requestId);
+  if (!request || request.requester !== username) throw new NotFoundError('no such request of yours');
+  if (request.state !== 'pending') throw new ConflictError(`the request was already ${request.state}`);
+  const withdrawn = await ctx.directory.requests.withdraw(requestId, username);
+  audit(ctx, actor, 'membership.withdraw', request.campaign, { request: requestId, requester: username });
+  return withdrawn;
+}
+
+/**
+ * The PI (or an admin) adds a person directly. A pending request of that person is approved
+ * instead (so it does not linger), with the reason "added by <PI>".
+ */
+export async function addMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string): Promise<void> {
+  const username = requireLogin(actor);
+  const campaign = await ctx.directory.campaigns.require(campaignName);
+  if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} adds members`);
+  const person = await ctx.directory.people.get(member.trim());
+  if (!person) throw new NotFoundError(`there is no account ${JSON.stringify(member.trim())}`);
+  if (person.status !== 'active') throw new ConflictError(`the account ${person.username} is ${person.status}`);
+  if (campaign.members.includes(person.username)) throw new ConflictError(`${person.username} is already a member of ${campaign.name}`);
+  const pending = (await ctx.directory.requests.byRequester(person.username, 'pending')).find((q) => q.campaign === campaign.name);
+  if (pending) await ctx.directory.requests.decide(pending.id, { decision: 'approved', decidedBy: username, reason: `added by ${username}` });
+  else await ctx.directory.campaigns.addMember(campaign.name, person.username);
+  audit(ctx, actor, 'membership.add', campaign.name, { member: person.username, ...(pending ? { request: pending.id } : {}) });
+  await ctx.notify?.toPerson(person.username, {
+    subject: `You were added to campaign ${campaign.name}`,
+    text: `${username} added you to campaign ${campaign.name}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n`,
+    why: `you are now a member of campaign ${campaign.name}`,
+    path: `/campaigns/${encodeURIComponent(campaign.name)}`,
+  });
+}
+
+/** Pending requests across the campaigns the actor leads (all, for an admin): for the menu count. */
+export async function pendingCountFor(ctx: ServiceContext, username: string): Promise<number> {
+  let n = 0;
+  for (const c of await ctx.directory.campaigns.ledBy(username)) n += (await ctx.directory.requests.pendingForCampaign(c.name)).length;
+  return n;
+}
+
+/** Quote a person's text in a mail, indented. */
+function indent(text: string): string {
+  return text.split(/\r?\n/).map((l) => `  ${l}`).join('\n');
 }

@@ -184,12 +184,13 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect(corona.embargoEnd!.toISOString()).to.equal('2031-03-31T23:59:59.000Z');
     expect((await p.post('/campaigns/corona/embargo', { embargoEnd: '2032-01-31', reason: '' }, { csrfFrom: '/campaigns/corona' })).status).to.equal(400);
     expect((await p.post('/campaigns/corona/embargo', { embargoEnd: '2032-01-31', reason: 'instrument recalibration' }, { csrfFrom: '/campaigns/corona' })).status).to.equal(302);
-    expect((await p.post('/admin/users/nina/suspend', {}, { csrfFrom: '/admin/users' })).status).to.equal(302);
+    expect((await p.post('/admin/users/nina/suspend', {}, { csrfFrom: '/admin/users' })).status, 'a reason is required').to.equal(400);
+    expect((await p.post('/admin/users/nina/suspend', { reason: 'compromised key reported' }, { csrfFrom: '/admin/users' })).status).to.equal(302);
     const n = as(nina);
     const refused = await n.get('/login/certificate');
     expect(refused.status).to.equal(403);
     expect(refused.body).to.include('suspended');
-    await p.post('/admin/users/nina/reactivate', {}, { csrfFrom: '/admin/users' });
+    await p.post('/admin/users/nina/reactivate', { reason: 'new key issued' }, { csrfFrom: '/admin/users' });
     expect((await as(nina).get('/login/certificate')).location).to.equal('/account');
     const exported = await p.get('/admin/audit/export?format=json');
     const records = JSON.parse(exported.body) as { action: string; target: string; details?: Record<string, unknown> }[];
@@ -199,17 +200,25 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect(portal.audit.verify()).to.deep.include({ ok: true });
   });
 
-  it('staff of the home institute get their account at first login through its issuer, without the form', async () => {
+  it('staff of the home institute get their account at first login through its issuer, without the form, once they accepted the policy they were shown', async () => {
     const c = as();
     op.nextLogin = 'sam-staff';
     const start = await c.get('/login/oidc/test');
     const cb = await followLogin(start.location!, `${base}/login/oidc/test/callback`);
     const done = await c.get(cb.pathname + cb.search);
-    expect(done.location).to.equal('/account');
+    expect(done.location, 'the policy first').to.equal('/policy');
+    const policy = await c.get('/policy');
+    expect(policy.body).to.include('Accept and create my account').and.include('version aup-2026');
+    expect(await portal.directory.directory.people.get('sam'), 'no account before acceptance').to.equal(undefined);
+    expect((await c.post('/register/staff', {}, { csrfFrom: '/policy' })).status, 'not accepted: refused').to.equal(400);
+    const created = await c.post('/register/staff', { acceptPolicy: 'aup-2026' }, { csrfFrom: '/policy' });
+    expect(created.location).to.equal('/account');
     const page = await c.get('/account');
     expect(page.body).to.include('Your staff account sam is ready');
     const sam = await portal.directory.directory.people.require('sam');
-    expect(sam).to.deep.include({ displayName: 'Sam Staff', mail: 'sam@home.example', policyAgreements: ['aup-2026'] });
+    expect(sam).to.deep.include({ displayName: 'Sam Staff', mail: 'sam@home.example' });
+    expect(sam.policyAgreements).to.have.length(1);
+    expect(sam.policyAgreements[0]).to.match(/^aup-2026 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     // someone from the same issuer who is not on the staff list goes through registration
     op.accounts.set('olga-guest', { sub: 'olga-guest', preferred_username: 'olga' });
     const other = as();

@@ -27,7 +27,8 @@ export interface TestPortal {
   close(): Promise<void>;
 }
 
-export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
+/** `portal` overrides keys of the portal section (e.g. `mail` for the notification tests). */
+export async function startTestPortal(fx: SlapdFixture, overrides: { portal?: Record<string, unknown> } = {}): Promise<TestPortal> {
   const ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Portal Test CA'] }]);
   const server = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
   const people = {
@@ -56,11 +57,12 @@ export async function startTestPortal(fx: SlapdFixture): Promise<TestPortal> {
       oidcProviders: [{ id: 'test', name: 'Test IAM', issuer: op.issuer, clientId: TEST_CLIENT.id, clientSecret: TEST_CLIENT.secret }],
       apiAudience: TEST_AUDIENCE, policy: { id: 'aup-2026', url: '/policy' }, loginRateLimit: 1000,
       staff: { issuer: op.issuer, usernames: ['sam'] },
+      ...overrides.portal,
     },
   });
   const portal = await startPortal(cfg);
   const d = portal.directory.directory;
-  await d.people.create({ username: 'pat', displayName: 'Pat PI', roles: ['admin'] });
+  await d.people.create({ username: 'pat', displayName: 'Pat PI', roles: ['admin'], policyAgreements: ['aup-2026'] });
   await d.identities.bind('pat', { type: 'x509', subject: '/DC=org/DC=example/CN=Pat PI' });
   await d.campaigns.create({ name: 'flare', pi: 'pat', embargoEnd: new Date('2030-01-01T00:00:00Z'), description: 'Solar flare campaign' });
   return {

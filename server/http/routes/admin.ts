@@ -1,9 +1,12 @@
 /** Admin pages: users, campaigns, all pending requests, the audit trail and its export. */
 import { Router } from 'express';
-import { createCampaign, deleteAccount, requireAdmin, setAccountStatus } from '../../services/administration.js';
+import { createCampaign, deleteAccount, requireAdmin, setRole } from '../../services/administration.js';
+import type { AuditRecord } from '../../audit/trail.js';
+import { setAccountStatusFor } from '../../services/safer-admin.js';
 import { decidableRequests } from '../../services/memberships.js';
+import { decideExtension } from '../../services/embargo-extensions.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
-import { isActive } from '../../../core/directory/index.js';
+import { describeIdentity, identityRef, isActive } from '../../../core/directory/index.js';
 import type { PortalDeps } from '../deps.js';
 import { handle } from '../request-context.js';
 import { flash, page } from '../render.js';
@@ -23,18 +26,56 @@ export function adminRoutes(deps: PortalDeps): Router {
 
   r.get('/admin', (req, res) => page(deps, req, res, 'admin/index', { title: 'Administration' }));
 
+  const PAGE = 50;
   r.get('/admin/users', handle(async (req, res) => {
     const q = stringParam(req.query.q, 100);
-    const people = await directory.people.search(q, 200);
+    const all = await directory.people.search(q, 1_000_000);
+    const pages = Math.max(1, Math.ceil(all.length / PAGE));
+    const at = Math.min(Math.max(1, Number.parseInt(stringParam(req.query.page, 6), 10) || 1), pages);
+    const people = all.slice((at - 1) * PAGE, at * PAGE);
+    const link = (n: number) => `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) })}`;
     page(deps, req, res, 'admin/users', {
       title: 'Users', q,
+      showing: all.length ? `showing ${(at - 1) * PAGE + 1}–${(at - 1) * PAGE + people.length} of ${all.length}` : '',
+      prev: at > 1 ? link(at - 1) : undefined, next: at < pages ? link(at + 1) : undefined,
       people: people.map((p) => ({ ...p, displayName: p.displayName ?? p.cn, isActive: isActive(p.status), rolesText: p.roles.join(', ') })),
     });
   }));
 
+  // One user: identities, campaigns, requests, audit history (as actor, as target, and of the identities they own), admin role.
+  r.get('/admin/users/:username', handle(async (req, res) => {
+    const username = String(req.params.username);
+    const person = await directory.people.get(username);
+    if (!person) throw new NotFoundError(`there is no account ${JSON.stringify(username)}`);
+    const [identities, campaigns, requests] = await Promise.all([
+      directory.identities.listForPerson(username), directory.campaigns.ofMember(username), directory.requests.byRequester(username),
+    ]);
+    const targets = [username, ...identities.map((i) => describeIdentity(identityRef(i)))];
+    const bySeq = new Map<number, AuditRecord>();
+    for (const r of deps.auditTrail.query({ actor: username, limit: 100 })) bySeq.set(r.seq, r);
+    for (const target of targets) for (const r of deps.auditTrail.query({ target, limit: 100 })) bySeq.set(r.seq, r);
+    const history = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, 200);
+    page(deps, req, res, 'admin/user', {
+      title: `User ${username}`,
+      person: { ...person, displayName: person.displayName ?? person.cn, isAdmin: person.roles.includes('admin'), isMe: username === req.actor.username },
+      identities: identities.map((i) => ({ what: describeIdentity(identityRef(i)), status: i.status, notAfter: i.certNotAfter?.toISOString().slice(0, 10) ?? '' })),
+      campaigns: campaigns.map((c) => ({ name: c.name, isPi: c.pi === username })),
+      requests: requests.reverse().map((q) => ({ campaign: q.campaign, state: q.state, reason: q.decisionReason ?? '', decidedBy: q.decidedBy ?? '' })),
+      history: history.map((x) => ({ ...x, at: x.at.replace('T', ' ').slice(0, 19), detailsText: x.details ? JSON.stringify(x.details) : '' })),
+    });
+  }));
+
+  r.post('/admin/users/:username/role', handle(async (req, res) => {
+    const username = String(req.params.username);
+    const granted = req.body.grant === 'yes';
+    await setRole(deps.services, req.actor, username, 'admin', granted);
+    flash(req, `${username}: admin role ${granted ? 'granted' : 'revoked'}.`);
+    res.redirect(`/admin/users/${encodeURIComponent(username)}`);
+  }));
+
   for (const action of ['suspend', 'reactivate'] as const) {
     r.post(`/admin/users/:username/${action}`, handle(async (req, res) => {
-      await setAccountStatus(deps.services, req.actor, String(req.params.username), action === 'suspend' ? 'suspended' : 'active');
+      await setAccountStatusFor(deps.services, req.actor, String(req.params.username), action === 'suspend' ? 'suspended' : 'active', stringParam(req.body.reason, 500));
       flash(req, `${req.params.username}: ${action === 'suspend' ? 'suspended' : 'reactivated'}.`);
       res.redirect('/admin/users');
     }));
@@ -47,10 +88,18 @@ export function adminRoutes(deps: PortalDeps): Router {
   }));
 
   const campaignsPage = async (req: Parameters<typeof page>[1], res: Parameters<typeof page>[2], extra: Record<string, unknown> = {}, status = 200) => {
-    const campaigns = await directory.campaigns.list();
+    const q = stringParam(req.query.q, 100).toLowerCase();
+    const all = (await directory.campaigns.list()).filter((c) => !q || c.name.includes(q) || c.pi.includes(q) || (c.description ?? '').toLowerCase().includes(q))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const pages = Math.max(1, Math.ceil(all.length / PAGE));
+    const at = Math.min(Math.max(1, Number.parseInt(stringParam(req.query.page, 6), 10) || 1), pages);
+    const campaigns = all.slice((at - 1) * PAGE, at * PAGE);
+    const link = (n: number) => `/admin/campaigns?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) })}`;
     page(deps, req, res, 'admin/campaigns', {
-      title: 'Campaigns',
-      campaigns: campaigns.sort((a, b) => a.name.localeCompare(b.name)).map((c) => ({ ...c, embargoEnd: c.embargoEnd?.toISOString().slice(0, 10), memberCount: c.members.length })),
+      title: 'Campaigns', q,
+      showing: all.length ? `showing ${(at - 1) * PAGE + 1}–${(at - 1) * PAGE + campaigns.length} of ${all.length}` : '',
+      prev: at > 1 ? link(at - 1) : undefined, next: at < pages ? link(at + 1) : undefined,
+      campaigns: campaigns.map((c) => ({ ...c, embargoEnd: c.embargoEnd?.toISOString().slice(0, 10), memberCount: c.members.length })),
       ...extra,
     }, status);
   };
@@ -68,8 +117,20 @@ export function adminRoutes(deps: PortalDeps): Router {
 
   r.get('/admin/requests', handle(async (req, res) => {
     const requests = await decidableRequests(deps.services, req.actor);
-    page(deps, req, res, 'admin/requests', { title: 'Pending requests', requests: requests.map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') })) });
+    page(deps, req, res, 'admin/requests', {
+      title: 'Pending requests', requests: requests.map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') })),
+      extensions: (deps.embargoExtensions?.pending() ?? []).map((x) => ({ ...x, currentEnd: x.currentEnd.slice(0, 10), createdAt: x.createdAt.slice(0, 16).replace('T', ' ') })),
+    });
   }));
+
+  for (const [path, decision] of [['approve', 'approved'], ['deny', 'denied']] as const) {
+    r.post(`/admin/embargo-extensions/:id/${path}`, handle(async (req, res) => {
+      if (!deps.embargoExtensions) throw new NotFoundError('embargo extensions are not set up');
+      const x = await decideExtension(deps.services, deps.embargoExtensions, req.actor, String(req.params.id), decision, stringParam(req.body.reason, 500));
+      flash(req, `Embargo extension of ${x.campaign} to ${x.newEnd}: ${decision}.`);
+      res.redirect('/admin/requests');
+    }));
+  }
 
   r.get('/admin/audit', (req, res) => {
     const filter = { actor: stringParam(req.query.actor, 64), action: stringParam(req.query.action, 64), target: stringParam(req.query.target, 200) };

@@ -1,7 +1,9 @@
 /** Campaign pages for everybody: list, detail, join requests, PI decisions, member removal. */
 import { Router } from 'express';
-import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
-import { changeEmbargo, closeCampaign } from '../../services/administration.js';
+import { addMember, decide, decidableRequests, leaveCampaign, permissionsFor, removeMember, requestToJoin, withdrawRequest } from '../../services/memberships.js';
+import { changeEmbargo, requireAdmin } from '../../services/administration.js';
+import { closeCampaignFor, embargoOpening, reopenCampaign } from '../../services/safer-admin.js';
+import { requestExtension } from '../../services/embargo-extensions.js';
 import type { PortalDeps } from '../deps.js';
 import { handle, requireUser } from '../request-context.js';
 import { flash, page } from '../render.js';
@@ -26,8 +28,13 @@ export function campaignRoutes(deps: PortalDeps): Router {
   r.get('/campaigns/:name', handle(async (req, res) => {
     requireUser(req);
     const c = await directory.campaigns.require(String(req.params.name));
-    const perms = await permissionsFor(deps.services, req.actor, c);
+    const mine = await directory.requests.byRequester(req.actor.username!, 'pending');
+    const perms = await permissionsFor(deps.services, req.actor, c, mine);
     page(deps, req, res, 'campaign', {
+      pendingRequestId: mine.find((q) => q.campaign === c.name)?.id,
+      extensions: perms.canManage ? (deps.embargoExtensions?.forCampaign(c.name) ?? []).map((x) => ({ ...x, createdAt: x.createdAt.slice(0, 10), isPending: x.state === 'pending' })) : [],
+      canAskExtension: perms.isPi && !!c.embargoEnd && !deps.embargoExtensions?.pending(c.name).length,
+      canLeave: perms.isMember && !perms.isPi,
       title: c.name,
       campaign: { ...c, embargoEnd: day(c.embargoEnd), embargoEndInput: day(c.embargoEnd) ?? '', isOpen: c.state === 'open' },
       ...perms,
@@ -55,15 +62,68 @@ export function campaignRoutes(deps: PortalDeps): Router {
     }));
   }
 
+  r.get('/requests', handle(async (req, res) => {
+    const username = requireUser(req);
+    const requests = await decidableRequests(deps.services, req.actor);
+    const led = await directory.campaigns.ledBy(username);
+    page(deps, req, res, 'requests', {
+      title: 'Requests to decide',
+      requests: requests.map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') })),
+      campaigns: (req.actor.isAdmin ? await directory.campaigns.list() : led).map((c) => c.name).sort(),
+    });
+  }));
+
+  r.post('/requests/:id/withdraw', handle(async (req, res) => {
+    requireUser(req);
+    const q = await withdrawRequest(deps.services, req.actor, String(req.params.id));
+    flash(req, `Your request to join ${q.campaign} was withdrawn.`);
+    res.redirect('/account');
+  }));
+
+  r.post('/campaigns/:name/leave', handle(async (req, res) => {
+    requireUser(req);
+    const name = String(req.params.name);
+    await leaveCampaign(deps.services, req.actor, name);
+    flash(req, `You left ${name}. Its data are no longer readable with your account once the storage nodes have synced (seconds).`);
+    res.redirect('/account');
+  }));
+
+  r.post('/campaigns/:name/members', handle(async (req, res) => {
+    requireUser(req);
+    const name = String(req.params.name);
+    const member = stringParam(req.body.username, 32);
+    await addMember(deps.services, req.actor, name, member);
+    flash(req, `Added ${member} to ${name}.`);
+    res.redirect(`/campaigns/${encodeURIComponent(name)}`);
+  }));
+
+  r.post('/campaigns/:name/embargo-extension', handle(async (req, res) => {
+    requireUser(req);
+    if (!deps.embargoExtensions) throw new Error('embargo extensions are not set up');
+    const x = await requestExtension(deps.services, deps.embargoExtensions, req.actor, String(req.params.name), req.body.newEnd, stringParam(req.body.reason, 1000));
+    flash(req, `Your request to extend the embargo of ${x.campaign} to ${x.newEnd} was sent to the administrators. The current date holds until they decide.`);
+    res.redirect(`/campaigns/${encodeURIComponent(x.campaign)}`);
+  }));
+
   r.post('/campaigns/:name/members/:user/remove', handle(async (req, res) => {
     requireUser(req);
-    await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user));
+    await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user), stringParam(req.body.reason, 500));
     flash(req, `Removed ${req.params.user}.`);
     res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
   }));
 
   r.post('/campaigns/:name/embargo', handle(async (req, res) => {
     requireUser(req);
+    requireAdmin(req.actor);
+    const name = String(req.params.name);
+    const opening = await embargoOpening(deps.services, name, req.body.embargoEnd);
+    if (opening.opensEarlier && req.body.confirmed !== 'yes') {
+      // Second step: say what happens, and ask again.
+      return page(deps, req, res, 'confirm-embargo', {
+        title: `Open ${name} earlier?`, name, opening, publicNow: opening.publicFrom === 'now',
+        embargoEnd: stringParam(req.body.embargoEnd, 10), reason: stringParam(req.body.reason, 500),
+      });
+    }
     const c = await changeEmbargo(deps.services, req.actor, String(req.params.name), req.body.embargoEnd, req.body.reason);
     flash(req, c.embargoEnd ? `Embargo of ${c.name} now ends ${day(c.embargoEnd)}.` : `${c.name} is now public.`);
     res.redirect(`/campaigns/${encodeURIComponent(c.name)}`);
@@ -71,8 +131,15 @@ export function campaignRoutes(deps: PortalDeps): Router {
 
   r.post('/campaigns/:name/close', handle(async (req, res) => {
     requireUser(req);
-    await closeCampaign(deps.services, req.actor, String(req.params.name));
+    await closeCampaignFor(deps.services, req.actor, String(req.params.name), stringParam(req.body.reason, 500));
     flash(req, 'Campaign closed to new members.');
+    res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
+  }));
+
+  r.post('/campaigns/:name/reopen', handle(async (req, res) => {
+    requireUser(req);
+    await reopenCampaign(deps.services, req.actor, String(req.params.name), stringParam(req.body.reason, 500));
+    flash(req, 'Campaign reopened: people can ask to join again.');
     res.redirect(`/campaigns/${encodeURIComponent(String(req.params.name))}`);
   }));
 

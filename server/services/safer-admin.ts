@@ -1,0 +1,61 @@
+/**
+ * Safer admin actions: closing, reopening and suspending take a reason (kept in the audit trail);
+ * an embargo change that opens data earlier (lifted, shortened or set in the past) needs a second,
+ * explicit confirmation. The plain operations stay in administration.ts.
+ */
+import { ConflictError, ValidationError } from '../../core/errors.js';
+import { parseEmbargoDate, requireAdmin } from './administration.js';
+import { audit, type Actor, type ServiceContext } from './context.js';
+
+function reasonOf(reason: unknown, what: string): string {
+  const r = typeof reason === 'string' ? reason.trim() : '';
+  if (r.length < 3) throw new ValidationError(`give a reason for ${what} (kept in the audit trail)`);
+  return r.slice(0, 500);
+}
+
+export async function closeCampaignFor(ctx: ServiceContext, actor: Actor, name: string, reason: unknown): Promise<void> {
+  requireAdmin(actor);
+  const why = reasonOf(reason, 'closing the campaign');
+  const c = await ctx.directory.campaigns.require(name);
+  if (c.state === 'closed') throw new ConflictError(`${name} is already closed`);
+  await ctx.directory.campaigns.close(name);
+  audit(ctx, actor, 'campaign.close', name, { reason: why });
+}
+
+export async function reopenCampaign(ctx: ServiceContext, actor: Actor, name: string, reason: unknown): Promise<void> {
+  requireAdmin(actor);
+  const why = reasonOf(reason, 'reopening the campaign');
+  const c = await ctx.directory.campaigns.require(name);
+  if (c.state !== 'closed') throw new ConflictError(`${name} is open`);
+  await ctx.directory.campaigns.reopen(name);
+  audit(ctx, actor, 'campaign.reopen', name, { reason: why });
+}
+
+export async function setAccountStatusFor(ctx: ServiceContext, actor: Actor, username: string, status: 'active' | 'suspended', reason: unknown): Promise<void> {
+  const me = requireAdmin(actor);
+  const why = reasonOf(reason, status === 'suspended' ? 'the suspension' : 'the reactivation');
+  if (username === me && status === 'suspended') throw new ConflictError('you cannot suspend your own account');
+  await ctx.directory.people.require(username);
+  await ctx.directory.people.setStatus(username, status);
+  audit(ctx, actor, status === 'active' ? 'account.reactivate' : 'account.suspend', username, { reason: why });
+}
+
+export interface EmbargoOpening {
+  /** the change makes data public earlier than the current date would */
+  opensEarlier: boolean;
+  /** when the files become world-readable under the new setting: now, or the new date */
+  publicFrom: 'now' | string;
+  currentEnd?: string;
+}
+
+/** Whether an embargo change opens data earlier than now set (and so needs a second confirmation). */
+export async function embargoOpening(ctx: ServiceContext, name: string, value: unknown, now = new Date()): Promise<EmbargoOpening> {
+  const c = await ctx.directory.campaigns.require(name);
+  const end = parseEmbargoDate(value);
+  const current = c.embargoEnd;
+  const currentEnd = current?.toISOString().slice(0, 10);
+  if (current && current.getTime() <= now.getTime()) return { opensEarlier: false, publicFrom: 'now', ...(currentEnd ? { currentEnd } : {}) }; // already public
+  const publicNow = !end || end.getTime() <= now.getTime();
+  const shortened = !!end && (!current || end.getTime() < current.getTime());
+  return { opensEarlier: publicNow || shortened, publicFrom: publicNow ? 'now' : end!.toISOString().slice(0, 10), ...(currentEnd ? { currentEnd } : {}) };
+}
