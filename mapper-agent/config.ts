@@ -52,6 +52,8 @@ export const ingestSectionSchema = z.object({
   /** SMTP for notices (nodemailer URL, e.g. smtp://mail.example.org:25); empty = notices are only logged. */
   smtpUrl: z.string().default(''),
   noticeFrom: z.string().default('campaign-guard@localhost'),
+  /** The registration portal's public URL: notices link the campaign page, where a PI asks for an extension. Empty = no link. */
+  portalUrl: z.union([z.literal(''), z.string().url()]).default(''),
   /** Admins who get the daily digest of quarantined files (comma-separated from the environment). */
   adminMail: envList(z.string().email()).default([]),
   /** node-cron schedule of that digest in the daemon. */

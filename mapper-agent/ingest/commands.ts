@@ -237,7 +237,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     await cache.refresh();
     await sendEmbargoNotices({
       campaigns: cache.all(), piMail: (c) => cache.piMail(c), journal, days: ctx.cfg.agent.ingest.noticeDays,
-      smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, log: ctx.log, now: check.now,
+      smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, portalUrl: ctx.cfg.agent.ingest.portalUrl, log: ctx.log, now: check.now,
     });
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,

@@ -15,6 +15,8 @@ export interface NoticeOptions {
   days: number;
   smtpUrl: string;
   from: string;
+  /** the portal's public URL, for the link to the campaign page; empty = no link */
+  portalUrl?: string;
   log: Logger;
   now?: Date;
 }
@@ -44,6 +46,12 @@ export async function sendReembargoNotices(o: Pick<NoticeOptions, 'piMail' | 'sm
   }
 }
 
+/** Where a PI asks for a later end: the campaign's page in the portal (embargo extension request, decided by an admin). */
+function extensionHint(campaign: string, portalUrl: string | undefined): string {
+  const page = portalUrl ? `${portalUrl.replace(/\/+$/, '')}/campaigns/${encodeURIComponent(campaign)}` : 'the campaign\'s page in the registration portal';
+  return `If the embargo must be extended, ask for a later end date on ${page} before then; an administrator decides, and the current date holds until they do.\n`;
+}
+
 export async function sendEmbargoNotices(o: NoticeOptions): Promise<string[]> {
   if (o.days <= 0) return [];
   const now = (o.now ?? new Date()).getTime();
@@ -56,7 +64,7 @@ export async function sendEmbargoNotices(o: NoticeOptions): Promise<string[]> {
     if (o.journal.noticeSent(c.name, end)) continue;
     await tell(o, c.name, `Embargo of campaign ${c.name} ends on ${end.slice(0, 10)}`,
       `The embargo on the data of campaign ${c.name} ends on ${end.slice(0, 10)} (UTC). From then on its files become world-readable.\n` +
-      `If the embargo must be extended, ask the data centre's administrators to change the date before then.\n`, { embargoEnd: end });
+      extensionHint(c.name, o.portalUrl), { embargoEnd: end });
     o.journal.recordNotice(c.name, end);
     sent.push(c.name);
   }
