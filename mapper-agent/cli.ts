@@ -14,6 +14,7 @@ import { ShrinkRefusedError } from './map/atomic-write.js';
 import { readStatus } from './status.js';
 import { ClockRefusedError } from './clock.js';
 import { packageVersion } from '../core/version.js';
+import { count } from '../core/plural.js';
 
 // Each command loads its modules when it runs: the map sync should not carry the ingest side
 // (SQLite, mail, Rucio, progress bars) in its memory, and --help stays fast.
@@ -64,9 +65,9 @@ export function buildProgram(): Command {
         const outcome = await new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log).run({ dryRun: !!opts.dryRun, force: !!opts.force });
         for (const o of outcome.outputs) {
           if (opts.dryRun) console.log(`${o.path}: ${o.changed ? `would change (${o.oldLines} -> ${o.newLines} lines)` : 'unchanged'}${o.refused ? `; a real sync would refuse: ${o.refused}` : ''}${o.diff ? `\n${o.diff}` : ''}`);
-          else console.log(`${o.path}: ${o.changed ? 'written' : 'unchanged'}, ${o.newLines} lines`);
+          else console.log(`${o.path}: ${o.changed ? 'written' : 'unchanged'}, ${count(o.newLines, 'line')}`);
         }
-        if (outcome.problems.length) console.log(`${outcome.problems.length} identities left out (see the log):\n  ${outcome.problems.slice(0, 20).join('\n  ')}`);
+        if (outcome.problems.length) console.log(`${count(outcome.problems.length, 'identity', 'identities')} left out (see the log):\n  ${outcome.problems.slice(0, 20).join('\n  ')}`);
       }),
     );
 
@@ -100,7 +101,10 @@ export function buildProgram(): Command {
       }),
     );
 
-  const ingestCtx = (cfg: AgentConfig, ldap: ReturnType<typeof connectAgent>) => ({ cfg, ldap, log, out: (line: string) => console.log(line) });
+  // Human progress lines carry the time (UTC, to the second): a watch or a long run is read later.
+  // Structured output (report --format json|csv) is printed bare.
+  const stamped = (line: string) => console.log(`${new Date().toISOString().slice(0, 19)}Z ${line}`);
+  const ingestCtx = (cfg: AgentConfig, ldap: ReturnType<typeof connectAgent>, out: (line: string) => void = stamped) => ({ cfg, ldap, log, out });
   const attention = (r: { quarantined?: number; refused: number; left?: number }) => {
     if ((r.quarantined ?? 0) + r.refused > 0) process.exitCode = EXIT.ATTENTION;
   };
@@ -154,7 +158,7 @@ export function buildProgram(): Command {
     .action((opts: { format: 'text' | 'json' | 'csv' }) =>
       withAgent(program, async (cfg, ldap) => {
         const { reportCommand } = await ingest();
-        const r = await reportCommand(ingestCtx(cfg, ldap), { format: opts.format });
+        const r = await reportCommand(ingestCtx(cfg, ldap, (line) => console.log(line)), { format: opts.format });
         if (r.quarantined > 0 || r.campaigns.some((c) => c.drift > 0)) process.exitCode = EXIT.ATTENTION;
       }),
     );

@@ -22,6 +22,7 @@ import { ComplianceCollector, complianceCsv, type ComplianceReport } from './rep
 import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
+import { count } from '../../core/plural.js';
 import { sendEmbargoNotices, sendReembargoNotices } from './notices.js';
 import { sendQuarantineDigest } from './digest.js';
 import { hostname } from 'node:os';
@@ -158,12 +159,12 @@ async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: 
 
 function summarizeResume(ctx: IngestContext, r: ResumeReport): void {
   if (r.finished + r.dropped + r.skipped === 0) return;
-  ctx.out?.(`resumed an interrupted run: ${r.finished} finished, ${r.dropped} stale plans dropped, ${r.skipped} skipped`);
+  ctx.out?.(`resumed an interrupted run: ${r.finished} finished, ${count(r.dropped, 'stale plan')} dropped, ${r.skipped} skipped`);
   for (const p of r.problems) ctx.out?.(`  ${p}`);
 }
 
 function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
-  ctx.out?.(`${what}: ${r.files} files, ${r.changed} changed, ${r.unchanged} already right, ${r.quarantined} quarantined, ${r.left} left alone, ${r.refused} refused, ${r.directories} directories opened`);
+  ctx.out?.(`${what}: ${count(r.files, 'file')}, ${r.changed} changed, ${r.unchanged} already right, ${r.quarantined} quarantined, ${r.left} left alone, ${r.refused} refused, ${count(r.directories, 'directory', 'directories')} opened`);
   for (const p of r.problems) ctx.out?.(`  ${p}`);
 }
 
@@ -252,7 +253,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
       await sendReembargoNotices({ piMail: (c) => cache.piMail(c), smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, log: ctx.log }, report.reclosedBy);
     }
     const would = opts.dryRun ? 'would be ' : '';
-    ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${report.files} files whose world read disagrees with their campaign's embargo: ` +
+    ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${count(report.files, 'file')} whose world read disagrees with their campaign's embargo: ` +
       `${report.lifted} ${would}made world-readable, ${report.reclosed} ${would}closed again (re-embargo), ${report.notLifted} left (not attributable to the campaign), ${report.refused} refused`);
     for (const p of report.problems) ctx.out?.(`  ${p}`);
     return report;
@@ -405,8 +406,8 @@ export async function reportCommand(ctx: IngestContext, opts: { format: 'json' |
     else if (opts.format === 'csv') ctx.out?.(complianceCsv(r).trimEnd());
     else {
       for (const c of r.campaigns) {
-        ctx.out?.(`${c.campaign}: ${c.files} files, ${c.closed} under embargo, ${c.public} public, ${c.drift} not as policy says; ` +
-          `released ${c.released.files}${c.released.last ? ` (last ${c.released.last})` : ''}, re-embargoed ${c.reembargoed.files}`);
+        ctx.out?.(`${c.campaign}: ${count(c.files, 'file')}, ${c.closed} under embargo, ${c.public} public, ${c.drift} not as policy says; ` +
+          `released ${count(c.released.files, 'file')}${c.released.last ? ` (last ${c.released.last})` : ''}, re-embargoed ${count(c.reembargoed.files, 'file')}`);
       }
       ctx.out?.(`not attributable to a campaign (quarantined): ${r.quarantined}`);
     }

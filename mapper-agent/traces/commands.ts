@@ -13,6 +13,7 @@ import { loadTraceTrust } from './trust.js';
 import { TraceStore, type StoredBatch, type StoredTrace } from './store.js';
 import { tracesPath } from './session.js';
 import { batchLine, checkInclusion, exportLine, verifyStore, type VerifyReport } from './verify.js';
+import { count } from '../../core/plural.js';
 
 type Out = (line: string) => void;
 
@@ -43,7 +44,7 @@ export async function tracesVerify(cfg: AgentConfig, out: Out, o: { caPaths?: st
     if (o.json) out(JSON.stringify({ ...r, trustProblems: trust.snapshot.problems }));
     else {
       for (const p of trust.snapshot.problems) out(`trust directory: ${p}`);
-      out(`${r.ok ? 'ok' : 'FAILED'}: ${r.traces} traces in ${r.batches} signed batches, ${r.unsealed} not signed yet; signed by ${r.signers.join('; ') || 'nobody'}`);
+      out(`${r.ok ? 'ok' : 'FAILED'}: ${count(r.traces, 'trace')} in ${count(r.batches, 'signed batch', 'signed batches')}, ${r.unsealed} not signed yet; signed by ${r.signers.join('; ') || 'nobody'}`);
       for (const p of r.problems) out(`  problem: ${p}`);
       for (const w of r.warnings) out(`  warning: ${w}`);
     }

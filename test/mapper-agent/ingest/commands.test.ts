@@ -153,6 +153,7 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     expect(second.files, 'the incremental pass looks at b (new) and a (its ctime moved when the agent changed it), nothing else').to.be.at.most(2);
     const third = await reconcileCommand(rctx, { full: false });
     expect(third).to.include({ files: 1, changed: 0 }); // b once more: its ctime moved when the second pass changed it
+    expect(lines.filter((l) => /: 1 file, 0 changed/.test(l)), 'the summary says "1 file", not "1 files"').to.have.length.at.least(1);
     const fourth = await reconcileCommand(rctx, { full: false });
     expect(fourth.files, 'nothing changed since the last pass').to.equal(0);
     const full = await reconcileCommand(rctx, { full: true });
