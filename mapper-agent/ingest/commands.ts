@@ -22,6 +22,7 @@ import { ComplianceCollector, complianceCsv, type ComplianceReport } from './rep
 import { liftEmbargoes, type LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
+import { OwnChanges } from './watch-events.js';
 import { count } from '../../core/plural.js';
 import { sendEmbargoNotices, sendReembargoNotices } from './notices.js';
 import { sendQuarantineDigest } from './digest.js';
@@ -319,6 +320,7 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
   let cache: CampaignCache | undefined;
   let scanning: { every: number; next: number; since: number } | undefined;
   let watcher: FSWatcher | undefined;
+  const own = new OwnChanges();
   const fallBackToScanning = (why: string) => {
     if (scanning) return;
     watcher?.close();
@@ -339,14 +341,14 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
     for (const p of ready) settling.delete(p);
     const retries = journal.dueRetries(now).filter((p) => p === top || p.startsWith(`${top}/`));
     const scan = scanning && now >= scanning.next ? scanning : undefined;
-    const paths = [...new Set([...ready, ...retries])];
+    const paths = [...new Set([...ready.filter((p) => !own.isOwn(p)), ...retries])];
     if (!paths.length && !scan) return;
     try {
       const decideAt = await decisionTime(ctx);
       if (!engine || !cache) {
         const print = printer(ctx, false);
         const measure = latency(ctx);
-        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now: decideAt, onChange: (c) => (print(c), measure(c)), ...(traces ? { traces } : {}) }));
+        ({ engine, cache } = await makeEngine(ctx, journal, { dryRun: false, now: decideAt, onChange: (c) => (own.record(c.path), print(c), measure(c)), ...(traces ? { traces } : {}) }));
         summarizeResume(ctx, await engine.resume());
       } else await cache.refresh();
       engine.at(decideAt);

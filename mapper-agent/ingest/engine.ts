@@ -17,6 +17,7 @@
  * dropped (and the file handled as policy says now). A dry run plans and reports, and changes
  * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
  */
+import { outermost } from './outermost.js';
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Classification, Classifier } from '../../core/embargo/classify.js';
@@ -126,7 +127,7 @@ export class IngestEngine {
     this.traversed.clear();
     this.changedSinceMs = options.changedSinceMs;
     try {
-      for (const p of paths) await this.path(p);
+      for (const p of outermost(paths)) await this.path(p);
       await this.flush();
     } finally {
       this.discardBatch(); // only after an unexpected error: nothing planned survives into the next call

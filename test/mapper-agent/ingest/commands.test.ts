@@ -233,7 +233,8 @@ describe('mapper-agent watch (real slapd, as root)', function () {
     writeFileSync(early, fitsFile([['CAMPAIGN', 'watched']]));
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
-    const running = watchCommand({ cfg, ldap: fx.agent, log: createLogger('test') }, join(root, 'incoming'), stopped);
+    const out: string[] = [];
+    const running = watchCommand({ cfg, ldap: fx.agent, log: createLogger('test'), out: (l: string) => out.push(l) }, join(root, 'incoming'), stopped);
     const until = async (p: string, want: string) => {
       for (const start = Date.now(); Date.now() - start < 10000; await new Promise((r) => setTimeout(r, 50))) if (mode(p) === want) return;
       throw new Error(`${p} is ${mode(p)}, not ${want}`);
@@ -247,8 +248,17 @@ describe('mapper-agent watch (real slapd, as root)', function () {
     await new Promise((r) => setTimeout(r, 100));
     writeFileSync(late, full);
     await until(late, `${pi.uidNumber}:${gid} 640`);
+    // A new directory with a file in it, both announced: the file is ingested once, not once per event.
+    mkdirSync(join(root, 'incoming', 'night'));
+    const inDir = join(root, 'incoming', 'night', 'n.fits');
+    writeFileSync(inDir, fitsFile([['CAMPAIGN', 'watched']]));
+    await until(inDir, `${pi.uidNumber}:${gid} 640`);
+    // The agent's own chown/chmod raise events too; they are not ingested again.
+    await new Promise((r) => setTimeout(r, 1200));
     stop();
     await running;
+    const counted = out.map((l) => /^ingest: (\d+) files?,/.exec(l)?.[1]).filter(Boolean).map(Number);
+    expect(counted.reduce((a, b) => a + b, 0), `each new file counted once after the initial ingest: ${out.join(' | ')}`).to.equal(2);
   });
 
   it('never stops on a bad file or an unreachable directory: the round is queued again until it succeeds', async function () {
