@@ -46,24 +46,10 @@ export async function changeEmbargo(ctx: ServiceContext, actor: Actor, name: str
   const before = await ctx.directory.campaigns.require(name);
   const end = parseEmbargoDate(value);
   await ctx.directory.campaigns.setEmbargoEnd(name, end);
-  audit(ctx, actor, 'embargo.change', name, { from: before.embargoEnd?.toISOString() ?? null, to: end?.toISOString() ?? null, reason: reason.trim().slice(0, 500) });
+  const now = Date.now();
+  const reembargo = (!before.embargoEnd || before.embargoEnd.getTime() <= now) && !!end && end.getTime() > now; // released data closed again
+  audit(ctx, actor, 'embargo.change', name, { from: before.embargoEnd?.toISOString() ?? null, to: end?.toISOString() ?? null, reason: reason.trim().slice(0, 500), ...(reembargo ? { reembargo: true } : {}) });
   return ctx.directory.campaigns.require(name);
-}
-
-export async function closeCampaign(ctx: ServiceContext, actor: Actor, name: string): Promise<void> {
-  requireAdmin(actor);
-  const c = await ctx.directory.campaigns.require(name);
-  if (c.state === 'closed') throw new ConflictError(`${name} is already closed`);
-  await ctx.directory.campaigns.close(name);
-  audit(ctx, actor, 'campaign.close', name);
-}
-
-export async function setAccountStatus(ctx: ServiceContext, actor: Actor, username: string, status: 'active' | 'suspended'): Promise<void> {
-  const me = requireAdmin(actor);
-  if (username === me && status === 'suspended') throw new ConflictError('you cannot suspend your own account');
-  await ctx.directory.people.require(username);
-  await ctx.directory.people.setStatus(username, status);
-  audit(ctx, actor, status === 'active' ? 'account.reactivate' : 'account.suspend', username);
 }
 
 export async function deleteAccount(ctx: ServiceContext, actor: Actor, username: string, confirm: unknown): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Safer admin actions: closing, reopening and suspending take a reason (kept in the audit trail);
- * an embargo change that opens data earlier (lifted, shortened or set in the past) needs a second,
+ * an embargo change that opens data earlier (lifted, shortened or set in the past), or that closes
+ * data already released (re-embargo: copies made meanwhile cannot be recalled), needs a second,
  * explicit confirmation. The plain operations stay in administration.ts.
  */
 import { ConflictError, ValidationError } from '../../core/errors.js';
@@ -46,6 +47,8 @@ export interface EmbargoOpening {
   /** when the files become world-readable under the new setting: now, or the new date */
   publicFrom: 'now' | string;
   currentEnd?: string;
+  /** re-embargo: the data are public (since currentEnd, or without an end) and the change closes them again */
+  closesReleased: boolean;
 }
 
 /** Whether an embargo change opens data earlier than now set (and so needs a second confirmation). */
@@ -54,8 +57,9 @@ export async function embargoOpening(ctx: ServiceContext, name: string, value: u
   const end = parseEmbargoDate(value);
   const current = c.embargoEnd;
   const currentEnd = current?.toISOString().slice(0, 10);
-  if (current && current.getTime() <= now.getTime()) return { opensEarlier: false, publicFrom: 'now', ...(currentEnd ? { currentEnd } : {}) }; // already public
   const publicNow = !end || end.getTime() <= now.getTime();
-  const shortened = !!end && (!current || end.getTime() < current.getTime());
-  return { opensEarlier: publicNow || shortened, publicFrom: publicNow ? 'now' : end!.toISOString().slice(0, 10), ...(currentEnd ? { currentEnd } : {}) };
+  const releasedNow = !current || current.getTime() <= now.getTime();
+  if (releasedNow) return { opensEarlier: false, publicFrom: 'now', closesReleased: !publicNow, ...(currentEnd ? { currentEnd } : {}) };
+  const shortened = !!end && end.getTime() < current.getTime();
+  return { opensEarlier: publicNow || shortened, publicFrom: publicNow ? 'now' : end!.toISOString().slice(0, 10), closesReleased: false, ...(currentEnd ? { currentEnd } : {}) };
 }

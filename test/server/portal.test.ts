@@ -164,8 +164,29 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
       const plain = await api.get('/api/admin/users', { headers: { authorization: `Bearer ${await ninaToken('openid campaign-guard')}` } });
       expect(plain.status, 'admin role without the admin scope').to.equal(403);
       expect(plain.body).to.include('need the scope campaign-guard:admin');
-      const admin = await api.get('/api/admin/users', { headers: { authorization: `Bearer ${await ninaToken('openid campaign-guard campaign-guard:admin')}` } });
+      const adminAuth = { authorization: `Bearer ${await ninaToken('openid campaign-guard campaign-guard:admin')}` };
+      const admin = await api.get('/api/admin/users', { headers: adminAuth });
       expect(admin.status).to.equal(200);
+      // The API asks the pages' second question as a refusal: opening data earlier, or closing released
+      // data, needs "confirm": true; closing a campaign and suspending a user need a reason.
+      const d = portal.directory.directory;
+      await d.campaigns.create({ name: 'api-early', pi: 'pat', embargoEnd: new Date('2031-01-01T23:59:59Z') });
+      const early = await api.json('PUT', '/api/admin/campaigns/api-early/embargo', { embargoEnd: '2027-01-01', reason: 'early release' }, adminAuth);
+      expect(early.status).to.equal(409);
+      expect(JSON.parse(early.body)).to.deep.include({ code: 'ERR_CONFLICT' });
+      expect(JSON.parse(early.body).error).to.include('this opens api-early on 2027-01-01').and.include('"confirm": true');
+      expect((await d.campaigns.require('api-early')).embargoEnd?.toISOString()).to.equal('2031-01-01T23:59:59.000Z');
+      const confirmed = await api.json('PUT', '/api/admin/campaigns/api-early/embargo', { embargoEnd: '2027-01-01', reason: 'early release', confirm: true }, adminAuth);
+      expect(confirmed.status).to.equal(200);
+      expect((await d.campaigns.require('api-early')).embargoEnd?.toISOString()).to.equal('2027-01-01T23:59:59.000Z');
+      await d.campaigns.create({ name: 'api-public', pi: 'pat', embargoEnd: new Date('2024-01-01T23:59:59Z') });
+      const again = await api.json('PUT', '/api/admin/campaigns/api-public/embargo', { embargoEnd: '2031-01-01', reason: 'wrong release' }, adminAuth);
+      expect(again.status).to.equal(409);
+      expect(JSON.parse(again.body).error).to.include('public since 2024-01-01').and.include('cannot be recalled');
+      expect((await api.json('POST', '/api/admin/campaigns/api-public/close', {}, adminAuth)).status, 'no reason').to.equal(400);
+      expect((await api.json('POST', '/api/admin/campaigns/api-public/close', { reason: 'season over' }, adminAuth)).status).to.equal(204);
+      expect((await api.json('PUT', '/api/admin/users/pat/status', { status: 'suspended' }, adminAuth)).status, 'no reason').to.equal(400);
+      expect((await d.people.require('pat')).status).to.equal('active');
     } finally {
       await portal.directory.directory.people.removeRole('nina', 'admin');
     }
@@ -196,7 +217,7 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     const records = JSON.parse(exported.body) as { action: string; target: string; details?: Record<string, unknown> }[];
     const actions = records.map((r) => r.action);
     expect(actions).to.include.members(['account.create', 'identity.bind', 'membership.request', 'membership.approve', 'campaign.create', 'embargo.change', 'account.suspend', 'account.reactivate']);
-    expect(records.find((r) => r.action === 'embargo.change')!.details).to.deep.include({ reason: 'instrument recalibration' });
+    expect(records.find((r) => r.action === 'embargo.change' && r.target === 'corona')!.details).to.deep.include({ reason: 'instrument recalibration' });
     expect(portal.audit.verify()).to.deep.include({ ok: true });
   });
 

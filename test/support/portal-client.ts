@@ -28,6 +28,11 @@ export class PortalClient {
     return this.send('POST', path, body.toString(), { follow: opts.follow, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   }
 
+  /** A JSON API call (bearer token in `headers`; no cookies needed, no CSRF). */
+  async json(method: 'POST' | 'PUT' | 'DELETE', path: string, value: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return this.send(method, path, JSON.stringify(value), { headers: { ...headers, 'content-type': 'application/json' } });
+  }
+
   async csrf(page: string): Promise<string> {
     const r = await this.get(page);
     const m = /name="_csrf" value="([^"]+)"/.exec(r.body);

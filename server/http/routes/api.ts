@@ -4,9 +4,10 @@
  * session cookies are ignored here, so the API needs no CSRF token and is not exposed to CSRF.
  */
 import express, { Router } from 'express';
-import { ForbiddenError, LoginRequiredError, ValidationError } from '../../../core/errors.js';
+import { ConflictError, ForbiddenError, LoginRequiredError, ValidationError } from '../../../core/errors.js';
 import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
-import { changeEmbargo, closeCampaign, createCampaign, requireAdmin, setAccountStatus, setIdentityStatus } from '../../services/administration.js';
+import { changeEmbargo, createCampaign, requireAdmin, setIdentityStatus } from '../../services/administration.js';
+import { closeCampaignFor, embargoOpening, setAccountStatusFor } from '../../services/safer-admin.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
 import type { PortalDeps } from '../deps.js';
 import { before, handle } from '../request-context.js';
@@ -69,10 +70,21 @@ export function apiRoutes(deps: PortalDeps): Router {
     res.status(201).json(await createCampaign(deps.services, req.actor, req.body ?? {}));
   }));
   r.put('/admin/campaigns/:name/embargo', handle(async (req, res) => {
-    res.json(await changeEmbargo(deps.services, req.actor, String(req.params.name), req.body?.embargoEnd ?? '', req.body?.reason));
+    // The same second step as the pages: a change that opens data earlier or closes released data
+    // is refused until the caller says it means it ("confirm": true).
+    requireAdmin(req.actor);
+    const name = String(req.params.name);
+    const embargoEnd = req.body?.embargoEnd ?? '';
+    const opening = await embargoOpening(deps.services, name, embargoEnd);
+    if ((opening.opensEarlier || opening.closesReleased) && req.body?.confirm !== true) {
+      throw new ConflictError(opening.closesReleased
+        ? `${name} is public${opening.currentEnd ? ` since ${opening.currentEnd}` : ''}: this closes its released files again, and copies made meanwhile cannot be recalled; send "confirm": true to go ahead`
+        : `this opens ${name} ${opening.publicFrom === 'now' ? 'now' : `on ${opening.publicFrom}`}, earlier than its embargo end ${opening.currentEnd ?? ''}; send "confirm": true to go ahead`);
+    }
+    res.json(await changeEmbargo(deps.services, req.actor, name, embargoEnd, req.body?.reason));
   }));
   r.post('/admin/campaigns/:name/close', handle(async (req, res) => {
-    await closeCampaign(deps.services, req.actor, String(req.params.name));
+    await closeCampaignFor(deps.services, req.actor, String(req.params.name), req.body?.reason);
     res.status(204).end();
   }));
   r.get('/admin/users', handle(async (req, res) => {
@@ -82,7 +94,7 @@ export function apiRoutes(deps: PortalDeps): Router {
   r.put('/admin/users/:username/status', handle(async (req, res) => {
     const status = req.body?.status;
     if (status !== 'active' && status !== 'suspended') throw new ValidationError('status must be "active" or "suspended"');
-    await setAccountStatus(deps.services, req.actor, String(req.params.username), status);
+    await setAccountStatusFor(deps.services, req.actor, String(req.params.username), status, req.body?.reason);
     res.status(204).end();
   }));
   r.put('/admin/identities/:key/status', handle(async (req, res) => {

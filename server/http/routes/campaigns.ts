@@ -117,10 +117,10 @@ export function campaignRoutes(deps: PortalDeps): Router {
     requireAdmin(req.actor);
     const name = String(req.params.name);
     const opening = await embargoOpening(deps.services, name, req.body.embargoEnd);
-    if (opening.opensEarlier && req.body.confirmed !== 'yes') {
+    if ((opening.opensEarlier || opening.closesReleased) && req.body.confirmed !== 'yes') {
       // Second step: say what happens, and ask again.
       return page(deps, req, res, 'confirm-embargo', {
-        title: `Open ${name} earlier?`, name, opening, publicNow: opening.publicFrom === 'now',
+        title: opening.closesReleased ? `Put ${name} under embargo again?` : `Open ${name} earlier?`, name, opening, publicNow: opening.publicFrom === 'now',
         embargoEnd: stringParam(req.body.embargoEnd, 10), reason: stringParam(req.body.reason, 500),
       });
     }

@@ -61,4 +61,21 @@ describe('safer admin actions (portal over real TLS, real slapd)', function () {
     expect((await d.campaigns.require('flare')).members).to.not.include('rosa');
     expect(last('membership.remove')!.details).to.deep.include({ member: 'rosa', reason: 'left the collaboration' });
   });
+
+  it('re-embargo: closing released data asks again, says copies may exist, and is audited as a re-embargo', async () => {
+    const d = t.portal.directory.directory;
+    await d.campaigns.create({ name: 'aurora', pi: 'pat', embargoEnd: new Date('2025-06-30T23:59:59Z') });
+    const ask = await p.post('/campaigns/aurora/embargo', { embargoEnd: '2032-01-31', reason: 'PI asked: calibration wrong' }, { csrfFrom: '/campaigns/aurora' });
+    expect(ask.status, 'a confirmation page, nothing changed yet').to.equal(200);
+    const body = decodeHtml(ask.body);
+    expect(body).to.include('Put aurora under embargo again?').and.include('public since 2025-06-30').and.include('may have been copied').and.include('Yes, close aurora again until 2032-01-31');
+    expect((await d.campaigns.require('aurora')).embargoEnd?.toISOString()).to.equal('2025-06-30T23:59:59.000Z');
+    expect((await p.post('/campaigns/aurora/embargo', { embargoEnd: '2032-01-31', reason: 'PI asked: calibration wrong', confirmed: 'yes' }, { csrfFrom: '/campaigns/aurora' })).status).to.equal(302);
+    expect((await d.campaigns.require('aurora')).embargoEnd?.toISOString()).to.equal('2032-01-31T23:59:59.000Z');
+    const audited = t.portal.audit.query({ action: 'embargo.change' }).find((e) => e.target === 'aurora');
+    expect(audited!.details).to.deep.include({ from: '2025-06-30T23:59:59.000Z', to: '2032-01-31T23:59:59.000Z', reembargo: true });
+    // A public campaign without an end date is released data too: setting one closes it again.
+    await d.campaigns.create({ name: 'open-sky', pi: 'pat' });
+    expect(decodeHtml((await p.post('/campaigns/open-sky/embargo', { embargoEnd: '2032-01-31', reason: 'mistake' }, { csrfFrom: '/campaigns/open-sky' })).body)).to.include('Put open-sky under embargo again?');
+  });
 });

@@ -4,7 +4,8 @@ import { ConflictError, ForbiddenError, ValidationError } from '../../../core/er
 import type { Actor, AuditEvent, ServiceContext } from '../../../server/services/context.js';
 import { accountForLogin, bindIdentity, parseRegistration, register, unbindIdentity } from '../../../server/services/accounts.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../../server/services/memberships.js';
-import { changeEmbargo, createCampaign, deleteAccount, parseEmbargoDate, setAccountStatus, setIdentityStatus } from '../../../server/services/administration.js';
+import { changeEmbargo, createCampaign, deleteAccount, parseEmbargoDate, setIdentityStatus } from '../../../server/services/administration.js';
+import { setAccountStatusFor } from '../../../server/services/safer-admin.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 
@@ -81,9 +82,9 @@ describe('server/services (real slapd)', function () {
 
     it('refuses login of a suspended account', async () => {
       await register(ctx, actor(undefined), cert('Sam'), form('sam'));
-      await setAccountStatus(ctx, actor('root1', true), 'sam', 'suspended');
+      await setAccountStatusFor(ctx, actor('root1', true), 'sam', 'suspended', 'left the project');
       expect(await accountForLogin(ctx, cert('Sam')).catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError).with.property('message').that.matches(/suspended/);
-      await setAccountStatus(ctx, actor('root1', true), 'sam', 'active');
+      await setAccountStatusFor(ctx, actor('root1', true), 'sam', 'active', 'came back');
       expect((await accountForLogin(ctx, cert('Sam')))!.username).to.equal('sam');
     });
   });
