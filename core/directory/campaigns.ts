@@ -121,10 +121,38 @@ export class CampaignStore {
     checkUsername(username);
     const campaign = await this.require(name);
     if (campaign.pi === username) throw new ConflictError(`${username} is the PI of ${name} and stays a member`);
+    await this.dropMemberUid(name, username);
+    // After the memberUid (crash-safe: an end without memberUid is harmless), so a later rejoin starts without it.
+    if (campaign.memberUntil[username]) await this.setMemberUntil(name, username, null);
+  }
+
+  /**
+   * Only the memberUid (idempotent), no PI check and no end cleanup: for the membership expiry
+   * job, which orders its own writes (memberUid, audit, then the end).
+   */
+  async dropMemberUid(name: string, username: string): Promise<void> {
+    checkUsername(username);
     await this.modify(name, [{ operation: 'delete', attribute: 'memberUid', values: [username] }]).catch((err: unknown) => {
       if (err instanceof ConflictError) return; // was not a member
       throw err;
     });
+  }
+
+  /**
+   * Set (or, with null, drop) the end of a membership: the member's old cgMemberUntil values go and
+   * the new one comes in one modify, so a reader never sees two ends. Membership itself is the
+   * caller's check (an orphan value without memberUid is harmless: the expiry job drops it).
+   */
+  async setMemberUntil(name: string, username: string, end: Date | null): Promise<void> {
+    checkUsername(username);
+    if (!NAME_PATTERN.test(name)) throw new ValidationError(`invalid campaign name ${JSON.stringify(name)}`);
+    const entry = await this.ctx.ldap.read(this.ctx.layout.campaignDn(name), ['cgMemberUntil']);
+    if (!entry) throw new NotFoundError(`no campaign ${JSON.stringify(name)}`);
+    const old = entry.getAll('cgMemberUntil').filter((v) => v.trim().split(/\s+/)[0] === username);
+    const mods: Parameters<DirectoryContext['ldap']['modify']>[1] = [];
+    if (old.length) mods.push({ operation: 'delete', attribute: 'cgMemberUntil', values: old });
+    if (end !== null) mods.push({ operation: 'add', attribute: 'cgMemberUntil', values: [`${username} ${toGeneralizedTime(end)}`] });
+    if (mods.length) await this.modify(name, mods);
   }
 
   private async modify(name: string, mods: Parameters<DirectoryContext['ldap']['modify']>[1]): Promise<void> {

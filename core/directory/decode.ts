@@ -33,9 +33,9 @@ export const IDENTITY_ATTRIBUTES = [
 /** What the map needs of an identity (the key comes from the RDN). */
 export const IDENTITY_MAP_ATTRIBUTES = ['cgIdentityType', 'cgOwner', 'voPersonStatus', 'cgCertSubject', 'cgCertSubjectForm', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject'];
 
-export const CAMPAIGN_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'description', 'cgPrincipalInvestigator', 'cgEmbargoEnd', 'cgCampaignState'];
-/** What the map needs of a campaign: its gid and members (memberships). */
-export const CAMPAIGN_MAP_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid'];
+export const CAMPAIGN_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'description', 'cgPrincipalInvestigator', 'cgEmbargoEnd', 'cgCampaignState', 'cgMemberUntil'];
+/** What the map needs of a campaign: its gid and members (memberships), with their ends. */
+export const CAMPAIGN_MAP_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'cgMemberUntil'];
 
 export const REQUEST_ATTRIBUTES = [
   'cgRequestId', 'cgCampaign', 'cgRequester', 'cgJustification', 'cgRequestState',
@@ -131,7 +131,28 @@ export function decodeCampaign(dn: string, a: AttributeValues, layout: Directory
     members: decodeMembers(a),
     embargoEnd,
     state: first(a, 'cgcampaignstate')?.toLowerCase() === 'closed' ? 'closed' : 'open',
+    memberUntil: decodeMemberUntil(a),
   };
+}
+
+/**
+ * Membership ends (cgMemberUntil "<username> <GeneralizedTime>"). An unreadable value is skipped,
+ * not fatal: the campaign stays readable and the membership simply has no end.
+ */
+export function decodeMemberUntil(a: AttributeValues): Record<string, Date> {
+  const out: Record<string, Date> = {};
+  for (const v of a.get('cgmemberuntil') ?? EMPTY) {
+    const [username, time, ...rest] = v.trim().split(/\s+/);
+    if (!username || !time || rest.length || !NAME_PATTERN.test(username)) continue;
+    try {
+      const d = fromGeneralizedTime(time);
+      // Two values for one member (a hand edit): the earlier end wins.
+      if (!out[username] || d < out[username]) out[username] = d;
+    } catch {
+      continue;
+    }
+  }
+  return out;
 }
 
 /**

@@ -104,6 +104,8 @@ export interface Campaign {
   /** End of the embargo; undefined = no embargo, the data are public. */
   embargoEnd?: Date;
   state: CampaignState;
+  /** username -> end of that membership (cgMemberUntil); members without an entry have no end. */
+  memberUntil: Record<string, Date>;
 }
 
 export interface NewCampaign {

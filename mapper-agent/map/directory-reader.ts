@@ -1,6 +1,7 @@
 /**
  * Reads what the map needs from LDAP in three paged, streaming searches with the agent's
- * read-only account: campaigns (membership -> secondary gids), people (username, uid, primary gid,
+ * read-only account: campaigns (membership -> secondary gids, without memberships past their
+ * cgMemberUntil), people (username, uid, primary gid,
  * status) and identities. Only the attributes the map uses are requested, and identities are
  * yielded page by page, so memory grows with the number of accounts (a small record each), not
  * with the number of identities or the size of the LDAP answers.
@@ -47,7 +48,7 @@ export const PAGE_SIZE = 1000;
  * reader with the connection's own URL and credentials; the reader closes itself after the
  * identities (or on a failure).
  */
-export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSize = PAGE_SIZE): Promise<DirectorySnapshot> {
+export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSize = PAGE_SIZE, now = new Date()): Promise<DirectorySnapshot> {
   const layout = new DirectoryLayout(baseDn);
   const { url, bindDn, password, operationTimeoutMs, tlsOptions, startTls } = ldap.options;
   const reader = new PagedReader({ url, bindDn, password, timeoutMs: operationTimeoutMs ?? 10000, ...(tlsOptions ? { tls: tlsOptions } : {}), ...(startTls ? { startTls } : {}) });
@@ -59,6 +60,10 @@ export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSi
       const campaign = decodeCampaign(dn, a, layout);
       if (typeof campaign === 'string') return void problems.push(`${dn}: ${campaign}`);
       for (const member of campaign.members) {
+        // A membership past its end (cgMemberUntil) no longer counts, though the portal's hourly
+        // expiry job may not have removed the memberUid yet: the map drops the gid on the date.
+        const until = campaign.memberUntil[member];
+        if (until && until.getTime() <= now.getTime()) continue;
         const list = campaignGids.get(member);
         if (list) list.push(campaign.gidNumber);
         else campaignGids.set(member, [campaign.gidNumber]);

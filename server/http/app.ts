@@ -25,6 +25,7 @@ import { policyRoutes } from './routes/policy.js';
 import { agreementTo } from '../services/policy.js';
 import { pendingCountFor } from '../services/memberships.js';
 import { EmbargoExtensionStore } from '../services/embargo-extensions.js';
+import { expireMemberships, MEMBERSHIP_EXPIRY_CHECK_MS } from '../services/membership-expiry.js';
 import { flagUnseenIdentities } from '../services/unseen.js';
 import { ForbiddenError } from '../../core/errors.js';
 
@@ -117,11 +118,19 @@ export function createPortalApp(given: PortalDeps, options: { sessionFile: strin
   })().catch((err: unknown) => log.error({ err }, 'certificate expiry or unseen identity notices failed'));
   const expiryTimer = deps.notifier && hours > 0 ? setInterval(sweep, hours * 3600_000).unref() : undefined;
   const firstSweep = expiryTimer ? setTimeout(sweep, 60_000).unref() : undefined;
+  // Membership ends are enforced with or without mail (the warnings need it): hourly, first after a minute.
+  const expireRun = () => void expireMemberships(deps.services, deps.notifier, log)
+    .then((r) => { if (r.expired.length || r.cleaned.length) log.info(r, 'membership expiry'); })
+    .catch((err: unknown) => log.error({ err }, 'membership expiry failed'));
+  const membershipTimer = setInterval(expireRun, MEMBERSHIP_EXPIRY_CHECK_MS).unref();
+  const firstExpiry = setTimeout(expireRun, 60_000).unref();
   return {
     app,
     close: () => {
       clearInterval(expiryTimer);
       clearTimeout(firstSweep);
+      clearInterval(membershipTimer);
+      clearTimeout(firstExpiry);
       store.close();
       if (!given.embargoExtensions) extensions.close();
     },

@@ -20,6 +20,7 @@ export type AuditAction =
   | 'account.create' | 'account.update' | 'account.suspend' | 'account.reactivate' | 'account.delete' | 'account.login'
   | 'identity.bind' | 'identity.unbind' | 'identity.revoke' | 'identity.reinstate' | 'identity.issuer-change'
   | 'membership.request' | 'membership.approve' | 'membership.deny' | 'membership.remove' | 'membership.withdraw' | 'membership.leave' | 'membership.add'
+  | 'membership.until' | 'membership.expire'
   | 'campaign.create' | 'campaign.close' | 'campaign.reopen' | 'embargo.change' | 'role.change' | 'policy.accept'
   | 'embargo.extension-request' | 'embargo.extension-approve' | 'embargo.extension-deny';
 

@@ -75,21 +75,24 @@ export async function decidableRequests(ctx: ServiceContext, actor: Actor, campa
   return out;
 }
 
-export async function decide(ctx: ServiceContext, actor: Actor, requestId: string, decision: 'approved' | 'denied', reason?: string): Promise<MembershipRequest> {
+export async function decide(ctx: ServiceContext, actor: Actor, requestId: string, decision: 'approved' | 'denied', reason?: string, until?: Date): Promise<MembershipRequest> {
   const username = requireLogin(actor);
   const request = await ctx.directory.requests.get(requestId);
   if (!request) throw new NotFoundError('no such request');
   const campaign = await ctx.directory.campaigns.require(request.campaign);
   if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} decides its requests`);
+  if (until && decision === 'approved') checkFuture(until);
+  // The end before the memberUid (fail closed): also clears an end left from an earlier membership.
+  if (decision === 'approved' && request.state === 'pending') await ctx.directory.campaigns.setMemberUntil(campaign.name, request.requester, until ?? null);
   const decided = await ctx.directory.requests.decide(requestId, { decision, decidedBy: username, ...(reason?.trim() ? { reason: reason.trim().slice(0, 500) } : {}) });
   audit(ctx, actor, decision === 'approved' ? 'membership.approve' : 'membership.deny', campaign.name, {
-    request: requestId, requester: request.requester, ...(reason ? { reason } : {}),
+    request: requestId, requester: request.requester, ...(reason ? { reason } : {}), ...(until && decision === 'approved' ? { until: until.toISOString() } : {}),
   });
   const why = decided.decisionReason ? `\nThe reason given:\n\n${indent(decided.decisionReason)}\n` : '';
   await ctx.notify?.toPerson(request.requester, {
     subject: `Your request to join ${campaign.name} was ${decision}`,
     text: decision === 'approved'
-      ? `Your request to join campaign ${campaign.name} was approved by ${username}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n${why}`
+      ? `Your request to join campaign ${campaign.name} was approved by ${username}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n${untilLine(until)}${why}`
       : `Your request to join campaign ${campaign.name} was denied by ${username}.\n${why}`,
     why: `you asked to join campaign ${campaign.name}`,
     path: '/account',
@@ -139,7 +142,7 @@ export async function withdrawRequest(ctx: ServiceContext, actor: Actor, request
  * The PI (or an admin) adds a person directly. A pending request of that person is approved
  * instead (so it does not linger), with the reason "added by <PI>".
  */
-export async function addMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string): Promise<void> {
+export async function addMember(ctx: ServiceContext, actor: Actor, campaignName: string, member: string, until?: Date): Promise<void> {
   const username = requireLogin(actor);
   const campaign = await ctx.directory.campaigns.require(campaignName);
   if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} adds members`);
@@ -147,17 +150,68 @@ export async function addMember(ctx: ServiceContext, actor: Actor, campaignName:
   if (!person) throw new NotFoundError(`there is no account ${JSON.stringify(member.trim())}`);
   if (person.status !== 'active') throw new ConflictError(`the account ${person.username} is ${person.status}`);
   if (campaign.members.includes(person.username)) throw new ConflictError(`${person.username} is already a member of ${campaign.name}`);
+  if (until) checkFuture(until);
   const pending = (await ctx.directory.requests.byRequester(person.username, 'pending')).find((q) => q.campaign === campaign.name);
+  // The end before the memberUid (fail closed): also clears an end left from an earlier membership.
+  await ctx.directory.campaigns.setMemberUntil(campaign.name, person.username, until ?? null);
   if (pending) await ctx.directory.requests.decide(pending.id, { decision: 'approved', decidedBy: username, reason: `added by ${username}` });
   else await ctx.directory.campaigns.addMember(campaign.name, person.username);
-  audit(ctx, actor, 'membership.add', campaign.name, { member: person.username, ...(pending ? { request: pending.id } : {}) });
+  audit(ctx, actor, 'membership.add', campaign.name, { member: person.username, ...(pending ? { request: pending.id } : {}), ...(until ? { until: until.toISOString() } : {}) });
   await ctx.notify?.toPerson(person.username, {
     subject: `You were added to campaign ${campaign.name}`,
-    text: `${username} added you to campaign ${campaign.name}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n`,
+    text: `${username} added you to campaign ${campaign.name}. Its data are readable with your storage account once the storage nodes have synced (seconds).\n${untilLine(until)}`,
     why: `you are now a member of campaign ${campaign.name}`,
     path: `/campaigns/${encodeURIComponent(campaign.name)}`,
   });
 }
+
+/**
+ * The PI (or an admin) sets, changes or (null) removes the end of a membership. The date must be
+ * in the future and the person a member; the PI's own membership has no end.
+ */
+export async function setMemberUntil(ctx: ServiceContext, actor: Actor, campaignName: string, member: string, until: Date | null): Promise<void> {
+  const username = requireLogin(actor);
+  const campaign = await ctx.directory.campaigns.require(campaignName);
+  if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} sets membership ends`);
+  if (!campaign.members.includes(member)) throw new NotFoundError(`${member} is not a member of ${campaign.name}`);
+  if (member === campaign.pi) throw new ConflictError('the PI stays a member of their own campaign: no end date');
+  if (until) checkFuture(until);
+  await ctx.directory.campaigns.setMemberUntil(campaign.name, member, until);
+  audit(ctx, actor, 'membership.until', campaign.name, { member, until: until ? until.toISOString() : null });
+  await ctx.notify?.toPerson(member, {
+    subject: `Campaign ${campaign.name}: your membership ${until ? `now ends on ${isoDay(until)}` : 'no longer has an end date'}`,
+    text: until
+      ? `${username} set the end of your membership of campaign ${campaign.name} to ${isoDay(until)}. On that date you leave its POSIX group and its embargoed data are no longer readable with your storage account. Ask the PI for a later date if you need longer.\n`
+      : `${username} removed the end date of your membership of campaign ${campaign.name}.\n`,
+    why: `you are a member of campaign ${campaign.name}`,
+    path: '/account',
+  });
+}
+
+/**
+ * A membership end as typed in a form: a date (YYYY-MM-DD, the membership lasts through that day,
+ * UTC) or a full ISO date-time; empty: no end. Must lie in the future.
+ */
+export function parseMemberUntil(text: string | undefined, now = new Date()): Date | undefined {
+  const t = (text ?? '').trim();
+  if (!t) return undefined;
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(t);
+  const d = new Date(day ? `${t}T23:59:59Z` : t);
+  if (Number.isNaN(d.getTime()) || (day && d.toISOString().slice(0, 10) !== t)) {
+    throw new ValidationError('the membership end must be a date (YYYY-MM-DD)', { issues: [{ path: 'until', message: 'the membership end must be a date (YYYY-MM-DD)' }] });
+  }
+  return checkFuture(d, now);
+}
+
+function checkFuture(d: Date, now = new Date()): Date {
+  if (Number.isNaN(d.getTime()) || d.getTime() <= now.getTime()) {
+    throw new ValidationError('the membership end must be in the future', { issues: [{ path: 'until', message: 'the membership end must be in the future' }] });
+  }
+  return d;
+}
+
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+const untilLine = (until?: Date) => (until ? `The membership ends on ${isoDay(until)} (UTC); the PI can change that date.\n` : '');
 
 /** Pending requests across the campaigns the actor leads (all, for an admin): for the menu count. */
 export async function pendingCountFor(ctx: ServiceContext, username: string): Promise<number> {

@@ -44,7 +44,7 @@ export function accountRoutes(deps: PortalDeps): Router {
       })),
       presented: presented && !presentedBound ? { subject: presented.subject, issuer: presented.issuer ?? '', notAfter: presented.notAfter?.slice(0, 10) ?? '' } : undefined,
       providers,
-      campaigns: campaigns.map((c) => ({ name: c.name, isPi: c.pi === username })),
+      campaigns: campaigns.map((c) => ({ name: c.name, isPi: c.pi === username, until: c.memberUntil[username]?.toISOString().slice(0, 10) })),
       pendingRequests: requests.filter((q) => q.state === 'pending').map((q) => ({ id: q.id, campaign: q.campaign, justification: q.justification, createdAt: when(q.createdAt) })),
       decidedRequests: requests.filter((q) => q.state !== 'pending').reverse()
         .map((q) => ({ campaign: q.campaign, state: q.state, reason: q.decisionReason ?? '', decidedBy: q.decidedBy ?? '', decidedAt: when(q.decidedAt) })),

@@ -1,6 +1,6 @@
 /** Campaign pages for everybody: list, detail, join requests, PI decisions, member removal. */
 import { Router } from 'express';
-import { addMember, decide, decidableRequests, leaveCampaign, permissionsFor, removeMember, requestToJoin, withdrawRequest } from '../../services/memberships.js';
+import { addMember, decide, decidableRequests, leaveCampaign, parseMemberUntil, permissionsFor, removeMember, requestToJoin, setMemberUntil, withdrawRequest } from '../../services/memberships.js';
 import { changeEmbargo, requireAdmin } from '../../services/administration.js';
 import { closeCampaignFor, embargoOpening, reopenCampaign } from '../../services/safer-admin.js';
 import { requestExtension } from '../../services/embargo-extensions.js';
@@ -39,7 +39,7 @@ export function campaignRoutes(deps: PortalDeps): Router {
       campaign: { ...c, embargoEnd: day(c.embargoEnd), embargoEndInput: day(c.embargoEnd) ?? '', isOpen: c.state === 'open' },
       ...perms,
       isAdmin: req.actor.isAdmin,
-      members: perms.canSeeMembers ? c.members.sort().map((u) => ({ username: u, isPi: u === c.pi })) : [],
+      members: perms.canSeeMembers ? c.members.sort().map((u) => ({ username: u, isPi: u === c.pi, until: day(c.memberUntil[u]) })) : [],
       requests: perms.canManage
         ? (await decidableRequests(deps.services, req.actor, c.name)).map((q) => ({ ...q, createdAt: q.createdAt?.toISOString().slice(0, 16).replace('T', ' ') }))
         : [],
@@ -56,7 +56,8 @@ export function campaignRoutes(deps: PortalDeps): Router {
   for (const [path, decision] of [['approve', 'approved'], ['deny', 'denied']] as const) {
     r.post(`/requests/:id/${path}`, handle(async (req, res) => {
       requireUser(req);
-      const done = await decide(deps.services, req.actor, String(req.params.id), decision, stringParam(req.body.reason, 500) || undefined);
+      const until = decision === 'approved' ? parseMemberUntil(stringParam(req.body.until, 40)) : undefined;
+      const done = await decide(deps.services, req.actor, String(req.params.id), decision, stringParam(req.body.reason, 500) || undefined, until);
       flash(req, `${decision === 'approved' ? 'Approved' : 'Denied'}: ${done.requester} for ${done.campaign}.`);
       res.redirect(`/campaigns/${encodeURIComponent(done.campaign)}`);
     }));
@@ -92,8 +93,9 @@ export function campaignRoutes(deps: PortalDeps): Router {
     requireUser(req);
     const name = String(req.params.name);
     const member = stringParam(req.body.username, 32);
-    await addMember(deps.services, req.actor, name, member);
-    flash(req, `Added ${member} to ${name}.`);
+    const until = parseMemberUntil(stringParam(req.body.until, 40));
+    await addMember(deps.services, req.actor, name, member, until);
+    flash(req, `Added ${member} to ${name}${until ? ` until ${day(until)}` : ''}.`);
     res.redirect(`/campaigns/${encodeURIComponent(name)}`);
   }));
 
@@ -103,6 +105,17 @@ export function campaignRoutes(deps: PortalDeps): Router {
     const x = await requestExtension(deps.services, deps.embargoExtensions, req.actor, String(req.params.name), req.body.newEnd, stringParam(req.body.reason, 1000));
     flash(req, `Your request to extend the embargo of ${x.campaign} to ${x.newEnd} was sent to the administrators. The current date holds until they decide.`);
     res.redirect(`/campaigns/${encodeURIComponent(x.campaign)}`);
+  }));
+
+  // Empty date: the membership no longer ends.
+  r.post('/campaigns/:name/members/:user/until', handle(async (req, res) => {
+    requireUser(req);
+    const name = String(req.params.name);
+    const member = String(req.params.user);
+    const until = parseMemberUntil(stringParam(req.body.until, 40)) ?? null;
+    await setMemberUntil(deps.services, req.actor, name, member, until);
+    flash(req, until ? `The membership of ${member} now ends on ${day(until)}.` : `The membership of ${member} no longer ends.`);
+    res.redirect(`/campaigns/${encodeURIComponent(name)}`);
   }));
 
   r.post('/campaigns/:name/members/:user/remove', handle(async (req, res) => {
