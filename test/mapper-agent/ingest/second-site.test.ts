@@ -12,6 +12,7 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../../core/config.js';
 import { Directory, readContextCsn } from '../../../core/directory/index.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { LdapConnection } from '../../../core/ldap/connection.js';
@@ -31,6 +32,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     await sleep(50);
   }
 }
+
+const DEPLOY = new URL('../../../deploy/', import.meta.url).pathname;
 
 interface Site {
   cfg: AgentConfig;
@@ -60,10 +63,18 @@ describe('a second site: agent on a consumer with its own data root applies the 
     const base = mkdtempSync(join(tmpdir(), `cg-site-${name}-`));
     const root = join(base, 'data');
     mkdirSync(root, { recursive: true });
+    // Both sites run the shipped example's decision settings (deploy/agent-ingest.yaml at A,
+    // deploy/agent-second-site.yaml at B), with this topology's server, paths, and no mail.
+    const shipped = loadConfig(agentConfigSchema, { file: join(DEPLOY, name === 'a' ? 'agent-ingest.yaml' : 'agent-second-site.yaml'), env: {} });
     const cfg = agentConfigSchema.parse({
       ldap: { url: server.url, bindDn: server.agent.dn, password: server.agent.password, baseDn: server.baseDn },
-      agent: { stateDir: join(base, 'state'), syncEnabled: false, ingest: { roots: [root] } },
+      agent: {
+        stateDir: join(base, 'state'),
+        syncEnabled: shipped.agent.syncEnabled,
+        ingest: { ...shipped.agent.ingest, roots: [root], publicAreas: [join(root, 'public')], smtpUrl: '', modes: { embargoed: '0640', public: '0644' } },
+      },
     });
+    expect(cfg.agent.ingest.modes).to.deep.equal(shipped.agent.ingest.modes);
     const ldap = new LdapConnection({ url: server.url, bindDn: server.agent.dn, password: server.agent.password, connectTimeoutMs: 500, operationTimeoutMs: 1000 });
     conns.push(ldap);
     return { cfg, ldap, root, out: [] };
@@ -140,7 +151,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
     replicate(fa.pub, fb.pub);
     // Derived at B: a level-2 product with another header layout, the campaign only in an
     // extension HDU (tile-compressed), a preview FITS, and a public campaign's level-2 product.
-    put(fb.l2, fitsFile([['ORIGIN', 'site-b pipeline'], ['LEVEL', '2'], ['OBJECT', 'M31'], ['PROPOSID', 'x-17'], ['CAMPAIGN', 'sky']], 500), 0o664);
+    put(fb.l2, fitsFile([['ORIGIN', 'site-b pipeline'], ['LEVEL', '2'], ['OBJECT', 'M31'], ['CAMPAIGN', 'sky']], 500), 0o664);
     put(fb.fz, fzFile([['LEVEL', '2'], ['CAMPAIGN', 'sky']]), 0o666);
     put(fb.qlfits, fitsFile([['CAMPAIGN', 'sky'], ['LEVEL', 'QL']]), 0o600);
     put(fb.pubL2, fitsFile([['LEVEL', '2'], ['CAMPAIGN', 'open']], 100), 0o640);
