@@ -62,6 +62,8 @@ describe('deploy/ (systemd units, example configurations)', function () {
     expect(b.agent.ingest.roots).to.not.deep.equal(a.agent.ingest.roots);
     expect(b.agent.stateDir).to.equal('/var/lib/mapper-agent');
     expect(b.agent.syncEnabled).to.equal(false);
+    expect(a.agent.ingest.smtpUrl, 'site A mails the notices').to.not.equal('');
+    expect(b.agent.ingest.smtpUrl, 'site B does not mail them a second time').to.equal('');
     expect(b.agent.ingest.classification).to.deep.equal(a.agent.ingest.classification);
     expect(b.agent.ingest.modes).to.deep.equal(a.agent.ingest.modes);
   });
