@@ -5,7 +5,8 @@
  * as a transfer leaves it) and a derived product carrying the campaign in another header layout
  * get the same owner, group and mode at B as the original at A; lifting at B, reading through the
  * consumer after replication, opens the same files A opens; with its consumer frozen, B changes
- * nothing.
+ * nothing; with a consumer that answers but lags, B opens late (never early) and, after a
+ * re-embargo, keeps its files open for the lag (docs/replication.md, "A second site").
  */
 import { expect } from 'chai';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
@@ -235,4 +236,66 @@ describe('a second site: agent on a consumer with its own data root applies the 
     expect(mode(fb.ql)).to.equal(mode(fa.ql));
     expect(mode(fb.qlfits)).to.equal(`${pi}:${skyGid} 644`);
   });
+  /**
+   * A consumer that answers but lags: stopped while the provider changes, then started again while
+   * the provider is frozen, so it serves its old state until the provider runs again.
+   */
+  const lagging = async (change: () => Promise<void>, during: () => Promise<void>) => {
+    const t = topo.get();
+    await t.stopConsumer(0);
+    await change();
+    const providerCsn = await readContextCsn(portal, t.provider.baseDn);
+    process.kill(t.provider.pid, 'SIGSTOP');
+    try {
+      const c = await t.startConsumer(0);
+      const old = b.ldap;
+      b.ldap = new LdapConnection({ url: c.url, bindDn: c.agent.dn, password: c.agent.password, connectTimeoutMs: 500, operationTimeoutMs: 2000 });
+      conns.push(b.ldap);
+      await old.close().catch(() => undefined);
+      expect(await readContextCsn(b.ldap, t.provider.baseDn), 'the consumer answers, behind the provider').to.not.equal(providerCsn);
+      await during();
+    } finally {
+      process.kill(t.provider.pid, 'SIGCONT');
+    }
+    await inSync();
+  };
+  const skyAtB = () => {
+    const fb = B();
+    return [fb.raw, fb.l2, fb.fz, join(b.root, 'mirror', 'sky', 'obs2.fits'), join(b.root, 'mirror', 'sky', 'obs3.fits')];
+  };
+
+  it('a lagging consumer (answers, behind the provider): an ended embargo opens at B late, never early', async function () {
+    this.timeout(90000);
+    // state here: 'sky' embargoed, every file closed at both sites (previous test)
+    await lagging(
+      () => dir.campaigns.setEmbargoEnd('sky', new Date(Date.now() - 1000)),
+      async () => {
+        const r = await embargoCommand(ctx(b), { dryRun: false });
+        expect(r.lifted, 'B decides on what its consumer holds: still embargoed').to.equal(0);
+        for (const p of skyAtB()) expect(mode(p), p).to.equal(`${pi}:${skyGid} 640`);
+      },
+    );
+    const r = await embargoCommand(ctx(b), { dryRun: false });
+    expect(r.lifted, 'after the consumer caught up').to.equal(5);
+    for (const p of skyAtB()) expect(mode(p), p).to.equal(`${pi}:${skyGid} 644`);
+    await embargoCommand(ctx(a), { dryRun: false });
+    expect(mode(A().raw)).to.equal(`${pi}:${skyGid} 644`);
+  });
+
+  it('a lagging consumer: a re-embargo reaches B late, and B keeps its files open for the lag (the documented window)', async function () {
+    this.timeout(90000);
+    await lagging(
+      () => dir.campaigns.setEmbargoEnd('sky', new Date(Date.now() + 30 * 86400_000)),
+      async () => {
+        const r = await embargoCommand(ctx(b), { dryRun: false });
+        expect(r.lifted).to.equal(0);
+        for (const p of skyAtB()) expect(mode(p), `${p}: still open at B while its consumer lags`).to.equal(`${pi}:${skyGid} 644`);
+      },
+    );
+    await embargoCommand(ctx(b), { dryRun: false });
+    for (const p of skyAtB()) expect(mode(p), `${p}: closed once the consumer caught up`).to.equal(`${pi}:${skyGid} 640`);
+    await embargoCommand(ctx(a), { dryRun: false });
+    expect(mode(A().raw)).to.equal(mode(B().raw));
+  });
+
 });
