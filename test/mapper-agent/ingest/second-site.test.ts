@@ -19,7 +19,9 @@ import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { LdapConnection } from '../../../core/ldap/connection.js';
 import type { ManagedSlapd } from '../../../core/ldap/managed-slapd.js';
 import { createLogger } from '../../../core/log.js';
-import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
+import { agentConfigSchema, agentSectionSchema, type AgentConfig } from '../../../mapper-agent/config.js';
+import { MapDaemon, MapSyncRunner } from '../../../mapper-agent/map/runner.js';
+import { AgentMetrics } from '../../../mapper-agent/metrics.js';
 import { embargoCommand, ingestCommand } from '../../../mapper-agent/ingest/commands.js';
 import { fitsFile, fzFile } from '../../support/fits.js';
 import { useReplicatedSlapd } from '../../support/replication.js';
@@ -240,7 +242,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
    * A consumer that answers but lags: stopped while the provider changes, then started again while
    * the provider is frozen, so it serves its old state until the provider runs again.
    */
-  const lagging = async (change: () => Promise<void>, during: () => Promise<void>) => {
+  const lagging = async (change: () => Promise<void>, during: (providerCsn: string) => Promise<void>) => {
     const t = topo.get();
     await t.stopConsumer(0);
     await change();
@@ -253,7 +255,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
       conns.push(b.ldap);
       await old.close().catch(() => undefined);
       expect(await readContextCsn(b.ldap, t.provider.baseDn), 'the consumer answers, behind the provider').to.not.equal(providerCsn);
-      await during();
+      await during(providerCsn);
     } finally {
       process.kill(t.provider.pid, 'SIGCONT');
     }
@@ -286,10 +288,22 @@ describe('a second site: agent on a consumer with its own data root applies the 
     this.timeout(90000);
     await lagging(
       () => dir.campaigns.setEmbargoEnd('sky', new Date(Date.now() + 30 * 86400_000)),
-      async () => {
+      async (providerCsn) => {
         const r = await embargoCommand(ctx(b), { dryRun: false });
         expect(r.lifted).to.equal(0);
         for (const p of skyAtB()) expect(mode(p), `${p}: still open at B while its consumer lags`).to.equal(`${pi}:${skyGid} 644`);
+        // The guard: site B's map agent (same consumer) reports a staleness larger than one reading
+        // the provider would, by at least the time since the re-embargo was written.
+        const state = mkdtempSync(join(tmpdir(), 'cg-site-b-map-'));
+        const section = agentSectionSchema.parse({ stateDir: state, multimapPath: join(state, 'multi-mapfile'), checkIntervalSeconds: 1 });
+        const atB = new AgentMetrics();
+        const base = topo.get().provider.baseDn;
+        await new MapDaemon(new MapSyncRunner(b.ldap, base, section, log, atB), b.ldap, base, section, log, atB).checkForChange();
+        const atProvider = new AgentMetrics();
+        atProvider.observeContextCsn(providerCsn);
+        const now = Date.now();
+        expect(atB.stalenessSeconds(now), 'site B\'s map agent sees its consumer behind').to.be.above(atProvider.stalenessSeconds(now)!);
+        expect(await atB.registry.metrics()).to.match(/cg_directory_staleness_seconds \d/);
       },
     );
     await embargoCommand(ctx(b), { dryRun: false });
