@@ -53,6 +53,21 @@ describe('deploy/ (systemd units, example configurations)', function () {
     expect(ingest.agent.ingest.modes).to.include({ embargoed: 0o640, public: 0o644 });
   });
 
+  it('the second-site example reads its own consumer and roots, and decides like site A (same classification and modes)', () => {
+    const a = loadConfig(agentConfigSchema, { file: join(DEPLOY, 'agent-ingest.yaml'), env: {} });
+    const b = loadConfig(agentConfigSchema, { file: join(DEPLOY, 'agent-second-site.yaml'), env: {} });
+    expect(b.ldap.url).to.not.equal(a.ldap.url);
+    expect(b.ldap.url).to.match(/consumer/);
+    expect({ bindDn: b.ldap.bindDn, baseDn: b.ldap.baseDn }).to.deep.equal({ bindDn: a.ldap.bindDn, baseDn: a.ldap.baseDn });
+    expect(b.agent.ingest.roots).to.not.deep.equal(a.agent.ingest.roots);
+    expect(b.agent.stateDir).to.equal('/var/lib/mapper-agent');
+    expect(b.agent.syncEnabled).to.equal(false);
+    expect(a.agent.ingest.smtpUrl, 'site A mails the notices').to.not.equal('');
+    expect(b.agent.ingest.smtpUrl, 'site B does not mail them a second time').to.equal('');
+    expect(b.agent.ingest.classification).to.deep.equal(a.agent.ingest.classification);
+    expect(b.agent.ingest.modes).to.deep.equal(a.agent.ingest.modes);
+  });
+
   it('the built commands run with plain node (no tsx): --version and --help of both', function () {
     this.timeout(120000);
     const out = mkdtempSync(join(tmpdir(), 'cg-build-'));
