@@ -129,8 +129,24 @@ export class RequestStore {
     return request;
   }
 
-  /** Remove pending requests of a person (used when the account is deleted). */
-  /** Delete the person's pending requests; returns those it deleted. */
+  /**
+   * Forget the approved requests that let `username` into `campaignName`, when that membership ends
+   * (leave, removal, expiry). Called BEFORE the memberUid goes: an approved request without its
+   * memberUid is what `doctor` reads as an approval cut short and repairs by adding the member, so
+   * one left behind by an ended membership would let `doctor --fix` put the person back. A crash
+   * in between leaves a member without an approved request: still a member, nothing widened; the
+   * leave or removal is simply done again. The audit trail keeps the approval.
+   */
+  async dropApprovedOf(campaignName: string, username: string): Promise<void> {
+    const [person, campaign] = await Promise.all([this.people.require(username), this.campaigns.require(campaignName)]);
+    for (const r of await this.search(filter`(&(cgRequestState=approved)(cgRequester=${person.dn})(cgCampaign=${campaign.dn}))`)) {
+      await this.ctx.ldap.delete(r.dn).catch((err: unknown) => {
+        if ((err as Error).name !== 'NotFoundError') throw err;
+      });
+    }
+  }
+
+  /** Delete the person's pending requests (the account is being deleted); returns those it deleted. */
   async dropPendingOf(personDn: string): Promise<MembershipRequest[]> {
     const pending = await this.search(filter`(&(cgRequestState=pending)(cgRequester=${personDn}))`);
     const dropped: MembershipRequest[] = [];

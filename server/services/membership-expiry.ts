@@ -3,10 +3,11 @@
  * member and the PI, once per threshold, end date and recipient), and on the date the portal takes
  * them out of the campaign's POSIX group, audited as membership.expire by the system.
  *
- * This job is the enforcement: the mapper agent maps identities to uid and primary gid only, and
- * campaign access reaches dCache through the group's memberUid (LDAP/NSS), so once memberUid is
- * gone the member is out. Crash-safe order per membership: memberUid first, then the audit record,
- * then the cgMemberUntil value; a value left without memberUid is harmless and dropped next run.
+ * The mapper agent already leaves a membership past its end out of the map (it reads cgMemberUntil);
+ * this job takes the memberUid away for everything else that reads the group (LDAP/NSS). Crash-safe
+ * order per membership: the approved request (so doctor cannot re-add the member), the memberUid,
+ * the audit record, then the cgMemberUntil value; a value left without memberUid is harmless and
+ * dropped next run.
  */
 import type { Campaign } from '../../core/directory/index.js';
 import type { Logger } from '../../core/log.js';
@@ -54,6 +55,7 @@ export async function expireMemberships(ctx: ServiceContext, notifier: Notices |
 async function expireOne(ctx: ServiceContext, notifier: Notices | undefined, campaign: Campaign, member: string, end: Date, run: MembershipExpiryRun): Promise<void> {
   // The PI stays a member of their own campaign (the portal refuses an end for them): only the value goes.
   if (campaign.members.includes(member) && member !== campaign.pi) {
+    await ctx.directory.requests.dropApprovedOf(campaign.name, member); // first: doctor must not read the end as an approval cut short
     await ctx.directory.campaigns.dropMemberUid(campaign.name, member);
     audit(ctx, SYSTEM_ACTOR, 'membership.expire', campaign.name, { member, until: end.toISOString() });
     run.expired.push(`${campaign.name} ${member}`);

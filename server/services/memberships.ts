@@ -106,6 +106,7 @@ export async function removeMember(ctx: ServiceContext, actor: Actor, campaignNa
   if (campaign.pi !== username && !actor.isAdmin) throw new ForbiddenError(`only the PI of ${campaign.name} removes members`);
   if (member === campaign.pi) throw new ConflictError('the PI cannot be removed from their own campaign');
   if (!campaign.members.includes(member)) throw new NotFoundError(`${member} is not a member of ${campaign.name}`);
+  await ctx.directory.requests.dropApprovedOf(campaign.name, member);
   await ctx.directory.campaigns.removeMember(campaign.name, member);
   const why = reason?.trim().slice(0, 500);
   audit(ctx, actor, 'membership.remove', campaign.name, { member, ...(why ? { reason: why } : {}) });
@@ -123,6 +124,7 @@ export async function leaveCampaign(ctx: ServiceContext, actor: Actor, campaignN
   const campaign = await ctx.directory.campaigns.require(campaignName);
   if (campaign.pi === username) throw new ConflictError(`you are the PI of ${campaign.name}; ask the data centre to hand the campaign to another PI first`);
   if (!campaign.members.includes(username)) throw new NotFoundError(`you are not a member of ${campaign.name}`);
+  await ctx.directory.requests.dropApprovedOf(campaign.name, username);
   await ctx.directory.campaigns.removeMember(campaign.name, username);
   audit(ctx, actor, 'membership.leave', campaign.name, { member: username });
 }

@@ -9,13 +9,13 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Directory } from '../../../core/directory/index.js';
+import { checkDirectory, Directory } from '../../../core/directory/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { createLogger } from '../../../core/log.js';
 import type { Actor, AuditEvent, ServiceContext } from '../../../server/services/context.js';
 import { expireMemberships } from '../../../server/services/membership-expiry.js';
-import { addMember, decide, leaveCampaign, parseMemberUntil, requestToJoin, setMemberUntil } from '../../../server/services/memberships.js';
+import { addMember, decide, leaveCampaign, parseMemberUntil, removeMember, requestToJoin, setMemberUntil } from '../../../server/services/memberships.js';
 import { Notifier } from '../../../server/services/notifications.js';
 import { readDirectory } from '../../../mapper-agent/map/directory-reader.js';
 import { useManagedSlapd } from '../../support/slapd.js';
@@ -153,6 +153,8 @@ describe('membership expiry dates (real slapd, real SMTP on loopback)', function
       expect(smtp.received.filter((m) => /has ended/.test(m.subject)).flatMap((m) => m.to)).to.deep.equal(['mel@example.org']);
       // A second run has nothing left to do.
       expect(await expireMemberships(ctx, notifier, log, after)).to.deep.equal({ expired: [], warned: [], cleaned: [] });
+      // mel came in by an approved request: doctor must not read the ended membership as an approval cut short (and re-add her).
+      expect((await checkDirectory(ctx.directory)).filter((f) => f.check === 'approved-not-member')).to.deep.equal([]);
     });
 
     it('a crash between the two writes (memberUid gone, value left) is cleaned on the next run, without a second audit record', async () => {
@@ -166,6 +168,19 @@ describe('membership expiry dates (real slapd, real SMTP on loopback)', function
       expect(run).to.deep.equal({ expired: [], warned: [], cleaned: ['sunspot ned'] });
       expect(await untilValues('sunspot')).to.deep.equal([]);
       expect(events.slice(before).filter((e) => e.action === 'membership.expire')).to.deep.equal([]);
+    });
+  });
+
+  describe('ended memberships and doctor', () => {
+    it('leaving or being removed after an approved request leaves no "approval cut short" for doctor --fix to undo', async () => {
+      const doctorWouldReAdd = async () => (await checkDirectory(ctx.directory)).filter((f) => f.check === 'approved-not-member').map((f) => f.detail);
+      await decide(ctx, actor('pia'), (await requestToJoin(ctx, actor('pam'), 'sunspot', 'I take the flat fields.')).id, 'approved');
+      await leaveCampaign(ctx, actor('pam'), 'sunspot');
+      expect(await doctorWouldReAdd(), 'after leaving').to.deep.equal([]);
+      await decide(ctx, actor('pia'), (await requestToJoin(ctx, actor('pam'), 'sunspot', 'Back for the second season.')).id, 'approved');
+      await removeMember(ctx, actor('pia'), 'sunspot', 'pam', 'project over');
+      expect(await doctorWouldReAdd(), 'after removal').to.deep.equal([]);
+      expect(await members('sunspot')).to.not.include('pam');
     });
   });
 
