@@ -13,6 +13,7 @@
  *   stale-pending            an account being created (pending) or undone for longer than the limit
  *   deletion-unfinished      an account with a tombstone that still exists (deletion cut short)
  *   approved-not-member      an approved membership request whose requester is not a member
+ *                            (repaired only within the pending limit of the decision)
  *   duplicate-uid / duplicate-gid   two entries with one number (imported data)
  *
  * Each finding says whether `repair` may fix it without a person's judgement (`safe`); the others
@@ -85,7 +86,7 @@ async function snapshot(dir: Directory): Promise<Snapshot> {
     readAll(dir, l.campaigns, '(objectClass=posixGroup)', ['cn', 'gidNumber', 'memberUid', 'cgPrincipalInvestigator']),
     readAll(dir, l.identities, '(objectClass=cgIdentity)', ['cgOwner']),
     readAll(dir, l.tombstones, '(objectClass=cgTombstone)', ['uid', 'uidNumber', 'gidNumber']),
-    readAll(dir, l.requests, '(&(objectClass=cgMembershipRequest)(cgRequestState=approved))', ['cgCampaign', 'cgRequester']),
+    readAll(dir, l.requests, '(&(objectClass=cgMembershipRequest)(cgRequestState=approved))', ['cgCampaign', 'cgRequester', 'cgDecidedAt']),
     dir.ldap.read(l.counterDn('uid'), ['cgNextValue']),
     dir.ldap.read(l.counterDn('gid'), ['cgNextValue']),
   ]);
@@ -158,7 +159,13 @@ export async function checkDirectory(dir: Directory, options: CheckOptions = {})
     const campaign = campaigns.get(lower(l.campaignNameOf(r.get('cgCampaign') ?? '')));
     if (!requester || !campaign || !livePerson(requester)) continue;
     if (!campaign.getAll('memberUid').map(lower).includes(requester)) {
-      add('approved-not-member', r.dn, `${requester}'s approved request to join ${campaign.get('cn')} left no memberUid`, true);
+      // Repaired (member added) only when the approval is recent, i.e. cut short: an older one may
+      // have been ended on purpose (by hand in LDAP, or before ended memberships dropped their
+      // request), and repair never grants access a person should judge.
+      const decided = r.get('cgDecidedAt');
+      const recent = decided !== undefined && now.getTime() - fromGeneralizedTime(decided).getTime() <= maxAge;
+      add('approved-not-member', r.dn, `${requester}'s approved request to join ${campaign.get('cn')} left no memberUid` +
+        (recent ? '' : ` (decided ${decided ?? 'at an unknown time'}: add the member on the campaign page if the approval was cut short, or delete the request if the membership was ended on purpose)`), recent);
     }
   }
 
