@@ -264,6 +264,7 @@ export function buildProgram(): Command {
       const runner = new MapSyncRunner(ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
       const daemon = new MapDaemon(runner, ldap, cfg.ldap.baseDn, cfg.agent, log, metrics);
       if (cfg.agent.syncEnabled) daemon.start();
+      else daemon.startStalenessOnly();
       // With data roots: embargo enforcement and reconciliation passes on their schedules (each never overlaps itself).
       const ctx = { ...ingestCtx(cfg, ldap), metrics };
       const onSchedule = (expr: string, what: string, job: () => Promise<unknown>) =>

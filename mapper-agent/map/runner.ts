@@ -90,25 +90,44 @@ export class MapDaemon {
   ) {}
 
   start(): void {
-    const every = this.agent.checkIntervalSeconds;
-    const checkExpr = every < 60 ? `*/${every} * * * * *` : `0 */${Math.max(1, Math.round(every / 60))} * * * *`;
-    this.tasks.push(schedule(checkExpr, () => void this.checkForChange(), { noOverlap: true }));
+    this.tasks.push(schedule(this.checkExpression(), () => void this.checkForChange(), { noOverlap: true }));
     this.tasks.push(schedule(this.agent.fullSyncSchedule, () => void this.runner.run().catch(() => undefined), { noOverlap: true }));
-    this.log.info({ checkEverySeconds: every, fullSync: this.agent.fullSyncSchedule }, 'map daemon started');
+    this.log.info({ checkEverySeconds: this.agent.checkIntervalSeconds, fullSync: this.agent.fullSyncSchedule }, 'map daemon started');
     void this.checkForChange();
+  }
+
+  /**
+   * An agent that only ingests (syncEnabled false) still reports how stale its directory server is:
+   * its embargo decisions come from that server (a consumer at a second site), so the staleness
+   * alert of docs/replication.md must work there too.
+   */
+  startStalenessOnly(): void {
+    this.tasks.push(schedule(this.checkExpression(), () => void this.observeStaleness(), { noOverlap: true }));
+    void this.observeStaleness();
+  }
+
+  /** Read the contextCSN and record its age; undefined when the server does not answer. */
+  async observeStaleness(): Promise<string | undefined> {
+    this.metrics?.checks.inc();
+    try {
+      const csn = await readContextCsn(this.ldap, this.baseDn);
+      this.metrics?.observeContextCsn(csn); // staleness: how old the newest change this server holds is
+      return csn;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'contextCSN check failed');
+      return undefined;
+    }
+  }
+
+  private checkExpression(): string {
+    const every = this.agent.checkIntervalSeconds;
+    return every < 60 ? `*/${every} * * * * *` : `0 */${Math.max(1, Math.round(every / 60))} * * * *`;
   }
 
   /** Sync when the directory changed since the map was built. Returns whether it synced. */
   async checkForChange(): Promise<boolean> {
-    this.metrics?.checks.inc();
-    let csn: string;
-    try {
-      csn = await readContextCsn(this.ldap, this.baseDn);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'contextCSN check failed; keeping the current map');
-      return false;
-    }
-    this.metrics?.observeContextCsn(csn); // staleness: how old the newest change this server holds is
+    const csn = await this.observeStaleness();
+    if (csn === undefined) return false; // keeping the current map
     if (csn === this.runner.builtFrom) return false;
     await this.runner.run().catch(() => undefined);
     return true;

@@ -292,17 +292,17 @@ describe('a second site: agent on a consumer with its own data root applies the 
         const r = await embargoCommand(ctx(b), { dryRun: false });
         expect(r.lifted).to.equal(0);
         for (const p of skyAtB()) expect(mode(p), `${p}: still open at B while its consumer lags`).to.equal(`${pi}:${skyGid} 644`);
-        // The guard: site B's map agent (same consumer) reports a staleness larger than one reading
-        // the provider would, by at least the time since the re-embargo was written.
+        // The guard: site B's agent, ingest-only (syncEnabled false: `run` calls startStalenessOnly),
+        // reports a staleness larger than one reading the provider would.
         const state = mkdtempSync(join(tmpdir(), 'cg-site-b-map-'));
         const section = agentSectionSchema.parse({ stateDir: state, multimapPath: join(state, 'multi-mapfile'), checkIntervalSeconds: 1 });
         const atB = new AgentMetrics();
         const base = topo.get().provider.baseDn;
-        await new MapDaemon(new MapSyncRunner(b.ldap, base, section, log, atB), b.ldap, base, section, log, atB).checkForChange();
+        await new MapDaemon(new MapSyncRunner(b.ldap, base, section, log, atB), b.ldap, base, section, log, atB).observeStaleness();
         const atProvider = new AgentMetrics();
         atProvider.observeContextCsn(providerCsn);
         const now = Date.now();
-        expect(atB.stalenessSeconds(now), 'site B\'s map agent sees its consumer behind').to.be.above(atProvider.stalenessSeconds(now)!);
+        expect(atB.stalenessSeconds(now), 'site B\'s agent sees its consumer behind').to.be.above(atProvider.stalenessSeconds(now)!);
         expect(await atB.registry.metrics()).to.match(/cg_directory_staleness_seconds \d/);
       },
     );

@@ -6,7 +6,7 @@
  * the map converges without tripping the shrink guard.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -166,5 +166,17 @@ describe('replication: provider + 2 read-only consumers, agent on a consumer (re
     expect(metrics.stalenessSeconds()!).to.be.above(first + 1);
     const text = await metrics.registry.metrics();
     expect(text).to.match(/cg_directory_staleness_seconds \d/).and.match(/cg_directory_last_change_timestamp_seconds \d/);
+    // An ingest-only agent (syncEnabled false: `run` calls startStalenessOnly) reports it too, and writes no map.
+    const ingestOnly = { ...agentSection(), syncEnabled: false };
+    const ingestMetrics = new AgentMetrics();
+    const watcher = new MapDaemon(new MapSyncRunner(ldap, base, ingestOnly, log, ingestMetrics), ldap, base, ingestOnly, log, ingestMetrics);
+    watcher.startStalenessOnly();
+    try {
+      await until('staleness observed', 5000, async () => ingestMetrics.stalenessSeconds() !== undefined);
+      expect(ingestMetrics.stalenessSeconds()!).to.be.above(first + 1);
+      expect(existsSync(ingestOnly.multimapPath), 'no map written').to.equal(false);
+    } finally {
+      await watcher.stop();
+    }
   });
 });
