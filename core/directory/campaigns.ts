@@ -16,7 +16,11 @@ export class CampaignStore {
     private readonly people: PeopleStore,
   ) {}
 
-  /** Create with a fresh gidNumber; the PI must exist and becomes the first member. */
+  /**
+   * Create with a fresh gidNumber; the PI must exist and becomes the first member. A service
+   * identity is never PI; every replication identity (active or not: the map decides who is
+   * mapped) becomes a member from the start.
+   */
   async create(input: NewCampaign): Promise<Campaign> {
     const { ldap, layout, allocator } = this.ctx;
     const name = checkCampaignName(input.name);
@@ -24,6 +28,8 @@ export class CampaignStore {
     const embargoEnd = input.embargoEnd ?? undefined;
     if (embargoEnd !== undefined) toGeneralizedTime(embargoEnd); // validates
     const pi = await this.people.require(input.pi);
+    if (pi.serviceRole !== undefined) throw new ValidationError(`${pi.username} is a ${pi.serviceRole} service identity and cannot be the PI of a campaign`);
+    const replication = (await this.people.services('replication')).map((p) => p.username).filter((u) => u !== pi.username);
     const dn = layout.campaignDn(name);
     if (await ldap.read(dn, ['1.1'])) throw new ConflictError(`campaign ${name} already exists`);
     if (await this.people.nameEverUsed(name)) throw new ConflictError(`${name} is (or was) a username; pick another campaign name`);
@@ -34,7 +40,7 @@ export class CampaignStore {
         objectClass: ['top', 'posixGroup', 'cgCampaign'],
         cn: name,
         gidNumber: String(gidNumber),
-        memberUid: pi.username,
+        memberUid: [pi.username, ...replication],
         cgPrincipalInvestigator: pi.dn,
         cgCampaignState: 'open',
         ...(description !== undefined ? { description } : {}),
@@ -44,6 +50,10 @@ export class CampaignStore {
         if (err instanceof ConflictError) throw new ConflictError(`campaign ${name} already exists`, { cause: err });
         throw err;
       });
+    // A replication identity created while this campaign was being made (it listed the campaigns
+    // before ours existed; we listed the services before it existed): one of the two sees the other.
+    const members = new Set([pi.username, ...replication]);
+    for (const r of await this.people.services('replication')) if (!members.has(r.username)) await this.addMember(name, r.username);
     return (await this.get(name))!;
   }
 
@@ -107,9 +117,15 @@ export class CampaignStore {
     await this.modify(name, [{ operation: 'replace', attribute: 'cgCampaignState', values: ['open'] }]);
   }
 
-  /** Add a member (idempotent). The person must exist. */
+  /**
+   * Add a member (idempotent). The person must exist. A public-reader or instrument service
+   * identity is never a member (its scope is no campaign group).
+   */
   async addMember(name: string, username: string): Promise<void> {
-    await this.people.require(username);
+    const person = await this.people.require(username);
+    if (person.serviceRole !== undefined && person.serviceRole !== 'replication') {
+      throw new ValidationError(`${username} is a ${person.serviceRole} service identity and is never a member of a campaign`);
+    }
     await this.modify(name, [{ operation: 'add', attribute: 'memberUid', values: [username] }]).catch((err: unknown) => {
       if (err instanceof ConflictError) return; // already a member
       throw err;
@@ -121,6 +137,8 @@ export class CampaignStore {
     checkUsername(username);
     const campaign = await this.require(name);
     if (campaign.pi === username) throw new ConflictError(`${username} is the PI of ${name} and stays a member`);
+    const person = await this.people.get(username);
+    if (person?.serviceRole === 'replication' && person.status !== 'deleted') throw new ConflictError(`${username} is a replication service identity and stays a member of every campaign`);
     await this.dropMemberUid(name, username);
     // After the memberUid (crash-safe: an end without memberUid is harmless), so a later rejoin starts without it.
     if (campaign.memberUntil[username]) await this.setMemberUntil(name, username, null);

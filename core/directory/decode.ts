@@ -7,7 +7,7 @@
  * out (a required attribute missing or unreadable). Only the attributes a caller asked for need to
  * be present: the map asks for the *_MAP_ATTRIBUTES subsets and gets the same answers on them.
  */
-import type { Campaign, Identity, MembershipRequest, Person } from './model.js';
+import { type Campaign, type Identity, isServiceRole, type MembershipRequest, type Person } from './model.js';
 import { type DirectoryLayout, personUsernameOf } from './layout.js';
 import { decodePersonStatus, decodeStatus } from './status.js';
 import { fromGeneralizedTime } from './time.js';
@@ -22,6 +22,7 @@ export type Decoded<T> = T | string;
 export const PERSON_ATTRIBUTES = [
   'uid', 'uidNumber', 'gidNumber', 'cn', 'sn', 'givenName', 'displayName', 'mail',
   'homeDirectory', 'loginShell', 'voPersonStatus', 'voPersonPolicyAgreement', 'cgRole',
+  'cgServiceRole',
 ];
 /** What the map needs of a person. */
 export const PERSON_MAP_ATTRIBUTES = ['uid', 'uidNumber', 'gidNumber', 'voPersonStatus'];
@@ -53,6 +54,10 @@ export function decodePerson(dn: string, a: AttributeValues, layout: DirectoryLa
   if (uidNumber === undefined) return 'uidNumber missing or not an integer';
   const gidNumber = int(a.get('gidnumber'));
   if (gidNumber === undefined) return 'gidNumber missing or not an integer';
+  const rawServiceRole = first(a, 'cgservicerole')?.toLowerCase();
+  // Fail closed: a service identity of a role this version does not know is left out.
+  if (rawServiceRole !== undefined && !isServiceRole(rawServiceRole)) return `unknown cgServiceRole ${JSON.stringify(rawServiceRole)}`;
+  const serviceRole = rawServiceRole;
   return {
     dn,
     username,
@@ -68,6 +73,7 @@ export function decodePerson(dn: string, a: AttributeValues, layout: DirectoryLa
     status: decodePersonStatus(first(a, 'vopersonstatus')),
     policyAgreements: [...(a.get('vopersonpolicyagreement') ?? EMPTY)],
     roles: (a.get('cgrole') ?? EMPTY).map((r) => r.toLowerCase()),
+    ...(serviceRole !== undefined ? { serviceRole } : {}),
   };
 }
 

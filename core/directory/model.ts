@@ -27,6 +27,20 @@ export interface Person {
   policyAgreements: string[];
   /** Portal roles, e.g. 'admin' (cgRole). */
   roles: string[];
+  /** Set on a service identity (cgServiceRole), absent on a person. */
+  serviceRole?: ServiceRole;
+}
+
+/**
+ * What a service identity is for (see README, "Service identities"):
+ * - public-reader: the website's download identity, in no campaign group (reads public files only);
+ * - replication: Rucio/FTS, member of every campaign, added to new ones, never PI;
+ * - instrument: writes into landing areas (filesystem, by the operator), no campaign membership.
+ */
+export type ServiceRole = 'public-reader' | 'replication' | 'instrument';
+export const SERVICE_ROLES: readonly ServiceRole[] = ['public-reader', 'replication', 'instrument'];
+export function isServiceRole(value: string): value is ServiceRole {
+  return (SERVICE_ROLES as readonly string[]).includes(value);
 }
 
 export interface NewPerson {
@@ -41,6 +55,8 @@ export interface NewPerson {
   loginShell?: string;
   roles?: string[];
   policyAgreements?: string[];
+  /** Makes the account a service identity of this role (fixed at creation). */
+  serviceRole?: ServiceRole;
 }
 
 /** Fields update() may change; undefined = leave alone, null = remove (optional fields only). */

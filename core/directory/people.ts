@@ -9,7 +9,7 @@ import { filter } from '../ldap/escape.js';
 import type { DirectoryContext } from './context.js';
 import { decodePerson, PERSON_ATTRIBUTES } from './decode.js';
 import { decodeAll, decodeOne } from './decoded.js';
-import type { NewPerson, Person, PersonStatus, PersonUpdate } from './model.js';
+import { isServiceRole, type NewPerson, type Person, type PersonStatus, type PersonUpdate, type ServiceRole } from './model.js';
 import { fromGeneralizedTime, toGeneralizedTime } from './time.js';
 import { checkLoginShell, checkMail, checkRole, checkText, checkUsername } from './validate.js';
 
@@ -91,6 +91,7 @@ export class PeopleStore {
           voPersonStatus: 'pending',
           voPersonPolicyAgreement: policies,
           cgRole: roles,
+          ...(input.serviceRole !== undefined ? { cgServiceRole: checkServiceRole(input.serviceRole) } : {}),
           ...(key !== undefined ? { cgPendingIdentityKey: key } : {}),
         });
       } catch (err) {
@@ -291,6 +292,15 @@ export class PeopleStore {
     return decodeAll(entries, decodePerson, this.ctx.layout).sort((a, b) => a.username.localeCompare(b.username)).slice(0, limit);
   }
 
+  /** Service identities (entries with cgServiceRole), optionally of one role, sorted by username. */
+  async services(role?: ServiceRole): Promise<Person[]> {
+    const f = role === undefined
+      ? '(&(objectClass=posixAccount)(cgServiceRole=*))'
+      : filter`(&(objectClass=posixAccount)(cgServiceRole=${checkServiceRole(role)}))`;
+    const entries = await this.ctx.ldap.search(this.ctx.layout.people, { scope: 'one', filter: f, attributes: PERSON_ATTRIBUTES, pageSize: 500 });
+    return decodeAll(entries, decodePerson, this.ctx.layout).sort((a, b) => a.username.localeCompare(b.username));
+  }
+
   /** Every person, page by page (for full scans). */
   async *all(pageSize = 1000): AsyncGenerator<Person[]> {
     for await (const page of this.ctx.ldap.searchPages(this.ctx.layout.people, {
@@ -407,4 +417,9 @@ function notFound(username: string) {
     if (err instanceof NotFoundError) throw new NotFoundError(`no account ${JSON.stringify(username)}`, { cause: err });
     throw err;
   };
+}
+
+function checkServiceRole(role: string): ServiceRole {
+  if (!isServiceRole(role)) throw new ValidationError(`unknown service role ${JSON.stringify(role)}`);
+  return role;
 }

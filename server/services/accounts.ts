@@ -47,6 +47,9 @@ export async function accountForLogin(ctx: ServiceContext, input: IdentityInput,
   if (claim && claim.status !== 'active' && claim.pendingKey === identity.key) return undefined;
   const person = await ctx.directory.people.require(identity.owner);
   if (!isActive(person.status)) throw new ForbiddenError(`the account ${person.username} is ${person.status}; contact the data centre`);
+  if (person.serviceRole !== undefined) {
+    throw new ForbiddenError(`${person.username} is a ${person.serviceRole} service identity: it exists for storage only and cannot log in to the portal`);
+  }
   if (login) {
     const actor = { ...login, username: person.username };
     const target = describeIdentity(identityRef(input));

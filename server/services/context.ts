@@ -22,7 +22,8 @@ export type AuditAction =
   | 'membership.request' | 'membership.approve' | 'membership.deny' | 'membership.remove' | 'membership.withdraw' | 'membership.leave' | 'membership.add'
   | 'membership.until' | 'membership.expire'
   | 'campaign.create' | 'campaign.close' | 'campaign.reopen' | 'embargo.change' | 'role.change' | 'policy.accept'
-  | 'embargo.extension-request' | 'embargo.extension-approve' | 'embargo.extension-deny';
+  | 'embargo.extension-request' | 'embargo.extension-approve' | 'embargo.extension-deny'
+  | 'service.create';
 
 export interface AuditEvent {
   actor: string;
