@@ -5,6 +5,8 @@ import type { AuditRecord } from '../../audit/trail.js';
 import { setAccountStatusFor } from '../../services/safer-admin.js';
 import { decidableRequests } from '../../services/memberships.js';
 import { decideExtension } from '../../services/embargo-extensions.js';
+import { bindServiceIdentity, createServiceIdentity, listServiceIdentities } from '../../services/service-identities.js';
+import { SERVICE_ROLES, type IdentityInput } from '../../../core/directory/model.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { describeIdentity, identityRef, isActive } from '../../../core/directory/index.js';
 import type { PortalDeps } from '../deps.js';
@@ -29,7 +31,8 @@ export function adminRoutes(deps: PortalDeps): Router {
   const PAGE = 50;
   r.get('/admin/users', handle(async (req, res) => {
     const q = stringParam(req.query.q, 100);
-    const all = await directory.people.search(q, 1_000_000);
+    // Service identities are listed apart (/admin/services).
+    const all = (await directory.people.search(q, 1_000_000)).filter((p) => p.serviceRole === undefined);
     const pages = Math.max(1, Math.ceil(all.length / PAGE));
     const at = Math.min(Math.max(1, Number.parseInt(stringParam(req.query.page, 6), 10) || 1), pages);
     const people = all.slice((at - 1) * PAGE, at * PAGE);
@@ -112,6 +115,48 @@ export function adminRoutes(deps: PortalDeps): Router {
     } catch (err) {
       if (!(err instanceof ValidationError || err instanceof ConflictError || err instanceof NotFoundError)) throw err;
       await campaignsPage(req, res, { errors: [(err as Error).message], form: req.body }, 400);
+    }
+  }));
+
+  // Service identities (issue 18): apart from people, created and bound here with a reason, audited.
+  const servicesPage = async (req: Parameters<typeof page>[1], res: Parameters<typeof page>[2], extra: Record<string, unknown> = {}, status = 200) => {
+    const services = await listServiceIdentities(deps.services, req.actor);
+    page(deps, req, res, 'admin/services', {
+      title: 'Service identities',
+      roles: SERVICE_ROLES,
+      services: services.map(({ person, identities }) => ({
+        username: person.username, description: person.cn, role: person.serviceRole, uidNumber: person.uidNumber, status: person.status,
+        identities: identities.map((i) => `${describeIdentity(identityRef(i))} (${i.status})`),
+      })),
+      ...extra,
+    }, status);
+  };
+  const formErrors = (err: unknown) => {
+    if (!(err instanceof ValidationError || err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+    return [(err as Error).message];
+  };
+  r.get('/admin/services', handle((req, res) => servicesPage(req, res)));
+  r.post('/admin/services', handle(async (req, res) => {
+    try {
+      const p = await createServiceIdentity(deps.services, req.actor, req.body);
+      flash(req, `Created service identity ${p.username} (${p.serviceRole}, uid ${p.uidNumber}).`);
+      res.redirect('/admin/services');
+    } catch (err) {
+      await servicesPage(req, res, { errors: formErrors(err), form: req.body }, 400);
+    }
+  }));
+  r.post('/admin/services/:username/identities', handle(async (req, res) => {
+    const username = String(req.params.username);
+    const type = stringParam(req.body.type, 10);
+    const input: IdentityInput = type === 'oidc'
+      ? { type: 'oidc', issuer: stringParam(req.body.issuer, 500), subject: stringParam(req.body.subject, 500) }
+      : { type: 'x509', subject: stringParam(req.body.subject, 1000) };
+    try {
+      await bindServiceIdentity(deps.services, req.actor, username, input, stringParam(req.body.reason, 500));
+      flash(req, `${username}: ${describeIdentity(identityRef(input))} bound.`);
+      res.redirect('/admin/services');
+    } catch (err) {
+      await servicesPage(req, res, { errors: formErrors(err) }, 400);
     }
   }));
 
