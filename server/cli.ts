@@ -56,6 +56,65 @@ export function buildProgram(): Command {
       if (code !== 0) process.exitCode = code === 3 ? 3 : Math.max(Number(process.exitCode ?? 0), code); // unreadable directory wins
     });
 
+  const service = program.command('service').description('service identities (public-reader, replication, instrument): create, bind a robot/host certificate or an OIDC client, list; audited as the admin named by --as');
+  const withService = async (as: string, run: (ctx: import('./services/context.js').ServiceContext, actor: import('./services/context.js').Actor) => Promise<void>) => {
+    const [{ openDirectory }, { userInfo }] = await Promise.all([import('../core/directory/index.js'), import('node:os')]);
+    const open = await openDirectory(config(), { account: 'portal' });
+    const trail = await openTrail();
+    try {
+      const me = await open.directory.people.require(as);
+      const actor = { username: me.username, isAdmin: me.roles.includes('admin') && me.status === 'active' && me.serviceRole === undefined, identity: `cli:${userInfo().username}`, ip: 'cli' };
+      await run({ directory: open.directory, audit: trail }, actor);
+    } finally {
+      trail.close();
+      await open.close();
+    }
+  };
+  service
+    .command('create')
+    .description('create a service identity (a replication identity joins every campaign at once)')
+    .requiredOption('--as <admin>', 'your username; it must hold the admin role (recorded as the actor)')
+    .requiredOption('--username <name>', 'the account name (its UID\'s name)')
+    .requiredOption('--role <role>', 'public-reader, replication or instrument')
+    .requiredOption('--description <text>', 'what it is, e.g. "Rucio FTS"')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (opts: { as: string; username: string; role: string; description: string; reason: string }) => {
+      const { createServiceIdentity } = await import('./services/service-identities.js');
+      await withService(opts.as, async (ctx, actor) => {
+        const p = await createServiceIdentity(ctx, actor, { username: opts.username, role: opts.role, description: opts.description, reason: opts.reason });
+        console.log(`created ${p.username}: ${p.serviceRole}, uid ${p.uidNumber}, gid ${p.gidNumber}`);
+      });
+    });
+  service
+    .command('bind <username>')
+    .description('bind a certificate subject (--subject, grid form) or an OIDC client (--issuer and --sub) to a service identity')
+    .requiredOption('--as <admin>', 'your username; it must hold the admin role (recorded as the actor)')
+    .option('--subject <dn>', 'certificate subject, grid slash form')
+    .option('--issuer <url>', 'OIDC issuer (with --sub)')
+    .option('--sub <sub>', 'OIDC client subject (with --issuer)')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (username: string, opts: { as: string; subject?: string; issuer?: string; sub?: string; reason: string }) => {
+      const { bindServiceIdentity } = await import('./services/service-identities.js');
+      if ((opts.subject === undefined) === (opts.issuer === undefined || opts.sub === undefined)) throw new ConfigError('give either --subject, or --issuer and --sub');
+      const input = opts.subject !== undefined ? { type: 'x509' as const, subject: opts.subject } : { type: 'oidc' as const, issuer: opts.issuer!, subject: opts.sub! };
+      await withService(opts.as, async (ctx, actor) => {
+        const identity = await bindServiceIdentity(ctx, actor, username, input, opts.reason);
+        console.log(`bound to ${username}: ${identity.key}`);
+      });
+    });
+  service
+    .command('list')
+    .description('service identities, one a line: username, role, uid, status, bound identities')
+    .requiredOption('--as <admin>', 'your username; it must hold the admin role')
+    .action(async (opts: { as: string }) => {
+      const [{ listServiceIdentities }, { describeIdentity, identityRef }] = await Promise.all([import('./services/service-identities.js'), import('../core/directory/index.js')]);
+      await withService(opts.as, async (ctx, actor) => {
+        for (const { person, identities } of await listServiceIdentities(ctx, actor)) {
+          console.log([person.username, person.serviceRole, person.uidNumber, person.status, ...identities.map((i) => describeIdentity(identityRef(i)))].join('\t'));
+        }
+      });
+    });
+
   const audit = program.command('audit').description('the audit trail (portal.dataDir/audit.sqlite)');
   audit
     .command('verify')
