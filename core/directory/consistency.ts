@@ -15,6 +15,9 @@
  *   approved-not-member      an approved membership request whose requester is not a member
  *                            (repaired only within the pending limit of the decision)
  *   duplicate-uid / duplicate-gid   two entries with one number (imported data)
+ *   service-scope            a service identity outside its role's scope: a replication identity missing from a
+ *                            campaign (a creation cut short), a public-reader or instrument one in a campaign, or
+ *                            one as PI (repaired, except the PI, by adding or dropping the memberUid)
  *
  * Each finding says whether `repair` may fix it without a person's judgement (`safe`); the others
  * are listed for an administrator. Repairs go through the same stores as the portal and are
@@ -37,7 +40,8 @@ export type CheckId =
   | 'deletion-unfinished'
   | 'approved-not-member'
   | 'duplicate-uid'
-  | 'duplicate-gid';
+  | 'duplicate-gid'
+  | 'service-scope';
 
 export interface Finding {
   check: CheckId;
@@ -81,7 +85,7 @@ async function readAll(dir: Directory, base: string, filter: string, attributes:
 async function snapshot(dir: Directory): Promise<Snapshot> {
   const l = dir.layout;
   const [people, groups, campaigns, identities, tombstones, approved, uid, gid] = await Promise.all([
-    readAll(dir, l.people, '(objectClass=posixAccount)', ['uid', 'uidNumber', 'gidNumber', 'voPersonStatus', 'cgPendingIdentityKey', 'createTimestamp']),
+    readAll(dir, l.people, '(objectClass=posixAccount)', ['uid', 'uidNumber', 'gidNumber', 'voPersonStatus', 'cgPendingIdentityKey', 'createTimestamp', 'cgServiceRole']),
     readAll(dir, l.groups, '(objectClass=posixGroup)', ['cn', 'gidNumber', 'memberUid']),
     readAll(dir, l.campaigns, '(objectClass=posixGroup)', ['cn', 'gidNumber', 'memberUid', 'cgPrincipalInvestigator']),
     readAll(dir, l.identities, '(objectClass=cgIdentity)', ['cgOwner']),
@@ -142,6 +146,19 @@ export async function checkDirectory(dir: Directory, options: CheckOptions = {})
     if (piDn !== undefined && (!pi || !livePerson(pi))) add('campaign-without-pi', c.dn, `the PI of campaign ${name} (${piDn}) is ${pi && tombstoned.has(pi) ? 'deleted' : 'missing'}: hand the campaign over`, false);
     for (const m of c.getAll('memberUid').map(lower)) {
       if (!livePerson(m) && m !== pi) add('member-missing', c.dn, `memberUid ${m} of campaign ${name} names ${tombstoned.has(m) ? 'a deleted' : 'no'} account`, true);
+    }
+  }
+
+  for (const [name, p] of people) {
+    const role = lower(p.get('cgServiceRole'));
+    const status = lower(p.get('voPersonStatus') ?? 'active');
+    if (!role || tombstoned.has(name) || status === 'pending' || status === 'deleted') continue;
+    for (const [cname, c] of campaigns) {
+      const member = c.getAll('memberUid').map(lower).includes(name);
+      const piDn = c.get('cgPrincipalInvestigator');
+      if (piDn && personUsernameOf(piDn, l) === name) add('service-scope', c.dn, `service identity ${name} (${role}) is the PI of campaign ${cname}: hand the campaign over`, false);
+      else if (role === 'replication' && !member) add('service-scope', c.dn, `replication identity ${name} is not a member of campaign ${cname}`, true);
+      else if (role !== 'replication' && member) add('service-scope', c.dn, `${role} identity ${name} is a member of campaign ${cname}`, true);
     }
   }
 
@@ -265,6 +282,19 @@ export async function repairDirectory(dir: Directory, findings: Finding[]): Prom
         if (!requester) throw new NotFoundError('the request is gone');
         await d.campaigns.addMember(campaign, requester);
         return `added ${requester} to ${campaign}`;
+      }
+      case 'service-scope': {
+        const m = /^(replication|public-reader|instrument) identity (\S+) is (not )?a member of campaign (\S+)$/.exec(f.detail);
+        if (!m) throw new Error('unreadable finding');
+        const [, role, name, not, campaign] = m as unknown as [string, string, string, string | undefined, string];
+        const person = await d.people.require(name);
+        if (person.serviceRole !== role) throw new ConflictError(`${name} is no longer a ${role} identity`);
+        if (not) {
+          await d.campaigns.addMember(campaign, name);
+          return `added replication identity ${name} to ${campaign}`;
+        }
+        await d.campaigns.dropMemberUid(campaign, name);
+        return `removed ${role} identity ${name} from ${campaign}`;
       }
       case 'counter-behind': {
         const kind = normaliseDn(f.dn) === normaliseDn(l.counterDn('uid')) ? 'uid' : 'gid';

@@ -16,6 +16,13 @@ describe('core/directory/decode', () => {
     expect(decodePerson('uid=alice,ou=people,dc=example', attrs({ uid: 'alice', uidNumber: '1' }), layout)).to.match(/gidNumber/);
   });
 
+  it('decodes a service identity\'s role; a role it does not know leaves the entry out (fail closed)', () => {
+    const base = { uid: 'rucio', uidNumber: '10002', gidNumber: '100002' };
+    expect(decodePerson('uid=rucio,ou=people,dc=example', attrs({ ...base, cgServiceRole: 'Replication' }), layout)).to.deep.include({ serviceRole: 'replication' });
+    expect(decodePerson('uid=rucio,ou=people,dc=example', attrs(base), layout)).to.not.have.property('serviceRole');
+    expect(decodePerson('uid=rucio,ou=people,dc=example', attrs({ ...base, cgServiceRole: 'superuser' }), layout)).to.match(/unknown cgServiceRole/);
+  });
+
   it('decodes identities of both types with their reference; the key falls back to the RDN', () => {
     const owner = 'uid=alice, ou=People, DC=example';
     const x = decodeIdentity(`cgIdentityKey=${KEY},ou=identities,dc=example`, attrs({ cgIdentityType: 'x509', cgOwner: owner, cgCertSubject: '/CN=A', voPersonStatus: 'revoked', cgCertNotAfter: '20300101000000Z' }), layout);

@@ -3,13 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkDirectory, repairDirectory } from '../../../core/directory/consistency.js';
 import { Directory, IdentityBoundElsewhereError } from '../../../core/directory/index.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../../../core/errors.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { agentSectionSchema } from '../../../mapper-agent/config.js';
 import { syncMap } from '../../../mapper-agent/map/sync.js';
 import { accountForLogin } from '../../../server/services/accounts.js';
-import { createCampaign } from '../../../server/services/administration.js';
+import { createCampaign, deleteAccount } from '../../../server/services/administration.js';
 import type { Actor, AuditEvent, ServiceContext } from '../../../server/services/context.js';
 import { addMember, removeMember } from '../../../server/services/memberships.js';
 import { bindServiceIdentity, createServiceIdentity, listServiceIdentities } from '../../../server/services/service-identities.js';
@@ -120,6 +121,30 @@ describe('service identities (real slapd)', function () {
     expect(lines).to.include(`"dn:${ROBOT_RUCIO}" username:rucio uid:${rucio.uidNumber} gid:${rucio.gidNumber},true ${gids}`);
     expect(lines.some((l) => l.startsWith('"oidc:rucio-client@iam"') && l.includes(`uid:${rucio.uidNumber}`))).to.equal(true);
     rmSync(state, { recursive: true, force: true });
+  });
+
+  it('a replication identity can be deleted (its memberships go with it, audited)', async () => {
+    await createServiceIdentity(ctx, admin, { username: 'rucio2', role: 'replication', description: 'Old FTS', reason: 'to be retired' });
+    expect((await dir.campaigns.ofMember('rucio2')).length).to.equal(2);
+    await deleteAccount(ctx, admin, 'rucio2', 'rucio2');
+    expect(await dir.people.get('rucio2')).to.equal(undefined);
+    expect(await dir.campaigns.ofMember('rucio2')).to.deep.equal([]);
+    expect(events.filter((e) => e.action === 'membership.remove' && e.details?.member === 'rucio2')).to.have.length(2);
+  });
+
+  it('doctor finds a service identity outside its scope (planted by hand) and repairs it', async () => {
+    const early = await dir.campaigns.require('early');
+    const later = await dir.campaigns.require('later');
+    await fx.admin.modify(later.dn, [{ operation: 'delete', attribute: 'memberUid', values: ['rucio'] }]);
+    await fx.admin.modify(early.dn, [{ operation: 'add', attribute: 'memberUid', values: ['webdl'] }]);
+    const scope = (await checkDirectory(dir)).filter((f) => f.check === 'service-scope');
+    expect(scope.map((f) => f.detail).sort()).to.deep.equal(['public-reader identity webdl is a member of campaign early', 'replication identity rucio is not a member of campaign later']);
+    expect(scope.every((f) => f.safe)).to.equal(true);
+    const outcome = await repairDirectory(dir, scope);
+    expect(outcome.fixed).to.have.length(2);
+    expect((await checkDirectory(dir)).filter((f) => f.check === 'service-scope')).to.deep.equal([]);
+    expect((await dir.campaigns.require('later')).members).to.include('rucio');
+    expect((await dir.campaigns.require('early')).members).to.not.include('webdl');
   });
 
   describe('on real files (a process under the identity\'s uid and groups)', function () {
