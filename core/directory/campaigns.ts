@@ -166,6 +166,9 @@ export class CampaignStore {
     if (!NAME_PATTERN.test(name)) throw new ValidationError(`invalid campaign name ${JSON.stringify(name)}`);
     const entry = await this.ctx.ldap.read(this.ctx.layout.campaignDn(name), ['cgMemberUntil']);
     if (!entry) throw new NotFoundError(`no campaign ${JSON.stringify(name)}`);
+    if (end !== null && (await this.people.get(username))?.serviceRole === 'replication') {
+      throw new ValidationError(`${username} is a replication service identity: its membership of every campaign has no end`);
+    }
     const old = entry.getAll('cgMemberUntil').filter((v) => v.trim().split(/\s+/)[0] === username);
     const mods: Parameters<DirectoryContext['ldap']['modify']>[1] = [];
     if (old.length) mods.push({ operation: 'delete', attribute: 'cgMemberUntil', values: old });

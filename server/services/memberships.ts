@@ -151,6 +151,9 @@ export async function addMember(ctx: ServiceContext, actor: Actor, campaignName:
   const person = await ctx.directory.people.get(member.trim());
   if (!person) throw new NotFoundError(`there is no account ${JSON.stringify(member.trim())}`);
   if (person.status !== 'active') throw new ConflictError(`the account ${person.username} is ${person.status}`);
+  if (person.serviceRole !== undefined && person.serviceRole !== 'replication') {
+    throw new ValidationError(`${person.username} is a ${person.serviceRole} service identity and is never a member of a campaign`);
+  }
   if (campaign.members.includes(person.username)) throw new ConflictError(`${person.username} is already a member of ${campaign.name}`);
   if (until) checkFuture(until);
   const pending = (await ctx.directory.requests.byRequester(person.username, 'pending')).find((q) => q.campaign === campaign.name);

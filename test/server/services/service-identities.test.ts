@@ -70,17 +70,21 @@ describe('service identities (real slapd)', function () {
     const removed = await removeMember(ctx, admin, 'early', 'rucio').catch((e: unknown) => e);
     expect(removed).to.be.instanceOf(ConflictError).with.property('message').that.matches(/stays a member/);
     expect((await dir.campaigns.require('early')).members).to.include('rucio');
+    const ended = await dir.campaigns.setMemberUntil('early', 'rucio', new Date('2099-01-01T00:00:00Z')).catch((e: unknown) => e);
+    expect(ended).to.be.instanceOf(ValidationError).with.property('message').that.matches(/no end/);
+    expect((await dir.campaigns.require('early')).memberUntil).to.not.have.property('rucio');
   });
 
   it('public-reader and instrument identities are refused as members and as PI', async () => {
     for (const username of ['webdl', 'cam1']) {
-      const added = await addMember(ctx, admin, 'early', username).catch((e: unknown) => e);
+      const added = await addMember(ctx, admin, 'early', username, new Date('2099-01-01T00:00:00Z')).catch((e: unknown) => e);
       expect(added, username).to.be.instanceOf(ValidationError).with.property('message').that.matches(/never a member/);
       const direct = await dir.campaigns.addMember('early', username).catch((e: unknown) => e);
       expect(direct, username).to.be.instanceOf(ValidationError);
       const pi = await dir.campaigns.create({ name: `pi-${username}`, pi: username }).catch((e: unknown) => e);
       expect(pi, username).to.be.instanceOf(ValidationError);
       expect(await dir.campaigns.ofMember(username), username).to.deep.equal([]);
+      expect((await dir.campaigns.require('early')).memberUntil, username).to.not.have.property(username);
     }
   });
 
