@@ -31,6 +31,11 @@ describe('server/services (real slapd)', function () {
       expect(() => parseRegistration({ username: 'Bad Name', displayName: '', email: 'x', acceptPolicy: POLICY }, POLICY))
         .to.throw(ValidationError, /username/).and.match(/full name/);
       expect(() => parseRegistration({ username: 'ok', displayName: 'Ok', email: 'ok@example.org', acceptPolicy: 'old' }, POLICY)).to.throw(ValidationError, /usage policy/);
+      // Each problem names its field (the form shows it beside the field), the unticked box included.
+      const paths = (input: Record<string, string>) => { try { parseRegistration(input, POLICY); return []; } catch (e) { return (e as ValidationError).issues.map((i) => `${i.path}: ${i.message}`); } };
+      expect(paths({ username: 'ok', displayName: 'Ok', email: 'ok@example.org' })).to.deep.equal(['acceptPolicy: you must accept the usage policy']);
+      expect(paths({ username: 'ok', displayName: 'Ok', email: 'ok@example.org', acceptPolicy: 'old' })).to.deep.equal([`acceptPolicy: you must accept the current usage policy (${POLICY})`]);
+      expect(paths({ username: 'Bad', displayName: 'Ok', email: 'nope', acceptPolicy: POLICY }).map((p) => p.split(':')[0])).to.deep.equal(['username', 'email']);
       expect(() => parseRegistration({ username: 'ok', displayName: 'Ok\u0000', email: 'ok@example.org', acceptPolicy: POLICY }, POLICY)).to.throw(ValidationError, /control/);
     });
 
