@@ -65,6 +65,19 @@ describe('core/embargo/policy: rolling release (per-file embargo end)', () => {
     expect(fileEmbargo({ ...dated, embargoEnd: new Date('2026-01-01T00:00:00Z') }, {}, now).embargoed).to.equal(false);
   });
 
+  it('the worked example of docs/ingest.md ("Release models")', () => {
+    const sky: CampaignFacts = { ...rolling, embargoEnd: new Date('2026-03-01T00:00:00Z') };
+    const at = new Date('2026-06-01T00:00:00Z');
+    const a = fileEmbargo(sky, { observed: obs('2025-01-10T22:14:03') }, at);
+    expect([a.embargoed, a.until!.toISOString()]).to.deep.equal([false, '2026-03-01T00:00:00.000Z']);
+    const b = fileEmbargo(sky, { observed: obs('2025-08-15') }, at);
+    expect([b.embargoed, b.until!.toISOString()]).to.deep.equal([true, '2026-08-15T00:00:00.000Z']);
+    const c = fileEmbargo(sky, { ingestedAt: () => new Date('2025-04-02T09:00:00Z') }, at);
+    expect([c.embargoed, c.until!.toISOString()]).to.deep.equal([false, '2026-04-02T09:00:00.000Z']);
+    expect(fileEmbargo(sky, { ingestedAt: () => undefined }, at).embargoed).to.equal(true);
+    expect(fileEmbargo(sky, { observed: { kind: 'invalid', text: '15/08/25', hdu: 0, reason: 'is not a FITS date' }, ingestedAt: () => new Date('2020-01-01') }, at).embargoed).to.equal(true);
+  });
+
   describe('through the classifier and decide()', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cg-rolling-'));
     let n = 0;
