@@ -105,5 +105,24 @@ describe('mapper-agent rolling release: lifting per file on DATE-OBS + proprieta
     await verifyCommand(ctx(), root, { fix: true });
     expect(mode(recent)).to.equal(`${pi}:${gid} 640`);
     expect(mode(old)).to.equal(`${pi}:${gid} 644`);
+
+    // Lifting closes an open file whose own end has not passed (journaled as a re-embargo).
+    chmodSync(recent, 0o644);
+    const again = await embargoCommand(ctx(), { dryRun: false });
+    expect([again.lifted, again.reclosed]).to.deep.equal([0, 1]);
+    expect(mode(recent)).to.equal(`${pi}:${gid} 640`);
+    expect(mode(old)).to.equal(`${pi}:${gid} 644`);
+  });
+
+  it('lifting is refused on a clock the directory server disagrees with, rolling dates included', async () => {
+    const refused = await embargoCommand({ ...ctx(), localClock: () => new Date(Date.now() + 86400_000) }, { dryRun: false }).then(() => undefined, (e: unknown) => e);
+    expect(refused).to.be.an('error');
+    expect(mode(join(root, 'obs', 'recent.fits'))).to.equal(`${pi}:${gid} 640`);
+    // Ingest on such a clock keeps even an old observation closed; with a sane clock it is public.
+    const late = write('late.fits', [['DATE-OBS', '2019-07-01']]);
+    await ingestCommand({ ...ctx(), localClock: () => new Date(Date.now() + 86400_000) }, [late], { dryRun: false });
+    expect(mode(late)).to.equal(`${pi}:${gid} 640`);
+    await ingestCommand(ctx(), [late], { dryRun: false });
+    expect(mode(late)).to.equal(`${pi}:${gid} 644`);
   });
 });
