@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, ValidationError } from '../../../core/er
 import type { Actor, AuditEvent, ServiceContext } from '../../../server/services/context.js';
 import { accountForLogin, bindIdentity, parseRegistration, register, unbindIdentity } from '../../../server/services/accounts.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../../server/services/memberships.js';
-import { changeEmbargo, createCampaign, deleteAccount, parseEmbargoDate, setIdentityStatus } from '../../../server/services/administration.js';
+import { changeEmbargo, changeProprietaryPeriod, createCampaign, deleteAccount, parseEmbargoDate, setIdentityStatus } from '../../../server/services/administration.js';
 import { setAccountStatusFor } from '../../../server/services/safer-admin.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { useManagedSlapd } from '../../support/slapd.js';
@@ -206,6 +206,20 @@ describe('server/services (real slapd)', function () {
       expect(c.embargoEnd!.toISOString().slice(0, 10)).to.equal('2031-06-30');
       const e = events.filter((x) => x.action === 'embargo.change').pop()!;
       expect(e.details).to.deep.include({ from: '2030-01-31T23:59:59.000Z', to: '2031-06-30T23:59:59.000Z', reason: 'instrument recalibration' });
+    });
+
+    it('the proprietary period (rolling release) needs the admin role and a reason, is validated, and audited as an embargo change', async () => {
+      expect(await changeProprietaryPeriod(ctx, actor('pat'), 'flare', '365', 'rolling').catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      expect(await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', '365', '').catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+      for (const bad of ['0', '-3', '1.5', 'P365D', '36501', 'abc']) {
+        expect(await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', bad, 'rolling release').catch((e: unknown) => e), bad).to.be.instanceOf(ValidationError);
+      }
+      const c = await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', '365', 'rolling release agreed');
+      expect(c.proprietaryDays).to.equal(365);
+      expect(events.filter((x) => x.action === 'embargo.change').pop()!.details).to.deep.include({ proprietaryDaysFrom: null, proprietaryDaysTo: 365, reason: 'rolling release agreed' });
+      const d = await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', '', 'back to the campaign date');
+      expect(d.proprietaryDays).to.equal(undefined);
+      expect(events.filter((x) => x.action === 'embargo.change').pop()!.details).to.deep.include({ proprietaryDaysFrom: 365, proprietaryDaysTo: null });
     });
 
     it('deleting an account needs confirmation, audits everything it removes, and leaves its UID unused forever', async () => {
