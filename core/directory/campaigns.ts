@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { LdapEntry } from '../ldap/entry.js';
 import { filter } from '../ldap/escape.js';
 import type { DirectoryContext } from './context.js';
-import { CAMPAIGN_ATTRIBUTES, decodeCampaign } from './decode.js';
+import { CAMPAIGN_ATTRIBUTES, decodeCampaign, MAX_PROPRIETARY_DAYS, parseProprietaryDays } from './decode.js';
 import { decodeAll, decodeOne } from './decoded.js';
 import type { Campaign, CampaignState, NewCampaign } from './model.js';
 import type { PeopleStore } from './people.js';
@@ -102,6 +102,12 @@ export class CampaignStore {
   async setEmbargoEnd(name: string, end: Date | null): Promise<void> {
     const values = end === null ? [] : [toGeneralizedTime(end)];
     await this.modify(name, [{ operation: 'replace', attribute: 'cgEmbargoEnd', values }]);
+  }
+
+  /** Set (whole days, 1..36500: rolling release) or (null) remove the proprietary period. Validated here, at the edge. */
+  async setProprietaryPeriod(name: string, days: number | null): Promise<void> {
+    if (days !== null && parseProprietaryDays(String(days)) === undefined) throw new ValidationError(`proprietary period ${JSON.stringify(days)}: whole days, 1 to ${MAX_PROPRIETARY_DAYS}`);
+    await this.modify(name, [{ operation: 'replace', attribute: 'cgProprietaryPeriod', values: days === null ? [] : [String(days)] }]);
   }
 
   async setDescription(name: string, description: string | null): Promise<void> {

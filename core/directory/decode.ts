@@ -34,7 +34,7 @@ export const IDENTITY_ATTRIBUTES = [
 /** What the map needs of an identity (the key comes from the RDN). */
 export const IDENTITY_MAP_ATTRIBUTES = ['cgIdentityType', 'cgOwner', 'voPersonStatus', 'cgCertSubject', 'cgCertSubjectForm', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject'];
 
-export const CAMPAIGN_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'description', 'cgPrincipalInvestigator', 'cgEmbargoEnd', 'cgCampaignState', 'cgMemberUntil'];
+export const CAMPAIGN_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'description', 'cgPrincipalInvestigator', 'cgEmbargoEnd', 'cgCampaignState', 'cgMemberUntil', 'cgProprietaryPeriod'];
 /** What the map needs of a campaign: its gid and members (memberships), with their ends. */
 export const CAMPAIGN_MAP_ATTRIBUTES = ['cn', 'gidNumber', 'memberUid', 'cgMemberUntil'];
 
@@ -112,6 +112,15 @@ export function decodeIdentity(dn: string, a: AttributeValues, layout: Directory
   return `unknown cgIdentityType ${JSON.stringify(type)}`;
 }
 
+export const MAX_PROPRIETARY_DAYS = 36500;
+
+/** A proprietary period as stored (cgProprietaryPeriod): decimal whole days, 1..36500; undefined otherwise. */
+export function parseProprietaryDays(text: string): number | undefined {
+  if (!/^[1-9][0-9]{0,4}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= MAX_PROPRIETARY_DAYS ? n : undefined;
+}
+
 export function decodeCampaign(dn: string, a: AttributeValues, layout: DirectoryLayout): Decoded<Campaign> {
   const name = first(a, 'cn');
   if (!name) return 'campaign without cn';
@@ -126,6 +135,14 @@ export function decodeCampaign(dn: string, a: AttributeValues, layout: Directory
       return `unreadable cgEmbargoEnd ${JSON.stringify(embargoText)}`;
     }
   }
+  // Rolling release: whole days, 1..36500. Anything else makes the campaign unreadable (its files
+  // are then quarantined, never opened): an unreadable rule is never read as "no rule".
+  const periodText = first(a, 'cgproprietaryperiod');
+  let proprietaryDays: number | undefined;
+  if (periodText !== undefined) {
+    proprietaryDays = parseProprietaryDays(periodText);
+    if (proprietaryDays === undefined) return `unreadable cgProprietaryPeriod ${JSON.stringify(periodText)}: whole days, 1 to ${MAX_PROPRIETARY_DAYS}`;
+  }
   const piDn = first(a, 'cgprincipalinvestigator') ?? '';
   return {
     dn,
@@ -136,6 +153,7 @@ export function decodeCampaign(dn: string, a: AttributeValues, layout: Directory
     pi: layout.usernameOf(piDn),
     members: decodeMembers(a),
     embargoEnd,
+    ...(proprietaryDays !== undefined ? { proprietaryDays } : {}),
     state: first(a, 'cgcampaignstate')?.toLowerCase() === 'closed' ? 'closed' : 'open',
     memberUntil: decodeMemberUntil(a),
   };

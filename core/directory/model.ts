@@ -119,6 +119,8 @@ export interface Campaign {
   members: string[];
   /** End of the embargo; undefined = no embargo, the data are public. */
   embargoEnd?: Date;
+  /** Rolling release (cgProprietaryPeriod): a file opens this many days after its DATE-OBS (see core/embargo/policy.ts). */
+  proprietaryDays?: number;
   state: CampaignState;
   /** username -> end of that membership (cgMemberUntil); members without an entry have no end. */
   memberUntil: Record<string, Date>;

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../directory/validate.js';
 import type { FitsHeaders, HduKind } from '../fits/hdus.js';
 import { FitsNumber, plain, type FitsValue } from '../fits/value.js';
+import { parseFitsDate, type ObservationDate } from './policy.js';
 
 /** A header keyword as the reader names it: 1-8 of A-Z 0-9 _ -, or "HIERARCH WORD WORD ...". */
 const fitsKeyword = z.string().regex(/^([A-Z0-9_-]{1,8}|HIERARCH( [A-Za-z0-9_.-]+)+)$/, 'a FITS keyword: at most 8 of A-Z 0-9 _ -, or HIERARCH ...');
@@ -55,7 +56,7 @@ export interface CampaignSource {
 }
 
 export type Classification =
-  | { kind: 'science'; campaign: string; reason: string; source: CampaignSource }
+  | { kind: 'science'; campaign: string; reason: string; source: CampaignSource; observed?: ObservationDate }
   | { kind: 'public'; campaign?: string; reason: string; source?: CampaignSource }
   | { kind: 'no-campaign'; reason: string }
   | { kind: 'invalid-campaign'; value: string; reason: string; source?: CampaignSource }
@@ -122,7 +123,9 @@ export class Classifier {
     const raw = String(v); // an integer's exact digits (BigInt), never a float's rendering
     const campaign = this.rules.campaignCase === 'lower' ? raw.toLowerCase() : raw;
     if (!NAME_PATTERN.test(campaign)) return invalid(raw, `${JSON.stringify(raw)} is not a campaign name`);
-    return isPublic ? { kind: 'public', campaign, reason: why, source } : { kind: 'science', campaign, reason: `${at} = ${campaign}`, source };
+    if (isPublic) return { kind: 'public', campaign, reason: why, source };
+    const observed = observationDate(headers, source.hdu);
+    return { kind: 'science', campaign, reason: `${at} = ${campaign}`, source, ...(observed ? { observed } : {}) };
   }
 
   /** Another searched HDU that has the deciding keyword with another value, or none usable: not ours to choose. */
@@ -147,6 +150,25 @@ export class Classifier {
     }
     return undefined;
   }
+}
+
+/**
+ * DATE-OBS of the HDU the campaign was found in, else of the primary HDU (rolling release, see
+ * policy.fileEmbargo). Present but unusable (no value, not a string, not a strict FITS date, a card
+ * read with a problem) is 'invalid': the file then stays closed, never falls back to another date.
+ */
+export function observationDate(headers: FitsHeaders, campaignHdu: number): ObservationDate | undefined {
+  for (const index of campaignHdu === 0 ? [0] : [campaignHdu, 0]) {
+    const hdu = headers.hdus.find((h) => h.index === index);
+    const e = hdu?.header.entry('DATE-OBS');
+    if (!e) continue;
+    const text = e.value === null ? '' : String(e.value);
+    if (e.problem) return { kind: 'invalid', text, hdu: index, reason: `is unreadable: ${e.problem}` };
+    const date = parseFitsDate(e.value);
+    if (!date) return { kind: 'invalid', text, hdu: index, reason: "is not a FITS date ('YYYY-MM-DD' or 'YYYY-MM-DDThh:mm:ss[.fff]')" };
+    return { kind: 'date', date, text: text.replace(/ +$/, ''), hdu: index };
+  }
+  return undefined;
 }
 
 export function globToRegExp(glob: string): RegExp {

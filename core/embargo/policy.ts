@@ -9,6 +9,13 @@
  *
  * Time: `now` is undefined when the agent's clock could not be checked against the directory
  * server's. Then every dated embargo holds (fail closed): a wrong clock never opens data early.
+ *
+ * Release models (docs/ingest.md, "Release models"): a campaign releases all its science data at
+ * its date (cgEmbargoEnd), or, with a proprietary period (cgProprietaryPeriod, `proprietaryDays`),
+ * per file: a file opens `proprietaryDays` after its observation date (DATE-OBS, read strictly; see
+ * parseFitsDate), or, when the header has no DATE-OBS at all, after the time the journal recorded
+ * its ingest. A DATE-OBS present but unreadable, or neither date known, keeps the file closed. In a
+ * rolling campaign the campaign date, when also set, is a floor: no file opens before it.
  */
 import { z } from 'zod';
 import { fileModeSchema } from '../file-mode.js';
@@ -19,8 +26,82 @@ export interface CampaignFacts {
   /** uidNumber of the PI; undefined when the PI's account is missing */
   piUid?: number;
   gid: number;
-  /** undefined = no embargo */
+  /** undefined = no embargo (for a rolling campaign: no floor) */
   embargoEnd?: Date;
+  /** rolling release: days from a file's DATE-OBS (else its journaled ingest) until it is public */
+  proprietaryDays?: number;
+}
+
+/** What a file's header says about its observation date (DATE-OBS). */
+export type ObservationDate =
+  | { kind: 'date'; date: Date; text: string; hdu: number }
+  | { kind: 'invalid'; text: string; hdu: number; reason: string };
+
+/** Facts of one file the rolling rule needs beyond the campaign's. */
+export interface FileDates {
+  /** DATE-OBS as read; undefined: the header has none */
+  observed?: ObservationDate;
+  /** when the journal recorded this file's ingest (asked only when needed); undefined: unknown */
+  ingestedAt?: () => Date | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A FITS date value, strictly: 'YYYY-MM-DD' or 'YYYY-MM-DDThh:mm:ss[.fff...]' (FITS Standard 4.0
+ * section 9.1.1, what astropy writes), UTC, trailing blanks ignored. Anything else (the old
+ * 'DD/MM/YY' form, a leap second, an impossible day, a number, a leading blank) is undefined.
+ */
+export function parseFitsDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?)?$/.exec(value.replace(/ +$/, ''));
+  if (!m) return undefined;
+  const [y, mo, d, h = 0, mi = 0, s = 0] = m.slice(1, 7).map((x) => (x === undefined ? 0 : Number(x)));
+  if (h! > 23 || mi! > 59 || s! > 59) return undefined;
+  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+  const t = Date.UTC(y!, mo! - 1, d!, h, mi, s, ms);
+  const date = new Date(t);
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo! - 1 || date.getUTCDate() !== d) return undefined;
+  // Date.UTC maps years 0-99 to 1900-1999: the round trip above refuses them too.
+  return date;
+}
+
+/**
+ * The embargo of one science file of `c` at `now`: whether it holds, until when, and why. For a
+ * campaign-date campaign this is isEmbargoed; for a rolling one, see the module comment.
+ */
+export function fileEmbargo(c: CampaignFacts, file: FileDates, now: Date | undefined): { embargoed: boolean; until?: Date; why: string } {
+  if (c.proprietaryDays === undefined) {
+    const embargoed = isEmbargoed(c, now);
+    return { embargoed, ...(embargoed ? { until: c.embargoEnd! } : {}), why: embargoed ? `embargoed until ${day(c.embargoEnd!)}` : '' };
+  }
+  const period = `${c.proprietaryDays} days`;
+  const obs = file.observed;
+  let start: Date | undefined;
+  let from: string;
+  if (obs?.kind === 'invalid') return { embargoed: true, why: `rolling release (${period}): DATE-OBS ${JSON.stringify(obs.text)} in HDU ${obs.hdu} ${obs.reason}: kept closed` };
+  if (obs) {
+    start = obs.date;
+    from = `DATE-OBS ${obs.text}`;
+  } else {
+    start = file.ingestedAt?.();
+    if (!start) return { embargoed: true, why: `rolling release (${period}): no DATE-OBS and no journaled ingest time: kept closed` };
+    from = `no DATE-OBS; ingested ${start.toISOString()}`;
+  }
+  let until = new Date(start.getTime() + c.proprietaryDays * DAY_MS);
+  let floor = '';
+  if (c.embargoEnd && c.embargoEnd.getTime() > until.getTime()) {
+    until = c.embargoEnd;
+    floor = `, not before the campaign date ${day(c.embargoEnd)}`;
+  }
+  const rule = `rolling release: ${from} + ${period}${floor}`;
+  if (now === undefined) return { embargoed: true, until, why: `${rule}: clock not trusted, embargoed` };
+  const embargoed = until.getTime() > now.getTime();
+  return { embargoed, until, why: embargoed ? `${rule}: embargoed until ${day(until)}` : `${rule}: ended ${day(until)}` };
+}
+
+function day(d: Date): string {
+  return d.toISOString().slice(0, 10);
 }
 
 export interface Ownership {
@@ -48,9 +129,17 @@ export const modesSchema = z
   .default({ embargoed: 0o640, public: 0o644, noCampaign: 'leave' });
 export type Modes = z.infer<typeof modesSchema>;
 
-/** Under embargo at `now`; with an untrusted clock (undefined) every dated embargo holds. */
+/**
+ * The campaign date holds at `now`; with an untrusted clock (undefined) every dated embargo holds.
+ * For a rolling campaign this is only its floor: whether a file is open is fileEmbargo's answer.
+ */
 export function isEmbargoed(c: CampaignFacts, now: Date | undefined): boolean {
   return c.embargoEnd !== undefined && (now === undefined || c.embargoEnd.getTime() > now.getTime());
+}
+
+/** A rolling campaign whose files may be open now (per file): its floor, if any, has passed. */
+export function releasesPerFile(c: CampaignFacts, now: Date | undefined): boolean {
+  return c.proprietaryDays !== undefined && now !== undefined && !isEmbargoed(c, now);
 }
 
 export function decide(
@@ -59,6 +148,7 @@ export function decide(
   resolve: (campaign: string) => CampaignFacts | undefined,
   modes: Modes,
   now: Date | undefined,
+  file: FileDates = {},
 ): Decision {
   const quarantine = (why: string, campaign?: string): Decision => ({
     action: 'quarantine', why, ...(campaign ? { campaign } : {}),
@@ -79,10 +169,11 @@ export function decide(
       const c = resolve(classification.campaign);
       if (!c) return quarantine(`campaign ${classification.campaign} is not in the directory`, classification.campaign);
       if (c.piUid === undefined) return quarantine(`campaign ${c.name} has no PI account`, c.name);
-      const embargoed = classification.kind === 'science' && isEmbargoed(c, now);
+      const e = classification.kind === 'science' ? fileEmbargo(c, { ...file, ...(classification.observed ? { observed: classification.observed } : {}) }, now) : { embargoed: false, why: '' };
+      const embargoed = e.embargoed;
       return {
         action: 'set', campaign: c.name, embargoed,
-        why: embargoed ? `${classification.reason}; embargoed until ${c.embargoEnd!.toISOString().slice(0, 10)}` : classification.reason,
+        why: e.why ? `${classification.reason}; ${e.why}` : classification.reason,
         target: { uid: c.piUid, gid: c.gid, mode: embargoed ? modes.embargoed : modes.public },
       };
     }

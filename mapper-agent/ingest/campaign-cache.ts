@@ -26,7 +26,7 @@ export class CampaignCache {
     const next = new Map<string, CampaignFacts>();
     for (const c of await this.directory.campaigns.list()) {
       const pi = await this.directory.people.getByDn(c.piDn);
-      next.set(c.name, { name: c.name, gid: c.gidNumber, ...(pi && pi.status === 'active' ? { piUid: pi.uidNumber } : {}), ...(c.embargoEnd ? { embargoEnd: c.embargoEnd } : {}) });
+      next.set(c.name, { name: c.name, gid: c.gidNumber, ...(pi && pi.status === 'active' ? { piUid: pi.uidNumber } : {}), ...(c.embargoEnd ? { embargoEnd: c.embargoEnd } : {}), ...(c.proprietaryDays ? { proprietaryDays: c.proprietaryDays } : {}) });
     }
     this.facts = next;
     this.csn = csn;

@@ -11,7 +11,7 @@
  * run time, and the time used is the directory server's (see clock.ts): a skewed or unknown clock
  * lifts nothing.
  */
-import { isEmbargoed, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
+import { isEmbargoed, releasesPerFile, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
 import type { Classifier } from '../../core/embargo/classify.js';
 import { IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
@@ -49,14 +49,18 @@ export interface LiftReport {
   problems: string[];
 }
 
-/** Campaigns whose data should be public now. */
+/** Campaigns whose data should be public now; a rolling campaign past its floor: those of its files whose date passed. */
 export function endedCampaigns(campaigns: CampaignFacts[], now: Date): CampaignFacts[] {
   return campaigns.filter((c) => !isEmbargoed(c, now));
 }
 
+/**
+ * A rolling campaign (releasesPerFile) is looked at both ways: its closed files are opened and its
+ * open files closed exactly as each file's own dates say (the header is re-read, per file).
+ */
 export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   const ended = endedCampaigns(o.campaigns, o.now);
-  const running = o.campaigns.filter((c) => isEmbargoed(c, o.now));
+  const running = o.campaigns.filter((c) => isEmbargoed(c, o.now) || releasesPerFile(c, o.now));
   const byName = new Map(o.campaigns.map((c) => [c.name, c]));
   let lifted = 0;
   const reclosedBy = new Map<string, number>();

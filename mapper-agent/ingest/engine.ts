@@ -278,7 +278,9 @@ export class IngestEngine {
       const read = readFitsFromFd(opened.fd, readStart(opened.fd, this.block), path, { size: opened.stat.size });
       let classification = this.o.classifier.classify(path, read.kind === 'fits' ? read.headers : undefined);
       if (read.kind === 'not-fits' && classification.kind === 'public' && !classification.campaign) classification = this.attribute(path, classification, place);
-      return decide(classification, current, this.o.resolve, this.o.modes, this.now);
+      const campaign = classification.kind === 'science' ? classification.campaign : undefined;
+      const ingestedAt = campaign ? () => this.o.journal.ingestedAt(path, opened.stat.dev, opened.stat.ino, campaign) : undefined;
+      return decide(classification, current, this.o.resolve, this.o.modes, this.now, ingestedAt ? { ingestedAt } : {});
     } catch (err) {
       const why = err instanceof FitsError ? `unreadable FITS header: ${err.message}` : `could not be classified: ${(err as Error).message}`;
       return { action: 'quarantine', why, target: { uid: current.uid, gid: current.gid, mode: current.mode & 0o770 } };

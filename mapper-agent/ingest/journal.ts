@@ -53,6 +53,7 @@ export class Journal {
         uid INTEGER NOT NULL, gid INTEGER NOT NULL, mode INTEGER NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('planned', 'applied', 'skipped')), planned_at TEXT NOT NULL, done_at TEXT);
       CREATE INDEX IF NOT EXISTS changes_pending ON changes(state) WHERE state = 'planned';
+      CREATE INDEX IF NOT EXISTS changes_inode ON changes(dev, ino);
       CREATE TABLE IF NOT EXISTS notices (campaign TEXT NOT NULL, embargo_end TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (campaign, embargo_end));
       CREATE TABLE IF NOT EXISTS passes (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('incremental', 'full')), started_ms INTEGER NOT NULL, finished_ms INTEGER);
       CREATE TABLE IF NOT EXISTS digests (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, sent_at TEXT NOT NULL);
@@ -101,6 +102,18 @@ export class Journal {
   pending(kinds: ChangeKind[]): JournalRow[] {
     const rows = this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id`).all(this.run, JSON.stringify(kinds)) as Row[];
     return rows.map(fromRow);
+  }
+
+  /**
+   * When this file (same path, device and inode) was first ingested as data of `campaign`: the
+   * earliest applied 'ingest' change. The rolling-release fallback when a file has no DATE-OBS;
+   * undefined when never journaled (e.g. it already had the right mode when first seen).
+   */
+  ingestedAt(path: string, dev: number, ino: number, campaign: string): Date | undefined {
+    const row = this.db.prepare(`SELECT min(done_at) AS at FROM changes WHERE dev = ? AND ino = ? AND path = ? AND campaign = ? AND kind = 'ingest' AND state = 'applied'`).get(dev, ino, path, campaign) as { at: string | null } | undefined;
+    if (!row?.at) return undefined;
+    const d = new Date(row.at);
+    return Number.isNaN(d.getTime()) ? undefined : d;
   }
 
   /** All journal rows of one path (a scan: for operators and tests, not the hot path). */

@@ -33,8 +33,13 @@ export interface ChainHead {
 
 export interface AuditFilter {
   actor?: string;
+  /** an action name, or a prefix ending in '.' (e.g. 'membership.' for every membership action) */
   action?: string;
   target?: string;
+  /** records at or after this time (ISO 8601, UTC) */
+  since?: string;
+  /** records before this time (ISO 8601, UTC) */
+  until?: string;
   /** records with seq below this (paging backwards from the newest) */
   before?: number;
   limit?: number;
@@ -119,7 +124,10 @@ export class AuditTrail implements AuditSink {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: Math.min(Math.max(filter.limit ?? 100, 1), 1000) };
     if (filter.actor) (where.push('actor = @actor'), (params.actor = filter.actor));
-    if (filter.action) (where.push('action = @action'), (params.action = filter.action));
+    if (filter.action?.endsWith('.')) (where.push('substr(action, 1, length(@action)) = @action'), (params.action = filter.action));
+    else if (filter.action) (where.push('action = @action'), (params.action = filter.action));
+    if (filter.since) (where.push('at >= @since'), (params.since = filter.since));
+    if (filter.until) (where.push('at < @until'), (params.until = filter.until));
     if (filter.target) (where.push('target = @target'), (params.target = filter.target));
     if (filter.before) (where.push('seq < @before'), (params.before = filter.before));
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;

@@ -13,7 +13,7 @@ export const registrationSchema = z.object({
   username: z.string().trim().regex(NAME_PATTERN, 'username: lower-case letters, digits, . _ -; starting with a letter; at most 32'),
   displayName: z.string().trim().min(1, 'full name is required').max(200).refine(noControl, 'full name contains control characters'),
   email: z.string().trim().max(254).email('a valid e-mail address is required'),
-  acceptPolicy: z.string().min(1, 'you must accept the usage policy'),
+  acceptPolicy: z.string({ error: 'you must accept the usage policy' }).min(1, 'you must accept the usage policy'),
 });
 export type Registration = z.infer<typeof registrationSchema>;
 
@@ -25,7 +25,7 @@ function noControl(s: string): boolean {
 export function parseRegistration(input: unknown, policyId: string): Registration {
   const r = registrationSchema.safeParse(input);
   if (!r.success) throw ValidationError.of(schemaIssues(r.error));
-  if (r.data.acceptPolicy !== policyId) throw new ValidationError(`you must accept the current usage policy (${policyId})`);
+  if (r.data.acceptPolicy !== policyId) throw ValidationError.of([{ path: 'acceptPolicy', message: `you must accept the current usage policy (${policyId})` }]);
   return r.data;
 }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, schemaIssues, ValidationError } from '../../core/errors.js';
 import { describeIdentity, identityRef, NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
+import { MAX_PROPRIETARY_DAYS, parseProprietaryDays } from '../../core/directory/decode.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
 
 export function requireAdmin(actor: Actor): string {
@@ -49,6 +50,30 @@ export async function changeEmbargo(ctx: ServiceContext, actor: Actor, name: str
   const now = Date.now();
   const reembargo = (!before.embargoEnd || before.embargoEnd.getTime() <= now) && !!end && end.getTime() > now; // released data closed again
   audit(ctx, actor, 'embargo.change', name, { from: before.embargoEnd?.toISOString() ?? null, to: end?.toISOString() ?? null, reason: reason.trim().slice(0, 500), ...(reembargo ? { reembargo: true } : {}) });
+  return ctx.directory.campaigns.require(name);
+}
+
+/** Whole days 1..36500 (rolling release), or '' for none (the campaign date rules). */
+export function parseProprietaryPeriod(value: unknown): number | null {
+  if (value === undefined || value === null || value === '') return null;
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const days = parseProprietaryDays(text);
+  if (days === undefined) throw new ValidationError(`the proprietary period is whole days, 1 to ${MAX_PROPRIETARY_DAYS}, or empty for none`);
+  return days;
+}
+
+/**
+ * Set or remove a campaign's proprietary period (rolling release: each file opens that many days
+ * after its DATE-OBS; see docs/ingest.md). It changes when data open, so it is audited as an
+ * embargo change, with a reason.
+ */
+export async function changeProprietaryPeriod(ctx: ServiceContext, actor: Actor, name: string, value: unknown, reason: unknown): Promise<Campaign> {
+  requireAdmin(actor);
+  if (typeof reason !== 'string' || reason.trim().length < 3) throw new ValidationError('give a reason for the embargo change (kept in the audit trail)');
+  const days = parseProprietaryPeriod(value);
+  const before = await ctx.directory.campaigns.require(name);
+  await ctx.directory.campaigns.setProprietaryPeriod(name, days);
+  audit(ctx, actor, 'embargo.change', name, { proprietaryDaysFrom: before.proprietaryDays ?? null, proprietaryDaysTo: days, reason: reason.trim().slice(0, 500) });
   return ctx.directory.campaigns.require(name);
 }
 

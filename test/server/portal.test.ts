@@ -37,6 +37,11 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     const bad = await c.post('/register', { username: '*)(uid=*', displayName: 'Nina', email: 'nina@example.org', acceptPolicy: 'aup-2026' }, { csrfFrom: '/register' });
     expect(bad.status).to.equal(400);
     expect(bad.body).to.include('username: lower-case letters');
+    // The problem beside its field, tied to it for screen readers; what was typed is kept.
+    const badPage = decodeHtml(bad.body);
+    expect(badPage).to.match(/<input name="username"[^>]*value="\*\)\(uid=\*"[^>]*aria-invalid="true" aria-describedby="error-username">/);
+    expect(badPage).to.match(/<p class="field-error" id="error-username">username: lower-case letters/);
+    expect(badPage).to.include('value="nina@example.org"').and.not.include('id="error-email"');
     const ok = await c.post('/register', { username: 'nina', displayName: '*)(cn=*))(|(cn=* Nina', email: 'nina@example.org', acceptPolicy: 'aup-2026' }, { csrfFrom: '/register', follow: true });
     expect(ok.status).to.equal(200);
     expect(decodeHtml(ok.body)).to.include('Welcome, nina').and.include('/DC=org/DC=example/CN=Nina Newcomer');

@@ -13,6 +13,7 @@ import type { PortalDeps } from '../deps.js';
 import { handle } from '../request-context.js';
 import { flash, page } from '../render.js';
 import { stringParam } from '../params.js';
+import { AUDIT_ACTIONS } from '../../services/context.js';
 
 export function adminRoutes(deps: PortalDeps): Router {
   const r = Router();
@@ -177,17 +178,23 @@ export function adminRoutes(deps: PortalDeps): Router {
     }));
   }
 
-  r.get('/admin/audit', (req, res) => {
-    const filter = { actor: stringParam(req.query.actor, 64), action: stringParam(req.query.action, 64), target: stringParam(req.query.target, 200) };
+  r.get('/admin/audit', handle(async (req, res) => {
+    const filter = {
+      actor: stringParam(req.query.actor, 64), action: stringParam(req.query.action, 64), target: stringParam(req.query.target, 200),
+      from: stringParam(req.query.from, 10), to: stringParam(req.query.to, 10),
+    };
+    // Days in UTC, both included: from 00:00 of `from` to the end of `to`.
+    const since = filter.from ? `${dayParam('from', filter.from)}T00:00:00.000Z` : undefined;
+    const until = filter.to ? new Date(Date.parse(`${dayParam('to', filter.to)}T00:00:00.000Z`) + 86_400_000).toISOString() : undefined;
     const before = Number(req.query.before) || undefined;
-    const records = deps.auditTrail.query({ ...filter, ...(before ? { before } : {}), limit: 100 });
+    const records = deps.auditTrail.query({ ...filter, ...(since ? { since } : {}), ...(until ? { until } : {}), ...(before ? { before } : {}), limit: 100 });
     const last = records[records.length - 1];
     const next = records.length === 100 && last ? `/admin/audit?${new URLSearchParams({ ...filter, before: String(last.seq) })}` : undefined;
     page(deps, req, res, 'admin/audit', {
-      title: 'Audit trail', filter, chain: deps.auditTrail.verify(), nextPage: next,
+      title: 'Audit trail', filter, chain: deps.auditTrail.verify(), nextPage: next, actionChoices: AUDIT_ACTION_CHOICES,
       records: records.map((x) => ({ ...x, at: x.at.replace('T', ' ').slice(0, 19), detailsText: x.details ? JSON.stringify(x.details) : '' })),
     });
-  });
+  }));
 
   r.get('/admin/audit/export', (req, res) => {
     res.type('application/json').attachment('audit-trail.json');
@@ -201,4 +208,12 @@ export function adminRoutes(deps: PortalDeps): Router {
   });
 
   return r;
+}
+
+/** The action filter's suggestions: each family ('membership.' = all membership actions), then each action. */
+const AUDIT_ACTION_CHOICES = [...new Set(AUDIT_ACTIONS.map((a) => `${a.split('.')[0]}.`)), ...AUDIT_ACTIONS];
+
+function dayParam(name: string, value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) throw new ValidationError(`${name}: a date YYYY-MM-DD`);
+  return value;
 }

@@ -1,7 +1,7 @@
 /** Campaign pages for everybody: list, detail, join requests, PI decisions, member removal. */
 import { Router } from 'express';
 import { addMember, decide, decidableRequests, leaveCampaign, parseMemberUntil, permissionsFor, removeMember, requestToJoin, setMemberUntil, withdrawRequest } from '../../services/memberships.js';
-import { changeEmbargo, requireAdmin } from '../../services/administration.js';
+import { changeEmbargo, changeProprietaryPeriod, requireAdmin } from '../../services/administration.js';
 import { closeCampaignFor, embargoOpening, reopenCampaign } from '../../services/safer-admin.js';
 import { requestExtension } from '../../services/embargo-extensions.js';
 import type { PortalDeps } from '../deps.js';
@@ -139,6 +139,13 @@ export function campaignRoutes(deps: PortalDeps): Router {
     }
     const c = await changeEmbargo(deps.services, req.actor, String(req.params.name), req.body.embargoEnd, req.body.reason);
     flash(req, c.embargoEnd ? `Embargo of ${c.name} now ends ${day(c.embargoEnd)}.` : `${c.name} is now public.`);
+    res.redirect(`/campaigns/${encodeURIComponent(c.name)}`);
+  }));
+
+  r.post('/campaigns/:name/proprietary-period', handle(async (req, res) => {
+    requireUser(req);
+    const c = await changeProprietaryPeriod(deps.services, req.actor, String(req.params.name), req.body.proprietaryDays, req.body.reason);
+    flash(req, c.proprietaryDays ? `${c.name} now releases each file ${c.proprietaryDays} days after its observation date.` : `${c.name} now releases its data on the campaign date.`);
     res.redirect(`/campaigns/${encodeURIComponent(c.name)}`);
   }));
 

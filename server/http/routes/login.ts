@@ -5,7 +5,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { ConflictError, NotFoundError, ValidationError } from '../../../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError, type Issue } from '../../../core/errors.js';
 import { NAME_PATTERN, type Person } from '../../../core/directory/index.js';
 import { accountForLogin, bindIdentity, parseRegistration, register } from '../../services/accounts.js';
 import { EXPIRED_CERTIFICATE_HINT } from '../../services/lifecycle.js';
@@ -85,7 +85,8 @@ export function loginRoutes(deps: PortalDeps): Router {
         title: 'Create your account',
         identity: { label: pending.label }, policy: deps.config.policy,
         form: { username: stringParam(req.body.username, 32), displayName: stringParam(req.body.displayName), email: stringParam(req.body.email) },
-        errors: err instanceof ValidationError ? err.issues.map((i) => i.message) : [err.message],
+        // Each problem next to its field (aria-describedby), the rest above the form.
+        ...fieldErrors(err instanceof ValidationError ? err.issues : [{ message: err.message }], ['username', 'displayName', 'email', 'acceptPolicy']),
       }, err instanceof ValidationError ? 400 : 409);
     }
   }));
@@ -193,3 +194,14 @@ function startSession(req: Request, username: string, label: string): Promise<vo
   });
 }
 
+
+/** Problems split into those of a known field (shown beside it) and the rest (shown above the form). */
+function fieldErrors(issues: readonly Issue[], fields: readonly string[]): { errors: string[]; fieldErrors: Record<string, string> } {
+  const byField: Record<string, string> = {};
+  const rest: string[] = [];
+  for (const i of issues) {
+    if (i.path && fields.includes(i.path)) byField[i.path] = byField[i.path] ? `${byField[i.path]}; ${i.message}` : i.message;
+    else rest.push(i.message);
+  }
+  return { errors: rest, fieldErrors: byField };
+}

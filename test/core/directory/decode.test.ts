@@ -46,6 +46,15 @@ describe('core/directory/decode', () => {
     expect(decodeCampaign('cn=x', attrs({ cn: 'x', gidNumber: '1', cgEmbargoEnd: 'never' }), layout)).to.match(/unreadable cgEmbargoEnd/);
   });
 
+  it('decodes the proprietary period (rolling release) strictly: whole days 1-36500, else the campaign is unreadable', () => {
+    const base = { cn: 'x', gidNumber: '1', cgPrincipalInvestigator: 'uid=pat,ou=people,dc=example', cgCampaignState: 'open' };
+    expect(decodeCampaign('cn=x', attrs({ ...base, cgProprietaryPeriod: '365' }), layout)).to.deep.include({ proprietaryDays: 365 });
+    expect(decodeCampaign('cn=x', attrs(base), layout)).to.not.have.property('proprietaryDays');
+    for (const bad of ['0', '-1', '+5', '1.5', 'P365D', '036', '36501', ' 5', '']) {
+      expect(decodeCampaign('cn=x', attrs({ ...base, cgProprietaryPeriod: bad }), layout), bad).to.match(/unreadable cgProprietaryPeriod/);
+    }
+  });
+
   it('decodes membership requests and refuses unknown states', () => {
     const r = decodeRequest('cgRequestId=1,ou=requests,dc=example', attrs({ cgRequestId: '1', cgCampaign: 'cn=flare,ou=campaigns,dc=example', cgRequester: 'uid=al,ou=people,dc=example', cgRequestState: 'Approved', cgDecidedBy: 'uid=pat,ou=people,dc=example', createTimestamp: '20260101000000Z' }), layout);
     expect(r).to.deep.include({ id: '1', campaign: 'flare', requester: 'al', state: 'approved', decidedBy: 'pat' });

@@ -80,14 +80,25 @@ describe('mapper-agent/map/atomic-write', () => {
       import { readFileSync } from 'node:fs';
       const [file, content] = [process.argv[1], readFileSync(process.argv[2], 'utf8')];
       process.stdout.write('ready\\n');
-      for (;;) { writeFileAtomically(file, content, { force: true }); writeFileAtomically(file, content + '#x\\n', { force: true }); }`;
+      writeFileAtomically(file, content, { force: true });
+      process.stdout.write('wrote\\n');
+      for (;;) { writeFileAtomically(file, content + '#x\\n', { force: true }); writeFileAtomically(file, content, { force: true }); }`;
     const contentFile = join(dir, 'new-content');
     writeFileSync(contentFile, newContent);
     const seen = new Set<string>();
     for (let round = 0; round < 8; round++) {
       writeFileAtomically(file, oldContent, { force: true });
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, file, contentFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise((resolve) => child.stdout.once('data', resolve));
+      let said = '';
+      const told = (word: string) => new Promise<void>((resolve) => {
+        const look = () => (said.includes(word) ? (child.stdout.off('data', onData), resolve()) : undefined);
+        const onData = (d: Buffer) => ((said += d.toString()), look());
+        child.stdout.on('data', onData);
+        look();
+      });
+      // Half the rounds are killed at any moment from the start (before, during or after the first
+      // write); the other half only after a complete write, so a slow machine still kills mid-rewrite.
+      await told(round % 2 === 0 ? 'ready' : 'wrote');
       await sleep(5 + round * 7);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));

@@ -29,6 +29,23 @@ describe('server/audit/trail', () => {
     t.close();
   });
 
+  it('filters by an action family (a prefix ending in a dot) and a time range', () => {
+    const t = new AuditTrail(file);
+    t.append(event(1));
+    t.append(event(2, { action: 'membership.deny' }));
+    t.append(event(3, { action: 'embargo.change' }));
+    t.append(event(4, { action: 'embargo.extension-request' }));
+    expect(t.query({ action: 'membership.' }).map((r) => r.action)).to.deep.equal(['membership.deny', 'membership.approve']);
+    expect(t.query({ action: 'embargo.' }).map((r) => r.seq)).to.deep.equal([4, 3]);
+    expect(t.query({ action: 'embargo' }), 'without the dot: an exact name').to.deep.equal([]);
+    expect(t.query({ action: 'membership%' }), 'no SQL wildcards').to.deep.equal([]);
+    const third = t.query({ before: 4, limit: 1 })[0]!.at;
+    expect(t.query({ since: third }).map((r) => r.seq)).to.deep.equal([4, 3]);
+    expect(t.query({ until: third }).map((r) => r.seq)).to.deep.equal([2, 1]);
+    expect(t.query({ since: '2999-01-01T00:00:00.000Z' })).to.deep.equal([]);
+    t.close();
+  });
+
   it('refuses UPDATE and DELETE through SQL', () => {
     const t = new AuditTrail(file);
     t.append(event(1));

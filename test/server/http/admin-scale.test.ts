@@ -59,4 +59,14 @@ describe('admin at scale: users pages (portal over real TLS, real slapd)', funct
     await nina.get('/login/certificate');
     expect((await nina.get('/admin/users/pat')).status, 'admins only').to.equal(403);
   });
+
+  it('the audit page filters by action family and by days (UTC, both included); a bad date is refused', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const family = decodeHtml((await admin.get('/admin/audit?action=membership.')).body);
+    expect(family).to.include('membership.request').and.not.include('<code>account.login</code>');
+    expect(family).to.include('<option value="membership.">').and.include('<option value="embargo.extension-request">');
+    expect(decodeHtml((await admin.get(`/admin/audit?action=membership.&from=${today}&to=${today}`)).body)).to.include('membership.request');
+    expect(decodeHtml((await admin.get('/admin/audit?from=2001-01-01&to=2001-01-31')).body)).to.include('No audit record matches.');
+    expect((await admin.get('/admin/audit?from=yesterday')).status).to.equal(400);
+  });
 });

@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, ValidationError } from '../../../core/er
 import type { Actor, AuditEvent, ServiceContext } from '../../../server/services/context.js';
 import { accountForLogin, bindIdentity, parseRegistration, register, unbindIdentity } from '../../../server/services/accounts.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../../server/services/memberships.js';
-import { changeEmbargo, createCampaign, deleteAccount, parseEmbargoDate, setIdentityStatus } from '../../../server/services/administration.js';
+import { changeEmbargo, changeProprietaryPeriod, createCampaign, deleteAccount, parseEmbargoDate, setIdentityStatus } from '../../../server/services/administration.js';
 import { setAccountStatusFor } from '../../../server/services/safer-admin.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { useManagedSlapd } from '../../support/slapd.js';
@@ -31,6 +31,11 @@ describe('server/services (real slapd)', function () {
       expect(() => parseRegistration({ username: 'Bad Name', displayName: '', email: 'x', acceptPolicy: POLICY }, POLICY))
         .to.throw(ValidationError, /username/).and.match(/full name/);
       expect(() => parseRegistration({ username: 'ok', displayName: 'Ok', email: 'ok@example.org', acceptPolicy: 'old' }, POLICY)).to.throw(ValidationError, /usage policy/);
+      // Each problem names its field (the form shows it beside the field), the unticked box included.
+      const paths = (input: Record<string, string>) => { try { parseRegistration(input, POLICY); return []; } catch (e) { return (e as ValidationError).issues.map((i) => `${i.path}: ${i.message}`); } };
+      expect(paths({ username: 'ok', displayName: 'Ok', email: 'ok@example.org' })).to.deep.equal(['acceptPolicy: you must accept the usage policy']);
+      expect(paths({ username: 'ok', displayName: 'Ok', email: 'ok@example.org', acceptPolicy: 'old' })).to.deep.equal([`acceptPolicy: you must accept the current usage policy (${POLICY})`]);
+      expect(paths({ username: 'Bad', displayName: 'Ok', email: 'nope', acceptPolicy: POLICY }).map((p) => p.split(':')[0])).to.deep.equal(['username', 'email']);
       expect(() => parseRegistration({ username: 'ok', displayName: 'Ok\u0000', email: 'ok@example.org', acceptPolicy: POLICY }, POLICY)).to.throw(ValidationError, /control/);
     });
 
@@ -201,6 +206,20 @@ describe('server/services (real slapd)', function () {
       expect(c.embargoEnd!.toISOString().slice(0, 10)).to.equal('2031-06-30');
       const e = events.filter((x) => x.action === 'embargo.change').pop()!;
       expect(e.details).to.deep.include({ from: '2030-01-31T23:59:59.000Z', to: '2031-06-30T23:59:59.000Z', reason: 'instrument recalibration' });
+    });
+
+    it('the proprietary period (rolling release) needs the admin role and a reason, is validated, and audited as an embargo change', async () => {
+      expect(await changeProprietaryPeriod(ctx, actor('pat'), 'flare', '365', 'rolling').catch((e: unknown) => e)).to.be.instanceOf(ForbiddenError);
+      expect(await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', '365', '').catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+      for (const bad of ['0', '-3', '1.5', 'P365D', '36501', 'abc']) {
+        expect(await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', bad, 'rolling release').catch((e: unknown) => e), bad).to.be.instanceOf(ValidationError);
+      }
+      const c = await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', '365', 'rolling release agreed');
+      expect(c.proprietaryDays).to.equal(365);
+      expect(events.filter((x) => x.action === 'embargo.change').pop()!.details).to.deep.include({ proprietaryDaysFrom: null, proprietaryDaysTo: 365, reason: 'rolling release agreed' });
+      const d = await changeProprietaryPeriod(ctx, actor('root1', true), 'flare', '', 'back to the campaign date');
+      expect(d.proprietaryDays).to.equal(undefined);
+      expect(events.filter((x) => x.action === 'embargo.change').pop()!.details).to.deep.include({ proprietaryDaysFrom: 365, proprietaryDaysTo: null });
     });
 
     it('deleting an account needs confirmation, audits everything it removes, and leaves its UID unused forever', async () => {
