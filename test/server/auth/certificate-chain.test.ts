@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import { createServer, type Server } from 'node:https';
-import { request } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
-import { chainFromHeader, chainFromSocket } from '../../../server/auth/certificate-login.js';
+import { chainFromHeader } from '../../../server/auth/certificate-login.js';
+import { startChainVerifyServer, type ChainVerifyServer } from '../../support/chain-verify-server.js';
 import { trustOf } from '../../../server/auth/trust/trust-directory.js';
 import { createCa, createCrl, issue, issueProxy, type Issued } from '../../support/pki.js';
 
@@ -14,8 +11,7 @@ describe('server/auth/certificate-chain (real TLS, certificates made here)', fun
   this.timeout(60000);
   let ca: Issued, otherCa: Issued, alice: Issued, revoked: Issued, expired: Issued, proxy: Issued, proxy2: Issued, intermediate: Issued, viaIntermediate: Issued;
   let store: TrustStore;
-  let server: Server;
-  let port: number;
+  let server: ChainVerifyServer;
 
   before(async () => {
     ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Example Grid CA'] }]);
@@ -30,28 +26,11 @@ describe('server/auth/certificate-chain (real TLS, certificates made here)', fun
     // Namespace policies are tested with a real trust directory (trust/*.test.ts, portal tests); here the chain rules.
     const trust = trustOf({ cas: [ca.cert], crls: [await createCrl(ca, [revoked.cert]), await createCrl(intermediate, [])] });
     store = { current: () => trust, namespaceMode: 'IGNORE', crlMode: 'REQUIRE' };
-    const serverCert = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
-    server = createServer({ key: serverCert.keyPem, cert: serverCert.certPem, requestCert: true, rejectUnauthorized: false, ca: [ca.certPem] }, (req, res) => {
-      verifyChain(chainFromSocket(req.socket as TLSSocket), store).then(
-        (v) => res.end(JSON.stringify({ ok: true, ...v })),
-        (err: Error) => res.end(JSON.stringify({ ok: false, error: err.message, refused: err instanceof CertificateRefused })),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    server = await startChainVerifyServer(ca, store);
   });
   after(() => server.close());
 
-  /** Connect over TLS presenting `certs` (leaf first) with the leaf's key. */
-  function login(certs: Issued[], key = certs[0]!.keyPem): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: '/', ca: ca.certPem, servername: 'localhost', cert: certs.map((c) => c.certPem.trim() + '\n').join(''), key }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve(JSON.parse(body) as Record<string, unknown>));
-      }).on('error', reject).end();
-    });
-  }
+  const login = (certs: Issued[], key?: string) => server.login(certs, key);
 
   it('accepts a user certificate and maps its subject (grid form, CANL rules)', async () => {
     const r = await login([alice]);

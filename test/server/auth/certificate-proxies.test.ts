@@ -7,12 +7,9 @@
  * dCache gplazma2-grid X509Plugin ("X.509 chain contains no End-Entity Certificate").
  */
 import { expect } from 'chai';
-import { createServer, request, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
 import { trustOf } from '../../../server/auth/trust/trust-directory.js';
-import { chainFromSocket } from '../../../server/auth/certificate-login.js';
+import { startChainVerifyServer, type ChainVerifyServer } from '../../support/chain-verify-server.js';
 import { createCa, issue, issueProxy, type Issued } from '../../support/pki.js';
 import { issueRawSubject, issueShapedProxy } from '../../support/cert-shapes.js';
 import { nameDer, OIDS, rdn, TAG } from '../../support/der-name.js';
@@ -20,8 +17,7 @@ import { nameDer, OIDS, rdn, TAG } from '../../support/der-name.js';
 describe('server/auth/certificate-chain: proxies and subjects as dCache treats them', function () {
   this.timeout(60000);
   let ca: Issued, alice: Issued;
-  let server: Server;
-  let port: number;
+  let server: ChainVerifyServer;
   let store: TrustStore;
   const ALICE = '/DC=org/DC=example/CN=Alice';
 
@@ -29,15 +25,7 @@ describe('server/auth/certificate-chain: proxies and subjects as dCache treats t
     ca = await createCa([{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Example Grid CA'] }]);
     alice = await issue(ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Alice'] }], 'user');
     store = { current: () => trustOf({ cas: [ca.cert] }), namespaceMode: 'IGNORE', crlMode: 'IF_VALID' };
-    const serverCert = await issue(ca, [{ CN: ['localhost'] }], 'server', { dnsNames: ['localhost', '127.0.0.1'] });
-    server = createServer({ key: serverCert.keyPem, cert: serverCert.certPem, requestCert: true, rejectUnauthorized: false, ca: [ca.certPem] }, (req, res) => {
-      verifyChain(chainFromSocket(req.socket as TLSSocket), store).then(
-        (v) => res.end(JSON.stringify({ ok: true, ...v })),
-        (err: Error) => res.end(JSON.stringify({ ok: false, error: err.message, refused: err instanceof CertificateRefused })),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    server = await startChainVerifyServer(ca, store);
   });
   after(() => server.close());
 
@@ -55,15 +43,7 @@ describe('server/auth/certificate-chain: proxies and subjects as dCache treats t
     }
   }
 
-  function login(certs: Issued[]): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: '/', ca: ca.certPem, servername: 'localhost', cert: certs.map((c) => c.certPem.trim() + '\n').join(''), key: certs[0]!.keyPem }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve(JSON.parse(body) as Record<string, unknown>));
-      }).on('error', reject).end();
-    });
-  }
+  const login = (certs: Issued[], key?: string) => server.login(certs, key);
 
   describe('draft-RFC (GT3) proxies: ProxyCertInfo 1.3.6.1.4.1.3536.1.222, accepted like RFC 3820', () => {
     it('a draft proxy and a draft proxy of it map the end-entity subject', async () => {
