@@ -13,6 +13,7 @@ import { ClockRefusedError } from '../../../mapper-agent/clock.js';
 import { exitCodeFor } from '../../../mapper-agent/cli.js';
 import { EXIT } from '../../../mapper-agent/exit-codes.js';
 import { fitsFile } from '../../support/fits.js';
+import { ownershipOf } from '../../support/ownership.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 
 describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', function () {
@@ -22,10 +23,7 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
   let root: string;
   const lines: string[] = [];
   const ctx = () => ({ cfg, ldap: fx.agent, log: createLogger('test'), out: (l: string) => lines.push(l) });
-  const mode = (p: string) => {
-    const st = statSync(p);
-    return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
-  };
+  const mode = ownershipOf;
   const write = (name: string, campaign: string) => {
     const p = join(root, 'obs', name);
     writeFileSync(p, fitsFile([['CAMPAIGN', campaign]], 2000));
@@ -212,10 +210,7 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
 
 describe('mapper-agent watch (real slapd, as root)', function () {
   const fx = useManagedSlapd();
-  const mode = (p: string) => {
-    const st = statSync(p);
-    return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
-  };
+  const mode = ownershipOf;
   it('ingests what is there, then each new file once it has settled, including a file written slowly', async function () {
     if (process.getuid?.() !== 0) this.skip();
     this.timeout(30000);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Directory } from '../../../core/directory/index.js';
@@ -9,6 +9,7 @@ import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
 import { embargoCommand, ingestCommand, journalPath, verifyCommand } from '../../../mapper-agent/ingest/commands.js';
 import { fitsFile, type Card } from '../../support/fits.js';
+import { ownershipOf } from '../../support/ownership.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 
 describe('mapper-agent rolling release: lifting per file on DATE-OBS + proprietary period (real slapd, real files, as root)', function () {
@@ -18,10 +19,7 @@ describe('mapper-agent rolling release: lifting per file on DATE-OBS + proprieta
   let root: string;
   const lines: string[] = [];
   const ctx = () => ({ cfg, ldap: fx.agent, log: createLogger('test'), out: (l: string) => lines.push(l) });
-  const mode = (p: string) => {
-    const st = statSync(p);
-    return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
-  };
+  const mode = ownershipOf;
   const write = (name: string, cards: Card[]) => {
     const p = join(root, 'obs', name);
     writeFileSync(p, fitsFile([['CAMPAIGN', 'sky'], ...cards], 2000));

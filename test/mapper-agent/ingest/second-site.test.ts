@@ -8,6 +8,7 @@
  * nothing; with a consumer that answers but lags, B opens late (never early) and, after a
  * re-embargo, keeps its files open for the lag (docs/replication.md, "A second site").
  */
+import { ownershipOf } from '../../support/ownership.js';
 import { expect } from 'chai';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,10 +59,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
   let openGid: number;
   const conns: LdapConnection[] = [];
 
-  const mode = (p: string) => {
-    const st = statSync(p);
-    return `${st.uid}:${st.gid} ${(st.mode & 0o777).toString(8)}`;
-  };
+  const mode = ownershipOf;
   const site = (name: string, server: ManagedSlapd): Site => {
     const base = mkdtempSync(join(tmpdir(), `cg-site-${name}-`));
     const root = join(base, 'data');
