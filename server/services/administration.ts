@@ -2,6 +2,7 @@
  * Admin-only operations: campaigns and their embargo dates, accounts and roles. Every change is
  * audited; an embargo change needs a reason.
  */
+import { openingOf } from './embargo-opening.js';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, schemaIssues, ValidationError } from '../../core/errors.js';
 import { describeIdentity, identityRef, NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
@@ -47,8 +48,7 @@ export async function changeEmbargo(ctx: ServiceContext, actor: Actor, name: str
   const before = await ctx.directory.campaigns.require(name);
   const end = parseEmbargoDate(value);
   await ctx.directory.campaigns.setEmbargoEnd(name, end);
-  const now = Date.now();
-  const reembargo = (!before.embargoEnd || before.embargoEnd.getTime() <= now) && !!end && end.getTime() > now; // released data closed again
+  const reembargo = openingOf(before.embargoEnd, end, new Date()).closesReleased; // released data closed again
   audit(ctx, actor, 'embargo.change', name, { from: before.embargoEnd?.toISOString() ?? null, to: end?.toISOString() ?? null, reason: reason.trim().slice(0, 500), ...(reembargo ? { reembargo: true } : {}) });
   return ctx.directory.campaigns.require(name);
 }

@@ -7,6 +7,7 @@
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { parseEmbargoDate, requireAdmin } from './administration.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
+import { openingOf, type EmbargoOpening } from './embargo-opening.js';
 
 function reasonOf(reason: unknown, what: string): string {
   const r = typeof reason === 'string' ? reason.trim() : '';
@@ -41,25 +42,8 @@ export async function setAccountStatusFor(ctx: ServiceContext, actor: Actor, use
   audit(ctx, actor, status === 'active' ? 'account.reactivate' : 'account.suspend', username, { reason: why });
 }
 
-export interface EmbargoOpening {
-  /** the change makes data public earlier than the current date would */
-  opensEarlier: boolean;
-  /** when the files become world-readable under the new setting: now, or the new date */
-  publicFrom: 'now' | string;
-  currentEnd?: string;
-  /** re-embargo: the data are public (since currentEnd, or without an end) and the change closes them again */
-  closesReleased: boolean;
-}
-
-/** Whether an embargo change opens data earlier than now set (and so needs a second confirmation). */
+/** What an embargo change would do to campaign `name`'s data (embargo-opening.ts). */
 export async function embargoOpening(ctx: ServiceContext, name: string, value: unknown, now = new Date()): Promise<EmbargoOpening> {
   const c = await ctx.directory.campaigns.require(name);
-  const end = parseEmbargoDate(value);
-  const current = c.embargoEnd;
-  const currentEnd = current?.toISOString().slice(0, 10);
-  const publicNow = !end || end.getTime() <= now.getTime();
-  const releasedNow = !current || current.getTime() <= now.getTime();
-  if (releasedNow) return { opensEarlier: false, publicFrom: 'now', closesReleased: !publicNow, ...(currentEnd ? { currentEnd } : {}) };
-  const shortened = !!end && end.getTime() < current.getTime();
-  return { opensEarlier: publicNow || shortened, publicFrom: publicNow ? 'now' : end!.toISOString().slice(0, 10), closesReleased: false, ...(currentEnd ? { currentEnd } : {}) };
+  return openingOf(c.embargoEnd, parseEmbargoDate(value), now);
 }

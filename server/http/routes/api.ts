@@ -7,6 +7,7 @@ import express, { Router } from 'express';
 import { ConflictError, ForbiddenError, LoginRequiredError, ValidationError } from '../../../core/errors.js';
 import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
 import { changeEmbargo, createCampaign, requireAdmin, setIdentityStatus } from '../../services/administration.js';
+import { asksConfirmation } from '../../services/embargo-opening.js';
 import { closeCampaignFor, embargoOpening, setAccountStatusFor } from '../../services/safer-admin.js';
 import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
 import type { PortalDeps } from '../deps.js';
@@ -76,7 +77,7 @@ export function apiRoutes(deps: PortalDeps): Router {
     const name = String(req.params.name);
     const embargoEnd = req.body?.embargoEnd ?? '';
     const opening = await embargoOpening(deps.services, name, embargoEnd);
-    if ((opening.opensEarlier || opening.closesReleased) && req.body?.confirm !== true) {
+    if (asksConfirmation(opening) && req.body?.confirm !== true) {
       throw new ConflictError(opening.closesReleased
         ? `${name} is public${opening.currentEnd ? ` since ${opening.currentEnd}` : ''}: this closes its released files again, and copies made meanwhile cannot be recalled; send "confirm": true to go ahead`
         : `this opens ${name} ${opening.publicFrom === 'now' ? 'now' : `on ${opening.publicFrom}`}, earlier than its embargo end ${opening.currentEnd ?? ''}; send "confirm": true to go ahead`);

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { addMember, decide, decidableRequests, leaveCampaign, parseMemberUntil, permissionsFor, removeMember, requestToJoin, setMemberUntil, withdrawRequest } from '../../services/memberships.js';
 import { changeEmbargo, changeProprietaryPeriod, requireAdmin } from '../../services/administration.js';
+import { asksConfirmation } from '../../services/embargo-opening.js';
 import { closeCampaignFor, embargoOpening, reopenCampaign } from '../../services/safer-admin.js';
 import { requestExtension } from '../../services/embargo-extensions.js';
 import type { PortalDeps } from '../deps.js';
@@ -130,7 +131,7 @@ export function campaignRoutes(deps: PortalDeps): Router {
     requireAdmin(req.actor);
     const name = String(req.params.name);
     const opening = await embargoOpening(deps.services, name, req.body.embargoEnd);
-    if ((opening.opensEarlier || opening.closesReleased) && req.body.confirmed !== 'yes') {
+    if (asksConfirmation(opening) && req.body.confirmed !== 'yes') {
       // Second step: say what happens, and ask again.
       return page(deps, req, res, 'confirm-embargo', {
         title: opening.closesReleased ? `Put ${name} under embargo again?` : `Open ${name} earlier?`, name, opening, publicNow: opening.publicFrom === 'now',
