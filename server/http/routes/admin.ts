@@ -214,6 +214,7 @@ export function adminRoutes(deps: PortalDeps): Router {
 const AUDIT_ACTION_CHOICES = [...new Set(AUDIT_ACTIONS.map((a) => `${a.split('.')[0]}.`)), ...AUDIT_ACTIONS];
 
 function dayParam(name: string, value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) throw new ValidationError(`${name}: a date YYYY-MM-DD`);
+  const ms = Date.parse(`${value}T00:00:00Z`); // V8 rolls 2025-02-30 over to March: the round trip refuses it
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) throw new ValidationError(`${name}: a date YYYY-MM-DD`);
   return value;
 }

@@ -68,5 +68,6 @@ describe('admin at scale: users pages (portal over real TLS, real slapd)', funct
     expect(decodeHtml((await admin.get(`/admin/audit?action=membership.&from=${today}&to=${today}`)).body)).to.include('membership.request');
     expect(decodeHtml((await admin.get('/admin/audit?from=2001-01-01&to=2001-01-31')).body)).to.include('No audit record matches.');
     expect((await admin.get('/admin/audit?from=yesterday')).status).to.equal(400);
+    expect((await admin.get('/admin/audit?to=2025-02-30')).status, 'no such day').to.equal(400);
   });
 });
