@@ -8,6 +8,7 @@ import type { Modification } from '../ldap/connection.js';
 import { filter } from '../ldap/escape.js';
 import type { DirectoryContext } from './context.js';
 import { decodePerson, PERSON_ATTRIBUTES } from './decode.js';
+import { personUsernameOf } from './layout.js';
 import { decodeAll, decodeOne } from './decoded.js';
 import { isServiceRole, type NewPerson, type Person, type PersonStatus, type PersonUpdate, type ServiceRole } from './model.js';
 import { fromGeneralizedTime, toGeneralizedTime } from './time.js';
@@ -284,12 +285,30 @@ export class PeopleStore {
    * all people when text is empty. At most `limit` (default 100), sorted by username.
    */
   async search(text = '', limit = 100): Promise<Person[]> {
-    const t = text.trim();
-    const f = t
-      ? filter`(&(objectClass=posixAccount)(|(uid=*${t}*)(cn=*${t}*)(displayName=*${t}*)(mail=*${t}*)))`
-      : '(objectClass=posixAccount)';
-    const entries = await this.ctx.ldap.search(this.ctx.layout.people, { scope: 'one', filter: f, attributes: PERSON_ATTRIBUTES, pageSize: 500 });
-    return decodeAll(entries, decodePerson, this.ctx.layout).sort((a, b) => a.username.localeCompare(b.username)).slice(0, limit);
+    return (await this.page({ text, offset: 0, limit })).people;
+  }
+
+  /**
+   * One page of `search`, and how many match in all. Only the usernames of all matches are read
+   * (a few MB at 100,000 people); the full entries are read for the page alone, so the admin list
+   * stays fast and small at any size. `people: true` leaves service identities out.
+   */
+  async page(q: { text?: string; offset: number; limit: number; people?: boolean }): Promise<{ total: number; people: Person[] }> {
+    const t = (q.text ?? '').trim();
+    const match = t ? filter`(|(uid=*${t}*)(cn=*${t}*)(displayName=*${t}*)(mail=*${t}*))` : '';
+    const f = `(&(objectClass=posixAccount)${q.people ? '(!(cgServiceRole=*))' : ''}${match})`;
+    // The username is the DN's uid (an entry may carry more uid values); '1.1' asks for no attributes.
+    const names = (await this.ctx.ldap.search(this.ctx.layout.people, { scope: 'one', filter: f, attributes: ['1.1'], pageSize: 1000 }))
+      .map((e) => personUsernameOf(e.dn, this.ctx.layout))
+      .filter((n): n is string => n !== undefined)
+      .sort((a, b) => a.localeCompare(b));
+    const wanted = names.slice(q.offset, q.offset + q.limit);
+    if (!wanted.length) return { total: names.length, people: [] };
+    const byName = `(&(objectClass=posixAccount)(|${wanted.map((n) => filter`(uid=${n})`).join('')}))`;
+    const entries = await this.ctx.ldap.search(this.ctx.layout.people, { scope: 'one', filter: byName, attributes: PERSON_ATTRIBUTES, pageSize: 500 });
+    const people = decodeAll(entries, decodePerson, this.ctx.layout);
+    people.sort((a, b) => a.username.localeCompare(b.username));
+    return { total: names.length, people };
   }
 
   /** Service identities (entries with cgServiceRole), optionally of one role, sorted by username. */

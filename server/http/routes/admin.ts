@@ -32,15 +32,16 @@ export function adminRoutes(deps: PortalDeps): Router {
   const PAGE = 50;
   r.get('/admin/users', handle(async (req, res) => {
     const q = stringParam(req.query.q, 100);
-    // Service identities are listed apart (/admin/services).
-    const all = (await directory.people.search(q, 1_000_000)).filter((p) => p.serviceRole === undefined);
-    const pages = Math.max(1, Math.ceil(all.length / PAGE));
-    const at = Math.min(Math.max(1, Number.parseInt(stringParam(req.query.page, 6), 10) || 1), pages);
-    const people = all.slice((at - 1) * PAGE, at * PAGE);
+    // Service identities are listed apart (/admin/services). Only the page's entries are read in full.
+    const requested = Math.max(1, Number.parseInt(stringParam(req.query.page, 6), 10) || 1);
+    let { total, people } = await directory.people.page({ text: q, offset: (requested - 1) * PAGE, limit: PAGE, people: true });
+    const pages = Math.max(1, Math.ceil(total / PAGE));
+    const at = Math.min(requested, pages);
+    if (at !== requested) ({ total, people } = await directory.people.page({ text: q, offset: (at - 1) * PAGE, limit: PAGE, people: true }));
     const link = (n: number) => `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), page: String(n) })}`;
     page(deps, req, res, 'admin/users', {
       title: 'Users', q,
-      showing: all.length ? `showing ${(at - 1) * PAGE + 1}–${(at - 1) * PAGE + people.length} of ${all.length}` : '',
+      showing: total ? `showing ${(at - 1) * PAGE + 1}–${(at - 1) * PAGE + people.length} of ${total}` : '',
       prev: at > 1 ? link(at - 1) : undefined, next: at < pages ? link(at + 1) : undefined,
       people: people.map((p) => ({ ...p, displayName: p.displayName ?? p.cn, isActive: isActive(p.status), rolesText: p.roles.join(', ') })),
     });

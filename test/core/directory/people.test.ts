@@ -101,4 +101,19 @@ describe('core/directory/people (real slapd)', function () {
     }
     expect(all.sort()).to.deep.equal(['alice', 'bob', 'mallory', 'pi']);
   });
+
+  it('a page of a search: the total of all matches, the page read in full, service identities left out on request', async () => {
+    await dir.people.create({ username: 'robot', displayName: 'Robot (web)', serviceRole: 'public-reader' });
+    const names = (await dir.people.search('', 1000)).map((p) => p.username);
+    const first = await dir.people.page({ offset: 0, limit: 2 });
+    const rest = await dir.people.page({ offset: 2, limit: 100 });
+    expect(first.total).to.equal(names.length);
+    expect([...first.people, ...rest.people].map((p) => p.username)).to.deep.equal(names);
+    expect(first.people[0]).to.have.property('uidNumber').that.is.a('number');
+    expect((await dir.people.page({ offset: 0, limit: 100, people: true })).people.map((p) => p.serviceRole)).to.not.include('public-reader');
+    expect(await dir.people.page({ offset: 500, limit: 10 })).to.deep.equal({ total: names.length, people: [] });
+    // metacharacters in the search text are matched literally
+    expect((await dir.people.page({ text: '*)(uid=*', offset: 0, limit: 10 })).people.map((p) => p.username)).to.deep.equal(['mallory']);
+    expect((await dir.people.page({ text: ')(uid=alice', offset: 0, limit: 10 })).total).to.equal(0);
+  });
 });
