@@ -115,6 +115,32 @@ export function buildProgram(): Command {
       });
     });
 
+  const writer = program.command('writer').description('multi-provider (allocation.partition): which writer may claim names; docs/replication.md');
+  writer
+    .command('show')
+    .description('this portal\'s partition and the designated name writer')
+    .requiredOption('--as <admin>', 'your username; it must hold the admin role')
+    .action(async (opts: { as: string }) => {
+      const { nameWriterState } = await import('./services/name-writer.js');
+      await withService(opts.as, async (ctx) => {
+        const { partition, designated } = await nameWriterState(ctx);
+        console.log(partition ? `this portal: writer ${partition.index} of ${partition.count}; names are claimed at writer ${designated ?? '(none designated)'}` : 'one writer (no allocation.partition configured)');
+      });
+    });
+  writer
+    .command('designate <index>')
+    .description('make writer <index> the one that claims names (usernames, identities, campaigns); audited')
+    .requiredOption('--as <admin>', 'your username; it must hold the admin role (recorded as the actor)')
+    .requiredOption('--reason <text>', 'why, e.g. "provider A retired" (kept in the audit trail)')
+    .action(async (index: string, opts: { as: string; reason: string }) => {
+      const { designateNameWriter } = await import('./services/name-writer.js');
+      if (!/^\d+$/.test(index)) throw new ConfigError('<index>: a writer index 0..count-1');
+      await withService(opts.as, async (ctx, actor) => {
+        await designateNameWriter(ctx, actor, Number(index), opts.reason);
+        console.log(`names are claimed at writer ${index} from now on`);
+      });
+    });
+
   const audit = program.command('audit').description('the audit trail (portal.dataDir/audit.sqlite)');
   audit
     .command('verify')

@@ -64,12 +64,22 @@ export class NumberAllocator {
    */
   async assertNameWriter(what: string): Promise<void> {
     if (!this.partition) return;
-    const designated = (await this.ldap.read(this.writerDn(), ['cgNextValue']))?.getInt('cgNextValue');
+    const designated = await this.designatedNameWriter();
     if (designated !== this.partition.index) {
       throw new ConflictError(
         `${what} must be written at the designated writer (${designated === undefined ? 'none designated' : `writer ${designated}`}); this portal is writer ${this.partition.index}: point ldap.url at the designated provider, or designate this one`,
       );
     }
+  }
+
+  /** This allocator's share of the ranges (multi-provider), or undefined for a single writer. */
+  get writerPartition(): { index: number; count: number } | undefined {
+    return this.partition;
+  }
+
+  /** The designated name writer's index, or undefined when none is designated. */
+  async designatedNameWriter(): Promise<number | undefined> {
+    return (await this.ldap.read(this.writerDn(), ['cgNextValue']))?.getInt('cgNextValue');
   }
 
   /** Make writer `index` the designated one (an administrator's decision, e.g. when its peer is down for good). */

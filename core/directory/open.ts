@@ -32,7 +32,8 @@ export async function openDirectory(
     slapd = await startManagedSlapd({ dir: join(varDir, 'slapd'), baseDn: config.ldap.baseDn, ranges: config.ranges, log: options.log });
     ldap = slapd.connect(account, connectionLimits(config.ldap));
   }
-  const directory = new Directory({ ldap, baseDn: config.ldap.baseDn, ranges: config.ranges });
+  const partition = config.allocation.partition;
+  const directory = new Directory({ ldap, baseDn: config.ldap.baseDn, ranges: config.ranges, ...(partition ? { allocator: { partition } } : {}) });
   const connection = ldap;
   return {
     directory,

@@ -10,6 +10,8 @@
  *   ranges:
  *     uid: { min: 10000, max: 59999 }
  *     gid: { min: 100000, max: 199999 }
+ *   allocation:                        # only with two writing providers (docs/replication.md)
+ *     partition: { index: 0, count: 2 }
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -76,10 +78,24 @@ export const rangesConfigSchema = z.object({
 });
 export type RangesConfig = z.infer<typeof rangesConfigSchema>;
 
-/** The two sections together, for programs that need both (the portal). */
+/**
+ * Multi-provider writers (docs/replication.md): each portal writing to its own provider takes a
+ * fixed share of the number ranges, `partition: { index, count }` (index 0..count-1, the same
+ * count everywhere). Absent: one writer.
+ */
+export const allocationConfigSchema = z.object({
+  partition: z
+    .object({ index: int.min(0), count: int.min(2).max(64) })
+    .refine((p) => p.index < p.count, { message: 'index must be 0..count-1' })
+    .optional(),
+});
+export type AllocationConfig = z.infer<typeof allocationConfigSchema>;
+
+/** The sections together, for programs that need them all (the portal). */
 export const directoryConfigSchema = z.object({
   ldap: ldapConfigSchema.prefault({}),
   ranges: rangesConfigSchema.prefault({}),
+  allocation: allocationConfigSchema.prefault({}),
 });
 export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;
 
