@@ -18,6 +18,11 @@ export interface ViewRenderer {
 
 export function createViewRenderer(dir = VIEWS_DIR): ViewRenderer {
   const hbs = Handlebars.create();
+  // {{kept "requests" "justification"}}: a field of the expired form whose action ends in /requests (server/http/drafts.ts).
+  hbs.registerHelper('kept', function (this: unknown, suffix: string, field: string, options: { data: { root: { draft?: { action: string; fields: Record<string, string> } } } }) {
+    const draft = options.data.root.draft;
+    return draft && draft.action.endsWith(`/${suffix}`) ? (draft.fields[field] ?? '') : '';
+  });
   for (const file of readdirSync(join(dir, 'partials'))) {
     if (file.endsWith('.hbs')) hbs.registerPartial(basename(file, '.hbs'), readFileSync(join(dir, 'partials', file), 'utf8'));
   }

@@ -6,6 +6,7 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
+import { keepDraftOnExpiredForm } from './drafts.js';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isActive } from '../../core/directory/index.js';
@@ -77,7 +78,7 @@ export function createPortalApp(given: PortalDeps, options: { sessionFile: strin
   }));
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
   const { csrfSynchronisedProtection } = csrfSync({ getTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : undefined) });
-  app.use(csrfSynchronisedProtection);
+  app.use(keepDraftOnExpiredForm(csrfSynchronisedProtection, deps.config.publicUrl));
 
   app.use(before(async (req, res) => {
     req.actor = { username: undefined, isAdmin: false, identity: req.session.loginLabel ?? 'anonymous', ip: req.ip ?? '' };

@@ -24,6 +24,8 @@ declare module 'express-session' {
     presented?: StoredIdentity;
     oidc?: { provider: string; pending: OidcPending; bind: boolean };
     flash?: { kind: 'info' | 'error'; text: string }[];
+    /** What a form held when its CSRF token had expired (server/http/drafts.ts). */
+    draft?: import('./drafts.js').Draft;
   }
 }
 

@@ -22,10 +22,15 @@ export class PortalClient {
   }
 
   /** POST a form; `csrfFrom` names a page to take the token from (the way a browser submits the page's form). */
-  async post(path: string, form: Record<string, string>, opts: { csrfFrom?: string; follow?: boolean; noCsrf?: boolean } = {}): Promise<Response> {
+  async post(path: string, form: Record<string, string>, opts: { csrfFrom?: string; follow?: boolean; noCsrf?: boolean; headers?: Record<string, string> } = {}): Promise<Response> {
     const body = new URLSearchParams(form);
     if (!opts.noCsrf && !form._csrf) body.set('_csrf', await this.csrf(opts.csrfFrom ?? '/account'));
-    return this.send('POST', path, body.toString(), { follow: opts.follow, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    return this.send('POST', path, body.toString(), { follow: opts.follow, headers: { ...opts.headers, 'content-type': 'application/x-www-form-urlencoded' } });
+  }
+
+  /** Drop every cookie: the session has ended, as after eight idle hours. */
+  forgetCookies(): void {
+    this.jar.clear();
   }
 
   /** A JSON API call (bearer token in `headers`; no cookies needed, no CSRF). */

@@ -184,8 +184,10 @@ export function commonName(subject: string): string {
 
 function startSession(req: Request, username: string, label: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    const draft = req.session.draft; // a form that expired with the old session is still filled in after logging in again
     req.session.regenerate((err) => {
       if (err) return reject(err);
+      if (draft) req.session.draft = draft;
       req.session.username = username;
       req.session.loginLabel = label;
       req.actor = { ...req.actor, username, identity: label };
