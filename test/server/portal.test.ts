@@ -159,6 +159,31 @@ describe('portal over real TLS (real slapd, real OpenID Provider)', function () 
     expect((await api.get('/api/me', { headers: { authorization: 'Bearer not.a.jwt' } })).status).to.equal(403);
   });
 
+  it('JSON API: the PI approves with a membership end, adds a member with one, changes and clears it; a past date is refused', async () => {
+    const api = as();
+    const auth = { authorization: `Bearer ${await ninaToken('openid campaign-guard')}` };
+    const d = portal.directory.directory;
+    await d.campaigns.create({ name: 'api-tide', pi: 'nina' });
+    await d.people.create({ username: 'omar' });
+    await d.people.create({ username: 'oona' });
+    const request = await d.requests.create({ campaign: 'api-tide', requester: 'omar', justification: 'tidal data please' });
+    const past = await api.json('POST', `/api/requests/${request.id}/decision`, { decision: 'approved', until: '2020-01-01' }, auth);
+    expect(past.status).to.equal(400);
+    expect(JSON.parse(past.body).error).to.include('the membership end must be in the future');
+    expect((await d.requests.get(request.id))?.state, 'a refused call decides nothing').to.equal('pending');
+    const ok = await api.json('POST', `/api/requests/${request.id}/decision`, { decision: 'approved', until: '2031-03-31' }, auth);
+    expect(ok.status, ok.body).to.equal(200);
+    expect((await d.campaigns.require('api-tide')).memberUntil.omar?.toISOString()).to.equal('2031-03-31T23:59:59.000Z');
+    expect((await api.json('POST', '/api/campaigns/api-tide/members', { username: 'oona', until: '2032-01-01' }, auth)).status).to.equal(204);
+    expect((await d.campaigns.require('api-tide')).memberUntil.oona?.toISOString()).to.equal('2032-01-01T23:59:59.000Z');
+    expect((await api.json('PUT', '/api/campaigns/api-tide/members/oona/until', { until: '2033-06-30' }, auth)).status).to.equal(204);
+    expect((await d.campaigns.require('api-tide')).memberUntil.oona?.toISOString()).to.equal('2033-06-30T23:59:59.000Z');
+    expect((await api.json('PUT', '/api/campaigns/api-tide/members/oona/until', {}, auth)).status, 'until must be given').to.equal(400);
+    expect((await api.json('PUT', '/api/campaigns/api-tide/members/oona/until', { until: null }, auth)).status).to.equal(204);
+    expect((await d.campaigns.require('api-tide')).memberUntil.oona).to.equal(undefined);
+    expect((await api.json('PUT', '/api/campaigns/flare/members/nina/until', { until: '2033-01-01' }, auth)).status, 'not the PI of flare').to.equal(403);
+  });
+
   it('API tokens need the API scope; admin operations need the admin scope as well as the admin role', async () => {
     const api = as();
     const loginOnly = await api.get('/api/me', { headers: { authorization: `Bearer ${await ninaToken('openid')}` } });

@@ -9,7 +9,7 @@ import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
 import { changeEmbargo, createCampaign, requireAdmin, setIdentityStatus } from '../../services/administration.js';
 import { asksConfirmation } from '../../services/embargo-opening.js';
 import { closeCampaignFor, embargoOpening, setAccountStatusFor } from '../../services/safer-admin.js';
-import { decide, decidableRequests, permissionsFor, removeMember, requestToJoin } from '../../services/memberships.js';
+import { addMember, decide, decidableRequests, parseMemberUntil, permissionsFor, removeMember, requestToJoin, setMemberUntil } from '../../services/memberships.js';
 import type { PortalDeps } from '../deps.js';
 import { before, handle } from '../request-context.js';
 import { stringParam } from '../params.js';
@@ -60,7 +60,20 @@ export function apiRoutes(deps: PortalDeps): Router {
   r.post('/requests/:id/decision', handle(async (req, res) => {
     const decision = req.body?.decision;
     if (decision !== 'approved' && decision !== 'denied') throw new ValidationError('decision must be "approved" or "denied"');
-    res.json(await decide(deps.services, req.actor, String(req.params.id), decision, stringParam(req.body?.reason, 500) || undefined));
+    const until = decision === 'approved' ? memberUntil(req.body?.until) : undefined;
+    res.json(await decide(deps.services, req.actor, String(req.params.id), decision, stringParam(req.body?.reason, 500) || undefined, until ?? undefined));
+  }));
+  // The PI (or an admin) adds a member directly, or sets/clears a membership's end ("until": a date, or null for no end).
+  r.post('/campaigns/:name/members', handle(async (req, res) => {
+    const username = stringParam(req.body?.username, 64);
+    if (!username) throw new ValidationError('username: the account to add');
+    await addMember(deps.services, req.actor, String(req.params.name), username, memberUntil(req.body?.until) ?? undefined);
+    res.status(204).end();
+  }));
+  r.put('/campaigns/:name/members/:user/until', handle(async (req, res) => {
+    if (!req.body || !('until' in req.body)) throw new ValidationError('until: a date (YYYY-MM-DD), or null for no end');
+    await setMemberUntil(deps.services, req.actor, String(req.params.name), String(req.params.user), memberUntil(req.body.until));
+    res.status(204).end();
   }));
   r.delete('/campaigns/:name/members/:user', handle(async (req, res) => {
     await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user));
@@ -110,4 +123,11 @@ export function apiRoutes(deps: PortalDeps): Router {
   }));
 
   return r;
+}
+
+/** A membership end in a JSON body: absent or null = no end; otherwise a date as the forms take it (in the future). */
+function memberUntil(value: unknown): Date | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new ValidationError('until: a date (YYYY-MM-DD) or null');
+  return parseMemberUntil(value) ?? null;
 }
