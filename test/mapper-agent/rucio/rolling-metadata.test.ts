@@ -1,7 +1,8 @@
 /**
  * Issue 18 items 2 and 6: the DID metadata Rucio gets for a file of a rolling campaign carries that
  * file's own embargo end (DATE-OBS, else its journaled ingest, + the period, not before the campaign
- * date) and its observation date, at ingest and again on release and re-embargo. Real slapd, real
+ * date) and its observation date, at ingest and again on release and re-embargo; the embargo run's
+ * next opening (for the PI's notice) comes from the same rule. Real slapd, real
  * files as root, the agent's commands, and the Rucio stub that checks the documented REST API.
  */
 import { expect } from 'chai';
@@ -67,12 +68,13 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
   });
 
   it('sends each file its own embargo end and observation date at ingest, and again on release and re-embargo', async () => {
-    const today = new Date().toISOString().slice(0, 10);
+    const today = new Date(Date.now() + DAY).toISOString().slice(0, 10); // DATE-OBS tomorrow: ends after an undated file ingested now
     const files = {
       floor: write('rsky', 'floor.fits', [['DATE-OBS', '2020-03-01T10:00:00']]),
       mid: write('rsky', 'mid.fits', [['DATE-OBS', '2024-05-01']]),
       recent: write('rsky', 'recent.fits', [['DATE-OBS', today]]),
       undated: write('rsky', 'undated.fits', []),
+      undated2: write('rsky', 'undated2.fits', []),
       bad: write('rsky', 'bad.fits', [['DATE-OBS', '01/03/20']]),
       dated: write('rdate', 'dated.fits', [['DATE-OBS', '2026-02-03T04:05:06.5']]),
     };
@@ -104,6 +106,8 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
     expect([report.lifted, report.reclosed]).to.deep.equal([1, 1]);
     expect(stub.violations).to.deep.equal([]);
     expect(meta('rsky', 'undated.fits'), 'released').to.deep.include({ embargo_end: new Date(longAgo.getTime() + 30 * DAY).toISOString(), public: true, date_obs: null });
+    // The notice's next opening, from the files the run saw closed: undated2 (its ingest time, looked up in the journal) + 30 days.
+    expect(report.nextOpening.get('rsky')?.toISOString()).to.equal(new Date(ingestedAt(files.undated2).getTime() + 30 * DAY).toISOString());
     expect(meta('rsky', 'recent.fits'), 're-embargoed').to.deep.include({ embargo_end: recentEnd, public: false, date_obs: `${today}T00:00:00.000Z`, proprietary_days: 30 });
   });
 });
