@@ -25,7 +25,7 @@ import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
 import { OwnChanges } from './watch-events.js';
 import { count } from '../../core/plural.js';
-import { sendEmbargoNotices, sendReembargoNotices } from './notices.js';
+import { sendEmbargoNotices, sendReembargoNotices, sendRollingNotices } from './notices.js';
 import { sendQuarantineDigest } from './digest.js';
 import { hostname } from 'node:os';
 import { TraceSession, type TraceContext } from '../traces/session.js';
@@ -239,10 +239,11 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     traces = openTraces(ctx, journal, 'embargo', opts.dryRun);
     const cache = new CampaignCache(ctx.ldap, ctx.cfg.ldap.baseDn);
     await cache.refresh();
-    await sendEmbargoNotices({
-      campaigns: cache.all(), piMail: (c) => cache.piMail(c), journal, days: ctx.cfg.agent.ingest.noticeDays,
+    const notices = {
+      campaigns: cache.all(), piMail: (c: string) => cache.piMail(c), journal, days: ctx.cfg.agent.ingest.noticeDays,
       smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, portalUrl: ctx.cfg.agent.ingest.portalUrl, log: ctx.log, now: check.now,
-    });
+    };
+    await sendEmbargoNotices(notices);
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
@@ -252,6 +253,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     });
     bar.stop();
     summarizeResume(ctx, report.resumed);
+    if (!opts.dryRun) await sendRollingNotices(notices, report.nextOpening);
     if (!opts.dryRun && report.reclosed) {
       await sendReembargoNotices({ piMail: (c) => cache.piMail(c), smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, log: ctx.log }, report.reclosedBy);
     }
