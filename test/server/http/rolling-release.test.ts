@@ -35,11 +35,19 @@ describe('rolling release on the campaign page (portal over real TLS, real slapd
     expect(await days()).to.equal(undefined);
     expect((await p.post('/campaigns/flare/proprietary-period', { proprietaryDays: '365', reason: 'rolling release agreed' }, { csrfFrom: '/campaigns/flare' })).status).to.equal(302);
     expect(await days()).to.equal(365);
-    expect(decodeHtml((await p.get('/campaigns/flare')).body)).to.include('each file 365 days after its observation date');
+    // Every page that shows the embargo says the rule, with its floor when the campaign has a date.
+    const end = (await t.portal.directory.directory.campaigns.require('flare')).embargoEnd?.toISOString().slice(0, 10);
+    const rule = `rolling: 365 days after observation${end ? `, not before ${end}` : ''}`;
+    const shown = decodeHtml((await p.get('/campaigns/flare')).body);
+    expect(shown).to.include(rule).and.include('each file opens 365 days after its observation date');
+    expect(shown).not.to.include(`until ${end}`);
+    expect(decodeHtml((await p.get('/campaigns')).body)).to.include(rule);
+    expect(decodeHtml((await p.get('/admin/campaigns')).body)).to.include(rule);
     const e = t.portal.audit.query({ action: 'embargo.change' }).find((x) => x.target === 'flare')!;
     expect(e.details).to.deep.include({ proprietaryDaysFrom: null, proprietaryDaysTo: 365, reason: 'rolling release agreed' });
     expect((await p.post('/campaigns/flare/proprietary-period', { proprietaryDays: '', reason: 'back to the date' }, { csrfFrom: '/campaigns/flare' })).status).to.equal(302);
     expect(await days()).to.equal(undefined);
+    expect(decodeHtml((await p.get('/campaigns/flare')).body)).not.to.include('rolling:');
   });
 
   it('without the CSRF token nothing changes', async () => {
