@@ -18,6 +18,7 @@ import { embargoCommand, ingestCommand, journalPath } from '../../../mapper-agen
 import { fitsFile, type Card } from '../../support/fits.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 import { startRucioStub, type RucioStub } from '../../support/rucio-stub.js';
+import { startTestSmtp, type TestSmtp } from '../../support/smtp.js';
 
 const DAY = 86_400_000;
 
@@ -26,6 +27,7 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
   let cfg: AgentConfig;
   let root: string;
   let stub: RucioStub;
+  let smtp: TestSmtp;
   const ctx = () => ({ cfg, ldap: fx.agent, log: createLogger('test') });
   const write = (campaign: string, name: string, cards: Card[]) => {
     const p = join(root, 'obs', name);
@@ -46,18 +48,19 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
     stub = await startRucioStub();
+    smtp = await startTestSmtp();
     const base = mkdtempSync(join(tmpdir(), 'cg-rucio-rolling-'));
     root = join(base, 'data');
     mkdirSync(join(root, 'obs'), { recursive: true });
     cfg = agentConfigSchema.parse({
       ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
       agent: {
-        stateDir: join(base, 'state'), ingest: { roots: [root], noticeDays: 0 },
+        stateDir: join(base, 'state'), ingest: { roots: [root], noticeDays: 40, smtpUrl: smtp.url },
         rucio: { enabled: true, url: stub.url, account: 'cg', username: 'cg-agent', password: 's3cret', rse: 'DCACHE_DISK', pfnPrefixes: { [root]: 'davs://dcache.example.org:2880/data' } },
       },
     });
     const dir = new Directory({ ldap: fx.portal, baseDn: fx.slapd.baseDn, ranges: rangesConfigSchema.parse({}) });
-    await dir.people.create({ username: 'rosa', displayName: 'Rosa' });
+    await dir.people.create({ username: 'rosa', displayName: 'Rosa', mail: 'rosa@example.org' });
     // Rolling, 30 days, floor 2021-01-01 (passed); and a campaign-date campaign for comparison.
     await dir.campaigns.create({ name: 'rsky', pi: 'rosa', embargoEnd: new Date('2021-01-01T00:00:00Z') });
     await dir.campaigns.setProprietaryPeriod('rsky', 30);
@@ -65,6 +68,7 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
   });
   after(async () => {
     await stub?.close();
+    await smtp?.close();
   });
 
   it('sends each file its own embargo end and observation date at ingest, and again on release and re-embargo', async () => {
@@ -107,7 +111,13 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
     expect(stub.violations).to.deep.equal([]);
     expect(meta('rsky', 'undated.fits'), 'released').to.deep.include({ embargo_end: new Date(longAgo.getTime() + 30 * DAY).toISOString(), public: true, date_obs: null });
     // The notice's next opening, from the files the run saw closed: undated2 (its ingest time, looked up in the journal) + 30 days.
-    expect(report.nextOpening.get('rsky')?.toISOString()).to.equal(new Date(ingestedAt(files.undated2).getTime() + 30 * DAY).toISOString());
+    const next = new Date(ingestedAt(files.undated2).getTime() + 30 * DAY);
+    expect(report.nextOpening.get('rsky')?.toISOString()).to.equal(next.toISOString());
+    // ... and the embargo command tells the PI (noticeDays 40); the floor (2021) is long past, so no "first files" notice.
+    const mail = await smtp.waitFor((m) => m.to.includes('rosa@example.org') && /next files/.test(m.subject));
+    expect(mail.subject).to.equal(`Campaign rsky: the next files open on ${next.toISOString().slice(0, 10)}`);
+    expect(mail.text).to.include('Campaign rsky releases each file 30 days after its observation date').and.include('not before 2021-01-01');
+    expect(smtp.received.map((m) => m.subject).sort()).to.deep.equal(['Campaign rsky: 1 released file is under embargo again', mail.subject].sort());
     expect(meta('rsky', 'recent.fits'), 're-embargoed').to.deep.include({ embargo_end: recentEnd, public: false, date_obs: `${today}T00:00:00.000Z`, proprietary_days: 30 });
   });
 });
