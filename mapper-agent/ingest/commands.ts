@@ -14,7 +14,8 @@ import type { AgentConfig } from '../config.js';
 import type { AgentMetrics } from '../metrics.js';
 import { adler32OfFd } from '../rucio/adler32.js';
 import { checkClock, ClockRefusedError, type ClockCheck } from '../clock.js';
-import { RucioClient, type EmbargoMetadata } from '../rucio/client.js';
+import { RucioClient } from '../rucio/client.js';
+import { fileEmbargoMetadata } from '../rucio/file-embargo.js';
 import type { CampaignFacts } from '../../core/embargo/policy.js';
 import { CampaignCache } from './campaign-cache.js';
 import { IngestEngine, type AppliedChange, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
@@ -24,7 +25,7 @@ import { Journal, type PlannedChange } from './journal.js';
 import { ingestWithPool } from './pool.js';
 import { OwnChanges } from './watch-events.js';
 import { count } from '../../core/plural.js';
-import { sendEmbargoNotices, sendReembargoNotices } from './notices.js';
+import { sendEmbargoNotices, sendReembargoNotices, sendRollingNotices } from './notices.js';
 import { sendQuarantineDigest } from './digest.js';
 import { hostname } from 'node:os';
 import { TraceSession, type TraceContext } from '../traces/session.js';
@@ -106,11 +107,12 @@ function closeTraces(ctx: IngestContext, traces: TraceSession | undefined): void
  */
 function hooks(
   ctx: IngestContext, traces: TraceSession | undefined, onChange: ((c: PlannedChange) => void) | undefined,
-  rucioUse: { mode: 'register' | 'update-embargo'; facts: (campaign: string) => CampaignFacts | undefined },
+  rucioUse: { mode: 'register' | 'update-embargo'; facts: (campaign: string) => CampaignFacts | undefined; journal: Journal },
 ): Pick<ConstructorParameters<typeof IngestEngine>[0], 'onChange' | 'afterApply'> {
   const rucio = ctx.cfg.agent.rucio.enabled ? new RucioClient(ctx.cfg.agent.rucio) : undefined;
   const change = traces && onChange ? (c: PlannedChange) => (traces.onChange(c), onChange(c)) : (traces?.onChange ?? onChange);
-  const embargoOf = (c: PlannedChange): EmbargoMetadata => ({ embargoEnd: rucioUse.facts(c.campaign!)?.embargoEnd ?? null, public: (c.target.mode & 0o004) !== 0 });
+  // Each file's own end and DATE-OBS (rolling release), re-read through the applied change's descriptor.
+  const embargoOf = rucio ? fileEmbargoMetadata({ facts: rucioUse.facts, classifier: new Classifier(ctx.cfg.agent.ingest.classification), ingestedAt: (...k) => rucioUse.journal.ingestedAt(...k) }) : undefined;
   return {
     ...(change ? { onChange: change } : {}),
     ...(rucio || traces
@@ -126,9 +128,9 @@ function hooks(
             }
             const data = applied.filter((a) => a.change.campaign && a.change.kind !== 'quarantine');
             if (rucio && data.length && rucioUse.mode === 'register') {
-              await rucio.register(data.map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...(sums?.get(a.change) ?? adler32OfFd(a.fd, a.size)), embargo: embargoOf(a.change) })));
+              await rucio.register(data.map((a) => ({ path: a.change.path, campaign: a.change.campaign!, ...(sums?.get(a.change) ?? adler32OfFd(a.fd, a.size)), embargo: embargoOf!(a) })));
             } else if (rucio && data.length) {
-              await rucio.updateEmbargo(data.map((a) => ({ path: a.change.path, campaign: a.change.campaign!, embargo: embargoOf(a.change) })));
+              await rucio.updateEmbargo(data.map((a) => ({ path: a.change.path, campaign: a.change.campaign!, embargo: embargoOf!(a) })));
             }
             if (failed) throw new Error(`traces not written: ${(failed as Error).message}`);
           },
@@ -153,7 +155,7 @@ async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: 
     publicAreas: cfg.agent.ingest.publicAreas,
     ...(opts.tick ? { onFile: opts.tick } : {}),
     ...(opts.onDecision ? { onDecision: opts.onDecision } : {}),
-    ...hooks(ctx, opts.traces, opts.onChange, { mode: 'register', facts: (n) => cache.get(n) }),
+    ...hooks(ctx, opts.traces, opts.onChange, { mode: 'register', facts: (n) => cache.get(n), journal }),
   });
   return { engine, cache };
 }
@@ -237,19 +239,21 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     traces = openTraces(ctx, journal, 'embargo', opts.dryRun);
     const cache = new CampaignCache(ctx.ldap, ctx.cfg.ldap.baseDn);
     await cache.refresh();
-    await sendEmbargoNotices({
-      campaigns: cache.all(), piMail: (c) => cache.piMail(c), journal, days: ctx.cfg.agent.ingest.noticeDays,
+    const notices = {
+      campaigns: cache.all(), piMail: (c: string) => cache.piMail(c), journal, days: ctx.cfg.agent.ingest.noticeDays,
       smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, portalUrl: ctx.cfg.agent.ingest.portalUrl, log: ctx.log, now: check.now,
-    });
+    };
+    await sendEmbargoNotices(notices);
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
       ...hooks(ctx, traces, opts.dryRun || opts.verbose
         ? (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`)
-        : undefined, { mode: 'update-embargo', facts: (n) => cache.get(n) }),
+        : undefined, { mode: 'update-embargo', facts: (n) => cache.get(n), journal }),
     });
     bar.stop();
     summarizeResume(ctx, report.resumed);
+    if (!opts.dryRun) await sendRollingNotices(notices, report.nextOpening);
     if (!opts.dryRun && report.reclosed) {
       await sendReembargoNotices({ piMail: (c) => cache.piMail(c), smtpUrl: ctx.cfg.agent.ingest.smtpUrl, from: ctx.cfg.agent.ingest.noticeFrom, log: ctx.log }, report.reclosedBy);
     }

@@ -1,6 +1,7 @@
 /**
  * Tells each PI N days before their campaign's embargo ends (once per campaign and end date, kept
- * in the journal): by e-mail through the configured SMTP transport, or, when none is configured,
+ * in the journal); for a rolling campaign, before its first files open (the campaign date, its
+ * floor) and before the next ones open, as the embargo run saw them (sendRollingNotices): by e-mail through the configured SMTP transport, or, when none is configured,
  * as a log line an operator can act on. The mail path is the portal's (core/mail/mailer.ts).
  */
 import type { Logger } from '../../core/log.js';
@@ -62,10 +63,54 @@ export async function sendEmbargoNotices(o: NoticeOptions): Promise<string[]> {
     if (left <= 0 || left > o.days * 86400_000) continue;
     const end = c.embargoEnd.toISOString();
     if (o.journal.noticeSent(c.name, end)) continue;
-    await tell(o, c.name, `Embargo of campaign ${c.name} ends on ${end.slice(0, 10)}`,
-      `The embargo on the data of campaign ${c.name} ends on ${end.slice(0, 10)} (UTC). From then on its files become world-readable.\n` +
-      extensionHint(c.name, o.portalUrl), { embargoEnd: end });
+    if (c.proprietaryDays !== undefined) {
+      // Rolling release: the campaign date is only the floor; files open by their own dates.
+      const observedBefore = day(new Date(c.embargoEnd.getTime() - c.proprietaryDays * DAY_MS));
+      await tell(o, c.name, `Campaign ${c.name}: the first files open on ${day(c.embargoEnd)}`,
+        `${rollingRule(c, c.proprietaryDays)}\nOn ${day(c.embargoEnd)} those observed before ${observedBefore} become world-readable; the others follow as their own dates pass.\n` +
+        extensionHint(c.name, o.portalUrl), { embargoEnd: end, proprietaryDays: c.proprietaryDays });
+    } else {
+      await tell(o, c.name, `Embargo of campaign ${c.name} ends on ${end.slice(0, 10)}`,
+        `The embargo on the data of campaign ${c.name} ends on ${end.slice(0, 10)} (UTC). From then on its files become world-readable.\n` +
+        extensionHint(c.name, o.portalUrl), { embargoEnd: end });
+    }
     o.journal.recordNotice(c.name, end);
+    sent.push(c.name);
+  }
+  return sent;
+}
+
+const DAY_MS = 86_400_000;
+
+function day(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+function rollingRule(c: CampaignFacts, days: number): string {
+  return `Campaign ${c.name} releases each file ${days} days after its observation date (DATE-OBS, else the time the agent ingested it)` +
+    `${c.embargoEnd ? `, not before ${day(c.embargoEnd)}` : ''} (UTC).`;
+}
+
+/**
+ * Rolling campaigns past their floor: tell the PI when the next of their files open, as the last
+ * embargo run saw them (LiftReport.nextOpening: the earliest own end still ahead among the files it
+ * saw closed), when that is within `days`. At most one such notice per campaign in each window of
+ * `days` days (kept in the journal), so that files opening day after day do not mail the PI daily.
+ */
+export async function sendRollingNotices(o: NoticeOptions, nextOpening: Map<string, Date>): Promise<string[]> {
+  if (o.days <= 0) return [];
+  const now = (o.now ?? new Date()).getTime();
+  const sent: string[] = [];
+  for (const c of o.campaigns) {
+    const next = nextOpening.get(c.name);
+    if (c.proprietaryDays === undefined || !next) continue;
+    const left = next.getTime() - now;
+    if (left <= 0 || left > o.days * DAY_MS) continue;
+    const key = `rolling:${o.days}:${Math.floor(next.getTime() / (o.days * DAY_MS))}`;
+    if (o.journal.noticeSent(c.name, key)) continue;
+    await tell(o, c.name, `Campaign ${c.name}: the next files open on ${day(next)}`,
+      `${rollingRule(c, c.proprietaryDays)}\nBy the files the agent saw on ${day(new Date(now))}, the next ones become world-readable on ${day(next)}.\n`, { nextOpening: next.toISOString(), proprietaryDays: c.proprietaryDays });
+    o.journal.recordNotice(c.name, key);
     sent.push(c.name);
   }
   return sent;

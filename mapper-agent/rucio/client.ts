@@ -5,8 +5,10 @@
  *   POST /replicas                    {rse, files: [{scope, name, bytes, adler32, pfn, meta}]}
  *   POST /dids/{scope}/{dataset}/dids {dids: [{scope, name}], rse}  attach files to the dataset
  *   POST /dids/bulkdidsmeta           {dids: [{scope, name, meta}], recursive}  DID metadata (didclient
- *                                     set_dids_metadata_bulk): campaign, embargo_end, public, so that files
- *                                     are searchable in Rucio during the embargo; updated on release and re-embargo
+ *                                     set_dids_metadata_bulk): campaign, embargo_end (the file's own end; for a
+ *                                     rolling campaign its DATE-OBS/ingest + period, see file-embargo.ts), public,
+ *                                     date_obs, proprietary_days, so that files are searchable in Rucio during the
+ *                                     embargo; updated on release and re-embargo
  * A 401 triggers one fresh authentication and one retry; any other failure is a RucioError.
  */
 import { relative, sep } from 'node:path';
@@ -31,16 +33,27 @@ export interface IngestedFile {
   embargo?: EmbargoMetadata;
 }
 
-/** What Rucio users may search by: the campaign, when its embargo ends (null: none), whether the file is public now. */
+/**
+ * What Rucio users may search by: the campaign, when this file's embargo ends (null: none, or, for a
+ * closed file of a rolling campaign, not known), whether the file is public now, its observation
+ * date (DATE-OBS; null: none readable) and the campaign's proprietary period (null: campaign date).
+ * The last two are sent only when given.
+ */
 export interface EmbargoMetadata {
   embargoEnd: Date | null;
   public: boolean;
+  observed?: Date | null;
+  proprietaryDays?: number | null;
 }
 
-export type DidMetadata = Record<string, string | boolean | null>;
+export type DidMetadata = Record<string, string | number | boolean | null>;
 
 function embargoMetadata(campaign: string, e: EmbargoMetadata): DidMetadata {
-  return { campaign, embargo_end: e.embargoEnd ? e.embargoEnd.toISOString() : null, public: e.public };
+  return {
+    campaign, embargo_end: e.embargoEnd ? e.embargoEnd.toISOString() : null, public: e.public,
+    ...(e.observed !== undefined ? { date_obs: e.observed ? e.observed.toISOString() : null } : {}),
+    ...(e.proprietaryDays !== undefined ? { proprietary_days: e.proprietaryDays } : {}),
+  };
 }
 
 export interface RucioFile {

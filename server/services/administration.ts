@@ -14,6 +14,11 @@ export function requireAdmin(actor: Actor): string {
   return actor.username;
 }
 
+/** A campaign as the JSON API returns it: no date is null (embargoEnd: none; proprietaryDays: not rolling). */
+export function campaignJson(c: Campaign): Omit<Campaign, 'embargoEnd' | 'proprietaryDays'> & { embargoEnd: Date | null; proprietaryDays: number | null } {
+  return { ...c, embargoEnd: c.embargoEnd ?? null, proprietaryDays: c.proprietaryDays ?? null };
+}
+
 /** 'YYYY-MM-DD' (end of that day, UTC) or '' for no embargo. */
 export function parseEmbargoDate(value: unknown): Date | null {
   if (value === undefined || value === null || value === '') return null;

@@ -6,7 +6,7 @@
 import express, { Router } from 'express';
 import { ConflictError, ForbiddenError, LoginRequiredError, ValidationError } from '../../../core/errors.js';
 import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
-import { changeEmbargo, createCampaign, requireAdmin, setIdentityStatus } from '../../services/administration.js';
+import { campaignJson, changeEmbargo, changeProprietaryPeriod, createCampaign, requireAdmin, setIdentityStatus } from '../../services/administration.js';
 import { asksConfirmation } from '../../services/embargo-opening.js';
 import { closeCampaignFor, embargoOpening, setAccountStatusFor } from '../../services/safer-admin.js';
 import { addMember, decide, decidableRequests, parseMemberUntil, permissionsFor, removeMember, requestToJoin, setMemberUntil } from '../../services/memberships.js';
@@ -47,7 +47,7 @@ export function apiRoutes(deps: PortalDeps): Router {
     const out = [];
     for (const c of campaigns) {
       const p = await permissionsFor(deps.services, req.actor, c);
-      out.push({ name: c.name, description: c.description, pi: c.pi, gidNumber: c.gidNumber, embargoEnd: c.embargoEnd ?? null, state: c.state, ...(p.canSeeMembers ? { members: c.members } : {}), you: p });
+      out.push({ name: c.name, description: c.description, pi: c.pi, gidNumber: c.gidNumber, embargoEnd: c.embargoEnd ?? null, proprietaryDays: c.proprietaryDays ?? null, state: c.state, ...(p.canSeeMembers ? { members: c.members } : {}), you: p });
     }
     res.json(out);
   }));
@@ -81,7 +81,7 @@ export function apiRoutes(deps: PortalDeps): Router {
   }));
 
   r.post('/admin/campaigns', handle(async (req, res) => {
-    res.status(201).json(await createCampaign(deps.services, req.actor, req.body ?? {}));
+    res.status(201).json(campaignJson(await createCampaign(deps.services, req.actor, req.body ?? {})));
   }));
   r.put('/admin/campaigns/:name/embargo', handle(async (req, res) => {
     // The same second step as the pages: a change that opens data earlier or closes released data
@@ -95,7 +95,11 @@ export function apiRoutes(deps: PortalDeps): Router {
         ? `${name} is public${opening.currentEnd ? ` since ${opening.currentEnd}` : ''}: this closes its released files again, and copies made meanwhile cannot be recalled; send "confirm": true to go ahead`
         : `this opens ${name} ${opening.publicFrom === 'now' ? 'now' : `on ${opening.publicFrom}`}, earlier than its embargo end ${opening.currentEnd ?? ''}; send "confirm": true to go ahead`);
     }
-    res.json(await changeEmbargo(deps.services, req.actor, name, embargoEnd, req.body?.reason));
+    res.json(campaignJson(await changeEmbargo(deps.services, req.actor, name, embargoEnd, req.body?.reason)));
+  }));
+  // Rolling release, as the campaign page's form sets it: whole days or null/'' for none, with a reason, audited as embargo.change.
+  r.put('/admin/campaigns/:name/proprietary-period', handle(async (req, res) => {
+    res.json(campaignJson(await changeProprietaryPeriod(deps.services, req.actor, String(req.params.name), req.body?.proprietaryDays, req.body?.reason)));
   }));
   r.post('/admin/campaigns/:name/close', handle(async (req, res) => {
     await closeCampaignFor(deps.services, req.actor, String(req.params.name), req.body?.reason);

@@ -21,7 +21,7 @@ export function campaignRoutes(deps: PortalDeps): Router {
     const rows = [];
     for (const c of campaigns.sort((a, b) => a.name.localeCompare(b.name))) {
       const p = await permissionsFor(deps.services, req.actor, c, pending);
-      rows.push({ name: c.name, description: c.description, pi: c.pi, embargoEnd: day(c.embargoEnd), state: c.state, ...p });
+      rows.push({ name: c.name, description: c.description, pi: c.pi, embargoEnd: day(c.embargoEnd), proprietaryDays: c.proprietaryDays, state: c.state, ...p });
     }
     page(deps, req, res, 'campaigns', { title: 'Campaigns', campaigns: rows });
   }));

@@ -88,6 +88,8 @@ describe('mapper-agent rolling release: lifting per file on DATE-OBS + proprieta
     expect(mode(recent), 'DATE-OBS today + 30 days').to.equal(`${pi}:${gid} 640`);
     expect(mode(bad), 'unreadable DATE-OBS').to.equal(`${pi}:${gid} 640`);
     expect(mode(unknown), 'no DATE-OBS, ingest time unknown').to.equal(`${pi}:${gid} 640`);
+    // For the PI's notice: the next file to open, of those the run saw closed, is recent.fits (bad and unknown have no date).
+    expect(done.nextOpening.get('sky')?.toISOString()).to.equal(new Date(Date.parse(`${today}T00:00:00Z`) + 30 * 86400_000).toISOString());
     const why = done.problems.join('\n');
     expect(why).to.include(`${recent}: not lifted: policy keeps it closed`).and.include(`DATE-OBS ${today} + 30 days`);
     expect(why).to.include(`${bad}: not lifted`).and.include('DATE-OBS "01/03/20"');
