@@ -2,7 +2,7 @@
  * Admin-only operations: campaigns and their embargo dates, accounts and roles. Every change is
  * audited; an embargo change needs a reason.
  */
-import { openingOf } from './embargo-opening.js';
+import { openingOf, periodChangeOf } from './embargo-opening.js';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, schemaIssues, ValidationError } from '../../core/errors.js';
 import { describeIdentity, identityRef, NAME_PATTERN, type Campaign, type Person } from '../../core/directory/index.js';
@@ -77,8 +77,12 @@ export async function changeProprietaryPeriod(ctx: ServiceContext, actor: Actor,
   if (typeof reason !== 'string' || reason.trim().length < 3) throw new ValidationError('give a reason for the embargo change (kept in the audit trail)');
   const days = parseProprietaryPeriod(value);
   const before = await ctx.directory.campaigns.require(name);
+  const effect = periodChangeOf(before.embargoEnd, before.proprietaryDays, days, new Date());
   await ctx.directory.campaigns.setProprietaryPeriod(name, days);
-  audit(ctx, actor, 'embargo.change', name, { proprietaryDaysFrom: before.proprietaryDays ?? null, proprietaryDaysTo: days, reason: reason.trim().slice(0, 500) });
+  audit(ctx, actor, 'embargo.change', name, {
+    proprietaryDaysFrom: before.proprietaryDays ?? null, proprietaryDaysTo: days, reason: reason.trim().slice(0, 500),
+    ...(effect.closesReleased ? { reembargo: true } : {}), ...(effect.opensEarlier ? { opensEarlier: true } : {}),
+  });
   return ctx.directory.campaigns.require(name);
 }
 

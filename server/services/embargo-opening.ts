@@ -22,6 +22,22 @@ export function openingOf(current: Date | undefined, end: Date | null, now: Date
   return { opensEarlier: publicNow || shortened, publicFrom: publicNow ? 'now' : end!.toISOString().slice(0, 10), closesReleased: false, ...(currentEnd ? { currentEnd } : {}) };
 }
 
+/**
+ * The effect of changing a rolling campaign's proprietary period from `from` to `to` days (none:
+ * every file opens on the campaign date `end`; each file opens at max(end, observation + days)).
+ * Before the campaign date nothing is public under either setting, so nothing changes now. Once it
+ * has passed (or with no date), a longer period (or a first one) closes released files observed
+ * within it again, and a shorter one (or none) opens files earlier.
+ */
+export function periodChangeOf(end: Date | undefined, from: number | undefined, to: number | null, now: Date): EmbargoOpening {
+  const currentEnd = end?.toISOString().slice(0, 10);
+  const withEnd = currentEnd ? { currentEnd } : {};
+  if (end && end.getTime() > now.getTime()) return { opensEarlier: false, publicFrom: currentEnd!, closesReleased: false, ...withEnd };
+  const before = from ?? 0;
+  const after = to ?? 0;
+  return { opensEarlier: after < before, publicFrom: 'now', closesReleased: after > before, ...withEnd };
+}
+
 /** Opening data earlier, or closing released data again, is asked a second time. */
 export function asksConfirmation(o: EmbargoOpening): boolean {
   return o.opensEarlier || o.closesReleased;

@@ -5,9 +5,9 @@
  * explicit confirmation. The plain operations stay in administration.ts.
  */
 import { ConflictError, ValidationError } from '../../core/errors.js';
-import { parseEmbargoDate, requireAdmin } from './administration.js';
+import { parseEmbargoDate, parseProprietaryPeriod, requireAdmin } from './administration.js';
 import { audit, type Actor, type ServiceContext } from './context.js';
-import { openingOf, type EmbargoOpening } from './embargo-opening.js';
+import { openingOf, periodChangeOf, type EmbargoOpening } from './embargo-opening.js';
 
 function reasonOf(reason: unknown, what: string): string {
   const r = typeof reason === 'string' ? reason.trim() : '';
@@ -46,4 +46,10 @@ export async function setAccountStatusFor(ctx: ServiceContext, actor: Actor, use
 export async function embargoOpening(ctx: ServiceContext, name: string, value: unknown, now = new Date()): Promise<EmbargoOpening> {
   const c = await ctx.directory.campaigns.require(name);
   return openingOf(c.embargoEnd, parseEmbargoDate(value), now);
+}
+
+/** What a change of the proprietary period (rolling release) would do to campaign `name`'s data (embargo-opening.ts). */
+export async function periodOpening(ctx: ServiceContext, name: string, value: unknown, now = new Date()): Promise<EmbargoOpening> {
+  const c = await ctx.directory.campaigns.require(name);
+  return periodChangeOf(c.embargoEnd, c.proprietaryDays, parseProprietaryPeriod(value), now);
 }

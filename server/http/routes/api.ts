@@ -8,7 +8,7 @@ import { ConflictError, ForbiddenError, LoginRequiredError, ValidationError } fr
 import { accountForLogin, unbindIdentity } from '../../services/accounts.js';
 import { campaignJson, changeEmbargo, changeProprietaryPeriod, createCampaign, requireAdmin, setIdentityStatus } from '../../services/administration.js';
 import { asksConfirmation } from '../../services/embargo-opening.js';
-import { closeCampaignFor, embargoOpening, setAccountStatusFor } from '../../services/safer-admin.js';
+import { closeCampaignFor, embargoOpening, periodOpening, setAccountStatusFor } from '../../services/safer-admin.js';
 import { addMember, decide, decidableRequests, parseMemberUntil, permissionsFor, removeMember, requestToJoin, setMemberUntil } from '../../services/memberships.js';
 import type { PortalDeps } from '../deps.js';
 import { before, handle } from '../request-context.js';
@@ -99,7 +99,15 @@ export function apiRoutes(deps: PortalDeps): Router {
   }));
   // Rolling release, as the campaign page's form sets it: whole days or null/'' for none, with a reason, audited as embargo.change.
   r.put('/admin/campaigns/:name/proprietary-period', handle(async (req, res) => {
-    res.json(campaignJson(await changeProprietaryPeriod(deps.services, req.actor, String(req.params.name), req.body?.proprietaryDays, req.body?.reason)));
+    requireAdmin(req.actor);
+    const name = String(req.params.name);
+    const opening = await periodOpening(deps.services, name, req.body?.proprietaryDays);
+    if (asksConfirmation(opening) && req.body?.confirm !== true) {
+      throw new ConflictError(opening.closesReleased
+        ? `${name} is public${opening.currentEnd ? ` since ${opening.currentEnd}` : ''}: a longer proprietary period closes released files observed within it again, and copies made meanwhile cannot be recalled; send "confirm": true to go ahead`
+        : `a shorter proprietary period (or none) opens files of ${name} now, earlier than they would have opened; send "confirm": true to go ahead`);
+    }
+    res.json(campaignJson(await changeProprietaryPeriod(deps.services, req.actor, name, req.body?.proprietaryDays, req.body?.reason)));
   }));
   r.post('/admin/campaigns/:name/close', handle(async (req, res) => {
     await closeCampaignFor(deps.services, req.actor, String(req.params.name), req.body?.reason);

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { addMember, decide, decidableRequests, leaveCampaign, parseMemberUntil, permissionsFor, removeMember, requestToJoin, setMemberUntil, withdrawRequest } from '../../services/memberships.js';
 import { changeEmbargo, changeProprietaryPeriod, requireAdmin } from '../../services/administration.js';
 import { asksConfirmation } from '../../services/embargo-opening.js';
-import { closeCampaignFor, embargoOpening, reopenCampaign } from '../../services/safer-admin.js';
+import { closeCampaignFor, embargoOpening, periodOpening, reopenCampaign } from '../../services/safer-admin.js';
 import { requestExtension } from '../../services/embargo-extensions.js';
 import type { PortalDeps } from '../deps.js';
 import { handle, requireUser } from '../request-context.js';
@@ -145,7 +145,16 @@ export function campaignRoutes(deps: PortalDeps): Router {
 
   r.post('/campaigns/:name/proprietary-period', handle(async (req, res) => {
     requireUser(req);
-    const c = await changeProprietaryPeriod(deps.services, req.actor, String(req.params.name), req.body.proprietaryDays, req.body.reason);
+    requireAdmin(req.actor);
+    const name = String(req.params.name);
+    const opening = await periodOpening(deps.services, name, req.body.proprietaryDays);
+    if (asksConfirmation(opening) && req.body.confirmed !== 'yes') {
+      return page(deps, req, res, 'confirm-period', {
+        title: opening.closesReleased ? `Close released files of ${name} again?` : `Open files of ${name} earlier?`, name, opening,
+        proprietaryDays: stringParam(req.body.proprietaryDays, 10), reason: stringParam(req.body.reason, 500),
+      });
+    }
+    const c = await changeProprietaryPeriod(deps.services, req.actor, name, req.body.proprietaryDays, req.body.reason);
     flash(req, c.proprietaryDays ? `${c.name} now releases each file ${c.proprietaryDays} days after its observation date.` : `${c.name} now releases its data on the campaign date.`);
     res.redirect(`/campaigns/${encodeURIComponent(c.name)}`);
   }));

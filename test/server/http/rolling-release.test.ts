@@ -50,6 +50,29 @@ describe('rolling release on the campaign page (portal over real TLS, real slapd
     expect(decodeHtml((await p.get('/campaigns/flare')).body)).not.to.include('rolling:');
   });
 
+  it('on released data a longer period asks again (copies cannot be recalled), a shorter one too; each confirmed change is audited with its effect', async () => {
+    const d = t.portal.directory.directory;
+    await d.campaigns.create({ name: 'old-rolling', pi: 'pat', embargoEnd: new Date('2024-01-01T23:59:59Z') });
+    const ask = await p.post('/campaigns/old-rolling/proprietary-period', { proprietaryDays: '365', reason: 'rolling release after all' }, { csrfFrom: '/campaigns/old-rolling' });
+    expect(ask.status).to.equal(200);
+    const text = decodeHtml(ask.body);
+    expect(text).to.include('Close released files of old-rolling again?').and.include('public since 2024-01-01').and.include('may have been copied');
+    expect((await d.campaigns.require('old-rolling')).proprietaryDays, 'nothing changed before the second answer').to.equal(undefined);
+    const yes = await p.post('/campaigns/old-rolling/proprietary-period', { proprietaryDays: '365', reason: 'rolling release after all', confirmed: 'yes' }, { csrfFrom: '/campaigns/old-rolling' });
+    expect(yes.status).to.equal(302);
+    expect((await d.campaigns.require('old-rolling')).proprietaryDays).to.equal(365);
+    const shorter = await p.post('/campaigns/old-rolling/proprietary-period', { proprietaryDays: '30', reason: 'agreed shorter' }, { csrfFrom: '/campaigns/old-rolling' });
+    expect(decodeHtml(shorter.body)).to.include('Open files of old-rolling earlier?');
+    expect((await d.campaigns.require('old-rolling')).proprietaryDays).to.equal(365);
+    await p.post('/campaigns/old-rolling/proprietary-period', { proprietaryDays: '30', reason: 'agreed shorter', confirmed: 'yes' }, { csrfFrom: '/campaigns/old-rolling' });
+    expect((await d.campaigns.require('old-rolling')).proprietaryDays).to.equal(30);
+    const records = t.portal.audit.query({ action: 'embargo.change' }).filter((x) => x.target === 'old-rolling').map((x) => x.details);
+    expect(records).to.deep.include.members([
+      { proprietaryDaysFrom: null, proprietaryDaysTo: 365, reason: 'rolling release after all', reembargo: true },
+      { proprietaryDaysFrom: 365, proprietaryDaysTo: 30, reason: 'agreed shorter', opensEarlier: true },
+    ]);
+  });
+
   it('without the CSRF token nothing changes', async () => {
     const r = await p.post('/campaigns/flare/proprietary-period', { proprietaryDays: '30', reason: 'no token' }, { noCsrf: true });
     expect(r.status).to.be.within(400, 499);
@@ -102,6 +125,15 @@ describe('rolling release on the campaign page (portal over real TLS, real slapd
       const floor = await api().json('PUT', '/api/admin/campaigns/api-rolling/embargo', { embargoEnd: '2032-01-01', reason: 'later floor' }, admin);
       expect(floor.status).to.equal(200);
       expect(JSON.parse(floor.body)).to.deep.include({ embargoEnd: '2032-01-01T23:59:59.000Z', proprietaryDays: 90 });
+      // On released data the API asks the pages' second question as a refusal.
+      await d.campaigns.create({ name: 'api-released', pi: 'pat', embargoEnd: new Date('2024-01-01T23:59:59Z') });
+      const putReleased = (body: unknown) => api().json('PUT', '/api/admin/campaigns/api-released/proprietary-period', body, admin);
+      const refused = await putReleased({ proprietaryDays: 90, reason: 'rolling after all' });
+      expect(refused.status).to.equal(409);
+      expect(JSON.parse(refused.body).error).to.include('public since 2024-01-01').and.include('cannot be recalled').and.include('"confirm": true');
+      expect((await d.campaigns.require('api-released')).proprietaryDays).to.equal(undefined);
+      expect((await putReleased({ proprietaryDays: 90, reason: 'rolling after all', confirm: true })).status).to.equal(200);
+      expect((await d.campaigns.require('api-released')).proprietaryDays).to.equal(90);
       const off = await put({ proprietaryDays: null, reason: 'back to the date' });
       expect(JSON.parse(off.body)).to.deep.include({ proprietaryDays: null });
       expect((await d.campaigns.require('api-rolling')).proprietaryDays).to.equal(undefined);
