@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'campaign.create', 'campaign.close', 'campaign.reopen', 'embargo.change', 'role.change', 'policy.accept',
   'embargo.extension-request', 'embargo.extension-approve', 'embargo.extension-deny',
   'service.create',
+  'compliance.report',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
