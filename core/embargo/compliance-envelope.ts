@@ -10,7 +10,12 @@ import { z } from 'zod';
 export const COMPLIANCE_FORMAT = 'campaign-guard/compliance-report';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const isoTime = z.string().max(40).refine((v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v)), 'an ISO 8601 UTC time');
+/** An ISO 8601 UTC time that exists (Date.parse rolls 2026-02-30 over into March: compare the round trip). */
+const isoTime = z.string().max(40).refine((v) => {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/.test(v)) return false;
+  const t = Date.parse(v);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 19) === v.slice(0, 19);
+}, 'an ISO 8601 UTC time');
 const history = z.object({ files: count, last: isoTime.nullable(), runs: z.array(count).max(10_000) }).strict();
 
 export const campaignFiguresSchema = z.object({
