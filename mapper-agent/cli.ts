@@ -251,7 +251,7 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; with data roots, embargo enforcement and reconciliation passes on their schedules (agent.ingest.embargoSchedule, reconcileSchedule, fullReconcileSchedule)')
+    .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; with data roots, embargo enforcement and reconciliation passes on their schedules (agent.ingest.embargoSchedule, reconcileSchedule, fullReconcileSchedule), and the signed compliance report to the portal (agent.report.publishSchedule)')
     .action(async () => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);

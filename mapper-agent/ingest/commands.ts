@@ -418,7 +418,9 @@ export async function reportCommand(ctx: IngestContext, opts: { format: 'json' |
       const { publishReport } = await import('./publish.js');
       const done = await publishReport(ctx.cfg, r);
       ctx.log.info({ documents: done.documents, host: done.host, url: ctx.cfg.agent.report.publishUrl }, 'compliance report published');
-      if (opts.format === 'text') ctx.out?.(`published to ${ctx.cfg.agent.report.publishUrl}: ${count(done.documents, 'campaign document')} signed as ${done.host}`);
+      if (opts.format === 'text') {
+        ctx.out?.(done.documents ? `published to ${ctx.cfg.agent.report.publishUrl}: ${count(done.documents, 'campaign document')} signed as ${done.host}` : 'nothing published: no campaign has files under the data roots');
+      }
     }
     return r;
   } finally {
