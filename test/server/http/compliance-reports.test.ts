@@ -19,7 +19,9 @@ import type { ComplianceReport } from '../../../mapper-agent/ingest/report.js';
 import { loadSigner, type Signer } from '../../../mapper-agent/traces/cms.js';
 import { OpenIdConnectLogin } from '../../../server/auth/oidc.js';
 import { createLogger } from '../../../core/log.js';
-import { createCa, issue, type Issued } from '../../support/pki.js';
+import * as x509 from '@peculiar/x509';
+import { installCa } from '../../../server/auth/trust/install-ca.js';
+import { createCa, createCrl, issue, type Issued } from '../../support/pki.js';
 import { fitsFile } from '../../support/fits.js';
 import { followLogin, TEST_CLIENT } from '../../support/openid-provider.js';
 import { decodeHtml, PortalClient } from '../../support/portal-client.js';
@@ -27,6 +29,7 @@ import { useManagedSlapd } from '../../support/slapd.js';
 import { startTestPortal, type TestPortal } from '../../support/test-portal.js';
 
 const STORE1 = '/DC=org/DC=example/CN=store1.example.org';
+const STORE3 = '/DC=org/DC=example/CN=store3.example.org';
 
 describe('compliance reports: agent to portal, signed (real slapd, files, TLS)', function () {
   this.timeout(120000);
@@ -36,7 +39,7 @@ describe('compliance reports: agent to portal, signed (real slapd, files, TLS)',
   let cfg: AgentConfig;
   let root: string;
   const people: Record<'pia' | 'mia' | 'uma', Issued> = {} as never;
-  const hosts: Record<'store1' | 'store2' | 'rogue', { certFile: string; keyFile: string; signer: Signer }> = {} as never;
+  const hosts: Record<'store1' | 'store2' | 'store3' | 'rogue', { certFile: string; keyFile: string; signer: Signer }> = {} as never;
   let report: ComplianceReport;
   const out: string[] = [];
   const ctx = () => ({ cfg, ldap: fx.agent, log: createLogger('test'), out: (l: string) => out.push(l) });
@@ -47,7 +50,7 @@ describe('compliance reports: agent to portal, signed (real slapd, files, TLS)',
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
-    t = await startTestPortal(fx, { portal: { complianceReports: { agentHosts: [STORE1], staleHours: 24 } } });
+    t = await startTestPortal(fx, { portal: { complianceReports: { agentHosts: [STORE1, STORE3], staleHours: 24 } } });
     base = mkdtempSync(join(tmpdir(), 'cg-compliance-'));
     const d = t.portal.directory.directory;
     for (const [name, cn] of [['pia', 'Pia Investigator'], ['mia', 'Mia Member'], ['uma', 'Uma Unrelated']] as const) {
@@ -61,9 +64,10 @@ describe('compliance reports: agent to portal, signed (real slapd, files, TLS)',
     await d.campaigns.addMember('corona', 'mia');
     await d.campaigns.create({ name: 'helios', pi: 'pia', embargoEnd: new Date(Date.now() + 86400_000) });
 
-    // Host certificates: store1 is a configured agent host; store2 is trusted but not listed; rogue's CA is not trusted.
+    // Host certificates: store1 is a configured agent host; store2 is trusted but not listed; store3 is listed but
+    // revoked by its CA; rogue's CA is not trusted.
     const other = await createCa([{ DC: ['org'] }, { DC: ['elsewhere'] }, { CN: ['Other CA'] }]);
-    for (const [name, ca, dn] of [['store1', t.ca, 'example'], ['store2', t.ca, 'example'], ['rogue', other, 'elsewhere']] as const) {
+    for (const [name, ca, dn] of [['store1', t.ca, 'example'], ['store2', t.ca, 'example'], ['store3', t.ca, 'example'], ['rogue', other, 'elsewhere']] as const) {
       const issued = await issue(ca, [{ DC: ['org'] }, { DC: [dn] }, { CN: [`${name}.example.org`] }], 'server', { dnsNames: [`${name}.example.org`] });
       const certFile = join(base, `${name}.pem`);
       const keyFile = join(base, `${name}.key`);
@@ -71,6 +75,8 @@ describe('compliance reports: agent to portal, signed (real slapd, files, TLS)',
       writeFileSync(keyFile, issued.keyPem, { mode: 0o600 });
       hosts[name] = { certFile, keyFile, signer: loadSigner(certFile, keyFile) };
     }
+    const revoked = [t.people.mallory.cert, new x509.X509Certificate(readFileSync(hosts.store3.certFile, 'utf8'))];
+    installCa(t.trustDir, { certPem: t.ca.certPem, crlPem: (await createCrl(t.ca, revoked)).toString('pem'), namespacePrefix: '/DC=org/DC=example/' });
     const caFile = join(base, 'portal-ca.pem');
     writeFileSync(caFile, t.ca.certPem);
 
@@ -204,6 +210,10 @@ describe('compliance reports: agent to portal, signed (real slapd, files, TLS)',
     const unlisted = await post(b64(signDocuments(complianceDocuments(report, { host: 'store2.example.org', site: '', traces: null }), hosts.store2.signer)));
     expect(unlisted.status, 'trusted but not an agent host').to.equal(403);
     expect(JSON.parse(unlisted.body).error).to.include('not a configured agent host');
+
+    const revokedHost = await post(b64(signDocuments(complianceDocuments(report, { host: 'store3.example.org', site: '', traces: null }), hosts.store3.signer)));
+    expect(revokedHost.status, 'listed, but its certificate is revoked').to.equal(403);
+    expect(JSON.parse(revokedHost.body).error).to.include('has been revoked');
 
     const misnamed = await post(b64(signDocuments(complianceDocuments({ ...report, generatedAt: new Date().toISOString() }, { host: 'store2.example.org', site: '', traces: null }), hosts.store1.signer)));
     expect(misnamed.status, 'names another host').to.equal(403);
