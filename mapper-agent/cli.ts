@@ -155,10 +155,11 @@ export function buildProgram(): Command {
     .command('report')
     .description('embargo compliance per campaign: files under embargo, public, drifted (read-only walk), releases and re-embargoes (journal)')
     .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'csv']).default('text'))
-    .action((opts: { format: 'text' | 'json' | 'csv' }) =>
+    .option('--publish', 'also send it to the portal (agent.report.publishUrl), one document per campaign signed with the trace-signing host certificate')
+    .action((opts: { format: 'text' | 'json' | 'csv'; publish?: boolean }) =>
       withAgent(program, async (cfg, ldap) => {
         const { reportCommand } = await ingest();
-        const r = await reportCommand(ingestCtx(cfg, ldap, (line) => console.log(line)), { format: opts.format });
+        const r = await reportCommand(ingestCtx(cfg, ldap, (line) => console.log(line)), { format: opts.format, publish: !!opts.publish });
         if (r.quarantined > 0 || r.campaigns.some((c) => c.drift > 0)) process.exitCode = EXIT.ATTENTION;
       }),
     );
@@ -250,11 +251,11 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; with data roots, embargo enforcement and reconciliation passes on their schedules (agent.ingest.embargoSchedule, reconcileSchedule, fullReconcileSchedule)')
+    .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; with data roots, embargo enforcement and reconciliation passes on their schedules (agent.ingest.embargoSchedule, reconcileSchedule, fullReconcileSchedule), and the signed compliance report to the portal (agent.report.publishSchedule)')
     .action(async () => {
       const cfg = config(program);
       const ldap = connectAgent(cfg);
-      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand, digestCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
+      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand, digestCommand, reportCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
       const metrics = new AgentMetrics();
       metrics.restore(readStatus(cfg.agent.stateDir));
       if (cfg.agent.metricsPort) {
@@ -275,6 +276,10 @@ export function buildProgram(): Command {
             onSchedule(cfg.agent.ingest.reconcileSchedule, 'reconciliation pass', () => reconcileCommand(ctx, { full: false })),
             onSchedule(cfg.agent.ingest.fullReconcileSchedule, 'full reconciliation pass', () => reconcileCommand(ctx, { full: true })),
             onSchedule(cfg.agent.ingest.digestSchedule, 'quarantine digest', () => digestCommand(ctx)),
+            // The compliance report, signed, to the portal (agent.report.publishSchedule; off when empty).
+            ...(cfg.agent.report.publishSchedule
+              ? [onSchedule(cfg.agent.report.publishSchedule, 'compliance report publication', () => reportCommand({ ...ctx, out: undefined }, { format: 'text', publish: true }))]
+              : []),
           ]
         : [];
       await new Promise<void>((resolve) => {

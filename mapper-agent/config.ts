@@ -9,6 +9,7 @@ import { envBoolean, envList } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
 import { rucioConfigSchema } from './rucio/config.js';
 import { tracesConfigSchema } from './traces/config.js';
+import { reportConfigSchema } from './ingest/publish-config.js';
 import { classificationSchema } from '../core/embargo/classify.js';
 import { modesSchema } from '../core/embargo/policy.js';
 import { fileModeSchema } from '../core/file-mode.js';
@@ -100,6 +101,8 @@ export const agentSectionSchema = z.object({
   rucio: rucioConfigSchema.default({ enabled: false, scope: '{campaign}', dataset: '', pfnPrefixes: {}, timeoutMs: 10_000 }),
   /** Signed traces of every applied decision (docs/traces.md); off by default. */
   traces: tracesConfigSchema.default(tracesConfigSchema.parse({})),
+  /** Publishing the compliance report to the portal, signed (docs/compliance.md); off by default. */
+  report: reportConfigSchema.default(reportConfigSchema.parse({})),
 });
 
 export const agentConfigSchema = directoryConfigSchema.extend({

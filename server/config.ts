@@ -99,6 +99,27 @@ export const portalSectionSchema = z.object({
   apiClients: envList(z.string()).default([]),
   /** Login attempts per client address per 15 minutes. */
   loginRateLimit: z.coerce.number().int().positive().default(30),
+  /**
+   * Signed compliance reports from the mapper agents (docs/compliance.md), received at
+   * POST /api/compliance-reports: only from the agent hosts listed here, by the grid DN of their
+   * signing (host) certificate, which must chain to the trust directory of certificate logins.
+   */
+  complianceReports: z
+    .object({
+      /** Grid DNs (slash form, as dCache prints them) of the agent hosts' signing certificates; from the environment one a line (a DN may hold commas). */
+      agentHosts: z.preprocess(
+        (v) => (typeof v === 'string' ? v.split('\n').map((s) => s.trim()).filter(Boolean) : v),
+        z.array(z.string().regex(/^\/[^\n]{2,1000}$/, 'a grid DN in slash form, e.g. /DC=org/DC=example/CN=storage1.example.org')),
+      ).default([]),
+      /** A report dated more than this far in the future (the agent's clock) is refused. */
+      maxSkewSeconds: z.coerce.number().int().min(0).max(86400).default(300),
+      /** The pages warn when a host's latest report is older than this. */
+      staleHours: z.coerce.number().positive().max(24 * 365).default(48),
+      /** Largest request body accepted (all campaign documents of one report). */
+      maxBytes: z.coerce.number().int().min(4096).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+    })
+    .strict()
+    .default({ agentHosts: [], maxSkewSeconds: 300, staleHours: 48, maxBytes: 8 * 1024 * 1024 }),
 });
 
 export type PortalSection = z.infer<typeof portalSectionSchema>;
@@ -123,6 +144,9 @@ export function portalSectionIssues(p: PortalSection): { path: string[]; message
   ids.forEach((id, i) => {
     if (ids.indexOf(id) !== i) issues.push({ path: ['oidcProviders', String(i), 'id'], message: `provider id ${id} is used twice` });
   });
+  if (p.complianceReports.agentHosts.length && !tls.clientCaFiles.length) {
+    issues.push({ path: ['complianceReports', 'agentHosts'], message: 'agent hosts sign their reports with certificates: configure tls.clientCaFiles (the trust directory their chains are checked against)' });
+  }
   if (p.staff.issuer && !p.oidcProviders.some((o) => o.issuer === p.staff.issuer)) {
     issues.push({ path: ['staff', 'issuer'], message: 'must be the issuer of one of oidcProviders' });
   }

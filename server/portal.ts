@@ -59,6 +59,7 @@ export async function startPortal(cfg: PortalConfig, options: { varDir?: string 
       views: createViewRenderer(),
       config: p,
       certificateLogin: new TlsCertificateLogin(trust, p),
+      trust,
       oidcLogin: oidc,
       bearer: new JwtBearerVerifier(p.oidcProviders, oidc, p.apiAudience, { scope: p.apiScope, clients: p.apiClients }),
     },

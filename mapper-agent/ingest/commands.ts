@@ -401,7 +401,7 @@ export async function digestCommand(ctx: IngestContext): Promise<number> {
 }
 
 /** The embargo compliance report (report.ts): a read-only walk of the data roots plus the journal's history. */
-export async function reportCommand(ctx: IngestContext, opts: { format: 'json' | 'csv' | 'text' }): Promise<ComplianceReport> {
+export async function reportCommand(ctx: IngestContext, opts: { format: 'json' | 'csv' | 'text'; publish?: boolean }): Promise<ComplianceReport> {
   const journal = new Journal(journalPath(ctx.cfg), 'report');
   try {
     const collector = new ComplianceCollector();
@@ -416,6 +416,15 @@ export async function reportCommand(ctx: IngestContext, opts: { format: 'json' |
           `released ${count(c.released.files, 'file')}${c.released.last ? ` (last ${c.released.last})` : ''}, re-embargoed ${count(c.reembargoed.files, 'file')}`);
       }
       ctx.out?.(`not attributable to a campaign (quarantined): ${r.quarantined}`);
+    }
+    if (opts.publish) {
+      // Signed with the trace-signing host certificate and sent to the portal (publish.ts); a refusal is an error.
+      const { publishReport } = await import('./publish.js');
+      const done = await publishReport(ctx.cfg, r);
+      ctx.log.info({ documents: done.documents, host: done.host, url: ctx.cfg.agent.report.publishUrl }, 'compliance report published');
+      if (opts.format === 'text') {
+        ctx.out?.(done.documents ? `published to ${ctx.cfg.agent.report.publishUrl}: ${count(done.documents, 'campaign document')} signed as ${done.host}` : 'nothing published: no campaign has files under the data roots');
+      }
     }
     return r;
   } finally {

@@ -108,6 +108,18 @@ function tlv(tag: number, ...content: Uint8Array[]): Buffer {
 
 /** CMS SignedData (DER, ContentInfo) over `content`, detached. */
 export function signDetached(content: Uint8Array, signer: Signer, at = new Date()): Buffer {
+  return signCms(content, signer, at, false);
+}
+
+/**
+ * CMS SignedData (DER, ContentInfo) carrying `content` (one file an auditor checks alone, e.g. the
+ * compliance report: `openssl cms -verify -inform DER -in report.p7m -CApath <dir> -purpose any`).
+ */
+export function signAttached(content: Uint8Array, signer: Signer, at = new Date()): Buffer {
+  return signCms(content, signer, at, true);
+}
+
+function signCms(content: Uint8Array, signer: Signer, at: Date, attach: boolean): Buffer {
   const { certs } = certsOf(signer);
   const cert = certs[0]!;
   const digest = createHash('sha256').update(content).digest();
@@ -138,7 +150,8 @@ export function signDetached(content: Uint8Array, signer: Signer, at = new Date(
   const signedData = tlv(0x30,
     Buffer.from([0x02, 0x01, 0x01]),
     tlv(0x31, der(sha256Alg())),
-    der(new pkijs.EncapsulatedContentInfo({ eContentType: OID.data })),
+    attach ? tlv(0x30, Buffer.from(new asn1js.ObjectIdentifier({ value: OID.data }).toBER()), tlv(0xa0, tlv(0x04, content)))
+      : der(new pkijs.EncapsulatedContentInfo({ eContentType: OID.data })),
     tlv(0xa0, ...signer.chain),
     tlv(0x31, der(signerInfo)));
   return tlv(0x30, Buffer.from(new asn1js.ObjectIdentifier({ value: OID.signedData }).toBER()), tlv(0xa0, signedData));
@@ -160,13 +173,26 @@ export interface CmsCheck {
  * elsewhere (trust.ts). Never throws.
  */
 export async function verifyDetached(der: Uint8Array, content: Uint8Array): Promise<CmsCheck> {
+  return verifyCms(der, content);
+}
+
+/** Check a CMS SignedData that carries its content (signAttached); the content is returned only when the signature verifies. Never throws. */
+export async function verifyAttached(der: Uint8Array): Promise<CmsCheck & { content?: Buffer }> {
+  return verifyCms(der, undefined);
+}
+
+async function verifyCms(der: Uint8Array, detached: Uint8Array | undefined): Promise<CmsCheck & { content?: Buffer }> {
   const others: Buffer[] = [];
   try {
-    const info = pkijs.ContentInfo.fromBER(ab(der));
+    const parsed = asn1js.fromBER(ab(der));
+    if (parsed.offset === -1 || parsed.offset !== der.length) return { ok: false, problem: 'malformed signature: not one DER structure', others };
+    const info = new pkijs.ContentInfo({ schema: parsed.result });
     if (info.contentType !== OID.signedData) return { ok: false, problem: `not CMS SignedData (content type ${info.contentType})`, others };
     const sd = new pkijs.SignedData({ schema: info.content });
     if (sd.encapContentInfo.eContentType !== OID.data) return { ok: false, problem: 'the signed content is not id-data', others };
-    if (sd.encapContentInfo.eContent) return { ok: false, problem: 'the signature carries its content: expected a detached signature over the batch root', others };
+    if (detached && sd.encapContentInfo.eContent) return { ok: false, problem: 'the signature carries its content: expected a detached signature over the batch root', others };
+    if (!detached && !sd.encapContentInfo.eContent) return { ok: false, problem: 'the signature carries no content', others };
+    const content = detached ?? Buffer.from(sd.encapContentInfo.eContent!.getValue());
     if (sd.signerInfos.length !== 1) return { ok: false, problem: `expected one signer, found ${sd.signerInfos.length}`, others };
     const certs = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
     const si = sd.signerInfos[0]!;
@@ -181,7 +207,7 @@ export async function verifyDetached(der: Uint8Array, content: Uint8Array): Prom
     if (time instanceof asn1js.UTCTime || time instanceof asn1js.GeneralizedTime) signingTime = time.toDate();
     const result = await sd.verify({ signer: 0, data: ab(content), checkChain: false, extendedMode: true }).catch((err: unknown) => err as pkijs.SignedDataVerifyResult);
     if (!result.signatureVerified) return { ok: false, problem: `the signature does not verify: ${result.message || 'bad signature'}`, signerDer, others, ...(signingTime ? { signingTime } : {}) };
-    return { ok: true, signerDer, others, ...(signingTime ? { signingTime } : {}) };
+    return { ok: true, signerDer, others, ...(signingTime ? { signingTime } : {}), ...(detached ? {} : { content: Buffer.from(content) }) };
   } catch (err) {
     return { ok: false, problem: `malformed signature: ${(err as Error).message}`, others };
   }

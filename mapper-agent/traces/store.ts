@@ -47,6 +47,18 @@ export interface StoredBatch {
   signer: string;
 }
 
+/** The traces of one campaign, as the compliance report names them (`traces find`, `traces verify` take it from there). */
+export interface TraceReference {
+  campaign: string;
+  traces: number;
+  /** counts by event type (ingest, lift, re-embargo, quarantine, fix) */
+  byEvent: Record<string, number>;
+  first: number;
+  last: number;
+  /** the signed batch holding the last trace: its id, range and Merkle root */
+  lastBatch: { id: number; first: number; last: number; root: string; signedAt: string } | null;
+}
+
 type TraceRow = { seq: number; hash: string; record: string; batch: number | null; leaf: number | null; proof: Buffer | null };
 type BatchRow = { id: number; first: number; last: number; size: number; root: string; signature: Buffer; signed_at: string; signer: string };
 
@@ -216,6 +228,32 @@ export class TraceStore {
       return this.candidates(nameKey(basename(path)), 'name = @name AND path = @path', { name: basename(path), path });
     }
     return this.candidates(nameKey(name), 'name = @name', { name });
+  }
+
+  /**
+   * Per campaign, the traces behind its figures (for the compliance report): how many, by event
+   * type, the first and last sequence numbers, and the signed batch holding the last one (null
+   * while unsealed). A full scan of the records: a report's cost, not an ingest's.
+   */
+  campaignReferences(): TraceReference[] {
+    const rows = this.db.prepare(`SELECT json_extract(record, '$.campaign') AS campaign, json_extract(record, '$.event') AS event,
+      count(*) AS n, min(seq) AS first, max(seq) AS last FROM traces GROUP BY campaign, event`).all() as { campaign: string | null; event: string; n: number; first: number; last: number }[];
+    const byCampaign = new Map<string, TraceReference>();
+    for (const r of rows) {
+      const key = r.campaign ?? '';
+      let ref = byCampaign.get(key);
+      if (!ref) byCampaign.set(key, (ref = { campaign: key, traces: 0, byEvent: {}, first: r.first, last: r.last, lastBatch: null }));
+      ref.traces += r.n;
+      ref.byEvent[r.event] = (ref.byEvent[r.event] ?? 0) + r.n;
+      ref.first = Math.min(ref.first, r.first);
+      ref.last = Math.max(ref.last, r.last);
+    }
+    const batchOf = this.db.prepare('SELECT id, first, last, root, signed_at FROM batches WHERE first <= ? AND last >= ?');
+    for (const ref of byCampaign.values()) {
+      const b = batchOf.get(ref.last, ref.last) as { id: number; first: number; last: number; root: string; signed_at: string } | undefined;
+      ref.lastBatch = b ? { id: b.id, first: b.first, last: b.last, root: b.root, signedAt: b.signed_at } : null;
+    }
+    return [...byCampaign.values()].sort((a, b) => a.campaign.localeCompare(b.campaign));
   }
 
   counts(): { traces: number; unsealed: number; batches: number } {

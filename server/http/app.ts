@@ -21,6 +21,8 @@ import { accountRoutes } from './routes/account.js';
 import { campaignRoutes } from './routes/campaigns.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
+import { complianceReceiveRoutes, compliancePageRoutes } from './routes/compliance.js';
+import { ComplianceReportStore } from '../services/compliance-reports.js';
 import { mailRoutes } from './routes/mail.js';
 import { policyRoutes } from './routes/policy.js';
 import { agreementTo } from '../services/policy.js';
@@ -42,7 +44,8 @@ export interface PortalApp {
 export function createPortalApp(given: PortalDeps, options: { sessionFile: string; secure: boolean }): PortalApp {
   // Embargo extension requests: portal-local SQLite beside the sessions, unless given.
   const extensions = given.embargoExtensions ?? new EmbargoExtensionStore(join(dirname(options.sessionFile), 'embargo-extensions.sqlite'));
-  const deps: PortalDeps = { ...given, embargoExtensions: extensions };
+  const compliance = given.complianceReports ?? new ComplianceReportStore(join(dirname(options.sessionFile), 'compliance-reports.sqlite'));
+  const deps: PortalDeps = { ...given, embargoExtensions: extensions, complianceReports: compliance };
   const log = createLogger('portal');
   const app = express();
   app.disable('x-powered-by');
@@ -63,6 +66,8 @@ export function createPortalApp(given: PortalDeps, options: { sessionFile: strin
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', ldap, audit });
   }));
 
+  // Agents publish signed compliance reports: the signature authenticates them, not a token or a session.
+  app.use('/api/compliance-reports', complianceReceiveRoutes(deps));
   // The API authenticates with bearer tokens only, before any session or cookie is looked at.
   app.use('/api', apiRoutes(deps));
 
@@ -106,6 +111,7 @@ export function createPortalApp(given: PortalDeps, options: { sessionFile: strin
   app.use(accountRoutes(deps));
   app.use(campaignRoutes(deps));
   app.use(adminRoutes(deps));
+  app.use(compliancePageRoutes(deps));
   app.use(mailRoutes(deps));
   app.use((req, _res, next) => next(Object.assign(new Error(`nothing at ${req.path}`), { status: 404 })));
   app.use(errorHandler(deps, log));
@@ -134,6 +140,7 @@ export function createPortalApp(given: PortalDeps, options: { sessionFile: strin
       clearTimeout(firstExpiry);
       store.close();
       if (!given.embargoExtensions) extensions.close();
+      if (!given.complianceReports) compliance.close();
     },
   };
 }

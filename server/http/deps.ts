@@ -6,6 +6,8 @@ import type { PortalSection } from '../config.js';
 import type { BearerVerifier, CertificateLogin, OidcLogin } from './seams.js';
 import type { Notifier } from '../services/notifications.js';
 import type { EmbargoExtensionStore } from '../services/embargo-extensions.js';
+import type { ComplianceReportStore } from '../services/compliance-reports.js';
+import type { TrustStore } from '../auth/certificate-chain.js';
 
 export interface PortalDeps {
   services: ServiceContext;
@@ -19,4 +21,8 @@ export interface PortalDeps {
   notifier?: Notifier;
   /** Embargo extension requests (the app opens one beside the sessions when not given). */
   embargoExtensions?: EmbargoExtensionStore;
+  /** Signed compliance reports from the agents (the app opens one beside the sessions when not given). */
+  complianceReports?: ComplianceReportStore;
+  /** The trust directory of certificate logins; the agents' report signatures are checked against it too. */
+  trust?: TrustStore;
 }

@@ -24,7 +24,7 @@ export const AUDIT_ACTIONS = [
   'membership.until', 'membership.expire',
   'campaign.create', 'campaign.close', 'campaign.reopen', 'embargo.change', 'role.change', 'policy.accept',
   'embargo.extension-request', 'embargo.extension-approve', 'embargo.extension-deny',
-  'service.create', 'allocation.designate-writer',
+  'service.create', 'allocation.designate-writer', 'compliance.report',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

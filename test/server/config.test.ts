@@ -24,6 +24,16 @@ describe('server/config', () => {
     expect(serve({ CG_PORTAL__REVERSE_PROXY__ENABLED: 'true', CG_PORTAL__REVERSE_PROXY__TRUSTED_ADDRESSES: '127.0.0.1', CG_PORTAL__TLS__CLIENT_CA_FILES: '/ca.pem' })).to.not.throw();
   });
 
+  it('complianceReports: agent hosts as grid DNs (one a line from the environment), only with a trust directory', () => {
+    const hosts = '/DC=org/DC=example/CN=store1.example.org\n/O=Example, Inc./CN=store2.example.org';
+    const cfg = serve({ ...tls, CG_PORTAL__COMPLIANCE_REPORTS__AGENT_HOSTS: hosts, CG_PORTAL__COMPLIANCE_REPORTS__STALE_HOURS: '12' })();
+    expect(cfg.portal.complianceReports.agentHosts, 'a comma inside a DN is kept').to.deep.equal(['/DC=org/DC=example/CN=store1.example.org', '/O=Example, Inc./CN=store2.example.org']);
+    expect(cfg.portal.complianceReports.staleHours).to.equal(12);
+    expect(serve({ ...tls, CG_PORTAL__COMPLIANCE_REPORTS__AGENT_HOSTS: 'CN=store1,DC=example,DC=org' })).to.throw(ConfigError, /portal\.complianceReports\.agentHosts\.0: a grid DN in slash form/);
+    const noTrust = servePortalConfigSchema.safeParse({ portal: { tls: { certFile: '/c', keyFile: '/k' }, oidcProviders: [{ id: 'iam', name: 'iam', issuer: 'https://a.example/', clientId: 'c' }], complianceReports: { agentHosts: ['/CN=store1'] } } });
+    expect(noTrust.error!.issues.map((i) => i.path.join('.'))).to.deep.equal(['portal.complianceReports.agentHosts']);
+  });
+
   it('checks OIDC providers against each other and the staff issuer', () => {
     const provider = (id: string, issuer: string) => ({ id, name: id, issuer, clientId: 'c' });
     const parse = (portal: Record<string, unknown>) => servePortalConfigSchema.safeParse({ portal: { tls: { certFile: '/c', keyFile: '/k' }, ...portal } });

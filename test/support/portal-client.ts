@@ -9,6 +9,8 @@ export interface Response {
   status: number;
   location?: string;
   body: string;
+  /** the body's bytes (downloads) */
+  raw: Buffer;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -63,10 +65,12 @@ export class PortalClient {
           const eq = pair!.indexOf('=');
           this.jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
         }
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), body: text, headers: res.headers }));
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), body: raw.toString('utf8'), raw, headers: res.headers });
+        });
       });
       req.on('error', reject);
       req.end(body);

@@ -13,6 +13,8 @@ import { addMember, decide, decidableRequests, parseMemberUntil, permissionsFor,
 import type { PortalDeps } from '../deps.js';
 import { before, handle } from '../request-context.js';
 import { stringParam } from '../params.js';
+import { complianceFor } from '../../services/compliance-reports.js';
+import { reportView } from './compliance.js';
 
 export function apiRoutes(deps: PortalDeps): Router {
   const r = Router();
@@ -78,6 +80,12 @@ export function apiRoutes(deps: PortalDeps): Router {
   r.delete('/campaigns/:name/members/:user', handle(async (req, res) => {
     await removeMember(deps.services, req.actor, String(req.params.name), String(req.params.user));
     res.status(204).end();
+  }));
+
+  // Embargo compliance (docs/compliance.md): each agent host's latest signed report of the campaign, for its PI and admins.
+  r.get('/campaigns/:name/compliance', handle(async (req, res) => {
+    const reports = await complianceFor(deps.services, deps.complianceReports!, req.actor, String(req.params.name));
+    res.json(reports.map((x) => ({ ...reportView(x, deps.config.complianceReports.staleHours), document: x.document, signer: x.signer })));
   }));
 
   r.post('/admin/campaigns', handle(async (req, res) => {

@@ -36,6 +36,7 @@ export function campaignRoutes(deps: PortalDeps): Router {
       extensions: perms.canManage ? (deps.embargoExtensions?.forCampaign(c.name) ?? []).map((x) => ({ ...x, createdAt: x.createdAt.slice(0, 10), isPending: x.state === 'pending' })) : [],
       canAskExtension: perms.isPi && !!c.embargoEnd && !deps.embargoExtensions?.pending(c.name).length,
       canLeave: perms.isMember && !perms.isPi,
+      canSeeCompliance: perms.isPi || req.actor.isAdmin,
       title: c.name,
       campaign: { ...c, embargoEnd: day(c.embargoEnd), embargoEndInput: day(c.embargoEnd) ?? '', isOpen: c.state === 'open' },
       ...perms,
