@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../directory/validate.js';
 import type { FitsHeaders, HduKind } from '../fits/hdus.js';
 import { FitsNumber, plain, type FitsValue } from '../fits/value.js';
-import { parseFitsDate, type ObservationDate } from './policy.js';
+import { parseFitsDate, type ObservationDate } from '../fits/date.js';
 
 /** A header keyword as the reader names it: 1-8 of A-Z 0-9 _ -, or "HIERARCH WORD WORD ...". */
 const fitsKeyword = z.string().regex(/^([A-Z0-9_-]{1,8}|HIERARCH( [A-Za-z0-9_.-]+)+)$/, 'a FITS keyword: at most 8 of A-Z 0-9 _ -, or HIERARCH ...');

@@ -13,13 +13,14 @@
  * Release models (docs/ingest.md, "Release models"): a campaign releases all its science data at
  * its date (cgEmbargoEnd), or, with a proprietary period (cgProprietaryPeriod, `proprietaryDays`),
  * per file: a file opens `proprietaryDays` after its observation date (DATE-OBS, read strictly; see
- * parseFitsDate), or, when the header has no DATE-OBS at all, after the time the journal recorded
+ * core/fits/date.ts), or, when the header has no DATE-OBS at all, after the time the journal recorded
  * its ingest. A DATE-OBS present but unreadable, or neither date known, keeps the file closed. In a
  * rolling campaign the campaign date, when also set, is a floor: no file opens before it.
  */
 import { z } from 'zod';
 import { fileModeSchema } from '../file-mode.js';
 import type { Classification } from './classify.js';
+import type { ObservationDate } from '../fits/date.js';
 
 export interface CampaignFacts {
   name: string;
@@ -32,11 +33,6 @@ export interface CampaignFacts {
   proprietaryDays?: number;
 }
 
-/** What a file's header says about its observation date (DATE-OBS). */
-export type ObservationDate =
-  | { kind: 'date'; date: Date; text: string; hdu: number }
-  | { kind: 'invalid'; text: string; hdu: number; reason: string };
-
 /** Facts of one file the rolling rule needs beyond the campaign's. */
 export interface FileDates {
   /** DATE-OBS as read; undefined: the header has none */
@@ -46,25 +42,6 @@ export interface FileDates {
 }
 
 const DAY_MS = 86_400_000;
-
-/**
- * A FITS date value, strictly: 'YYYY-MM-DD' or 'YYYY-MM-DDThh:mm:ss[.fff...]' (FITS Standard 4.0
- * section 9.1.1, what astropy writes), UTC, trailing blanks ignored. Anything else (the old
- * 'DD/MM/YY' form, a leap second, an impossible day, a number, a leading blank) is undefined.
- */
-export function parseFitsDate(value: unknown): Date | undefined {
-  if (typeof value !== 'string') return undefined;
-  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?)?$/.exec(value.replace(/ +$/, ''));
-  if (!m) return undefined;
-  const [y, mo, d, h = 0, mi = 0, s = 0] = m.slice(1, 7).map((x) => (x === undefined ? 0 : Number(x)));
-  if (h! > 23 || mi! > 59 || s! > 59) return undefined;
-  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
-  const t = Date.UTC(y!, mo! - 1, d!, h, mi, s, ms);
-  const date = new Date(t);
-  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo! - 1 || date.getUTCDate() !== d) return undefined;
-  // Date.UTC maps years 0-99 to 1900-1999: the round trip above refuses them too.
-  return date;
-}
 
 /**
  * The embargo of one science file of `c` at `now`: whether it holds, until when, and why. For a

@@ -11,7 +11,8 @@
  * run time, and the time used is the directory server's (see clock.ts): a skewed or unknown clock
  * lifts nothing.
  */
-import { fileEmbargo, isEmbargoed, releasesPerFile, type CampaignFacts, type Modes, type ObservationDate } from '../../core/embargo/policy.js';
+import { fileEmbargo, isEmbargoed, releasesPerFile, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
+import type { ObservationDate } from '../../core/fits/date.js';
 import { Classifier, type Classification } from '../../core/embargo/classify.js';
 import { IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';

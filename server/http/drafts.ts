@@ -11,7 +11,6 @@
  * draft: a cross-site POST (a real CSRF attempt) is refused as before and plants nothing.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { flash } from './render.js';
 
 export interface Draft {
   /** the form's action path (e.g. /campaigns/flare/requests) */
@@ -33,7 +32,7 @@ export function keepDraftOnExpiredForm(csrf: RequestHandler, publicUrl: string):
       const page = samePage(req, origin);
       if (!page) return next(err);
       req.session.draft = { action: req.path, page, fields: textFields(req.body), savedMs: Date.now() };
-      flash(req, 'This form had expired (the page was open a long time, or you were logged out). Nothing was sent; what you typed is filled in again below: check it and send it once more.', 'error');
+      (req.session.flash ??= []).push({ kind: 'error', text: 'This form had expired (the page was open a long time, or you were logged out). Nothing was sent; what you typed is filled in again below: check it and send it once more.' });
       res.redirect(303, page);
     });
   };
