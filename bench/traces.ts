@@ -17,7 +17,7 @@ import { Classifier, classificationSchema } from '../core/embargo/classify.js';
 import { modesSchema, type CampaignFacts } from '../core/embargo/policy.js';
 import { IngestEngine } from '../mapper-agent/ingest/engine.js';
 import { Journal } from '../mapper-agent/ingest/journal.js';
-import { loadSigner } from '../mapper-agent/traces/cms.js';
+import { loadSigner } from '../core/pki/cms.js';
 import { TraceSession } from '../mapper-agent/traces/session.js';
 import { TraceStore, type TraceEntry } from '../mapper-agent/traces/store.js';
 import { createCa, issue } from '../test/support/pki.js';

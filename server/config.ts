@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { envBoolean, envList } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
 import { CRL_MODES } from './auth/certificate-chain.js';
-import { NAMESPACE_MODES } from './auth/trust/namespace-check.js';
+import { NAMESPACE_MODES } from '../core/pki/namespace-check.js';
 
 export const oidcProviderSchema = z.object({
   /** short id used in URLs, e.g. "iam" */
@@ -37,7 +37,7 @@ export const portalSectionSchema = z.object({
       /** CA certificates that issue user certificates (trust anchors for client certificates). */
       clientCaFiles: envList(z.string()).default([]),
       crlFiles: envList(z.string()).default([]),
-      /** CA namespace policies, with dCache's names and default (dcache.authn.namespace-mode): see server/auth/trust/namespace-check.ts. */
+      /** CA namespace policies, with dCache's names and default (dcache.authn.namespace-mode): see core/pki/namespace-check.ts. */
       namespaceMode: z.enum(NAMESPACE_MODES).default('EUGRIDPMA_AND_GLOBUS_REQUIRE'),
       /** CRLs, with dCache's names and default (dcache.authn.crl-mode): REQUIRE, IF_VALID or IGNORE. */
       crlMode: z.enum(CRL_MODES).default('REQUIRE'),

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { COMPLIANCE_FORMAT, complianceDocumentSchema, type ComplianceDocument } from '../../core/embargo/compliance-envelope.js';
 import { ConfigError } from '../../core/errors.js';
-import { signAttached, type Signer } from '../traces/cms.js';
+import { signAttached, type Signer } from '../../core/pki/cms.js';
 import { TraceStore, type TraceReference } from '../traces/store.js';
 import { configuredSigner, tracesPath } from '../traces/session.js';
 import type { AgentConfig } from '../config.js';

@@ -16,7 +16,7 @@ import { ConfigError } from '../../core/errors.js';
 import type { AppliedChange } from '../ingest/engine.js';
 import type { ChangeKind, PlannedChange } from '../ingest/journal.js';
 import type { TracesConfig } from './config.js';
-import { loadSigner, SignerError, type Signer } from './cms.js';
+import { loadSigner, SignerError, type Signer } from '../../core/pki/cms.js';
 import { hashFd, traceOwnership, type TraceEvent, type TraceHash } from './record.js';
 import { TraceStore, type TraceEntry } from './store.js';
 

@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { signDetached, type Signer } from './cms.js';
+import { signDetached, type Signer } from '../../core/pki/cms.js';
 import { leafHash, treeWithProofs } from './merkle.js';
 import { canonical, GENESIS, recordHash, RECORD_VERSION, type TraceRecord } from './record.js';
 

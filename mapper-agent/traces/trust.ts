@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { loadTrust, type TrustSnapshot } from '../../server/auth/trust/trust-directory.js';
+import { loadTrust, type TrustSnapshot } from '../../core/pki/trust-directory.js';
 
 export type CrlMode = 'require' | 'if-present';
 

@@ -11,7 +11,7 @@
  * Streams the records: memory is one batch.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { hostNames, verifyDetached } from './cms.js';
+import { hostNames, verifyDetached } from '../../core/pki/cms.js';
 import { leafHash, rootOf, verifyInclusion } from './merkle.js';
 import { GENESIS, recordHash, type TraceRecord } from './record.js';
 import type { StoredBatch, StoredTrace, TraceStore } from './store.js';

@@ -22,8 +22,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Name as AsnName } from '@peculiar/asn1-x509';
 import { ForbiddenError } from '../../core/errors.js';
 import { ambiguityInGridDn, gridDnForDisplay, gridDnForms, legacyOpensslDn, parseName, rfc4514Dn, UnusableByDcacheError } from '../../core/identity/x509-name.js';
-import { checkNamespaces, type NamespaceMode, type PathCertificate } from './trust/namespace-check.js';
-import { TrustDirectory, type TrustSnapshot } from './trust/trust-directory.js';
+import { checkNamespaces, type NamespaceMode, type PathCertificate } from '../../core/pki/namespace-check.js';
+import { TrustDirectory, type TrustSnapshot } from '../../core/pki/trust-directory.js';
 import { PROXY_CERT_INFO_OID } from './oids.js';
 
 export const MAX_CHAIN = 10;

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { complianceDocumentSchema, type ComplianceDocument } from '../../core/embargo/compliance-envelope.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
-import { hostNames, verifyAttached } from '../../mapper-agent/traces/cms.js';
+import { hostNames, verifyAttached } from '../../core/pki/cms.js';
 import { verifyChain, type TrustStore } from '../auth/certificate-chain.js';
 import type { Actor, ServiceContext } from './context.js';
 import { permissionsFor } from './memberships.js';

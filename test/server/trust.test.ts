@@ -2,13 +2,13 @@
  * The portal trusts exactly what dCache trusts, from the same IGTF trust directory (real TLS, real
  * slapd, certificates and CAs made here): dCache's defaults namespace-mode
  * EUGRIDPMA_AND_GLOBUS_REQUIRE and crl-mode REQUIRE (dCache skel/share/defaults/dcache.properties),
- * enforced as CANL does (see test/server/auth/trust/namespaces.test.ts for the policy rules).
+ * enforced as CANL does (see test/core/pki/namespaces.test.ts for the policy rules).
  */
 import { expect } from 'chai';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCa, createCrl, issue, type Issued } from '../support/pki.js';
-import { installCa } from '../../server/auth/trust/install-ca.js';
+import { installCa } from '../../core/pki/install-ca.js';
 import { startTestPortal, type TestPortal } from '../support/test-portal.js';
 import { useManagedSlapd } from '../support/slapd.js';
 import { PortalClient } from '../support/portal-client.js';

@@ -10,7 +10,7 @@ import { servePortalConfigSchema } from '../../server/config.js';
 import { startPortal, type RunningPortal } from '../../server/portal.js';
 import { freeLoopbackPort } from '../../core/ldap/managed-slapd.js';
 import { createCa, createCrl, issue, type Issued } from './pki.js';
-import { installCa } from '../../server/auth/trust/install-ca.js';
+import { installCa } from '../../core/pki/install-ca.js';
 import { startTestOp, TEST_AUDIENCE, TEST_CLIENT, type TestOp } from './openid-provider.js';
 import type { SlapdFixture } from './slapd.js';
 

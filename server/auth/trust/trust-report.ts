@@ -6,8 +6,8 @@
  */
 import { legacyOpensslDn, parseName } from '../../../core/identity/x509-name.js';
 import type { CrlMode } from '../certificate-chain.js';
-import type { NamespaceMode } from './namespace-check.js';
-import type { TrustSnapshot } from './trust-directory.js';
+import type { NamespaceMode } from '../../../core/pki/namespace-check.js';
+import type { TrustSnapshot } from '../../../core/pki/trust-directory.js';
 
 export interface TrustFinding {
   ok: boolean;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { complianceDocumentSchema, COMPLIANCE_FORMAT } from '../../../core/embargo/compliance-envelope.js';
 import { complianceDocuments, signDocuments } from '../../../mapper-agent/ingest/publish.js';
-import { loadSigner, verifyAttached, type Signer } from '../../../mapper-agent/traces/cms.js';
+import { loadSigner, verifyAttached, type Signer } from '../../../core/pki/cms.js';
 import { createCa, issue } from '../../support/pki.js';
 
 describe('core/embargo/compliance-envelope (untrusted: the portal parses it)', function () {

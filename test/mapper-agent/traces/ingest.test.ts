@@ -21,7 +21,7 @@ import { liftEmbargoes } from '../../../mapper-agent/ingest/embargo.js';
 import { embargoCommand, ingestCommand, verifyCommand } from '../../../mapper-agent/ingest/commands.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
 import { adler32, adler32Hex } from '../../../mapper-agent/rucio/adler32.js';
-import { loadSigner } from '../../../mapper-agent/traces/cms.js';
+import { loadSigner } from '../../../core/pki/cms.js';
 import type { TraceRecord } from '../../../mapper-agent/traces/record.js';
 import { TraceSession } from '../../../mapper-agent/traces/session.js';
 import { TraceStore } from '../../../mapper-agent/traces/store.js';

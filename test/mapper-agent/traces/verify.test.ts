@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
-import { loadSigner, signDetached, verifyDetached, type Signer } from '../../../mapper-agent/traces/cms.js';
+import { loadSigner, signDetached, verifyDetached, type Signer } from '../../../core/pki/cms.js';
 import { leafHash, treeWithProofs } from '../../../mapper-agent/traces/merkle.js';
 import { canonical, recordHash, type TraceRecord } from '../../../mapper-agent/traces/record.js';
 import { TraceStore, type TraceEntry } from '../../../mapper-agent/traces/store.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
 import { chainFromHeader } from '../../../server/auth/certificate-login.js';
 import { startChainVerifyServer, type ChainVerifyServer } from '../../support/chain-verify-server.js';
-import { trustOf } from '../../../server/auth/trust/trust-directory.js';
+import { trustOf } from '../../../core/pki/trust-directory.js';
 import { createCa, createCrl, issue, issueProxy, type Issued } from '../../support/pki.js';
 
 const der = (i: Issued) => new Uint8Array(i.cert.rawData);

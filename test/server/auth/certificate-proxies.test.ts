@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { CertificateRefused, verifyChain, type TrustStore } from '../../../server/auth/certificate-chain.js';
-import { trustOf } from '../../../server/auth/trust/trust-directory.js';
+import { trustOf } from '../../../core/pki/trust-directory.js';
 import { startChainVerifyServer, type ChainVerifyServer } from '../../support/chain-verify-server.js';
 import { createCa, issue, issueProxy, type Issued } from '../../support/pki.js';
 import { issueRawSubject, issueShapedProxy } from '../../support/cert-shapes.js';

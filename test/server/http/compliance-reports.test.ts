@@ -16,11 +16,11 @@ import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/confi
 import { embargoCommand, ingestCommand, reportCommand } from '../../../mapper-agent/ingest/commands.js';
 import { complianceDocuments, publishReport, signDocuments, PublishRefused } from '../../../mapper-agent/ingest/publish.js';
 import type { ComplianceReport } from '../../../mapper-agent/ingest/report.js';
-import { loadSigner, type Signer } from '../../../mapper-agent/traces/cms.js';
+import { loadSigner, type Signer } from '../../../core/pki/cms.js';
 import { OpenIdConnectLogin } from '../../../server/auth/oidc.js';
 import { createLogger } from '../../../core/log.js';
 import * as x509 from '@peculiar/x509';
-import { installCa } from '../../../server/auth/trust/install-ca.js';
+import { installCa } from '../../../core/pki/install-ca.js';
 import { createCa, createCrl, issue, type Issued } from '../../support/pki.js';
 import { fitsFile } from '../../support/fits.js';
 import { followLogin, TEST_CLIENT } from '../../support/openid-provider.js';

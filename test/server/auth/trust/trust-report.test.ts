@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installCa } from '../../../../server/auth/trust/install-ca.js';
-import { loadTrust } from '../../../../server/auth/trust/trust-directory.js';
+import { installCa } from '../../../../core/pki/install-ca.js';
+import { loadTrust } from '../../../../core/pki/trust-directory.js';
 import { reportTrust } from '../../../../server/auth/trust/trust-report.js';
 import { createCa, createCrl } from '../../../support/pki.js';
 

@@ -8,14 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTrust, TrustDirectory } from '../../../../server/auth/trust/trust-directory.js';
-import { createCa, createCrl, issue } from '../../../support/pki.js';
+import { loadTrust, TrustDirectory } from '../../../core/pki/trust-directory.js';
+import { createCa, createCrl, issue } from '../../support/pki.js';
 
 function subjectHash(pem: string): string {
   return execFileSync('openssl', ['x509', '-subject_hash', '-noout'], { input: pem }).toString().trim();
 }
 
-describe('server/auth/trust/trust-directory', function () {
+describe('core/pki/trust-directory', function () {
   this.timeout(20000);
 
   it('reads CAs, CRLs and both policy formats from one directory, as README configures it for both lists', async () => {

@@ -1,5 +1,6 @@
 /**
- * CMS SignedData (RFC 5652) over a batch root, built with pkijs/asn1js and signed with node:crypto
+ * CMS SignedData (RFC 5652), shared by the agent (trace batches, compliance documents) and the
+ * portal (checking compliance documents). Trace batches: SignedData over a batch root, built with pkijs/asn1js and signed with node:crypto
  * (synchronously: sealing a batch happens inside one SQLite transaction). The content is the
  * 32-byte Merkle root, detached: the signature file (DER) and the root file (32 raw bytes) are
  * checked together with

@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { legacyOpensslDn, parseName } from '../../../core/identity/x509-name.js';
+import { legacyOpensslDn, parseName } from '../identity/x509-name.js';
 import { opensslSubjectHash } from './subject-hash.js';
 
 export interface CaFiles {

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { opensslSubjectHash } from '../../../../server/auth/trust/subject-hash.js';
+import { opensslSubjectHash } from '../../../core/pki/subject-hash.js';
 
-describe('server/auth/trust/subject-hash (against openssl x509 -subject_hash)', function () {
+describe('core/pki/subject-hash (against openssl x509 -subject_hash)', function () {
   this.timeout(60000);
   const dir = mkdtempSync(join(tmpdir(), 'cg-hash-'));
   const subjects = [

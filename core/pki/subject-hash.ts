@@ -7,8 +7,8 @@
  * first four bytes of the SHA-1 of that, read little-endian, as 8 hex digits.
  */
 import { createHash } from 'node:crypto';
-import { ValidationError } from '../../../core/errors.js';
-import { encodeOid, parseName, tlv, type Ava } from '../../../core/identity/x509-name.js';
+import { ValidationError } from '../errors.js';
+import { encodeOid, parseName, tlv, type Ava } from '../identity/x509-name.js';
 
 // Tags OpenSSL canonicalises (ASN1_MASK_CANON): UTF8String, NumericString, PrintableString,
 // T61String, IA5String, VisibleString, UniversalString, BMPString.

@@ -6,15 +6,15 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { checkNamespaces, type NamespaceMode, type PathCertificate } from '../../../../server/auth/trust/namespace-check.js';
-import { normalizeLegacyDn, wildcardToRegExpSource } from '../../../../server/auth/trust/legacy-dn.js';
-import { parseEuGridPmaNamespaces, parseGlobusSigningPolicy, PolicySyntaxError } from '../../../../server/auth/trust/namespaces.js';
+import { checkNamespaces, type NamespaceMode, type PathCertificate } from '../../../core/pki/namespace-check.js';
+import { normalizeLegacyDn, wildcardToRegExpSource } from '../../../core/pki/legacy-dn.js';
+import { parseEuGridPmaNamespaces, parseGlobusSigningPolicy, PolicySyntaxError } from '../../../core/pki/namespaces.js';
 
 const ROOT = '/C=DE/O=GridKa/CN=GridKa Root CA';
 const SUB = '/C=DE/O=GridKa/CN=GridKa Sub CA';
 const OTHER = '/C=XX/O=Other/CN=Other CA';
 
-describe('server/auth/trust: CA namespace policies as CANL reads and enforces them', () => {
+describe('core/pki: CA namespace policies as CANL reads and enforces them', () => {
   describe('EUGridPMA .namespaces (EuGridPmaNamespacesParser)', () => {
     it('reads entries: SELF or a quoted issuer, PERMIT/DENY, keywords in any case, comments, continued lines', () => {
       const text = [
