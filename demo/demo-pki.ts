@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCa, createCrl, issue, pkcs12 } from '../test/support/pki.js';
-import { installCa } from '../server/auth/trust/install-ca.js';
+import { installCa } from '../core/pki/install-ca.js';
 
 export const DEMO_P12_PASSWORD = 'demo';
 
