@@ -1,11 +1,11 @@
 /**
  * Builds the map outputs from a directory snapshot: gPlazma multimap, optional grid-mapfile and
  * JSON snapshot. Deterministic: keys are sorted, so an unchanged directory gives byte-identical
- * files. Memory: no object per key or account. Each claim of a key is kept as its value (the
- * string the directory gave) and two numbers (the account's index, the claim's arrival number);
- * after the read the claims are sorted once and merged: equal keys meet there, so a key two
- * accounts claim is found at that merge, with the same counts and messages, in the same order, as
- * a lookup per claim would give. Lines are produced while writing (straight into the file).
+ * files. Memory: no object per key or account. Each claim of a key is kept as its value's UTF-8
+ * bytes and a few numbers off the JavaScript heap (claims.ts); after the read the claims are sorted
+ * once and merged: equal keys meet there, so a key two accounts claim is found at that merge, with
+ * the same counts and messages, in the same order, as a lookup per claim would give. Accounts are
+ * flat tables (account-table.ts). Lines are produced while writing (straight into the file).
  *
  * Left out, each counted, and with a reason in `problems` where an operator should look:
  * accounts and identities that are not active (core/directory/status.ts: suspended, expired,
@@ -21,6 +21,7 @@
  */
 import type { AccountLookup, DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
 import { AccountTable } from './account-table.js';
+import { Claims, type MergedKeys } from './claims.js';
 import { accountSuffix, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
 import type { TextSink } from './atomic-write.js';
 import { isActive } from '../../core/directory/status.js';
@@ -109,8 +110,9 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   });
 
   const conflicts: { at: number; text: string }[] = [];
-  const dnKeys = dn.merge(owners, conflicts);
-  const oidcKeys = oidc.merge(owners, conflicts);
+  const usernameOf = (o: number) => owners.username(o);
+  const dnKeys = dn.merge(usernameOf, conflicts);
+  const oidcKeys = oidc.merge(usernameOf, conflicts);
   skipped.conflicting += dnKeys.conflicting + oidcKeys.conflicting;
   conflicts.sort((a, b) => a.at - b.at);
   const problems: string[] = [];
@@ -220,109 +222,6 @@ function ownersOf(accounts: AccountLookup): Owners {
     active: (i) => list[i]!.active,
     campaignGids: (i) => list[i]!.campaignGids,
   };
-}
-
-/** The claims of one key type in arrival order: the value (key without its prefix), the account, the claim's number. */
-class Claims {
-  private readonly values: string[] = [];
-  private owner = new Int32Array(1024);
-  private seq = new Uint32Array(1024);
-
-  constructor(private readonly prefix: string) {}
-
-  add(value: string, owner: number, seq: number): void {
-    const n = this.values.length;
-    if (n === this.owner.length) {
-      const o = new Int32Array(n * 2);
-      o.set(this.owner);
-      this.owner = o;
-      const s = new Uint32Array(n * 2);
-      s.set(this.seq);
-      this.seq = s;
-    }
-    this.values.push(value);
-    this.owner[n] = owner;
-    this.seq[n] = seq;
-  }
-
-  /**
-   * Sort the claims by key (arrival order among equal keys) and make one entry per key. A key whose
-   * claims name more than one account is left out: at the first claim by another account it counts
-   * two and is reported naming the first two accounts, every later claim counts one, as a lookup
-   * per claim would count them.
-   */
-  merge(owners: Owners, conflicts: { at: number; text: string }[]): MergedKeys {
-    const { values, owner, seq } = this;
-    const n = values.length;
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((i, j) => {
-      const a = values[i]!;
-      const b = values[j]!;
-      return a < b ? -1 : a > b ? 1 : i - j;
-    });
-    const first = new Uint32Array(n);
-    const keyOwner = new Int32Array(n);
-    const keyValue: string[] = [];
-    const out = new Uint8Array(n);
-    let conflicting = 0;
-    let m = 0;
-    for (let g = 0; g < n; ) {
-      const i0 = order[g]!;
-      const v = values[i0]!;
-      let h = g + 1;
-      while (h < n && values[order[h]!] === v) h++;
-      const o = owner[i0]!;
-      let d = g + 1;
-      while (d < h && owner[order[d]!] === o) d++;
-      keyValue.push(v);
-      keyOwner[m] = o;
-      first[m] = seq[i0]!;
-      if (d < h) {
-        out[m] = 1;
-        conflicting += 2 + (h - d - 1);
-        conflicts.push({ at: seq[order[d]!]!, text: `${this.prefix}${v}: claimed by both ${owners.username(o)} and ${owners.username(owner[order[d]!]!)}; left out for both` });
-      }
-      m++;
-      g = h;
-    }
-    return new MergedKeys(this.prefix, keyValue, keyOwner.slice(0, m), first.slice(0, m), out.slice(0, m), conflicting);
-  }
-}
-
-/** One entry per key of a type, sorted; `out` marks keys left out (claimed by two accounts, or clashing with another account's). */
-class MergedKeys {
-  constructor(
-    readonly prefix: string,
-    private readonly values: string[],
-    readonly owner: Int32Array,
-    /** number of the key's first claim */
-    readonly first: Uint32Array,
-    readonly out: Uint8Array,
-    readonly conflicting: number,
-  ) {}
-  get size(): number {
-    return this.values.length;
-  }
-  value(i: number): string {
-    return this.values[i]!;
-  }
-  key(i: number): string {
-    return this.prefix + this.values[i]!;
-  }
-  /** index of the key with this value, or -1 */
-  find(value: string): number {
-    let lo = 0;
-    let hi = this.values.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = this.values[mid]!;
-      if (v === value) return mid;
-      if (v < value) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
-  }
 }
 
 /** leaveOutCrossMatches (below) on the merged keys: oidc keys visited in the order of their first claim, as it visits them. */
