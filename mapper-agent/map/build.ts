@@ -58,7 +58,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   const explained = new Set<string>();
   const aliases = normaliseAliases(options.oidcAliases);
   // Keys without their prefix: every `dn:` key sorts before every `oidc:` key, and within one type the prefix changes no order.
-  const dn = new Claims('dn:');
+  const dn = new Claims('dn:', '/');
   const oidc = new Claims('oidc:');
   let claims = 0;
   const problem = (text: string) => {

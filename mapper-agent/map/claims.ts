@@ -5,6 +5,9 @@
  * thousands of keys are then a few flat buffers that the garbage collector never copies or walks,
  * instead of as many strings that each survive two scavenges on their way to the old generation.
  *
+ * Grid DNs of one CA and organisation share everything up to their last RDN: with `splitAt: '/'`
+ * a value is kept as that shared part, stored once (up to MAX_PREFIXES of them), and its own rest.
+ *
  * merge() sorts the claims once, in the order JavaScript compares the strings (UTF-16 code units),
  * and makes one entry per key: a key claimed by more than one account is left out there, with the
  * counts and message a lookup per claim would give.
@@ -20,6 +23,9 @@ const CHUNK = 1 << 20;
 const RANK = new Uint8Array(256).map((_, b) => b);
 [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xee, 0xef].forEach((b, i) => (RANK[b] = 0xee + i));
 
+/** Shared parts kept at most; values whose shared part comes later are stored whole (a directory of unrelated DNs gains nothing from a dictionary). */
+const MAX_PREFIXES = 4096;
+
 /** Ranges shorter than this are sorted by insertion. */
 const SMALL = 12;
 
@@ -32,8 +38,16 @@ export class Claims {
   private length = new Uint32Array(1024);
   private owner = new Int32Array(1024);
   private seq = new Uint32Array(1024);
+  /** the claim's shared part (index into the dictionary below), or -1 */
+  private shared = new Int32Array(1024);
+  private readonly sharedIds = new Map<string, number>();
+  private readonly sharedText: string[] = [];
+  private readonly sharedChunk = new Uint32Array(MAX_PREFIXES);
+  private readonly sharedStart = new Uint32Array(MAX_PREFIXES);
+  private readonly sharedLength = new Uint32Array(MAX_PREFIXES);
 
-  constructor(readonly prefix: string) {}
+  /** `prefix`: the key's type prefix (`dn:`); `splitAt`: values share what comes before the last such character */
+  constructor(readonly prefix: string, private readonly splitAt?: string) {}
 
   get size(): number {
     return this.count;
@@ -43,24 +57,51 @@ export class Claims {
   add(value: string, owner: number, seq: number): void {
     const n = this.count;
     if (n === this.chunk.length) this.grow();
+    let shared = -1;
+    let rest = value;
+    const cut = this.splitAt === undefined ? -1 : value.lastIndexOf(this.splitAt);
+    if (cut > 0) {
+      const head = value.slice(0, cut);
+      let id = this.sharedIds.get(head);
+      if (id === undefined && this.sharedText.length < MAX_PREFIXES) {
+        id = this.sharedText.length;
+        const [c, s, l] = this.store(head);
+        this.sharedChunk[id] = c;
+        this.sharedStart[id] = s;
+        this.sharedLength[id] = l;
+        this.sharedText.push(head);
+        this.sharedIds.set(head, id);
+      }
+      if (id !== undefined) {
+        shared = id;
+        rest = value.slice(cut);
+      }
+    }
+    const [c, s, l] = this.store(rest);
+    this.chunk[n] = c;
+    this.start[n] = s;
+    this.length[n] = l;
+    this.shared[n] = shared;
+    this.owner[n] = owner;
+    this.seq[n] = seq;
+    this.count = n + 1;
+  }
+
+  /** Append the UTF-8 bytes of text to the arena: [chunk, start, length]. */
+  private store(text: string): [number, number, number] {
     let room = this.chunks.length ? this.chunks[this.chunks.length - 1]!.length - this.used : 0;
-    if (value.length * 3 > room) {
-      const bytes = Buffer.byteLength(value, 'utf8');
+    if (text.length * 3 > room) {
+      const bytes = Buffer.byteLength(text, 'utf8');
       if (bytes > room) {
         this.chunks.push(Buffer.allocUnsafeSlow(Math.max(CHUNK, bytes)));
         this.used = 0;
         room = this.chunks[this.chunks.length - 1]!.length;
       }
     }
-    const buf = this.chunks[this.chunks.length - 1]!;
-    const written = buf.write(value, this.used, 'utf8');
-    this.chunk[n] = this.chunks.length - 1;
-    this.start[n] = this.used;
-    this.length[n] = written;
-    this.owner[n] = owner;
-    this.seq[n] = seq;
+    const start = this.used;
+    const written = this.chunks[this.chunks.length - 1]!.write(text, start, 'utf8');
     this.used += written;
-    this.count = n + 1;
+    return [this.chunks.length - 1, start, written];
   }
 
   /**
@@ -101,24 +142,24 @@ export class Claims {
   /** The value of claim c, as a string. */
   value(c: number): string {
     const s = this.start[c]!;
-    return this.chunks[this.chunk[c]!]!.toString('utf8', s, s + this.length[c]!);
+    const rest = this.chunks[this.chunk[c]!]!.toString('utf8', s, s + this.length[c]!);
+    const shared = this.shared[c]!;
+    return shared < 0 ? rest : this.sharedText[shared]! + rest;
   }
 
   /** Claims c and query (UTF-8 bytes) in string order: negative, 0 or positive. */
   compareTo(c: number, query: Buffer): number {
-    const buf = this.chunks[this.chunk[c]!]!;
-    const s = this.start[c]!;
-    const len = this.length[c]!;
-    const common = Math.min(len, query.length);
-    for (let i = 0; i < common; i++) {
-      const a = buf[s + i]!;
-      const b = query[i]!;
-      if (a !== b) return RANK[a]! - RANK[b]!;
+    for (let d = 0; ; d++) {
+      const a = this.charAt(c, d);
+      const b = d < query.length ? RANK[query[d]!]! : -1;
+      if (a !== b) return a - b;
+      if (a < 0) return 0;
     }
-    return len - query.length;
   }
 
   private equal(a: number, b: number): boolean {
+    // A value's shared part depends on the value alone (the dictionary only grows, and a part once in it is always used): equal values share it.
+    if (this.shared[a] !== this.shared[b]) return false;
     const len = this.length[a]!;
     if (this.length[b] !== len) return false;
     const ba = this.chunks[this.chunk[a]!]!;
@@ -132,6 +173,12 @@ export class Claims {
 
   /** The character at depth d of claim c: its byte's rank, or -1 past the end. */
   private charAt(c: number, d: number): number {
+    const shared = this.shared[c]!;
+    if (shared >= 0) {
+      const l = this.sharedLength[shared]!;
+      if (d < l) return RANK[this.chunks[this.sharedChunk[shared]!]![this.sharedStart[shared]! + d]!]!;
+      d -= l;
+    }
     return d < this.length[c]! ? RANK[this.chunks[this.chunk[c]!]![this.start[c]! + d]!]! : -1;
   }
 
@@ -222,6 +269,7 @@ export class Claims {
     this.length = twice(this.length);
     this.owner = twice(this.owner);
     this.seq = twice(this.seq);
+    this.shared = twice(this.shared);
   }
 }
 

@@ -118,6 +118,18 @@ describe('mapper-agent/map/build: the same map as the reference builder', () => 
     expect(r.fromTable).to.deep.equal(r.reference);
   });
 
+  it('the same with more distinct DN heads than the builder keeps shared (values past the limit stored whole)', async () => {
+    const people = ['alice', 'bob'].map((username) => ({ username, active: true, gids: [] }));
+    const dnOf = (owner: string, s: string): MapIdentity => ({ dn: '', key: '', type: 'x509', ref: { type: 'x509', subject: s }, ownerDn: '', owner, status: 'active', certSubject: s });
+    const identities: MapIdentity[] = [];
+    for (let i = 0; i < 4500; i++) identities.push(dnOf('alice', `/O=org ${i % 4400}/CN=p${i % 3}`));
+    // Claimed again by bob, heads inside and past the limit: conflicts found either way.
+    for (const i of [0, 17, 4095, 4096, 4399, 4420]) identities.push(dnOf('bob', `/O=org ${i % 4400}/CN=p${i % 3}`));
+    const r = await bothWays(people, identities, []);
+    expect(r.reference.skipped.conflicting).to.be.greaterThan(6);
+    expect(r.fromTable).to.deep.equal(r.reference);
+  });
+
   it('same bytes on a benchmark-shaped directory (2 DNs per account, OIDC identities, campaigns)', async () => {
     const n = 3000;
     const list = Array.from({ length: n }, (_, i) => ({ username: `user${i}`, active: i % 37 !== 0, gids: [400000 + (i % 50), 400000 + ((i * 7 + 3) % 50)] }));
