@@ -56,6 +56,7 @@ export class Claims {
   /** `owner` claims the key prefix+value; `seq` numbers the claim among all claims, in arrival order. */
   add(value: string, owner: number, seq: number): void {
     const n = this.count;
+    if (this.owner.length === 0) throw new Error('claims already merged');
     if (n === this.chunk.length) this.grow();
     let shared = -1;
     let rest = value;
@@ -136,7 +137,10 @@ export class Claims {
       m++;
       g = h;
     }
-    return new MergedKeys(this, keyClaim.slice(0, m), keyOwner.slice(0, m), first.slice(0, m), out.slice(0, m), conflicting);
+    // Only the values are read from here on: the per-claim owners and arrival numbers can go.
+    this.owner = new Int32Array(0);
+    this.seq = new Uint32Array(0);
+    return new MergedKeys(this, keyClaim.subarray(0, m), keyOwner.subarray(0, m), first.subarray(0, m), out.subarray(0, m), conflicting);
   }
 
   /** The value of claim c, as a string. */
