@@ -242,7 +242,11 @@ export class Claims {
         if (lt - lo > 1) stack.push(lo, lt, d);
         if (hi - gt > 1) stack.push(gt, hi, d);
         if (p < 0) {
-          // Every key in [lt, gt) ends here: equal keys, put back in arrival order (in place: no view per group).
+          // Every key in [lt, gt) ends here: equal keys, put back in arrival order (in place: no view per group, which are small).
+          if (gt - lt > 32) {
+            idx.subarray(lt, gt).sort();
+            break;
+          }
           for (let i = lt + 1; i < gt; i++) {
             const v = idx[i]!;
             let j = i;
