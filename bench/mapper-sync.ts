@@ -2,7 +2,10 @@
  * Benchmark (issue 4): a full `mapper-agent sync` against `ldapsearch -E pr=1000/noprompt` dumping
  * the same entries and attributes to a file, same directory, same run, several rounds. Prints the
  * median ratio (agent time / ldapsearch time), the agent's peak RSS, and the time of the daemon's
- * unchanged-directory check (one contextCSN read).
+ * unchanged-directory check (one contextCSN read). Then how the map's memory grows with the
+ * directory: peak RSS of the builder (bench/map-memory-probe.ts: the same entries generated, decoded
+ * and built into a written map, without a directory server) at 10k, 100k and 1M accounts
+ * (BENCH_MAP_SIZES to change them).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +54,15 @@ export async function benchMapperSync(scale: number): Promise<void> {
     await agentLdap.close();
     const check = median(checks);
     report('mapper-sync unchanged check', { median_ms: check, p99_ms: checks.sort((a, b) => a - b)[Math.floor(checks.length * 0.99)]! }, { ok: check < 20, target: '< 20 ms' });
+
+    const sizes = (process.env.BENCH_MAP_SIZES ?? '10000,100000,1000000').split(',').map(Number).filter((n) => n > 0);
+    const grows: Record<string, number> = {};
+    for (const accounts of sizes) {
+      const probe = runCommand(process.execPath, ['dist/bench/map-memory-probe.js', String(accounts), String(Math.round(accounts / 5)), String(Math.max(1, Math.round(accounts / 200))), join(dir, 'probe-map')]);
+      grows[`rss_mb_${accounts >= 1e6 ? `${accounts / 1e6}M` : `${accounts / 1e3}k`}`] = probe.peakRssMb;
+      rmSync(join(dir, 'probe-map'), { force: true });
+    }
+    if (sizes.length) report('mapper-sync memory growth', { ...grows, per_1k_accounts_mb: sizes.length > 1 ? (grows[Object.keys(grows).at(-1)!]! - grows[Object.keys(grows)[0]!]!) / ((sizes.at(-1)! - sizes[0]!) / 1000) : 0 });
   } finally {
     await slapd.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -100,42 +100,46 @@ export class PagedReader {
   }
 
   /**
-   * Stream every entry of a paged search to `visit`; resolves after the last page. Entries of page
-   * N are decoded and visited while the server prepares page N+1, so the client's work overlaps
-   * the server's instead of stalling it.
+   * Stream every entry of a paged search to `visit`; resolves after the last page. Each entry is
+   * decoded and visited as soon as its message is complete, while the rest of the page is still on
+   * its way: nothing of a page is kept, so no per-entry object outlives the moment it is visited
+   * (a page held for later would carry a thousand small buffers through the young generation into
+   * the old one, every page). An exception from `visit` ends the search with that exception.
    */
   async search(q: PagedSearch, visit: EntryVisitor): Promise<number> {
-    const wanted = new Set(q.attributes.map((a) => a.toLowerCase()));
+    const wanted = wantedOf(q.attributes);
     let cookie: Buffer = Buffer.alloc(0);
-    let previous: Buffer[] = [];
     let count = 0;
-    const drain = (entries: Buffer[]) => {
-      for (const body of entries) visit(...decodeEntry(body, wanted));
-      count += entries.length;
-    };
+    let visitorError: { error: unknown } | undefined;
     do {
       const filter = seq(0xa3, [octets(q.equality[0]), octets(q.equality[1])]);
       const req = seq(0x63, [octets(q.base), enumerated({ base: 0, one: 1, sub: 2 }[q.scope]), enumerated(0), int(0), int(0), bool(false), filter, seq(0x30, q.attributes.map(octets))]);
       const control = seq(0x30, [octets(PAGED_OID), bool(true), octetsBuf(seq(0x30, [int(q.pageSize), octetsBuf(cookie)]))]);
       let nextCookie: Buffer = Buffer.alloc(0);
-      const page: Buffer[] = [];
-      const done = this.request(req, (op, body, controls) => {
-        if (op === 0x64) {
-          page.push(body);
-          return false;
-        }
-        if (op === 0x73) return false; // referral continuation: not used in our tree
-        if (op !== 0x65) throw new DirectoryUnavailableError(`unexpected search answer 0x${op.toString(16)}`);
-        checkResult(body, `search ${q.base}`);
-        nextCookie = pagedCookie(controls);
-        return true;
-      }, seq(0xa0, [control]));
-      drain(previous);
-      await done;
-      previous = page;
+      try {
+        await this.request(req, (op, body, controls) => {
+          if (op === 0x64) {
+            const [dn, attrs] = decodeEntry(body, wanted);
+            try {
+              visit(dn, attrs);
+            } catch (error) {
+              visitorError = { error };
+              throw error;
+            }
+            count++;
+            return false;
+          }
+          if (op === 0x73) return false; // referral continuation: not used in our tree
+          if (op !== 0x65) throw new DirectoryUnavailableError(`unexpected search answer 0x${op.toString(16)}`);
+          checkResult(body, `search ${q.base}`);
+          nextCookie = pagedCookie(controls);
+          return true;
+        }, seq(0xa0, [control]));
+      } catch (err) {
+        throw visitorError ? visitorError.error : err;
+      }
       cookie = nextCookie;
     } while (cookie.length > 0);
-    drain(previous);
     return count;
   }
 
@@ -269,7 +273,32 @@ function checkResult(body: Buffer, what: string): void {
   throw new DirectoryUnavailableError(`${what} failed: LDAP result ${resultCode} ${body.toString('utf8', diag.start, diag.end)}`.trim());
 }
 
-function decodeEntry(body: Buffer, wanted: Set<string>): [string, Map<string, string[]>] {
+/** A requested attribute: its lower-cased name, and that name's bytes to match the answer's type against. */
+interface Wanted {
+  name: string;
+  bytes: Buffer;
+}
+
+function wantedOf(attributes: string[]): Wanted[] {
+  return [...new Set(attributes.map((a) => a.toLowerCase()))].map((name) => ({ name, bytes: Buffer.from(name, 'latin1') }));
+}
+
+/** The requested attribute whose name is buf[start, end) (ASCII, any case), or undefined. No string is made to find it. */
+function match(wanted: Wanted[], buf: Buffer, start: number, end: number): string | undefined {
+  const length = end - start;
+  next: for (const w of wanted) {
+    if (w.bytes.length !== length) continue;
+    for (let i = 0; i < length; i++) {
+      let c = buf[start + i]!;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== w.bytes[i]) continue next;
+    }
+    return w.name;
+  }
+  return undefined;
+}
+
+function decodeEntry(body: Buffer, wanted: Wanted[]): [string, Map<string, string[]>] {
   const dnTlv = need(body, 0, body.length);
   const dn = body.toString('utf8', dnTlv.start, dnTlv.end);
   const attrs = new Map<string, string[]>();
@@ -277,8 +306,8 @@ function decodeEntry(body: Buffer, wanted: Set<string>): [string, Map<string, st
   for (let p = list.start; p < list.end; ) {
     const attr = need(body, p, list.end);
     const type = need(body, attr.start, attr.end);
-    const name = body.toString('latin1', type.start, type.end).toLowerCase();
-    if (wanted.has(name)) {
+    const name = match(wanted, body, type.start, type.end);
+    if (name !== undefined) {
       const set = need(body, type.end, attr.end);
       const values: string[] = [];
       for (let q = set.start; q < set.end; ) {

@@ -1,7 +1,11 @@
 /**
  * Builds the map outputs from a directory snapshot: gPlazma multimap, optional grid-mapfile and
  * JSON snapshot. Deterministic: keys are sorted, so an unchanged directory gives byte-identical
- * files. Memory: one entry (key -> account) per identity; lines are produced while writing.
+ * files. Memory: no object per key or account. Each claim of a key is kept as its value's UTF-8
+ * bytes and a few numbers off the JavaScript heap (claims.ts); after the read the claims are sorted
+ * once and merged: equal keys meet there, so a key two accounts claim is found at that merge, with
+ * the same counts and messages, in the same order, as a lookup per claim would give. Accounts are
+ * flat tables (account-table.ts). Lines are produced while writing (straight into the file).
  *
  * Left out, each counted, and with a reason in `problems` where an operator should look:
  * accounts and identities that are not active (core/directory/status.ts: suspended, expired,
@@ -15,7 +19,9 @@
  * certificate at TLS by itself, so dropping the DN when the last certificate seen expires gains
  * nothing and locks out everyone who renewed without logging in to the portal since.
  */
-import type { DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
+import type { AccountLookup, DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
+import { AccountTable } from './account-table.js';
+import { Claims, type MergedKeys } from './claims.js';
 import { accountSuffix, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
 import type { TextSink } from './atomic-write.js';
 import { isActive } from '../../core/directory/status.js';
@@ -44,101 +50,201 @@ export const MULTIMAP_HEADER = '# gPlazma multimap written by campaign-guard map
 
 export async function buildMap(snapshot: DirectorySnapshot, options: BuildOptions): Promise<BuiltMap> {
   const skipped = { suspended: 0, revoked: 0, orphaned: 0, unmapped: 0, conflicting: 0, invalid: 0 };
-  const problems: string[] = [];
-  const byKey = new Map<string, MapAccount | null>(); // null: claimed by two accounts
+  const owners = ownersOf(snapshot.accounts);
+  // Problems found per identity, each with the number of claims made before it: the messages about
+  // keys claimed twice, found at the merge, go back in between them where a lookup per claim would have put them.
+  const streamed: string[] = [];
+  const streamedAt: number[] = [];
   const explained = new Set<string>();
   const aliases = normaliseAliases(options.oidcAliases);
-
-  const claim = (predicate: string, account: MapAccount) => {
-    const previous = byKey.get(predicate);
-    if (previous === null) return void skipped.conflicting++;
-    if (previous && previous !== account) {
-      byKey.set(predicate, null);
-      skipped.conflicting += 2;
-      problems.push(`${predicate}: claimed by both ${previous.username} and ${account.username}; left out for both`);
-      return;
-    }
-    byKey.set(predicate, account);
+  // Keys without their prefix: every `dn:` key sorts before every `oidc:` key, and within one type the prefix changes no order.
+  const dn = new Claims('dn:', '/');
+  const oidc = new Claims('oidc:');
+  let claims = 0;
+  const problem = (text: string) => {
+    streamed.push(text);
+    streamedAt.push(claims);
   };
+
   await snapshot.forEachIdentity((identity) => {
-    const account = snapshot.accounts.get(identity.owner);
-    if (!account) {
+    const account = owners.indexOf(identity.owner);
+    if (account < 0) {
       skipped.orphaned++;
-      problems.push(`${describe(identity)}: owner ${identity.owner} does not exist`);
+      problem(`${describe(identity)}: owner ${identity.owner} does not exist`);
       return;
     }
-    if (!account.active || !isActive(identity.status)) {
+    if (!owners.active(account) || !isActive(identity.status)) {
       const key = keyOf(identity, aliases);
       if (key) explained.add(key);
       for (const form of identity.certSubjectForms ?? []) explained.add(`dn:${form}`);
-      return void (account.active ? skipped.revoked++ : skipped.suspended++);
+      return void (owners.active(account) ? skipped.revoked++ : skipped.suspended++);
     }
     const ref = identity.ref;
     // The other forms dCache may compute for the subject (JDK 17 decodings) map to the same account.
     for (const form of identity.certSubjectForms ?? []) {
-      const p = dnPredicate(form);
-      if (typeof p === 'string') claim(p, account);
+      if (typeof dnPredicate(form) === 'string') dn.add(form, account, claims++);
     }
-    let predicate;
-    if (ref.type === 'x509') predicate = dnPredicate(ref.subject);
-    else {
-      const alias = aliases.get(ref.issuer.replace(/\/+$/, ''));
-      if (!alias) {
-        skipped.unmapped++;
-        problems.push(`${describe(identity)}: issuer has no gPlazma alias in agent.oidcAliases`);
+    if (ref.type === 'x509') {
+      const predicate = dnPredicate(ref.subject);
+      if (typeof predicate !== 'string') {
+        skipped.invalid++;
+        problem(`${describe(identity)}: ${predicate.refused}`);
         return;
       }
-      predicate = oidcPredicate(ref.subject, alias);
-    }
-    if (typeof predicate !== 'string') {
-      skipped.invalid++;
-      problems.push(`${describe(identity)}: ${predicate.refused}`);
+      dn.add(ref.subject, account, claims++);
       return;
     }
-    claim(predicate, account);
+    const alias = aliases.get(ref.issuer.replace(/\/+$/, ''));
+    if (!alias) {
+      skipped.unmapped++;
+      problem(`${describe(identity)}: issuer has no gPlazma alias in agent.oidcAliases`);
+      return;
+    }
+    const predicate = oidcPredicate(ref.subject, alias);
+    if (typeof predicate !== 'string') {
+      skipped.invalid++;
+      problem(`${describe(identity)}: ${predicate.refused}`);
+      return;
+    }
+    oidc.add(`${ref.subject}@${alias}`, account, claims++);
   });
+
+  const conflicts: { at: number; text: string }[] = [];
+  const usernameOf = (o: number) => owners.username(o);
+  const dnKeys = dn.merge(usernameOf, conflicts);
+  const oidcKeys = oidc.merge(usernameOf, conflicts);
+  skipped.conflicting += dnKeys.conflicting + oidcKeys.conflicting;
+  conflicts.sort((a, b) => a.at - b.at);
+  const problems: string[] = [];
+  let c = 0;
+  for (let i = 0; i < streamed.length; i++) {
+    while (c < conflicts.length && conflicts[c]!.at < streamedAt[i]!) problems.push(conflicts[c++]!.text);
+    problems.push(streamed[i]!);
+  }
+  while (c < conflicts.length) problems.push(conflicts[c++]!.text);
+
   for (const p of snapshot.problems) problems.push(p);
   skipped.invalid += snapshot.problems.length;
-  skipped.conflicting += leaveOutCrossMatches(byKey, problems);
+  skipped.conflicting += leaveOutMergedCrossMatches(dnKeys, oidcKeys, owners, problems);
 
-  for (const [k, a] of byKey) if (a === null) explained.add(k);
-  const keys = [...byKey.keys()].filter((k) => byKey.get(k) !== null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const suffixes = new Map<MapAccount, string>();
-  const suffixOf = (a: MapAccount) => {
-    let s = suffixes.get(a);
-    if (s === undefined) suffixes.set(a, (s = accountSuffix(a.username, a.uidNumber, a.gidNumber, a.campaignGids)));
-    return s;
+  for (const keys of [dnKeys, oidcKeys]) {
+    for (let i = 0; i < keys.size; i++) if (keys.out[i]) explained.add(keys.key(i));
+  }
+
+  // The grid-mapfile: DNs it can hold (no double quote), then without those its /LABEL= upper-casing would merge across accounts.
+  const gridOut = new Uint8Array(dnKeys.size);
+  const candidates: number[] = [];
+  for (let i = 0; i < dnKeys.size; i++) {
+    if (dnKeys.out[i]) continue;
+    if (typeof formatGridMapLine(dnKeys.value(i), 'x') === 'string') candidates.push(i);
+    else {
+      gridOut[i] = 1;
+      problems.push(`${dnKeys.key(i)}: not in the grid-mapfile: a grid-mapfile cannot hold a DN with a double quote`);
+    }
+  }
+  const clashing = gridClashes(candidates.length, (j) => dnKeys.key(candidates[j]!), (j) => dnKeys.owner[candidates[j]!]!, (o) => owners.username(o as number), problems);
+  for (const j of clashing) gridOut[candidates[j]!] = 1;
+
+  let lines = 0;
+  for (const keys of [dnKeys, oidcKeys]) for (let i = 0; i < keys.size; i++) if (!keys.out[i]) lines++;
+  let lastOwner = -1;
+  let lastSuffix = '';
+  const suffixOf = (o: number) => {
+    if (o !== lastOwner) {
+      lastSuffix = accountSuffix(owners.username(o), owners.uidNumber(o), owners.gidNumber(o), owners.campaignGids(o));
+      lastOwner = o;
+    }
+    return lastSuffix;
   };
-  const gridCandidates = keys.filter((k) => {
-    if (!k.startsWith('dn:')) return false;
-    const ok = typeof formatGridMapLine(k.slice(3), 'x') === 'string';
-    if (!ok) problems.push(`${k}: not in the grid-mapfile: a grid-mapfile cannot hold a DN with a double quote`);
-    return ok;
-  });
-  const gridKeys = withoutGridMapfileClashes(gridCandidates, (k) => byKey.get(k)!, problems);
 
   return {
-    lines: keys.length,
-    gridLines: gridKeys.length,
+    lines,
+    gridLines: candidates.length - clashing.size,
     skipped,
     problems,
     explained,
     writeMultimap(sink) {
       sink.write(MULTIMAP_HEADER);
-      for (const k of keys) sink.write(`${quote(k)}${suffixOf(byKey.get(k)!)}\n`);
+      for (const keys of [dnKeys, oidcKeys]) {
+        for (let i = 0; i < keys.size; i++) if (!keys.out[i]) sink.write(`${quote(keys.key(i))}${suffixOf(keys.owner[i]!)}\n`);
+      }
     },
     writeGridMapfile(sink) {
-      for (const k of gridKeys) sink.write(`${formatGridMapLine(k.slice(3), byKey.get(k)!.username) as string}\n`);
+      for (let i = 0; i < dnKeys.size; i++) {
+        if (!dnKeys.out[i] && !gridOut[i]) sink.write(`${formatGridMapLine(dnKeys.value(i), owners.username(dnKeys.owner[i]!)) as string}\n`);
+      }
     },
     writeJson(sink) {
       sink.write('[');
-      keys.forEach((k, i) => {
-        const a = byKey.get(k)!;
-        sink.write(`${i ? ',' : ''}\n ${JSON.stringify({ key: k, kind: k.startsWith('dn:') ? 'x509' : 'oidc', username: a.username, uid: a.uidNumber, gid: a.gidNumber, gids: a.campaignGids })}`);
-      });
+      let n = 0;
+      for (const keys of [dnKeys, oidcKeys]) {
+        for (let i = 0; i < keys.size; i++) {
+          if (keys.out[i]) continue;
+          const o = keys.owner[i]!;
+          const k = keys.key(i);
+          sink.write(`${n++ ? ',' : ''}\n ${JSON.stringify({ key: k, kind: k.startsWith('dn:') ? 'x509' : 'oidc', username: owners.username(o), uid: owners.uidNumber(o), gid: owners.gidNumber(o), gids: owners.campaignGids(o) })}`);
+        }
+      }
       sink.write('\n]\n');
     },
   };
+}
+
+/** Accounts by index, as the builder uses them: the reader's AccountTable as it is, any other lookup (tests) by object. */
+interface Owners {
+  indexOf(username: string): number;
+  username(i: number): string;
+  uidNumber(i: number): number;
+  gidNumber(i: number): number;
+  active(i: number): boolean;
+  campaignGids(i: number): number[];
+}
+
+function ownersOf(accounts: AccountLookup): Owners {
+  if (accounts instanceof AccountTable) return accounts;
+  const ids = new Map<MapAccount, number>();
+  const list: MapAccount[] = [];
+  return {
+    indexOf(username) {
+      const a = accounts.get(username);
+      if (!a) return -1;
+      let i = ids.get(a);
+      if (i === undefined) {
+        i = list.length;
+        ids.set(a, i);
+        list.push(a);
+      }
+      return i;
+    },
+    username: (i) => list[i]!.username,
+    uidNumber: (i) => list[i]!.uidNumber,
+    gidNumber: (i) => list[i]!.gidNumber,
+    active: (i) => list[i]!.active,
+    campaignGids: (i) => list[i]!.campaignGids,
+  };
+}
+
+/** leaveOutCrossMatches (below) on the merged keys: oidc keys visited in the order of their first claim, as it visits them. */
+function leaveOutMergedCrossMatches(dn: MergedKeys, oidc: MergedKeys, owners: Owners, problems: string[]): number {
+  let left = 0;
+  const clash = (mine: number, theirs: MergedKeys, t: number, why: string) => {
+    if (oidc.out[mine] || t < 0 || theirs.out[t]) return;
+    const a = oidc.owner[mine]!;
+    const b = theirs.owner[t]!;
+    if (a === b) return;
+    oidc.out[mine] = 1;
+    theirs.out[t] = 1;
+    left += 2;
+    problems.push(`a login of ${owners.username(a)} (${oidc.key(mine)}) would also match ${owners.username(b)}'s ${theirs.key(t)}: ${why}; both left out`);
+  };
+  const byFirstClaim = Array.from({ length: oidc.size }, (_, i) => i).sort((i, j) => oidc.first[i]! - oidc.first[j]!);
+  for (const k of byFirstClaim) {
+    const value = oidc.value(k);
+    const sub = value.slice(0, value.lastIndexOf('@'));
+    clash(k, dn, dn.find(value), 'a dn: line matches any principal of that name, and an OIDC login is named sub@alias');
+    clash(k, oidc, oidc.find(sub), 'an oidc: line also matches a login from any provider whose sub is the whole value');
+  }
+  return left;
 }
 
 /** Collect a producer's output as a string (dry runs and tests). */
@@ -188,18 +294,40 @@ export function leaveOutCrossMatches(byKey: Map<string, MapAccount | null>, prob
  * the first line wins. Such DNs of different accounts are left out of the grid-mapfile, and reported.
  */
 export function withoutGridMapfileClashes(keys: string[], accountOf: (key: string) => MapAccount, problems: string[]): string[] {
-  const byGridKey = new Map<string, string[]>();
-  for (const k of keys) {
-    const gk = k.slice(3).trim().replace(/\/[^=]+=/g, (label) => label.toUpperCase());
-    byGridKey.set(gk, [...(byGridKey.get(gk) ?? []), k]);
+  const clashing = gridClashes(keys.length, (i) => keys[i]!, (i) => accountOf(keys[i]!), (a) => (a as MapAccount).username, problems);
+  return keys.filter((_, i) => !clashing.has(i));
+}
+
+/**
+ * The positions of keys (`dn:…`, in the order given) to leave out of the grid-mapfile, reporting
+ * each group. Only a key its grid key changes (a lower-case label, spaces at the ends) can share a
+ * grid key with another one: those grid keys are collected first, then only keys landing on one of
+ * them are grouped, so memory is spent on the few such keys, not on every key.
+ */
+function gridClashes(n: number, keyAt: (i: number) => string, ownerAt: (i: number) => unknown, usernameOf: (owner: unknown) => string, problems: string[]): Set<number> {
+  const gridKey = (k: string) => k.slice(3).trim().replace(/\/[^=]+=/g, (label) => label.toUpperCase());
+  const changed = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const k = keyAt(i);
+    const gk = gridKey(k);
+    if (gk !== k.slice(3)) changed.add(gk);
   }
-  const out = new Set(keys);
-  for (const [gk, ks] of byGridKey) {
-    if (new Set(ks.map(accountOf)).size < 2) continue;
-    for (const k of ks) out.delete(k);
-    problems.push(`${ks.join(', ')} (${ks.map((k) => accountOf(k).username).join(', ')}): the same key ${JSON.stringify(gk)} in a grid-mapfile, which upper-cases every /LABEL=; left out of the grid-mapfile`);
+  const clashing = new Set<number>();
+  if (!changed.size) return clashing;
+  const byGridKey = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const gk = gridKey(keyAt(i));
+    if (!changed.has(gk)) continue;
+    const group = byGridKey.get(gk);
+    if (group) group.push(i);
+    else byGridKey.set(gk, [i]);
   }
-  return keys.filter((k) => out.has(k));
+  for (const [gk, group] of byGridKey) {
+    if (new Set(group.map(ownerAt)).size < 2) continue;
+    for (const i of group) clashing.add(i);
+    problems.push(`${group.map(keyAt).join(', ')} (${group.map((i) => usernameOf(ownerAt(i))).join(', ')}): the same key ${JSON.stringify(gk)} in a grid-mapfile, which upper-cases every /LABEL=; left out of the grid-mapfile`);
+  }
+  return clashing;
 }
 
 /** The key an identity's line would have (undefined when it could have none). */

@@ -2,9 +2,10 @@
  * Reads what the map needs from LDAP in three paged, streaming searches with the agent's
  * read-only account: campaigns (membership -> secondary gids, without memberships past their
  * cgMemberUntil), people (username, uid, primary gid,
- * status) and identities. Only the attributes the map uses are requested, and identities are
- * yielded page by page, so memory grows with the number of accounts (a small record each), not
- * with the number of identities or the size of the LDAP answers.
+ * status) and identities. Only the attributes the map uses are requested; accounts go into flat
+ * tables (account-table.ts: a few dozen bytes each, no object per account) and identities are
+ * yielded page by page, so what the reader holds grows with the number of accounts, not with the
+ * number of identities or the size of the LDAP answers.
  *
  * A directory that fails or stops answering part-way raises DirectoryUnavailableError: a map is
  * never built from a partial read.
@@ -17,6 +18,7 @@ import {
 } from '../../core/directory/decode.js';
 import type { Identity } from '../../core/directory/model.js';
 import { isActive } from '../../core/directory/status.js';
+import { AccountTable } from './account-table.js';
 
 export interface MapAccount {
   username: string;
@@ -32,9 +34,14 @@ export interface MapAccount {
 /** An identity as the map sees it: decoded by core/directory/decode.ts from the map's attributes. */
 export type MapIdentity = Identity;
 
+/** Accounts by username (the uid RDN of the person entry): an AccountTable from the reader, any Map in tests. */
+export interface AccountLookup {
+  get(username: string): MapAccount | undefined;
+  has(username: string): boolean;
+}
+
 export interface DirectorySnapshot {
-  /** by username (the uid RDN of the person entry) */
-  accounts: Map<string, MapAccount>;
+  accounts: AccountLookup;
   /** streams every identity to `visit` as it arrives; rejects if the read fails part-way */
   forEachIdentity(visit: (identity: MapIdentity) => void): Promise<void>;
   /** entries left out because they are malformed (filled while they are read) */
@@ -55,7 +62,7 @@ export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSi
   await reader.open();
   const problems: string[] = [];
   try {
-    const campaignGids = new Map<string, number[]>();
+    const accounts = new AccountTable();
     await reader.search({ base: layout.campaigns, scope: 'one', equality: ['objectClass', 'posixGroup'], attributes: CAMPAIGN_MAP_ATTRIBUTES, pageSize }, (dn, a) => {
       const campaign = decodeCampaign(dn, a, layout);
       if (typeof campaign === 'string') return void problems.push(`${dn}: ${campaign}`);
@@ -64,23 +71,16 @@ export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSi
         // expiry job may not have removed the memberUid yet: the map drops the gid on the date.
         const until = campaign.memberUntil[member];
         if (until && until.getTime() <= now.getTime()) continue;
-        const list = campaignGids.get(member);
-        if (list) list.push(campaign.gidNumber);
-        else campaignGids.set(member, [campaign.gidNumber]);
+        accounts.addMembership(member, campaign.gidNumber);
       }
     });
 
-    const accounts = new Map<string, MapAccount>();
     await reader.search({ base: layout.people, scope: 'one', equality: ['objectClass', 'posixAccount'], attributes: PERSON_MAP_ATTRIBUTES, pageSize }, (dn, a) => {
       const person = decodePerson(dn, a, layout);
       if (typeof person === 'string') return void problems.push(`${dn}: ${person}`);
-      const { username, uidNumber, gidNumber } = person;
-      accounts.set(username, {
-        username, uidNumber, gidNumber,
-        active: isActive(person.status),
-        campaignGids: (campaignGids.get(username) ?? []).sort((x, y) => x - y),
-      });
+      accounts.setPerson(person.username, person.uidNumber, person.gidNumber, isActive(person.status));
     });
+    accounts.seal();
 
     return {
       accounts,

@@ -1,0 +1,323 @@
+/**
+ * The map keys of one type (`dn:` or `oidc:`) as claimed by accounts, kept off the JavaScript heap:
+ * each value (the key without its prefix) as UTF-8 bytes in 1 MiB chunks, and per claim four
+ * numbers (where its bytes are, the account's index, the claim's arrival number). Hundreds of
+ * thousands of keys are then a few flat buffers that the garbage collector never copies or walks,
+ * instead of as many strings that each survive two scavenges on their way to the old generation.
+ *
+ * Grid DNs of one CA and organisation share everything up to their last RDN: with `splitAt: '/'`
+ * a value is kept as that shared part, stored once (up to MAX_PREFIXES of them), and its own rest.
+ *
+ * merge() sorts the claims once, in the order JavaScript compares the strings (UTF-16 code units),
+ * and makes one entry per key: a key claimed by more than one account is left out there, with the
+ * counts and message a lookup per claim would give.
+ */
+
+const CHUNK = 1 << 20;
+
+/**
+ * UTF-8 bytes compare in code point order; strings compare in UTF-16 code unit order, which puts
+ * U+10000.. (surrogates D800..DFFF) before U+E000..U+FFFF. Their lead bytes (F0..F4 and EE, EF)
+ * are re-ranked so that byte order is the string order. Only lead bytes take these values.
+ */
+const RANK = new Uint8Array(256).map((_, b) => b);
+[0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xee, 0xef].forEach((b, i) => (RANK[b] = 0xee + i));
+
+/** Shared parts kept at most; values whose shared part comes later are stored whole (a directory of unrelated DNs gains nothing from a dictionary). */
+const MAX_PREFIXES = 4096;
+
+/** Ranges shorter than this are sorted by insertion. */
+const SMALL = 12;
+
+export class Claims {
+  private readonly chunks: Buffer[] = [];
+  private used = CHUNK;
+  private count = 0;
+  private chunk = new Uint32Array(1024);
+  private start = new Uint32Array(1024);
+  private length = new Uint32Array(1024);
+  private owner = new Int32Array(1024);
+  private seq = new Uint32Array(1024);
+  /** the claim's shared part (index into the dictionary below), or -1 */
+  private shared = new Int32Array(1024);
+  private readonly sharedIds = new Map<string, number>();
+  private readonly sharedText: string[] = [];
+  private readonly sharedChunk = new Uint32Array(MAX_PREFIXES);
+  private readonly sharedStart = new Uint32Array(MAX_PREFIXES);
+  private readonly sharedLength = new Uint32Array(MAX_PREFIXES);
+
+  /** `prefix`: the key's type prefix (`dn:`); `splitAt`: values share what comes before the last such character */
+  constructor(readonly prefix: string, private readonly splitAt?: string) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** `owner` claims the key prefix+value; `seq` numbers the claim among all claims, in arrival order. */
+  add(value: string, owner: number, seq: number): void {
+    const n = this.count;
+    if (this.owner.length === 0) throw new Error('claims already merged');
+    if (n === this.chunk.length) this.grow();
+    let shared = -1;
+    let rest = value;
+    const cut = this.splitAt === undefined ? -1 : value.lastIndexOf(this.splitAt);
+    if (cut > 0) {
+      const head = value.slice(0, cut);
+      let id = this.sharedIds.get(head);
+      if (id === undefined && this.sharedText.length < MAX_PREFIXES) {
+        id = this.sharedText.length;
+        const [c, s, l] = this.store(head);
+        this.sharedChunk[id] = c;
+        this.sharedStart[id] = s;
+        this.sharedLength[id] = l;
+        this.sharedText.push(head);
+        this.sharedIds.set(head, id);
+      }
+      if (id !== undefined) {
+        shared = id;
+        rest = value.slice(cut);
+      }
+    }
+    const [c, s, l] = this.store(rest);
+    this.chunk[n] = c;
+    this.start[n] = s;
+    this.length[n] = l;
+    this.shared[n] = shared;
+    this.owner[n] = owner;
+    this.seq[n] = seq;
+    this.count = n + 1;
+  }
+
+  /** Append the UTF-8 bytes of text to the arena: [chunk, start, length]. */
+  private store(text: string): [number, number, number] {
+    let room = this.chunks.length ? this.chunks[this.chunks.length - 1]!.length - this.used : 0;
+    if (text.length * 3 > room) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > room) {
+        this.chunks.push(Buffer.allocUnsafeSlow(Math.max(CHUNK, bytes)));
+        this.used = 0;
+        room = this.chunks[this.chunks.length - 1]!.length;
+      }
+    }
+    const start = this.used;
+    const written = this.chunks[this.chunks.length - 1]!.write(text, start, 'utf8');
+    this.used += written;
+    return [this.chunks.length - 1, start, written];
+  }
+
+  /**
+   * One entry per key, sorted. Claims of one key are taken in arrival order: a key whose claims name
+   * more than one account is left out, counting two at the first claim by another account and one
+   * for every later claim, and reported (with the number of the claim that made it a conflict).
+   */
+  merge(usernameOf: (owner: number) => string, conflicts: { at: number; text: string }[]): MergedKeys {
+    const n = this.count;
+    const order = this.sorted();
+    const keyClaim = new Uint32Array(n);
+    const keyOwner = new Int32Array(n);
+    const first = new Uint32Array(n);
+    const out = new Uint8Array(n);
+    let conflicting = 0;
+    let m = 0;
+    for (let g = 0; g < n; ) {
+      const c0 = order[g]!;
+      let h = g + 1;
+      while (h < n && this.equal(c0, order[h]!)) h++;
+      const o = this.owner[c0]!;
+      let d = g + 1;
+      while (d < h && this.owner[order[d]!] === o) d++;
+      keyClaim[m] = c0;
+      keyOwner[m] = o;
+      first[m] = this.seq[c0]!;
+      if (d < h) {
+        out[m] = 1;
+        conflicting += 2 + (h - d - 1);
+        conflicts.push({ at: this.seq[order[d]!]!, text: `${this.prefix}${this.value(c0)}: claimed by both ${usernameOf(o)} and ${usernameOf(this.owner[order[d]!]!)}; left out for both` });
+      }
+      m++;
+      g = h;
+    }
+    // Only the values are read from here on: the per-claim owners and arrival numbers can go.
+    this.owner = new Int32Array(0);
+    this.seq = new Uint32Array(0);
+    return new MergedKeys(this, keyClaim.subarray(0, m), keyOwner.subarray(0, m), first.subarray(0, m), out.subarray(0, m), conflicting);
+  }
+
+  /** The value of claim c, as a string. */
+  value(c: number): string {
+    const s = this.start[c]!;
+    const rest = this.chunks[this.chunk[c]!]!.toString('utf8', s, s + this.length[c]!);
+    const shared = this.shared[c]!;
+    return shared < 0 ? rest : this.sharedText[shared]! + rest;
+  }
+
+  /** Claims c and query (UTF-8 bytes) in string order: negative, 0 or positive. */
+  compareTo(c: number, query: Buffer): number {
+    for (let d = 0; ; d++) {
+      const a = this.charAt(c, d);
+      const b = d < query.length ? RANK[query[d]!]! : -1;
+      if (a !== b) return a - b;
+      if (a < 0) return 0;
+    }
+  }
+
+  private equal(a: number, b: number): boolean {
+    // A value's shared part depends on the value alone (the dictionary only grows, and a part once in it is always used): equal values share it.
+    if (this.shared[a] !== this.shared[b]) return false;
+    const len = this.length[a]!;
+    if (this.length[b] !== len) return false;
+    const ba = this.chunks[this.chunk[a]!]!;
+    const bb = this.chunks[this.chunk[b]!]!;
+    const sa = this.start[a]!;
+    const sb = this.start[b]!;
+    // Sorted neighbours share long prefixes: compare from the end.
+    for (let i = len - 1; i >= 0; i--) if (ba[sa + i] !== bb[sb + i]) return false;
+    return true;
+  }
+
+  /** The character at depth d of claim c: its byte's rank, or -1 past the end. */
+  private charAt(c: number, d: number): number {
+    const shared = this.shared[c]!;
+    if (shared >= 0) {
+      const l = this.sharedLength[shared]!;
+      if (d < l) return RANK[this.chunks[this.sharedChunk[shared]!]![this.sharedStart[shared]! + d]!]!;
+      d -= l;
+    }
+    return d < this.length[c]! ? RANK[this.chunks[this.chunk[c]!]![this.start[c]! + d]!]! : -1;
+  }
+
+  /** Claims c and e compared from depth d on, equal keys in arrival order. */
+  private compareFrom(c: number, e: number, d: number): number {
+    for (;; d++) {
+      const a = this.charAt(c, d);
+      const b = this.charAt(e, d);
+      if (a !== b) return a - b;
+      if (a < 0) return c - e;
+    }
+  }
+
+  /**
+   * Claim indices in key order, equal keys in arrival order: a three-way radix quicksort
+   * (Bentley and Sedgewick) on the bytes, which reads a common prefix once per level instead of
+   * once per comparison. An explicit stack: keys sharing a long prefix cannot exhaust the call stack.
+   */
+  private sorted(): Uint32Array {
+    const n = this.count;
+    const idx = new Uint32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = i;
+    const stack: number[] = [0, n, 0];
+    while (stack.length) {
+      const d0 = stack.pop()!;
+      let hi = stack.pop()!;
+      let lo = stack.pop()!;
+      let d = d0;
+      while (hi - lo > 1) {
+        if (hi - lo < SMALL) {
+          for (let i = lo + 1; i < hi; i++) {
+            const v = idx[i]!;
+            let j = i;
+            while (j > lo && this.compareFrom(idx[j - 1]!, v, d) > 0) {
+              idx[j] = idx[j - 1]!;
+              j--;
+            }
+            idx[j] = v;
+          }
+          break;
+        }
+        const p = median(this.charAt(idx[lo]!, d), this.charAt(idx[(lo + hi) >>> 1]!, d), this.charAt(idx[hi - 1]!, d));
+        let lt = lo;
+        let gt = hi;
+        for (let i = lo; i < gt; ) {
+          const c = this.charAt(idx[i]!, d);
+          if (c < p) {
+            const t = idx[lt]!;
+            idx[lt++] = idx[i]!;
+            idx[i++] = t;
+          } else if (c > p) {
+            const t = idx[--gt]!;
+            idx[gt] = idx[i]!;
+            idx[i] = t;
+          } else i++;
+        }
+        if (lt - lo > 1) stack.push(lo, lt, d);
+        if (hi - gt > 1) stack.push(gt, hi, d);
+        if (p < 0) {
+          // Every key in [lt, gt) ends here: equal keys, put back in arrival order (in place: no view per group, which are small).
+          if (gt - lt > 32) {
+            idx.subarray(lt, gt).sort();
+            break;
+          }
+          for (let i = lt + 1; i < gt; i++) {
+            const v = idx[i]!;
+            let j = i;
+            while (j > lt && idx[j - 1]! > v) {
+              idx[j] = idx[j - 1]!;
+              j--;
+            }
+            idx[j] = v;
+          }
+          break;
+        }
+        lo = lt;
+        hi = gt;
+        d++;
+      }
+    }
+    return idx;
+  }
+
+  private grow(): void {
+    const twice = <T extends Uint32Array | Int32Array>(a: T): T => {
+      const b = new (a.constructor as { new (n: number): T })(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.chunk = twice(this.chunk);
+    this.start = twice(this.start);
+    this.length = twice(this.length);
+    this.owner = twice(this.owner);
+    this.seq = twice(this.seq);
+    this.shared = twice(this.shared);
+  }
+}
+
+function median(a: number, b: number, c: number): number {
+  return a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+}
+
+/** One entry per key of a type, in key order; `out` marks keys left out (claimed by two accounts, or clashing with another account's key). */
+export class MergedKeys {
+  constructor(
+    private readonly claims: Claims,
+    private readonly claim: Uint32Array,
+    readonly owner: Int32Array,
+    /** arrival number of the key's first claim */
+    readonly first: Uint32Array,
+    readonly out: Uint8Array,
+    readonly conflicting: number,
+  ) {}
+
+  get size(): number {
+    return this.claim.length;
+  }
+  value(i: number): string {
+    return this.claims.value(this.claim[i]!);
+  }
+  key(i: number): string {
+    return this.claims.prefix + this.value(i);
+  }
+  /** index of the key with this value, or -1 */
+  find(value: string): number {
+    const query = Buffer.from(value, 'utf8');
+    let lo = 0;
+    let hi = this.claim.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.claims.compareTo(this.claim[mid]!, query);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
