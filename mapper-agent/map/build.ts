@@ -224,7 +224,20 @@ function ownersOf(accounts: AccountLookup): Owners {
   };
 }
 
-/** leaveOutCrossMatches (below) on the merged keys: oidc keys visited in the order of their first claim, as it visits them. */
+/**
+ * Lines a login of ANOTHER account would match in dCache, left out for both accounts (returns how
+ * many lines). From dCache's GplazmaMultiMapFile (modules/gplazma2-multimap) matchers:
+ *  - `dn:X` is GlobusPrincipal(X)::equals, and SimplePrincipal.equals compares getName() with any
+ *    principal: an OIDC login's OidcSubjectPrincipal (and JwtSubPrincipal) is named "sub@op"
+ *    (OidcSubjectPrincipal.getName, OpScopedPrincipal), so `dn:X` matches the OIDC login whose
+ *    sub@alias is X;
+ *  - `oidc:V` matches an OidcSubjectPrincipal whose sub claim equals the whole V ("backwards
+ *    compatibility"), besides sub and OP split at the last '@': so `oidc:S@A` also matches a login,
+ *    from any provider, whose sub is literally "S@A".
+ * A token's `name` and `email` claims become principals too under the default OIDC profile; those
+ * are not in the directory: docs/dcache.md says which profile to use, and `doctor` checks it.
+ * Works on the merged keys: oidc keys visited in the order of their first claim.
+ */
 function leaveOutMergedCrossMatches(dn: MergedKeys, oidc: MergedKeys, owners: Owners, problems: string[]): number {
   let left = 0;
   const clash = (mine: number, theirs: MergedKeys, t: number, why: string) => {
@@ -252,40 +265,6 @@ export function render(produce: (sink: TextSink) => void): string {
   const parts: string[] = [];
   produce({ write: (t) => void parts.push(t) });
   return parts.join('');
-}
-
-/**
- * Lines a login of ANOTHER account would match in dCache, left out for both accounts (returns how
- * many lines). From dCache's GplazmaMultiMapFile (modules/gplazma2-multimap) matchers:
- *  - `dn:X` is GlobusPrincipal(X)::equals, and SimplePrincipal.equals compares getName() with any
- *    principal: an OIDC login's OidcSubjectPrincipal (and JwtSubPrincipal) is named "sub@op"
- *    (OidcSubjectPrincipal.getName, OpScopedPrincipal), so `dn:X` matches the OIDC login whose
- *    sub@alias is X;
- *  - `oidc:V` matches an OidcSubjectPrincipal whose sub claim equals the whole V ("backwards
- *    compatibility"), besides sub and OP split at the last '@': so `oidc:S@A` also matches a login,
- *    from any provider, whose sub is literally "S@A".
- * A token's `name` and `email` claims become principals too under the default OIDC profile; those
- * are not in the directory: docs/dcache.md says which profile to use, and `doctor` checks it.
- */
-export function leaveOutCrossMatches(byKey: Map<string, MapAccount | null>, problems: string[]): number {
-  let left = 0;
-  const clash = (mine: string, theirs: string, why: string) => {
-    const a = byKey.get(mine);
-    const b = byKey.get(theirs);
-    if (!a || !b || a === b) return;
-    byKey.set(mine, null);
-    byKey.set(theirs, null);
-    left += 2;
-    problems.push(`a login of ${a.username} (${mine}) would also match ${b.username}'s ${theirs}: ${why}; both left out`);
-  };
-  for (const key of [...byKey.keys()]) {
-    if (!key.startsWith('oidc:')) continue;
-    const value = key.slice('oidc:'.length);
-    const sub = value.slice(0, value.lastIndexOf('@'));
-    clash(key, `dn:${value}`, 'a dn: line matches any principal of that name, and an OIDC login is named sub@alias');
-    clash(key, `oidc:${sub}`, 'an oidc: line also matches a login from any provider whose sub is the whole value');
-  }
-  return left;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * An identity is refused when dCache would let another account's login match its map line, or its
  * login match another account's line — the same cross-type rules the agent applies to the map
- * (mapper-agent/map/build.ts leaveOutCrossMatches, from dCache's GplazmaMultiMapFile):
+ * (mapper-agent/map/build.ts leaveOutMergedCrossMatches, from dCache's GplazmaMultiMapFile):
  *  - a `dn:X` line matches any principal named X, and an OIDC login is named `sub@alias`;
  *  - an `oidc:S@A` line also matches a login, from any provider, whose sub is the whole "S@A".
  * The portal knows each provider's gPlazma alias from `portal.oidcProviders[].gplazmaAlias`;
