@@ -46,7 +46,7 @@ function load(): Backend {
   const here = dirname(fileURLToPath(import.meta.url));
   // from mapper-agent/ingest/native (tsx) or dist/mapper-agent/ingest/native (built): the package root
   const candidates = ['../../..', '../../../..'].map((up) => resolve(here, up, 'build/Release/guard_fs.node'));
-  let problem = `not built (${candidates[0]} missing: npm run build:native)`;
+  let problem = "not built (no build/Release/guard_fs.node: npm run build:native)";
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
