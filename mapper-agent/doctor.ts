@@ -71,6 +71,12 @@ export async function runDoctor(cfg: AgentConfig, ldap: LdapConnection): Promise
   }
   findings.push(...checkOidcProviders(cfg.agent.dcacheConfigFiles, Object.values(cfg.agent.oidcAliases)));
   findings.push(...checkLandingPrivacy(cfg.agent.ingest.roots));
+  if (cfg.agent.ingest.roots.length) {
+    const { fileBackend } = await import('./ingest/safe-file.js');
+    const native = fileBackend.name === 'native';
+    // the pure-JS path keeps every rule, only slower: worth a note, not a failure
+    findings.push({ ok: true, check: 'ingest file primitives', detail: native ? `native (${fileBackend.why})` : `pure JS (native ${fileBackend.why}); ingest and lifting are slower` });
+  }
   if (cfg.ldap.passwordFile) findings.push(checkSecretFile(cfg.ldap.passwordFile));
   const reachable = await ldap.ping(cfg.ldap.baseDn).then(() => undefined, (err: Error) => err.message);
   findings.push({ ok: !reachable, check: `directory ${cfg.ldap.url ?? '(managed slapd)'}${cfg.ldap.startTls ? ' with StartTLS' : ''}`, detail: reachable ?? 'reachable, bound as the agent' });

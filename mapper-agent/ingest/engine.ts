@@ -24,7 +24,7 @@ import type { Classification, Classifier } from '../../core/embargo/classify.js'
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyOwnership, close, locate, openBeneath, openChild, ownershipOf, readStart, Refused, walkSafely, type DirHandle, type OpenedFile } from './safe-file.js';
+import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, walkSafely, type DirHandle, type OpenedFile, type OpenedStart } from './safe-file.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange } from './journal.js';
 
@@ -208,7 +208,7 @@ export class IngestEngine {
       }
       if (st.isSymbolicLink()) this.refuse(p, 'is a symbolic link');
       else if (st.isDirectory()) await this.walk(abs);
-      else if (this.file(abs, () => openChild(parent, name), { dir: parent, name })) await this.flush();
+      else if (this.file(abs, { dir: parent, name })) await this.flush();
     } finally {
       close(parent.fd);
     }
@@ -218,16 +218,20 @@ export class IngestEngine {
   private async walk(top: string): Promise<void> {
     for (const item of walkSafely([top], this.roots, { recursive: this.o.recursive !== false })) {
       if (item.kind === 'file') {
-        if (this.file(item.path, item.open, item)) await this.flush();
+        if (this.file(item.path, item)) await this.flush();
       } else if (item.kind !== 'directory') this.refuse(item.path, item.reason);
     }
   }
 
-  /** Look at one file, plan its change; true when the batch is full and must be flushed. Synchronous: no promise per file. */
-  private file(path: string, open: () => OpenedFile, place: Place): boolean {
+  /**
+   * Look at one file, plan its change; true when the batch is full and must be flushed. Synchronous:
+   * no promise per file. Its first block is read as it is opened (one native call), except where
+   * most files are skipped on their status alone (enforcement, an incremental pass).
+   */
+  private file(path: string, place: Place): boolean {
     let opened;
     try {
-      opened = open();
+      opened = openChildStart(place.dir, place.name, this.o.enforce || this.changedSinceMs !== undefined ? undefined : this.block);
     } catch (err) {
       this.report.files++;
       this.refuse(path, err instanceof Refused ? err.message : `cannot open: ${(err as Error).message}`);
@@ -273,9 +277,11 @@ export class IngestEngine {
    * Classify and decide; never throws. Any failure (an unreadable or hostile header, an I/O error,
    * a bug) ends in quarantine with the reason: world access removed, owner and group kept.
    */
-  private decideSafely(path: string, opened: OpenedFile, current: Ownership, place?: Place): Decision {
+  private decideSafely(path: string, opened: OpenedStart, current: Ownership, place?: Place): Decision {
     try {
-      const read = readFitsFromFd(opened.fd, readStart(opened.fd, this.block), path, { size: opened.stat.size });
+      const start = opened.start ?? readStart(opened.fd, this.block);
+      if (start instanceof Error) throw start;
+      const read = readFitsFromFd(opened.fd, start, path, { size: opened.stat.size });
       let classification = this.o.classifier.classify(path, read.kind === 'fits' ? read.headers : undefined);
       if (read.kind === 'not-fits' && classification.kind === 'public' && !classification.campaign) classification = this.attribute(path, classification, place);
       const campaign = classification.kind === 'science' ? classification.campaign : undefined;

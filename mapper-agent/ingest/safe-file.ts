@@ -12,11 +12,21 @@
  *    the roots, e.g. /etc/shadow, looks like a regular file here);
  *  - fchown/fchmod on that descriptor, never chown/chmod on a path. Reads (headers, checksums)
  *    go through the same descriptor.
+ * Two implementations of the same rules, chosen at load (native/index.ts): the native primitives
+ * (openat on the parent's descriptor itself, fstat, the checks and the first block's read in one
+ * call; fchown + fchmod in one; directories listed with getdents64 on their descriptor) when the
+ * addon is built, and Node's fs otherwise (or with CAMPAIGN_GUARD_FS=js). Both give the same
+ * refusals with the same reasons; the ingest tests run against both.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, opendirSync, openSync, readSync, type Dir, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, opendirSync, openSync, readSync, type Dir } from 'node:fs';
 import { sep } from 'node:path';
 import { CampaignGuardError } from '../../core/errors.js';
 import type { Ownership } from '../../core/embargo/policy.js';
+import { backend, DIR_BATCH, DT, errnoError, OPEN, PHASE, S } from './native/index.js';
+
+const addon = backend.addon;
+/** Which implementation is in use ('native' or 'js') and why (the agent logs it, doctor reports it). */
+export const fileBackend = { name: backend.name, why: backend.why } as const;
 
 /** This file or directory is not one the agent may change; the reason says why. Nothing was changed. */
 export class Refused extends CampaignGuardError {
@@ -28,9 +38,22 @@ export class Refused extends CampaignGuardError {
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
 const DIR_FLAGS = OPEN_FLAGS | constants.O_DIRECTORY;
 
+/** What the checks and decisions use of fstat (a Node Stats has these too). */
+export interface FileStat {
+  dev: number;
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
 export interface OpenedFile {
   fd: number;
-  stat: Stats;
+  stat: FileStat;
   /** the path under its root, built from the names opened (never re-opened by path) */
   realPath: string;
 }
@@ -60,11 +83,13 @@ function refusedFor(err: unknown): Refused {
   return new Refused(`cannot open: ${code ?? (err as Error).message}`, { cause: err });
 }
 
-function notRegular(stat: Stats): string {
-  return stat.isFIFO() ? 'is a FIFO' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'is a device' : stat.isSocket() ? 'is a socket' : 'is not a regular file';
+function notRegular(mode: number): string {
+  const type = mode & constants.S_IFMT;
+  return type === constants.S_IFIFO ? 'is a FIFO' : type === constants.S_IFCHR || type === constants.S_IFBLK ? 'is a device' : type === constants.S_IFSOCK ? 'is a socket' : 'is not a regular file';
 }
 
 function openChecked(path: string, kind: 'file' | 'directory', realPath: string): OpenedFile {
+  if (addon) return openNative(-100 /* AT_FDCWD */, path, OPEN.PATH | (kind === 'directory' ? OPEN.DIRECTORY : 0), kind, realPath);
   let fd: number;
   try {
     fd = openSync(path, kind === 'directory' ? DIR_FLAGS : OPEN_FLAGS);
@@ -74,7 +99,7 @@ function openChecked(path: string, kind: 'file' | 'directory', realPath: string)
   try {
     const stat = fstatSync(fd);
     if (kind === 'directory' && !stat.isDirectory()) throw new Refused('is not a directory');
-    if (kind === 'file' && !stat.isFile()) throw new Refused(notRegular(stat));
+    if (kind === 'file' && !stat.isFile()) throw new Refused(notRegular(stat.mode));
     if (kind === 'file' && stat.nlink !== 1) throw new Refused(`has ${stat.nlink} hard links`);
     return { fd, stat, realPath };
   } catch (err) {
@@ -83,10 +108,67 @@ function openChecked(path: string, kind: 'file' | 'directory', realPath: string)
   }
 }
 
+/** The native twin of openChecked: open, fstat and the checks in one call; the first block too when `start` is given. */
+const statOut = new Float64Array(S.SLOTS);
+function openNative(dirFd: number, name: string, flags: number, kind: 'file' | 'directory', realPath: string, start?: Buffer): OpenedStart {
+  const fd = addon!.openAt(dirFd, name, flags, statOut, start);
+  if (fd < 0) {
+    switch (statOut[S.PHASE]) {
+      case PHASE.NAME:
+        throw new Refused('is not a plain file name');
+      case PHASE.OPEN:
+        throw refusedFor(errnoError(statOut[S.ERRNO]!, 'open'));
+      case PHASE.FSTAT:
+        throw errnoError(statOut[S.ERRNO]!, 'fstat');
+      default: {
+        const mode = statOut[S.MODE]!;
+        if (kind === 'directory') throw new Refused('is not a directory');
+        if ((mode & constants.S_IFMT) !== constants.S_IFREG) throw new Refused(notRegular(mode));
+        throw new Refused(`has ${statOut[S.NLINK]} hard links`);
+      }
+    }
+  }
+  const stat: FileStat = {
+    dev: statOut[S.DEV]!, ino: statOut[S.INO]!, mode: statOut[S.MODE]!, nlink: statOut[S.NLINK]!, uid: statOut[S.UID]!, gid: statOut[S.GID]!,
+    size: statOut[S.SIZE]!, mtimeMs: statOut[S.MTIME_MS]!, ctimeMs: statOut[S.CTIME_MS]!,
+  };
+  if (!start) return { fd, stat, realPath };
+  const got = statOut[S.READ]!;
+  return { fd, stat, realPath, start: got >= 0 ? start.subarray(0, got) : errnoError(-got, 'read') };
+}
+
+function plainName(name: string): void {
+  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new Refused('is not a plain file name');
+}
+
 /** Open `name` (a single path component) inside a directory we hold open. */
 export function openChild(dir: DirHandle, name: string, kind: 'file' | 'directory' = 'file'): OpenedFile {
-  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new Refused('is not a plain file name');
+  plainName(name);
+  if (addon) return openNative(dir.fd, name, kind === 'directory' ? OPEN.DIRECTORY : OPEN.FILE, kind, `${dir.realPath}/${name}`);
   return openChecked(`/proc/self/fd/${dir.fd}/${name}`, kind, `${dir.realPath}/${name}`);
+}
+
+/** A file opened with its first bytes read through the descriptor, or the error that read gave (the file stays open). */
+export interface OpenedStart extends OpenedFile {
+  start?: Buffer | Error;
+}
+
+/**
+ * openChild for a file, reading up to buf.length bytes from its start into buf (readStart) in the
+ * same step (no buf: no read): with the native primitives one call does open, fstat, the checks
+ * and the read.
+ */
+export function openChildStart(dir: DirHandle, name: string, buf: Buffer | undefined): OpenedStart {
+  plainName(name);
+  if (addon) return openNative(dir.fd, name, OPEN.FILE, 'file', `${dir.realPath}/${name}`, buf);
+  const opened: OpenedStart = openChecked(`/proc/self/fd/${dir.fd}/${name}`, 'file', `${dir.realPath}/${name}`);
+  if (!buf) return opened;
+  try {
+    opened.start = readStart(opened.fd, buf);
+  } catch (err) {
+    opened.start = err as Error;
+  }
+  return opened;
 }
 
 /**
@@ -99,25 +181,30 @@ export function openBeneath(path: string, roots: string[], kind: 'file' | 'direc
   let current = openChecked(where.root, 'directory', where.root);
   if (where.names.length === 0) {
     if (kind === 'directory') return current;
-    closeSync(current.fd);
+    close(current.fd);
     throw new Refused('is a data root, not a file');
   }
   try {
     for (let i = 0; i < where.names.length; i++) {
       const last = i === where.names.length - 1;
       const next = openChild({ fd: current.fd, realPath: current.realPath }, where.names[i]!, last ? kind : 'directory');
-      closeSync(current.fd);
+      close(current.fd);
       current = next;
     }
     return current;
   } catch (err) {
-    closeSync(current.fd);
+    close(current.fd);
     throw err;
   }
 }
 
 /** Read up to buf.length bytes from the start of the file (one call for the common one-block header). */
 export function readStart(fd: number, buf: Buffer): Buffer {
+  if (addon) {
+    const n = addon.readAt(fd, buf);
+    if (n < 0) throw errnoError(-n, 'read');
+    return buf.subarray(0, n);
+  }
   let got = 0;
   while (got < buf.length) {
     const n = readSync(fd, buf, got, buf.length - got, got);
@@ -133,16 +220,23 @@ export function readStart(fd: number, buf: Buffer): Buffer {
  * chown comes first because it may clear setuid/setgid on files.
  */
 export function applyOwnership(fd: number, target: Ownership, before: Ownership): void {
+  if (addon) {
+    const r = addon.apply(fd, target.uid, target.gid, target.mode & 0o7777, target.uid !== before.uid || target.gid !== before.gid);
+    if (r < 0) throw errnoError(Math.floor(-r / 4), -r % 4 === 1 ? 'fchown' : 'fchmod');
+    return;
+  }
   if (target.uid !== before.uid || target.gid !== before.gid) fchownSync(fd, target.uid, target.gid);
   fchmodSync(fd, target.mode & 0o7777);
 }
 
-export function ownershipOf(stat: Stats): Ownership {
+export function ownershipOf(stat: FileStat): Ownership {
   return { uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 };
 }
 
 export function close(fd: number): void {
-  closeSync(fd);
+  if (!addon) return closeSync(fd);
+  const r = addon.close(fd);
+  if (r < 0) throw errnoError(-r, 'close');
 }
 
 export type WalkItem =
@@ -164,8 +258,71 @@ export interface WalkOptions {
   files?: boolean;
 }
 
+/** A file entry of the walk (a class, so no closure is made per file). */
+class FileItem {
+  readonly kind = 'file' as const;
+  constructor(readonly path: string, readonly name: string, readonly dir: DirHandle) {}
+  open(): OpenedFile {
+    return openChild(this.dir, this.name);
+  }
+}
+
+/** One directory's entries as they are read: next() sets name and type (a DT_* value), false at the end. */
+interface Listing {
+  name: string;
+  type: number;
+  next(): boolean;
+  close(): void;
+}
+
+/** Node's Dir on the directory's descriptor (as /proc/self/fd/N); closing it closes the descriptor too. */
+class JsListing implements Listing {
+  name = '';
+  type = DT.UNKNOWN as number;
+  private readonly dir: Dir;
+  constructor(private readonly fd: number) {
+    this.dir = opendirSync(`/proc/self/fd/${fd}`);
+  }
+  next(): boolean {
+    const entry = this.dir.readSync();
+    if (!entry) return false;
+    this.name = entry.name;
+    this.type = entry.isDirectory() ? DT.DIR : entry.isFile() ? DT.REG : entry.isSymbolicLink() ? DT.LNK : entry.isFIFO() ? DT.FIFO : DT.UNKNOWN;
+    return true;
+  }
+  close(): void {
+    this.dir.closeSync();
+    closeSync(this.fd);
+  }
+}
+
+/** getdents64 on the directory's own descriptor, a batch per call; closing it closes the descriptor. */
+class NativeListing implements Listing {
+  name = '';
+  type = DT.UNKNOWN as number;
+  private names: string[] = [];
+  private at = 0;
+  private readonly types = new Uint8Array(DIR_BATCH);
+  constructor(private readonly fd: number) {}
+  next(): boolean {
+    if (this.at === this.names.length) {
+      const got = addon!.readDir(this.fd, this.types);
+      if (typeof got === 'number') throw errnoError(-got, 'scandir');
+      if (got.length === 0) return false;
+      this.names = got;
+      this.at = 0;
+    }
+    this.type = this.types[this.at]!;
+    this.name = this.names[this.at++]!;
+    return true;
+  }
+  close(): void {
+    close(this.fd);
+  }
+}
+
 interface Frame extends DirHandle {
-  listing: Dir;
+  listing: Listing;
 }
 
 /**
@@ -189,10 +346,10 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
     const stack: Frame[] = [];
     const push = (d: DirHandle): boolean => {
       try {
-        stack.push({ ...d, listing: opendirSync(`/proc/self/fd/${d.fd}`) });
+        stack.push({ fd: d.fd, realPath: d.realPath, listing: addon ? new NativeListing(d.fd) : new JsListing(d.fd) });
         return true;
       } catch (err) {
-        closeSync(d.fd);
+        close(d.fd);
         return false;
       }
     };
@@ -204,22 +361,23 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
     try {
       while (stack.length) {
         const frame = stack[stack.length - 1]!;
-        let entry;
+        const listing = frame.listing;
+        let more;
         try {
-          entry = frame.listing.readSync();
+          more = listing.next();
         } catch (err) {
           yield { kind: 'problem', path: frame.realPath, reason: `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
-          entry = null;
+          more = false;
         }
-        if (!entry) {
+        if (!more) {
           stack.pop();
-          frame.listing.closeSync();
-          closeSync(frame.fd);
+          listing.close();
           continue;
         }
-        const name = entry.name;
+        const name = listing.name;
+        const type = listing.type;
         const path = `${frame.realPath}/${name}`;
-        if (entry.isDirectory()) {
+        if (type === DT.DIR) {
           if (!recursive) continue;
           let child: OpenedFile;
           try {
@@ -230,18 +388,15 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
           }
           if (options.directories) yield { kind: 'directory', path };
           if (!push({ fd: child.fd, realPath: child.realPath })) yield { kind: 'problem', path, reason: 'cannot list directory' };
-        } else if (entry.isFile()) {
-          if (wantFiles) yield { kind: 'file', path, name, dir: frame, open: () => openChild(frame, name) };
+        } else if (type === DT.REG) {
+          if (wantFiles) yield new FileItem(path, name, frame);
         } else {
-          yield { kind: 'other', path, reason: entry.isSymbolicLink() ? 'is a symbolic link' : entry.isFIFO() ? 'is a FIFO' : 'is not a regular file' };
+          yield { kind: 'other', path, reason: type === DT.LNK ? 'is a symbolic link' : type === DT.FIFO ? 'is a FIFO' : 'is not a regular file' };
         }
       }
     } finally {
       // an abandoned walk (an exception in the consumer) closes what it holds
-      for (const frame of stack.splice(0)) {
-        frame.listing.closeSync();
-        closeSync(frame.fd);
-      }
+      for (const frame of stack.splice(0)) frame.listing.close();
     }
   }
 }

@@ -1,0 +1,286 @@
+/*
+ * Descriptor-relative file primitives for the ingest agent (mapper-agent/ingest/safe-file.ts), one
+ * JS->C crossing each where Node needs several: openat + fstat + the checks + pread of the first
+ * block; fchown + fchmod; getdents64 in batches. Plain N-API (node_api.h), no state between calls
+ * (safe in worker threads). Every safety rule is the caller's contract and is kept here too:
+ *  - a child is opened with openat(dirfd, name, O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY[|O_DIRECTORY]),
+ *    and a name with '/' (or empty, ".", "..", a NUL) is refused before any system call;
+ *  - fstat on the new descriptor; a file must be regular with st_nlink == 1, a directory a directory,
+ *    otherwise the descriptor is closed here and nothing is returned;
+ *  - changes only through a descriptor (fchown, fchmod).
+ * Errors are returned as numbers (errno values), never thrown: the TypeScript wrapper maps them to
+ * the same Refused reasons and Node-style errors as the pure-JS path.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <node_api.h>
+
+/* statOut slots (keep in step with native/index.ts) */
+enum { S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, S_MTIME_MS, S_CTIME_MS, S_ERRNO, S_PHASE, S_READ, S_SLOTS };
+/* phases of a failed openAt */
+enum { PHASE_OK = 0, PHASE_OPEN = 1, PHASE_FSTAT = 2, PHASE_REJECTED = 3, PHASE_NAME = 4 };
+/* openAt flags */
+enum { F_DIRECTORY = 1, F_PATH = 2 };
+
+#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
+
+static napi_value int_(napi_env env, int32_t v) {
+  napi_value out;
+  if (napi_create_int32(env, v, &out) != napi_ok) return NULL;
+  return out;
+}
+
+/* Milliseconds as Node computes Stats#mtimeMs: sec * 1e3 + nsec / 1e6 (same doubles). */
+static double ms(struct timespec t) { return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6; }
+
+static void fill(double *out, const struct stat *st) {
+  out[S_DEV] = (double)st->st_dev;
+  out[S_INO] = (double)st->st_ino;
+  out[S_MODE] = (double)st->st_mode;
+  out[S_NLINK] = (double)st->st_nlink;
+  out[S_UID] = (double)st->st_uid;
+  out[S_GID] = (double)st->st_gid;
+  out[S_SIZE] = (double)st->st_size;
+  out[S_MTIME_MS] = ms(st->st_mtim);
+  out[S_CTIME_MS] = ms(st->st_ctim);
+}
+
+/*
+ * openAt(dirFd, name, flags, statOut: Float64Array(S_SLOTS), readBuf?: Buffer) -> fd | -1
+ * flags: F_DIRECTORY opens a directory; F_PATH (a data root only) takes an absolute path from the
+ * working directory instead of one name. With readBuf (files only), the file's first bytes are read
+ * into it (pread from offset 0 until full or end of file): statOut[S_READ] = bytes read, or -errno
+ * (the descriptor stays open; the caller reports the read error where it would have read).
+ * On -1: statOut[S_PHASE] says where it failed and statOut[S_ERRNO] why; for PHASE_REJECTED the
+ * stat fields describe what was found (the descriptor is already closed).
+ */
+static napi_value OpenAt(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "openAt(dirFd, name, flags, statOut[, readBuf])");
+    return NULL;
+  }
+  int32_t dirfd, flags;
+  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
+  CHECK(napi_get_value_int32(env, argv[2], &flags));
+  napi_typedarray_type ttype;
+  size_t slots;
+  void *tdata;
+  CHECK(napi_get_typedarray_info(env, argv[3], &ttype, &slots, &tdata, NULL, NULL));
+  if (ttype != napi_float64_array || slots < S_SLOTS) {
+    napi_throw_type_error(env, NULL, "statOut must be a Float64Array of 12");
+    return NULL;
+  }
+  double *out = tdata;
+  char *rbuf = NULL;
+  size_t rlen = 0;
+  if (argc >= 5) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[4], &t));
+    if (t != napi_undefined && t != napi_null) CHECK(napi_get_buffer_info(env, argv[4], (void **)&rbuf, &rlen));
+  }
+
+  char name[PATH_MAX + 1];
+  size_t len;
+  CHECK(napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len));
+  out[S_PHASE] = PHASE_NAME;
+  out[S_ERRNO] = 0;
+  out[S_READ] = 0;
+  if (len == 0 || len >= PATH_MAX || strlen(name) != len) return int_(env, -1);
+  if (flags & F_PATH) {
+    if (name[0] != '/') return int_(env, -1);
+    dirfd = AT_FDCWD;
+  } else if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+    return int_(env, -1);
+  }
+
+  int oflags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | ((flags & F_DIRECTORY) ? O_DIRECTORY : 0);
+  int fd;
+  do fd = openat(dirfd, name, oflags); while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    out[S_PHASE] = PHASE_OPEN;
+    out[S_ERRNO] = errno;
+    return int_(env, -1);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    out[S_PHASE] = PHASE_FSTAT;
+    out[S_ERRNO] = errno;
+    close(fd);
+    return int_(env, -1);
+  }
+  fill(out, &st);
+  int accepted = (flags & F_DIRECTORY) ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && st.st_nlink == 1);
+  if (!accepted) {
+    out[S_PHASE] = PHASE_REJECTED;
+    close(fd);
+    return int_(env, -1);
+  }
+  out[S_PHASE] = PHASE_OK;
+  if (rbuf && !(flags & F_DIRECTORY)) {
+    size_t got = 0;
+    while (got < rlen) {
+      ssize_t n = pread(fd, rbuf + got, rlen - got, (off_t)got);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        out[S_READ] = -(double)errno;
+        return int_(env, fd);
+      }
+      if (n == 0) break;
+      got += (size_t)n;
+    }
+    out[S_READ] = (double)got;
+  }
+  return int_(env, fd);
+}
+
+/* apply(fd, uid, gid, mode, chown) -> 0, or -(errno * 4 + 1) when fchown failed, -(errno * 4 + 2) when fchmod failed. */
+static napi_value Apply(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "apply(fd, uid, gid, mode, chown)");
+    return NULL;
+  }
+  int32_t fd;
+  uint32_t uid, gid, mode;
+  bool doChown;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_uint32(env, argv[1], &uid));
+  CHECK(napi_get_value_uint32(env, argv[2], &gid));
+  CHECK(napi_get_value_uint32(env, argv[3], &mode));
+  CHECK(napi_get_value_bool(env, argv[4], &doChown));
+  if (doChown && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) return int_(env, -(errno * 4 + 1));
+  if (fchmod(fd, (mode_t)(mode & 07777)) != 0) return int_(env, -(errno * 4 + 2));
+  return int_(env, 0);
+}
+
+/* readAt(fd, buf) -> bytes read from offset 0 (until buf is full or end of file), or -errno. */
+static napi_value ReadAt(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "readAt(fd, buf)");
+    return NULL;
+  }
+  int32_t fd;
+  char *buf;
+  size_t len;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_buffer_info(env, argv[1], (void **)&buf, &len));
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return int_(env, -errno);
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return int_(env, (int32_t)got);
+}
+
+/* close(fd) -> 0 or -errno (EINTR is not retried: Linux has closed the descriptor anyway). */
+static napi_value Close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "close(fd)");
+    return NULL;
+  }
+  return int_(env, close(fd) == 0 ? 0 : -errno);
+}
+
+struct linux_dirent64 {
+  ino64_t d_ino;
+  off64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+#define DIR_BUF 32768
+#define MIN_TYPES (DIR_BUF / 19 + 1) /* the smallest record is 19 bytes + a 1-char name, 8-aligned: 24 */
+
+/*
+ * readDir(fd, types: Uint8Array(>= MIN_TYPES)) -> string[] | -errno
+ * The next names of the directory open on fd (getdents64 on that descriptor, so it reads from the
+ * descriptor's position: the caller lists a descriptor it holds only once), without "." and "..";
+ * types[i] is names[i]'s DT_* type. A DT_UNKNOWN entry (some file systems) is resolved with
+ * fstatat(AT_SYMLINK_NOFOLLOW); if that fails it stays DT_UNKNOWN (the caller treats it as not a
+ * regular file). An empty array: the end of the directory.
+ */
+static napi_value ReadDir(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "readDir(fd, types)");
+    return NULL;
+  }
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  napi_typedarray_type ttype;
+  size_t cap;
+  void *tdata;
+  CHECK(napi_get_typedarray_info(env, argv[1], &ttype, &cap, &tdata, NULL, NULL));
+  if (ttype != napi_uint8_array || cap < MIN_TYPES) {
+    napi_throw_type_error(env, NULL, "types must be a Uint8Array of at least 1725");
+    return NULL;
+  }
+  unsigned char *types = tdata;
+  char buf[DIR_BUF] __attribute__((aligned(8)));
+  napi_value names;
+  CHECK(napi_create_array(env, &names));
+  uint32_t count = 0;
+  while (count == 0) {
+    long n;
+    do n = syscall(SYS_getdents64, fd, buf, sizeof buf); while (n < 0 && errno == EINTR);
+    if (n < 0) return int_(env, -errno);
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+      off += d->d_reclen;
+      const char *nm = d->d_name;
+      if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
+      unsigned char type = d->d_type;
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (fstatat(fd, nm, &st, AT_SYMLINK_NOFOLLOW) == 0) type = IFTODT(st.st_mode);
+      }
+      napi_value s;
+      CHECK(napi_create_string_utf8(env, nm, NAPI_AUTO_LENGTH, &s));
+      CHECK(napi_set_element(env, names, count, s));
+      types[count++] = type;
+    }
+  }
+  return names;
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_property_descriptor props[] = {
+    { "openAt", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "apply", NULL, Apply, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "readAt", NULL, ReadAt, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "readDir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  napi_value v;
+  if (napi_create_uint32(env, S_SLOTS, &v) == napi_ok) napi_set_named_property(env, exports, "statSlots", v);
+  return exports;
+}

@@ -1,0 +1,187 @@
+/**
+ * The native file primitives (mapper-agent/ingest/native/guard-fs.c) on real files: their errno
+ * and refusal mapping (the same reasons as the pure-JS path), that a bad name is refused before
+ * any system call, and that what they report (stat, first block, listing) is what Node's fs says.
+ * safe-file.ts is exercised through whichever implementation loaded; the addon is also called
+ * directly, so these run with CAMPAIGN_GUARD_FS=js too (as long as it is built).
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, fchownSync, fstatSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DT, OPEN, PHASE, S, errnoError, type GuardFs } from '../../../mapper-agent/ingest/native/index.js';
+import { applyOwnership, close, fileBackend, openBeneath, openChild, openChildStart, readStart, Refused, walkSafely, type DirHandle } from '../../../mapper-agent/ingest/safe-file.js';
+
+const addonFile = join(import.meta.dirname, '../../../build/Release/guard_fs.node');
+
+function refusal(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    expect(err).to.be.instanceOf(Refused);
+    return (err as Error).message;
+  }
+  throw new Error('not refused');
+}
+
+describe('mapper-agent/ingest/native: descriptor-relative file primitives (as root, real files)', function () {
+  let base: string;
+  let dir: DirHandle;
+  let addon: GuardFs | undefined;
+  const statOut = new Float64Array(S.SLOTS);
+
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip();
+    if (existsSync(addonFile)) addon = createRequire(import.meta.url)(addonFile) as GuardFs;
+  });
+  /** the tests that call the addon directly need it built */
+  const direct = (title: string, body: (addon: GuardFs) => void) =>
+    it(title, function () {
+      if (!addon) this.skip();
+      body(addon);
+    });
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'cg-native-fs-'));
+    writeFileSync(join(base, 'file'), 'SIMPLE  = T');
+    writeFileSync(join(base, 'linked'), 'x');
+    linkSync(join(base, 'linked'), join(base, 'second-link'));
+    symlinkSync('/etc/passwd', join(base, 'symlink'));
+    symlinkSync('/etc', join(base, 'dirlink'));
+    execFileSync('mkfifo', [join(base, 'fifo')]);
+    execFileSync('mknod', [join(base, 'null'), 'c', '1', '3']);
+    mkdirSync(join(base, 'sub'));
+    dir = openBeneath(base, [tmpdir()], 'directory');
+  });
+  afterEach(() => {
+    close(dir.fd);
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('is built and loads (the pure-JS path is the fallback, not the plan)', function () {
+    if (process.env.CAMPAIGN_GUARD_FS === 'js') expect(fileBackend.name).to.equal('js');
+    else expect(fileBackend, 'npm run build:native').to.include({ name: 'native' });
+    if (process.env.CAMPAIGN_GUARD_FS !== 'js') expect(addon, addonFile).to.not.equal(undefined);
+  });
+
+  it(`refuses with the same reasons as the pure-JS path (in use: ${fileBackend.name})`, () => {
+    expect(refusal(() => openChild(dir, 'symlink'))).to.equal('is a symbolic link'); // ELOOP
+    expect(refusal(() => openChild(dir, 'dirlink', 'directory'))).to.equal('is not a directory'); // O_DIRECTORY|O_NOFOLLOW on a link: ENOTDIR
+    expect(refusal(() => openChild(dir, 'file', 'directory'))).to.equal('is not a directory'); // ENOTDIR
+    expect(refusal(() => openChild(dir, 'fifo'))).to.equal('is a FIFO'); // opened without blocking (no writer), then refused
+    expect(refusal(() => openChild(dir, 'null'))).to.equal('is a device');
+    expect(refusal(() => openChild(dir, 'sub'))).to.equal('is not a regular file');
+    expect(refusal(() => openChild(dir, 'linked'))).to.equal('has 2 hard links');
+    expect(refusal(() => openChild(dir, 'absent'))).to.equal('cannot open: ENOENT');
+    for (const bad of ['', '.', '..', 'sub/file', '../etc']) expect(refusal(() => openChild(dir, bad))).to.equal('is not a plain file name');
+    expect(refusal(() => openBeneath(join(base, 'symlink'), [base]))).to.equal('is a symbolic link');
+    expect(refusal(() => openBeneath(join(base, 'dirlink', 'passwd'), [base]))).to.equal('is not a directory');
+  });
+
+  direct('openAt: errno and phase for each refusal; the descriptor is closed on every refusal', (addon) => {
+    const fdsBefore = readdirSync('/proc/self/fd').length;
+    const open = (name: string, flags = OPEN.FILE as number) => [addon.openAt(dir.fd, name, flags, statOut), statOut[S.PHASE], statOut[S.ERRNO]];
+    expect(open('symlink')).to.deep.equal([-1, PHASE.OPEN, 40 /* ELOOP */]);
+    expect(open('file', OPEN.DIRECTORY)).to.deep.equal([-1, PHASE.OPEN, 20 /* ENOTDIR */]);
+    expect(open('absent')).to.deep.equal([-1, PHASE.OPEN, 2 /* ENOENT */]);
+    expect(open('fifo')).to.deep.equal([-1, PHASE.REJECTED, 0]);
+    expect(statOut[S.MODE]! & 0o170000).to.equal(0o010000);
+    expect(open('linked')).to.deep.equal([-1, PHASE.REJECTED, 0]);
+    expect(statOut[S.NLINK]).to.equal(2);
+    expect(open('file', OPEN.DIRECTORY | OPEN.PATH)).to.deep.equal([-1, PHASE.NAME, 0]); // a path needs to be absolute
+    expect(readdirSync('/proc/self/fd').length).to.equal(fdsBefore);
+    expect(errnoError(40, 'open').message).to.equal('ELOOP: too many symbolic links encountered, open');
+  });
+
+  direct('a bad name is refused before any system call (a closed descriptor would give EBADF)', (addon) => {
+    const closed = openSync(join(base, 'file'), 'r');
+    closeSync(closed);
+    for (const bad of ['', '.', '..', 'a/b', '/etc/passwd', '../file', 'a\0b']) {
+      expect(addon.openAt(closed, bad, OPEN.FILE, statOut), bad).to.equal(-1);
+      expect(statOut[S.PHASE], bad).to.equal(PHASE.NAME);
+    }
+    expect(addon.openAt(closed, 'file', OPEN.FILE, statOut)).to.equal(-1);
+    expect([statOut[S.PHASE], statOut[S.ERRNO]]).to.deep.equal([PHASE.OPEN, 9 /* EBADF: this one did reach openat */]);
+  });
+
+  it('reports what fstat says, reads the first block in the same call, and applies owner and mode through the descriptor', () => {
+    writeFileSync(join(base, 'big'), Buffer.alloc(5000, 'A'));
+    const buf = Buffer.alloc(2880);
+    const opened = openChildStart(dir, 'big', buf);
+    try {
+      const st = fstatSync(opened.fd);
+      for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs'] as const) expect(opened.stat[k], k).to.equal(st[k]);
+      expect(opened.start).to.deep.equal(Buffer.alloc(2880, 'A'));
+      expect(opened.realPath).to.equal(`${base}/big`);
+      applyOwnership(opened.fd, { uid: 4242, gid: 4343, mode: 0o2640 }, { uid: 0, gid: 0, mode: 0o644 });
+      const after = statSync(join(base, 'big'));
+      expect([after.uid, after.gid, after.mode & 0o7777]).to.deep.equal([4242, 4343, 0o2640]);
+    } finally {
+      close(opened.fd);
+    }
+    const short = openChildStart(dir, 'file', buf);
+    try {
+      expect(String(short.start)).to.equal('SIMPLE  = T');
+      expect(readStart(short.fd, Buffer.alloc(4)).toString()).to.equal('SIMP');
+    } finally {
+      close(short.fd);
+    }
+  });
+
+  direct('apply and close: errors are the ones Node gives (code, syscall, message)', (addon) => {
+    const fd = openSync(join(base, 'file'), 'r');
+    closeSync(fd);
+    const node = (f: () => void) => {
+      try {
+        f();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'no error';
+    };
+    expect(addon.apply(fd, 1, 1, 0o644, true)).to.equal(-(9 * 4 + 1));
+    expect(addon.apply(fd, 1, 1, 0o644, false)).to.equal(-(9 * 4 + 2));
+    expect(errnoError(9, 'fchown').message).to.equal(node(() => fchownSync(fd, 1, 1)));
+    expect(node(() => applyOwnership(fd, { uid: 1, gid: 1, mode: 0o644 }, { uid: 0, gid: 0, mode: 0o644 }))).to.equal(node(() => fchownSync(fd, 1, 1)));
+    expect(node(() => close(fd))).to.match(/^EBADF: bad file descriptor, close/);
+  });
+
+  direct('readDir: every name with its type, in batches, as readdir sees them', (addon) => {
+    const many = join(base, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(many, `f${i}-${'x'.repeat(i % 40)}`), '');
+    const types = new Uint8Array(2048);
+    const fd = addon.openAt(-100, many, OPEN.DIRECTORY | OPEN.PATH, statOut);
+    const names: string[] = [];
+    let batches = 0;
+    try {
+      for (let got = addon.readDir(fd, types); typeof got !== 'number' && got.length; got = addon.readDir(fd, types), batches++) {
+        got.forEach((n, i) => expect(types[i], n).to.equal(DT.REG));
+        names.push(...got);
+      }
+    } finally {
+      addon.close(fd);
+    }
+    expect(batches).to.be.greaterThan(1);
+    expect(names.sort()).to.deep.equal(readdirSync(many).sort());
+    const kinds = new Map<string, number>();
+    const top = addon.openAt(-100, base, OPEN.DIRECTORY | OPEN.PATH, statOut);
+    try {
+      for (let got = addon.readDir(top, types); typeof got !== 'number' && got.length; got = addon.readDir(top, types)) got.forEach((n, i) => kinds.set(n, types[i]!));
+    } finally {
+      addon.close(top);
+    }
+    expect(Object.fromEntries(kinds)).to.deep.equal({ file: DT.REG, linked: DT.REG, 'second-link': DT.REG, symlink: DT.LNK, dirlink: DT.LNK, fifo: DT.FIFO, null: DT.CHR, sub: DT.DIR, many: DT.DIR });
+    expect(addon.readDir(-1, types)).to.equal(-9);
+  });
+
+  it('walkSafely yields the same items either way: files, and the rest refused with a reason', () => {
+    chmodSync(join(base, 'file'), 0o600);
+    const items = [...walkSafely([base], [tmpdir()])].map((i) => `${i.kind} ${i.path.slice(base.length)}${'reason' in i ? `: ${i.reason}` : ''}`).sort();
+    expect(items).to.deep.equal([
+      'file /file', 'file /linked', 'file /second-link', // hard links are refused when opened, not when listed
+      'other /dirlink: is a symbolic link', 'other /fifo: is a FIFO', 'other /null: is not a regular file', 'other /symlink: is a symbolic link',
+    ]);
+  });
+});
