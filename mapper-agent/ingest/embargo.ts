@@ -13,8 +13,9 @@
  */
 import { isEmbargoed, releasesPerFile, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
 import type { Classifier } from '../../core/embargo/classify.js';
-import { IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
+import { IngestEngine, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
+import { runPool } from './pool.js';
 
 export interface LiftOptions {
   roots: string[];
@@ -31,6 +32,12 @@ export interface LiftOptions {
   onChange?: (change: PlannedChange) => void;
   /** after a batch is applied, with the verified descriptors (traces, Rucio): see EngineOptions */
   afterApply?: EngineOptions['afterApply'];
+  /**
+   * More than 1: the walk runs on that many worker threads (pool.ts), one directory at a time, with
+   * the same engine and rules; changes come back to onChange after each directory. Not with
+   * afterApply (it needs the descriptors, which stay in the worker): then one thread.
+   */
+  workers?: number;
 }
 
 export interface LiftReport {
@@ -78,7 +85,20 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   const resumed = await engine.resume();
   lifted = 0;
   reclosedBy.clear(); // what resume finished is reported by it
-  const report = o.campaigns.length ? await engine.ingest(o.roots) : { files: 0, left: 0, refused: 0, problems: [] };
+  let report: Pick<IngestReport, 'files' | 'left' | 'refused' | 'problems'> = { files: 0, left: 0, refused: 0, problems: [] };
+  if (o.campaigns.length && (o.workers ?? 1) > 1 && !o.afterApply) {
+    const pooled = await runPool(o.roots, {
+      roots: o.roots, classification: o.classifier.rules, modes: o.modes, campaigns: o.campaigns, journalPath: o.journal.file, dryRun: !!o.dryRun,
+      batchSize: o.batchSize ?? 256, now: o.now.toISOString(), publicAreas: o.publicAreas ?? [],
+      enforce: { ended: ended.map((c) => [c.gid, c.name]), running: running.map((c) => [c.gid, c.name]) }, forwardChanges: !!o.onChange,
+    }, o.workers!, (r) => {
+      if (o.onFile) for (let i = 0; i < r.report.files; i++) o.onFile();
+      for (const c of r.changes ?? []) o.onChange?.(c);
+    });
+    report = pooled.report;
+    lifted = pooled.lifted;
+    for (const [c, n] of pooled.reclosedBy) reclosedBy.set(c, n);
+  } else if (o.campaigns.length) report = await engine.ingest(o.roots);
   return {
     campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted, reclosed: [...reclosedBy.values()].reduce((a, b) => a + b, 0), reclosedBy,
     notLifted: report.left, refused: report.refused, resumed, problems: [...resumed.problems, ...report.problems],

@@ -18,7 +18,7 @@
  * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
  */
 import { outermost } from './outermost.js';
-import { lstatSync, realpathSync } from 'node:fs';
+import { fstatSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Classification, Classifier } from '../../core/embargo/classify.js';
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
@@ -124,7 +124,9 @@ export class IngestEngine {
    */
   async ingest(paths: string[], options: { changedSinceMs?: number } = {}): Promise<IngestReport> {
     this.report = emptyReport();
-    this.traversed.clear();
+    // A pool worker (not recursive) gets one directory per call within one run: the directories
+    // above it were already seen by its earlier calls. Elsewhere each call looks at them again.
+    if (this.o.recursive !== false) this.traversed.clear();
     this.changedSinceMs = options.changedSinceMs;
     try {
       for (const p of outermost(paths)) await this.path(p);
@@ -382,7 +384,7 @@ export class IngestEngine {
       const applied: AppliedChange[] = [];
       batch.forEach((b, i) => {
         try {
-          applyOwnership(b.fd, b.change.target, b.change.before);
+          applyOwnership(b.fd, b.change.kind === 'directory' ? addedBits(b.fd, b.change) : b.change.target, b.change.before);
           done.push({ id: ids[i]!, state: 'applied' });
           applied.push(b);
         } catch (err) {
@@ -430,6 +432,15 @@ export class IngestEngine {
   private problem(text: string): void {
     if (this.report.problems.length < MAX_PROBLEMS) this.report.problems.push(text);
   }
+}
+
+/**
+ * A directory's target on the mode it has now: the plan only adds traverse bits, and another
+ * worker of the pool may have added others since this plan read the mode (never take them away).
+ */
+function addedBits(fd: number, change: PlannedChange): Ownership {
+  const now = fstatSync(fd).mode & 0o7777;
+  return { ...change.target, mode: now | (change.target.mode & ~change.before.mode & 0o7777) };
 }
 
 function changeKind(decision: Decision & { target: Ownership }, current: Ownership, enforcing: boolean): ChangeKind {
