@@ -15,7 +15,8 @@ import { isEmbargoed, releasesPerFile, type CampaignFacts, type Modes } from '..
 import type { Classifier } from '../../core/embargo/classify.js';
 import { IngestEngine, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
-import { runPool } from './pool.js';
+import { realpathSync } from 'node:fs';
+import { runPool, workUnits } from './pool.js';
 
 export interface LiftOptions {
   roots: string[];
@@ -38,6 +39,27 @@ export interface LiftOptions {
    * afterApply (it needs the descriptors, which stay in the worker): then one thread.
    */
   workers?: number;
+  /** a tree with fewer directories is walked on one thread (starting workers costs more than it saves); default POOL_MIN_DIRECTORIES */
+  poolMinDirectories?: number;
+}
+
+export const POOL_MIN_DIRECTORIES = 16;
+
+/**
+ * The pool's work units when the tree has at least `min` directories (the first ones are read
+ * ahead, then the rest of the walk follows lazily); undefined for a smaller tree.
+ */
+function enoughForPool(roots: string[], min: number): Iterator<string> | undefined {
+  const walk = workUnits(roots, roots.map((r) => realpathSync(r)));
+  const ahead: string[] = [];
+  for (let d = walk.next(); !d.done; d = walk.next()) {
+    ahead.push(d.value);
+    if (ahead.length >= min) return (function* () {
+      yield* ahead;
+      yield* walk;
+    })();
+  }
+  return undefined;
 }
 
 export interface LiftReport {
@@ -86,8 +108,9 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   lifted = 0;
   reclosedBy.clear(); // what resume finished is reported by it
   let report: Pick<IngestReport, 'files' | 'left' | 'refused' | 'problems'> = { files: 0, left: 0, refused: 0, problems: [] };
-  if (o.campaigns.length && (o.workers ?? 1) > 1 && !o.afterApply) {
-    const pooled = await runPool(o.roots, {
+  const units = o.campaigns.length && (o.workers ?? 1) > 1 && !o.afterApply ? enoughForPool(o.roots, o.poolMinDirectories ?? POOL_MIN_DIRECTORIES) : undefined;
+  if (units) {
+    const pooled = await runPool(units, {
       roots: o.roots, classification: o.classifier.rules, modes: o.modes, campaigns: o.campaigns, journalPath: o.journal.file, dryRun: !!o.dryRun,
       batchSize: o.batchSize ?? 256, now: o.now.toISOString(), publicAreas: o.publicAreas ?? [],
       enforce: { ended: ended.map((c) => [c.gid, c.name]), running: running.map((c) => [c.gid, c.name]) }, forwardChanges: !!o.onChange,

@@ -71,17 +71,17 @@ export function* workUnits(paths: string[], roots: string[]): Generator<string> 
 }
 
 export async function ingestWithPool(paths: string[], job: PoolJob, workers: number): Promise<IngestReport> {
-  return (await runPool(paths, job, workers)).report;
+  return (await runPool(workUnits(paths, job.roots.map((r) => realpathSync(r))), job, workers)).report;
 }
 
 /**
- * Run the pool over `paths`; `onResult` sees each directory's result as it arrives (changes
- * forwarded with job.forwardChanges). Returns the summed report and counts.
+ * Run the pool over the work units (workUnits); `onResult` sees each directory's result as it
+ * arrives (changes forwarded with job.forwardChanges). Returns the summed report and counts.
  */
-export async function runPool(paths: string[], job: PoolJob, workers: number, onResult?: (r: PoolResult) => void): Promise<PoolResult> {
+export async function runPool(units: Iterator<string>, job: PoolJob, workers: number, onResult?: (r: PoolResult) => void): Promise<PoolResult> {
   const total: PoolResult = { report: emptyReport(), lifted: 0, reclosedBy: [] };
   const reclosed = new Map<string, number>();
-  const queue = workUnits(paths, job.roots.map((r) => realpathSync(r)));
+  const queue = units;
   const url = workerUrl();
   // From sources (tests, development) the worker registers tsx itself: loader hooks given as
   // execArgv do not reach worker threads.

@@ -146,7 +146,7 @@ describe('mapper-agent/ingest: lifting on the worker pool gives exactly what one
         const journal = new Journal(journalFile, 'embargo');
         try {
           const report = await liftEmbargoes({
-            roots: [root], campaigns, classifier, modes, journal, now: NOW, batchSize: 4, workers,
+            roots: [root], campaigns, classifier, modes, journal, now: NOW, batchSize: 4, workers, poolMinDirectories: 0,
             onChange: (c: PlannedChange) => changes.push(`${c.kind} ${relative(root, c.path)} ${c.before.mode.toString(8)} -> ${c.target.uid}:${c.target.gid} ${c.target.mode.toString(8)} (${c.reason})`),
             ...opts,
           });
@@ -155,6 +155,10 @@ describe('mapper-agent/ingest: lifting on the worker pool gives exactly what one
           journal.close();
         }
       }
+      const db = new Database(journalFile, { readonly: true });
+      const workerRuns = (db.prepare(`SELECT count(*) AS n FROM runs WHERE command = 'embargo (pool worker)'`).get() as { n: number }).n;
+      db.close();
+      expect(workerRuns, `${name}: runs of pool workers`).to.equal(workers > 1 ? workers * rounds : 0);
       result.push({ before, after: snapshot(root), changes: once(changes), reports, journal: once(journalRows(journalFile, root)) });
     }
     return { one: result[0]!, pool: result[1]! };
