@@ -181,10 +181,11 @@ export function buildProgram(): Command {
     .description('make the files of campaigns whose embargo ended world-readable; notify PIs of embargoes ending soon')
     .option('-n, --dry-run', 'change nothing; print what would change')
     .option('-v, --verbose', 'print every file opened')
-    .action((opts: { dryRun?: boolean; verbose?: boolean }) =>
+    .option('-w, --workers <n>', 'worker threads (default agent.ingest.workers)', (v) => Number.parseInt(v, 10))
+    .action((opts: { dryRun?: boolean; verbose?: boolean; workers?: number }) =>
       withAgent(program, async (cfg, ldap) => {
         const { embargoCommand } = await ingest();
-        attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun, verbose: !!opts.verbose }));
+        attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
       }),
     );
 

@@ -88,7 +88,8 @@ export interface Ownership {
 }
 
 export type Decision =
-  | { action: 'set'; target: Ownership; why: string; campaign?: string; embargoed: boolean }
+  /** `until`: an embargoed science file's own end, when known (rolling release: DATE-OBS or ingest + period, at least the campaign date) */
+  | { action: 'set'; target: Ownership; why: string; campaign?: string; embargoed: boolean; until?: Date }
   | { action: 'quarantine'; target: Ownership; why: string; campaign?: string }
   | { action: 'leave'; why: string };
 
@@ -149,7 +150,7 @@ export function decide(
       const e = classification.kind === 'science' ? fileEmbargo(c, { ...file, ...(classification.observed ? { observed: classification.observed } : {}) }, now) : { embargoed: false, why: '' };
       const embargoed = e.embargoed;
       return {
-        action: 'set', campaign: c.name, embargoed,
+        action: 'set', campaign: c.name, embargoed, ...(embargoed && e.until ? { until: e.until } : {}),
         why: e.why ? `${classification.reason}; ${e.why}` : classification.reason,
         target: { uid: c.piUid, gid: c.gid, mode: embargoed ? modes.embargoed : modes.public },
       };

@@ -229,7 +229,7 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
   }
 }
 
-export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean }): Promise<LiftReport> {
+export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<LiftReport> {
   const check = await clock(ctx);
   if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
   const journal = new Journal(journalPath(ctx.cfg), `embargo${opts.dryRun ? ' --dry-run' : ''}`);
@@ -247,6 +247,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
+      workers: opts.workers ?? ctx.cfg.agent.ingest.workers, // the pool is skipped when traces or Rucio need the descriptors (afterApply)
       ...hooks(ctx, traces, opts.dryRun || opts.verbose
         ? (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`)
         : undefined, { mode: 'update-embargo', facts: (n) => cache.get(n), journal }),

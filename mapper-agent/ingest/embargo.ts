@@ -11,11 +11,12 @@
  * run time, and the time used is the directory server's (see clock.ts): a skewed or unknown clock
  * lifts nothing.
  */
-import { fileEmbargo, isEmbargoed, releasesPerFile, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
-import type { ObservationDate } from '../../core/fits/date.js';
-import { Classifier, type Classification } from '../../core/embargo/classify.js';
-import { IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
+import { isEmbargoed, releasesPerFile, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
+import type { Classifier } from '../../core/embargo/classify.js';
+import { IngestEngine, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
+import { realpathSync } from 'node:fs';
+import { runPool, workUnits } from './pool.js';
 
 export interface LiftOptions {
   roots: string[];
@@ -32,6 +33,33 @@ export interface LiftOptions {
   onChange?: (change: PlannedChange) => void;
   /** after a batch is applied, with the verified descriptors (traces, Rucio): see EngineOptions */
   afterApply?: EngineOptions['afterApply'];
+  /**
+   * More than 1: the walk runs on that many worker threads (pool.ts), one directory at a time, with
+   * the same engine and rules; changes come back to onChange after each directory. Not with
+   * afterApply (it needs the descriptors, which stay in the worker): then one thread.
+   */
+  workers?: number;
+  /** a tree with fewer directories is walked on one thread (starting workers costs more than it saves); default POOL_MIN_DIRECTORIES */
+  poolMinDirectories?: number;
+}
+
+export const POOL_MIN_DIRECTORIES = 16;
+
+/**
+ * The pool's work units when the tree has at least `min` directories (the first ones are read
+ * ahead, then the rest of the walk follows lazily); undefined for a smaller tree.
+ */
+function enoughForPool(roots: string[], min: number): Iterator<string> | undefined {
+  const walk = workUnits(roots, roots.map((r) => realpathSync(r)));
+  const ahead: string[] = [];
+  for (let d = walk.next(); !d.done; d = walk.next()) {
+    ahead.push(d.value);
+    if (ahead.length >= min) return (function* () {
+      yield* ahead;
+      yield* walk;
+    })();
+  }
+  return undefined;
 }
 
 export interface LiftReport {
@@ -46,7 +74,7 @@ export interface LiftReport {
   /** files of an ended campaign's group that were not opened, with the reason in problems */
   notLifted: number;
   refused: number;
-  /** per rolling campaign, the earliest own end still ahead among the files the run saw closed (for the PI's notice) */
+  /** per rolling campaign, the earliest own end still ahead among the files the run kept closed (for the PI's notice) */
   nextOpening: Map<string, Date>;
   resumed: ResumeReport;
   problems: string[];
@@ -67,9 +95,8 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   const byName = new Map(o.campaigns.map((c) => [c.name, c]));
   let lifted = 0;
   const reclosedBy = new Map<string, number>();
-  const watch = watchRollingDates(o);
   const engine = new IngestEngine({
-    roots: o.roots, classifier: watch.classifier, modes: o.modes, resolve: (n) => byName.get(n), journal: watch.journal, now: o.now, onDecision: watch.onDecision,
+    roots: o.roots, classifier: o.classifier, modes: o.modes, resolve: (n) => byName.get(n), journal: o.journal, now: o.now,
     enforce: { ended: new Map(ended.map((c) => [c.gid, c.name])), running: new Map(running.map((c) => [c.gid, c.name])) },
     onChange: (change) => {
       if (change.kind === 'embargo-lift') lifted++;
@@ -82,61 +109,29 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   const resumed = await engine.resume();
   lifted = 0;
   reclosedBy.clear(); // what resume finished is reported by it
-  watch.nextOpening.clear();
-  const report = o.campaigns.length ? await engine.ingest(o.roots) : { files: 0, left: 0, refused: 0, problems: [] };
+  let report: Pick<IngestReport, 'files' | 'left' | 'refused' | 'problems' | 'nextOpening'> = { files: 0, left: 0, refused: 0, problems: [], nextOpening: {} };
+  const units = o.campaigns.length && (o.workers ?? 1) > 1 && !o.afterApply ? enoughForPool(o.roots, o.poolMinDirectories ?? POOL_MIN_DIRECTORIES) : undefined;
+  if (units) {
+    const pooled = await runPool(units, {
+      roots: o.roots, classification: o.classifier.rules, modes: o.modes, campaigns: o.campaigns, journalPath: o.journal.file, dryRun: !!o.dryRun,
+      batchSize: o.batchSize ?? 256, now: o.now.toISOString(), publicAreas: o.publicAreas ?? [],
+      enforce: { ended: ended.map((c) => [c.gid, c.name]), running: running.map((c) => [c.gid, c.name]) }, forwardChanges: !!o.onChange,
+    }, o.workers!, (r) => {
+      if (o.onFile) for (let i = 0; i < r.report.files; i++) o.onFile();
+      for (const c of r.changes ?? []) o.onChange?.(c);
+    });
+    report = pooled.report;
+    lifted = pooled.lifted;
+    for (const [c, n] of pooled.reclosedBy) reclosedBy.set(c, n);
+  } else if (o.campaigns.length) report = await engine.ingest(o.roots);
   return {
     campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted, reclosed: [...reclosedBy.values()].reduce((a, b) => a + b, 0), reclosedBy,
-    notLifted: report.left, refused: report.refused, nextOpening: watch.nextOpening, resumed, problems: [...resumed.problems, ...report.problems],
+    notLifted: report.left, refused: report.refused, nextOpening: rollingOpenings(o, report.nextOpening), resumed, problems: [...resumed.problems, ...report.problems],
   };
 }
 
-/** A classifier that also tells what it classified (the engine classifies a file right before deciding it). */
-class WatchedClassifier extends Classifier {
-  constructor(inner: Classifier, private readonly seen: (path: string, c: Classification) => void) {
-    super(inner.rules);
-  }
-  override classify(path: string, headers: Parameters<Classifier['classify']>[1]): Classification {
-    const c = super.classify(path, headers);
-    this.seen(path, c);
-    return c;
-  }
-}
-
-/**
- * What the PI's rolling notice needs from a run: for each rolling campaign past its floor, the
- * earliest own end still ahead among the campaign's files the run saw closed, by the same rule
- * that kept them closed (policy.fileEmbargo on the DATE-OBS the engine read and, for files without
- * one, the ingest time the engine looked up in the journal). The engine's decision for a file
- * follows its classification synchronously, so the last file classified is the one decided.
- */
-function watchRollingDates(o: LiftOptions): { classifier: Classifier; journal: Journal; onDecision?: EngineOptions['onDecision']; nextOpening: Map<string, Date> } {
-  const nextOpening = new Map<string, Date>();
-  const rolling = new Map(o.campaigns.filter((c) => releasesPerFile(c, o.now)).map((c) => [c.gid, c]));
-  if (!rolling.size) return { classifier: o.classifier, journal: o.journal, nextOpening };
-  let seen: { path: string; campaign: string; observed?: ObservationDate; ingestedAt?: Date } | undefined;
-  const classifier = new WatchedClassifier(o.classifier, (path, c) => {
-    seen = c.kind === 'science' ? { path, campaign: c.campaign, ...(c.observed ? { observed: c.observed } : {}) } : undefined;
-  });
-  const journal = new Proxy(o.journal, {
-    get(target, key) {
-      if (key === 'ingestedAt') {
-        return (...args: Parameters<Journal['ingestedAt']>) => {
-          const at = target.ingestedAt(...args);
-          if (seen?.path === args[0] && at) seen.ingestedAt = at;
-          return at;
-        };
-      }
-      const v = Reflect.get(target, key) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  const onDecision: EngineOptions['onDecision'] = (path, current) => {
-    const c = rolling.get(current.gid);
-    if (!c || seen?.path !== path || seen.campaign !== c.name) return;
-    const at = seen.ingestedAt;
-    const e = fileEmbargo(c, { ...(seen.observed ? { observed: seen.observed } : {}), ingestedAt: () => at }, o.now);
-    const known = nextOpening.get(c.name);
-    if (e.embargoed && e.until && e.until.getTime() > o.now.getTime() && (!known || e.until.getTime() < known.getTime())) nextOpening.set(c.name, e.until);
-  };
-  return { classifier, journal, onDecision, nextOpening };
+/** The engine's next openings, for the rolling campaigns only (a campaign-date one opens on its date, told by the date notice). */
+function rollingOpenings(o: LiftOptions, next: Record<string, number>): Map<string, Date> {
+  const rolling = new Set(o.campaigns.filter((c) => releasesPerFile(c, o.now)).map((c) => c.name));
+  return new Map(Object.entries(next).filter(([c]) => rolling.has(c)).map(([c, at]) => [c, new Date(at)]));
 }

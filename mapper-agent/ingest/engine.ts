@@ -18,7 +18,7 @@
  * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
  */
 import { outermost } from './outermost.js';
-import { lstatSync, realpathSync } from 'node:fs';
+import { fstatSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Classification, Classifier } from '../../core/embargo/classify.js';
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
@@ -73,6 +73,8 @@ export interface IngestReport {
   directories: number;
   /** first problems, for the operator (bounded) */
   problems: string[];
+  /** enforcement: per campaign, the earliest own end still ahead (ms) among the files kept closed (the PI's rolling notice) */
+  nextOpening: Record<string, number>;
 }
 
 export interface ResumeReport {
@@ -124,7 +126,9 @@ export class IngestEngine {
    */
   async ingest(paths: string[], options: { changedSinceMs?: number } = {}): Promise<IngestReport> {
     this.report = emptyReport();
-    this.traversed.clear();
+    // A pool worker (not recursive) gets one directory per call within one run: the directories
+    // above it were already seen by its earlier calls. Elsewhere each call looks at them again.
+    if (this.o.recursive !== false) this.traversed.clear();
     this.changedSinceMs = options.changedSinceMs;
     try {
       for (const p of outermost(paths)) await this.path(p);
@@ -244,7 +248,9 @@ export class IngestEngine {
       if (this.changedSinceMs !== undefined && opened.stat.ctimeMs < this.changedSinceMs) return false; // seen by an earlier pass
       this.report.files++;
       this.o.onFile?.();
-      const decision = this.accept(this.decideSafely(path, opened, current, place), current);
+      const decided = this.decideSafely(path, opened, current, place);
+      if (this.o.enforce) this.noteOpening(decided);
+      const decision = this.accept(decided, current);
       this.o.onDecision?.(path, current, decision);
       if (decision.action === 'leave') {
         this.report.left++;
@@ -319,6 +325,16 @@ export class IngestEngine {
     return { kind: 'not-fits', reason: `${byName.reason}, but no FITS product of a campaign beside it and not in a public area: not attributable` };
   }
 
+  /** Enforcement: the earliest own end still ahead per campaign, among files policy keeps closed. */
+  private noteOpening(d: Decision): void {
+    if (d.action !== 'set' || !d.until || !d.campaign) return;
+    const at = d.until.getTime();
+    const now = this.now?.getTime();
+    if (now === undefined || at <= now) return;
+    const known = this.report.nextOpening[d.campaign];
+    if (known === undefined || at < known) this.report.nextOpening[d.campaign] = at;
+  }
+
   /** In enforcement mode only a file whose group is an ended campaign's without world read, or a running campaign's with it, is looked at. */
   private enforcementCandidate(current: Ownership): boolean {
     const { ended, running } = this.o.enforce!;
@@ -388,7 +404,7 @@ export class IngestEngine {
       const applied: AppliedChange[] = [];
       batch.forEach((b, i) => {
         try {
-          applyOwnership(b.fd, b.change.target, b.change.before);
+          applyOwnership(b.fd, b.change.kind === 'directory' ? addedBits(b.fd, b.change) : b.change.target, b.change.before);
           done.push({ id: ids[i]!, state: 'applied' });
           applied.push(b);
         } catch (err) {
@@ -438,6 +454,15 @@ export class IngestEngine {
   }
 }
 
+/**
+ * A directory's target on the mode it has now: the plan only adds traverse bits, and another
+ * worker of the pool may have added others since this plan read the mode (never take them away).
+ */
+function addedBits(fd: number, change: PlannedChange): Ownership {
+  const now = fstatSync(fd).mode & 0o7777;
+  return { ...change.target, mode: now | (change.target.mode & ~change.before.mode & 0o7777) };
+}
+
 function changeKind(decision: Decision & { target: Ownership }, current: Ownership, enforcing: boolean): ChangeKind {
   if (decision.action === 'quarantine') return 'quarantine';
   const was = (current.mode & 0o004) !== 0;
@@ -448,5 +473,5 @@ function changeKind(decision: Decision & { target: Ownership }, current: Ownersh
 }
 
 export function emptyReport(): IngestReport {
-  return { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [] };
+  return { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [], nextOpening: {} };
 }

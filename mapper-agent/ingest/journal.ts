@@ -33,9 +33,12 @@ export interface JournalRow extends PlannedChange {
 
 export class Journal {
   private readonly db: Database.Database;
-  private readonly insertBatch: Database.Statement;
+  private readonly insertRow: Database.Statement;
+  private readonly insertRows: (batch: PlannedChange[], at: string) => number[];
   private readonly applyRange: Database.Statement;
   private readonly skipOne: Database.Statement;
+  /** asked per file by rolling release: prepared once, on first use */
+  private ingestedStmt: Database.Statement | undefined;
   readonly run: number;
 
   constructor(readonly file: string, command: string) {
@@ -59,23 +62,28 @@ export class Journal {
       CREATE TABLE IF NOT EXISTS digests (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, sent_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS retries (path TEXT PRIMARY KEY, due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
     `);
-    this.insertBatch = this.db.prepare(`INSERT INTO changes (run, planned_at, state, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode)
-      SELECT @run, @at, 'planned', j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, j.value->>8, j.value->>9, j.value->>10, j.value->>11
-      FROM json_each(@rows) AS j ORDER BY j.key`);
+    this.insertRow = this.db.prepare(`INSERT INTO changes (run, planned_at, state, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode)
+      VALUES (?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertRows = this.db.transaction((batch: PlannedChange[], at: string): number[] => {
+      const ids = new Array<number>(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const c = batch[i]!;
+        ids[i] = Number(this.insertRow.run(this.run, at, c.path, c.dev, c.ino, c.campaign ?? null, c.kind, c.reason, c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode).lastInsertRowid);
+      }
+      return ids;
+    });
     this.applyRange = this.db.prepare(`UPDATE changes SET state = 'applied', done_at = ? WHERE id BETWEEN ? AND ? AND state = 'planned'`);
     this.skipOne = this.db.prepare(`UPDATE changes SET state = 'skipped', done_at = ?, reason = coalesce(?, reason) WHERE id = ? AND state = 'planned'`);
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
   }
 
   /**
-   * Record a batch as planned; returns the row ids, in order. One INSERT over a JSON array: the
-   * rows of one statement in one transaction get consecutive ids.
+   * Record a batch as planned, in one transaction; returns the row ids, in order. One prepared
+   * insert per row: cheaper than building and parsing a JSON array of the batch (measured).
    */
   plan(batch: PlannedChange[]): number[] {
     if (!batch.length) return [];
-    const rows = batch.map((c) => [c.path, c.dev, c.ino, c.campaign ?? null, c.kind, c.reason, c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode]);
-    const last = Number(this.insertBatch.run({ run: this.run, at: new Date().toISOString(), rows: JSON.stringify(rows) }).lastInsertRowid);
-    return batch.map((_, i) => last - batch.length + 1 + i);
+    return this.insertRows(batch, new Date().toISOString());
   }
 
   /** Mark rows applied or skipped (with the reason); consecutive applied ids are confirmed with one range update. */
@@ -110,7 +118,8 @@ export class Journal {
    * undefined when never journaled (e.g. it already had the right mode when first seen).
    */
   ingestedAt(path: string, dev: number, ino: number, campaign: string): Date | undefined {
-    const row = this.db.prepare(`SELECT min(done_at) AS at FROM changes WHERE dev = ? AND ino = ? AND path = ? AND campaign = ? AND kind = 'ingest' AND state = 'applied'`).get(dev, ino, path, campaign) as { at: string | null } | undefined;
+    this.ingestedStmt ??= this.db.prepare(`SELECT min(done_at) AS at FROM changes WHERE dev = ? AND ino = ? AND path = ? AND campaign = ? AND kind = 'ingest' AND state = 'applied'`);
+    const row = this.ingestedStmt.get(dev, ino, path, campaign) as { at: string | null } | undefined;
     if (!row?.at) return undefined;
     const d = new Date(row.at);
     return Number.isNaN(d.getTime()) ? undefined : d;

@@ -1,27 +1,41 @@
-/** A worker of the ingest pool (see pool.ts): ingests the files of one directory per message. */
+/** A worker of the ingest pool (see pool.ts): ingests (or, in enforcement mode, lifts) the files of one directory per message. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Classifier } from '../../core/embargo/classify.js';
-import { IngestEngine } from './engine.js';
-import { Journal } from './journal.js';
-import type { PoolJob } from './pool.js';
+import { emptyReport, IngestEngine } from './engine.js';
+import { Journal, type PlannedChange } from './journal.js';
+import type { PoolJob, PoolResult } from './pool.js';
 
 const job = workerData as PoolJob;
 const campaigns = new Map(job.campaigns.map((c) => [c.name, { ...c, ...(c.embargoEnd ? { embargoEnd: new Date(c.embargoEnd) } : {}) }]));
-const journal = new Journal(job.journalPath, 'ingest (pool worker)');
+const journal = new Journal(job.journalPath, job.enforce ? 'embargo (pool worker)' : 'ingest (pool worker)');
+// Counts of one directory's applied changes (the engine calls onChange once per change, after applying it).
+let lifted = 0;
+let reclosedBy = new Map<string, number>();
+let changes: PlannedChange[] = [];
 const engine = new IngestEngine({
   roots: job.roots, classifier: new Classifier(job.classification), modes: job.modes, resolve: (n) => campaigns.get(n),
   journal, dryRun: job.dryRun, batchSize: job.batchSize, now: job.now === null ? null : new Date(job.now), recursive: false,
   publicAreas: job.publicAreas,
+  ...(job.enforce ? { enforce: { ended: new Map(job.enforce.ended), running: new Map(job.enforce.running) } } : {}),
+  onChange: (c) => {
+    if (c.kind === 'embargo-lift') lifted++;
+    else if (c.kind === 're-embargo') reclosedBy.set(c.campaign!, (reclosedBy.get(c.campaign!) ?? 0) + 1);
+    if (job.forwardChanges) changes.push(c);
+  },
 });
+
+function send(report: PoolResult['report']): void {
+  parentPort!.postMessage({ report, lifted, reclosedBy: [...reclosedBy], ...(job.forwardChanges ? { changes } : {}) } satisfies PoolResult);
+  lifted = 0;
+  reclosedBy = new Map();
+  changes = [];
+}
 
 parentPort!.on('message', (m: { dir?: string; done?: true }) => {
   if (m.done) {
     journal.close();
     process.exit(0);
   }
-  engine.ingest([m.dir!]).then(
-    (report) => parentPort!.postMessage({ report }),
-    (err: Error) => parentPort!.postMessage({ report: { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 1, directories: 0, problems: [`${m.dir}: ${err.message}`] } }),
-  );
+  engine.ingest([m.dir!]).then(send, (err: Error) => send({ ...emptyReport(), refused: 1, problems: [`${m.dir}: ${err.message}`] }));
 });
 parentPort!.postMessage({ ready: true });

@@ -1,9 +1,10 @@
 /**
- * Ingest on several cores: the main thread finishes any interrupted run (journal), walks the
- * trees for directories only, and hands directories out one at a time to worker threads; each
- * worker runs its own IngestEngine (non-recursive) with its own journal connection on the same
- * SQLite file (WAL). Campaign facts are read once from LDAP and passed to the workers.
- * Results are summed; problems are kept up to the engine's bound.
+ * Ingest and embargo enforcement on several cores: the main thread finishes any interrupted run
+ * (journal), walks the trees for directories only, and hands directories out one at a time to
+ * worker threads; each worker runs its own IngestEngine (non-recursive; in enforcement mode for
+ * lifting) with its own journal connection on the same SQLite file (WAL). Campaign facts are read
+ * once from LDAP and passed to the workers. Results are summed; problems are kept up to the
+ * engine's bound.
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { walkSafely } from './safe-file.js';
 import { fileURLToPath } from 'node:url';
 import type { ClassificationRules } from '../../core/embargo/classify.js';
 import type { CampaignFacts, Modes } from '../../core/embargo/policy.js';
-import type { IngestReport } from './engine.js';
+import { emptyReport, type IngestReport } from './engine.js';
+import type { PlannedChange } from './journal.js';
 
 export interface PoolJob {
   roots: string[];
@@ -24,6 +26,21 @@ export interface PoolJob {
   /** ISO time decisions are made at; null: the clock is not trusted (every dated embargo holds) */
   now: string | null;
   publicAreas: string[];
+  /** enforcement mode (lifting): gid -> campaign name of the campaigns whose embargo ended, and of those under embargo */
+  enforce?: { ended: [number, string][]; running: [number, string][] };
+  /** send every change (applied; in a dry run: planned) back to the main thread (printing); off, only counts come back */
+  forwardChanges?: boolean;
+}
+
+/** What a worker sends back for one directory. */
+export interface PoolResult {
+  report: IngestReport;
+  /** applied 'embargo-lift' changes */
+  lifted: number;
+  /** applied 're-embargo' changes, per campaign */
+  reclosedBy: [string, number][];
+  /** with forwardChanges */
+  changes?: PlannedChange[];
 }
 
 function workerUrl(): URL {
@@ -54,8 +71,17 @@ export function* workUnits(paths: string[], roots: string[]): Generator<string> 
 }
 
 export async function ingestWithPool(paths: string[], job: PoolJob, workers: number): Promise<IngestReport> {
-  const total: IngestReport = { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [] };
-  const queue = workUnits(paths, job.roots.map((r) => realpathSync(r)));
+  return (await runPool(workUnits(paths, job.roots.map((r) => realpathSync(r))), job, workers)).report;
+}
+
+/**
+ * Run the pool over the work units (workUnits); `onResult` sees each directory's result as it
+ * arrives (changes forwarded with job.forwardChanges). Returns the summed report and counts.
+ */
+export async function runPool(units: Iterator<string>, job: PoolJob, workers: number, onResult?: (r: PoolResult) => void): Promise<PoolResult> {
+  const total: PoolResult = { report: emptyReport(), lifted: 0, reclosedBy: [] };
+  const reclosed = new Map<string, number>();
+  const queue = units;
   const url = workerUrl();
   // From sources (tests, development) the worker registers tsx itself: loader hooks given as
   // execArgv do not reach worker threads.
@@ -73,10 +99,14 @@ export async function ingestWithPool(paths: string[], job: PoolJob, workers: num
             if (d.done) w.postMessage({ done: true });
             else w.postMessage({ dir: d.value });
           };
-          w.on('message', (m: { ready?: true; report?: IngestReport }) => {
+          w.on('message', (m: { ready?: true } & Partial<PoolResult>) => {
             if (m.report) {
-              for (const k of ['files', 'changed', 'unchanged', 'quarantined', 'left', 'refused', 'directories'] as const) total[k] += m.report[k];
-              for (const p of m.report.problems) if (total.problems.length < 200) total.problems.push(p);
+              for (const k of ['files', 'changed', 'unchanged', 'quarantined', 'left', 'refused', 'directories'] as const) total.report[k] += m.report[k];
+              for (const p of m.report.problems) if (total.report.problems.length < 200) total.report.problems.push(p);
+              for (const [c, at] of Object.entries(m.report.nextOpening)) total.report.nextOpening[c] = Math.min(at, total.report.nextOpening[c] ?? at);
+              total.lifted += m.lifted ?? 0;
+              for (const [c, n] of m.reclosedBy ?? []) reclosed.set(c, (reclosed.get(c) ?? 0) + n);
+              onResult?.(m as PoolResult);
             }
             next();
           });
@@ -85,5 +115,6 @@ export async function ingestWithPool(paths: string[], job: PoolJob, workers: num
         }),
     ),
   );
+  total.reclosedBy = [...reclosed];
   return total;
 }
