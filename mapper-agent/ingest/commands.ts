@@ -28,7 +28,7 @@ import { count } from '../../core/plural.js';
 import { sendEmbargoNotices, sendReembargoNotices, sendRollingNotices } from './notices.js';
 import { sendQuarantineDigest } from './digest.js';
 import { hostname } from 'node:os';
-import { TraceSession, type TraceContext } from '../traces/session.js';
+import type { TraceSession, TraceContext } from '../traces/session.js';
 
 export interface IngestContext {
   cfg: AgentConfig;
@@ -87,8 +87,10 @@ function latency(ctx: IngestContext): (c: PlannedChange) => void {
 }
 
 /** Signed traces of what this command applies (agent.traces); none in a dry run or when off. Refused (exit 4) when it cannot sign. */
-function openTraces(ctx: IngestContext, journal: Journal, command: string, dryRun: boolean, extra: Partial<TraceContext> = {}): TraceSession | undefined {
+async function openTraces(ctx: IngestContext, journal: Journal, command: string, dryRun: boolean, extra: Partial<TraceContext> = {}): Promise<TraceSession | undefined> {
   if (dryRun || !ctx.cfg.agent.traces.enabled) return undefined;
+  // Loaded only when traces are on: signing pulls in pkijs and @peculiar/x509, a large share of an ingest's start-up.
+  const { TraceSession } = await import('../traces/session.js');
   return TraceSession.open(ctx.cfg.agent.traces, ctx.cfg.agent.stateDir, { command, run: journal.run, adler32: ctx.cfg.agent.rucio.enabled, ...extra });
 }
 
@@ -176,7 +178,7 @@ export async function ingestCommand(ctx: IngestContext, paths: string[], opts: {
   const bar = progress('ingest');
   let traces: TraceSession | undefined;
   try {
-    traces = openTraces(ctx, journal, `ingest ${paths.join(' ')}`, opts.dryRun);
+    traces = await openTraces(ctx, journal, `ingest ${paths.join(' ')}`, opts.dryRun);
     const now = await decisionTime(ctx);
     const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now, tick: bar.tick, ...(traces ? { traces } : {}), ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
@@ -208,7 +210,7 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
   const journal = new Journal(journalPath(ctx.cfg), `verify ${root}${opts.fix ? ' --fix' : ''}`);
   let traces: TraceSession | undefined;
   try {
-    traces = openTraces(ctx, journal, `verify ${root} --fix`, !opts.fix, { ingestEvent: 'fix' });
+    traces = await openTraces(ctx, journal, `verify ${root} --fix`, !opts.fix, { ingestEvent: 'fix' });
     const drift: string[] = [];
     const { engine } = await makeEngine(ctx, journal, {
       dryRun: !opts.fix,
@@ -236,7 +238,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
   const bar = progress('embargo');
   let traces: TraceSession | undefined;
   try {
-    traces = openTraces(ctx, journal, 'embargo', opts.dryRun);
+    traces = await openTraces(ctx, journal, 'embargo', opts.dryRun);
     const cache = new CampaignCache(ctx.ldap, ctx.cfg.ldap.baseDn);
     await cache.refresh();
     const notices = {
@@ -313,7 +315,7 @@ export async function watchCommand(ctx: IngestContext, dir: string, stop: Promis
   const journal = new Journal(journalPath(ctx.cfg), `watch ${dir}`);
   let traces: TraceSession | undefined;
   try {
-    traces = openTraces(ctx, journal, `watch ${dir}`, false);
+    traces = await openTraces(ctx, journal, `watch ${dir}`, false);
   } catch (err) {
     journal.close();
     throw err;
