@@ -5,12 +5,11 @@
  * approves; the newcomer then sees the members list.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { useManagedSlapd } from '../support/slapd.js';
 import { startTestPortal, type TestPortal } from '../support/test-portal.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('portal in headless Chromium (end to end)', function () {
   this.timeout(120000);
@@ -19,12 +18,8 @@ describe('portal in headless Chromium (end to end)', function () {
   let browser: Browser;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh (Debian package chromium)`);
     t = await startTestPortal(fx);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -4,10 +4,11 @@
  * logs in with a certificate, follows the link on the campaign page and reads the figures.
  */
 import { expect } from 'chai';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { agentConfigSchema } from '../../mapper-agent/config.js';
 import { ingestCommand, reportCommand } from '../../mapper-agent/ingest/commands.js';
 import { createLogger } from '../../core/log.js';
@@ -16,7 +17,6 @@ import { fitsFile } from '../support/fits.js';
 import { useManagedSlapd } from '../support/slapd.js';
 import { startTestPortal, type TestPortal } from '../support/test-portal.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('compliance page in headless Chromium (end to end)', function () {
   this.timeout(120000);
@@ -27,7 +27,6 @@ describe('compliance page in headless Chromium (end to end)', function () {
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh (Debian package chromium)`);
     t = await startTestPortal(fx, { portal: { complianceReports: { agentHosts: ['/DC=org/DC=example/CN=store1.example.org'] } } });
     dir = mkdtempSync(join(tmpdir(), 'cg-e2e-compliance-'));
     const pia = await issue(t.ca, [{ DC: ['org'] }, { DC: ['example'] }, { CN: ['Pia Investigator'] }], 'user');
@@ -59,10 +58,7 @@ describe('compliance page in headless Chromium (end to end)', function () {
     const ctx = { cfg, ldap: fx.agent, log: createLogger('test'), out: () => undefined };
     await ingestCommand(ctx, [root], { dryRun: false });
     await reportCommand(ctx, { format: 'json', publish: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -5,15 +5,15 @@
  * name their row), input borders at least 3:1 against their background. Screenshots in /tmp.
  */
 import { expect } from 'chai';
-import { existsSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { issue } from '../support/pki.js';
 import { useManagedSlapd } from '../support/slapd.js';
 import { startTestPortal, type TestPortal } from '../support/test-portal.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DAY = 86_400_000;
 
 /** Runs in the page: what an accessibility check at this width finds wrong. */
@@ -62,7 +62,6 @@ describe('changed pages at 390 px in headless Chromium (accessibility basics)', 
   const files: Record<string, { cert: string; key: string }> = {};
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh (Debian package chromium)`);
     t = await startTestPortal(fx);
     const dir = mkdtempSync(join(tmpdir(), 'cg-narrow-'));
     const d = t.portal.directory.directory;
@@ -81,10 +80,7 @@ describe('changed pages at 390 px in headless Chromium (accessibility basics)', 
     await d.campaigns.addMember('halo', 'lena');
     await d.requests.create({ campaign: 'corona', requester: 'lena', justification: 'Coronal loops, a justification long enough to wrap on a phone screen several times over.' });
     await d.requests.create({ campaign: 'flare', requester: 'lena', justification: 'Flares too.' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
