@@ -117,9 +117,11 @@ export const portalSectionSchema = z.object({
       staleHours: z.coerce.number().positive().max(24 * 365).default(48),
       /** Largest request body accepted (all campaign documents of one report). */
       maxBytes: z.coerce.number().int().min(4096).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+      /** Publications accepted per minute from one address before 429: checking a signature costs CPU, and anyone can send one. */
+      rateLimitPerMinute: z.coerce.number().int().min(1).max(10000).default(30),
     })
     .strict()
-    .default({ agentHosts: [], maxSkewSeconds: 300, staleHours: 48, maxBytes: 8 * 1024 * 1024 }),
+    .default({ agentHosts: [], maxSkewSeconds: 300, staleHours: 48, maxBytes: 8 * 1024 * 1024, rateLimitPerMinute: 30 }),
 });
 
 export type PortalSection = z.infer<typeof portalSectionSchema>;

@@ -5,6 +5,7 @@
  * documents to download (.p7m), and the admins' overview of every campaign.
  */
 import express, { Router, type Request } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { publicationSchema } from '../../../core/embargo/compliance-envelope.js';
 import { ValidationError } from '../../../core/errors.js';
 import { requireAdmin } from '../../services/administration.js';
@@ -29,6 +30,8 @@ function signedDocuments(req: Request): Buffer[] {
 export function complianceReceiveRoutes(deps: PortalDeps): Router {
   const r = Router();
   const limit = deps.config.complianceReports.maxBytes;
+  // Before the body is read or any signature checked: a flood from one address costs no CMS verification.
+  r.use(rateLimit({ windowMs: 60_000, limit: deps.config.complianceReports.rateLimitPerMinute, standardHeaders: 'draft-7', legacyHeaders: false }));
   r.post('/', express.raw({ type: PKCS7_TYPES, limit }), express.json({ limit }), handle(async (req, res) => {
     if (!Buffer.isBuffer(req.body) && !req.is('application/json')) throw new ValidationError(`Content-Type must be ${PKCS7_TYPES[0]} or application/json`);
     const done = await receiveComplianceReports(deps.services, deps.complianceReports!, { username: undefined, isAdmin: false, identity: 'agent', ip: req.ip ?? '' }, signedDocuments(req), {
