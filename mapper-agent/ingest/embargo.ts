@@ -13,7 +13,7 @@
  */
 import { isEmbargoed, releasesPerFile, type CampaignFacts, type Modes } from '../../core/embargo/policy.js';
 import type { Classifier } from '../../core/embargo/classify.js';
-import { IngestEngine, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
+import { emptyReport, IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
 import { realpathSync } from 'node:fs';
 import { runPool, workUnits } from './pool.js';
@@ -93,23 +93,15 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   const ended = endedCampaigns(o.campaigns, o.now);
   const running = o.campaigns.filter((c) => isEmbargoed(c, o.now) || releasesPerFile(c, o.now));
   const byName = new Map(o.campaigns.map((c) => [c.name, c]));
-  let lifted = 0;
-  const reclosedBy = new Map<string, number>();
   const engine = new IngestEngine({
     roots: o.roots, classifier: o.classifier, modes: o.modes, resolve: (n) => byName.get(n), journal: o.journal, now: o.now,
     enforce: { ended: new Map(ended.map((c) => [c.gid, c.name])), running: new Map(running.map((c) => [c.gid, c.name])) },
-    onChange: (change) => {
-      if (change.kind === 'embargo-lift') lifted++;
-      if (change.kind === 're-embargo') reclosedBy.set(change.campaign!, (reclosedBy.get(change.campaign!) ?? 0) + 1);
-      o.onChange?.(change);
-    },
+    ...(o.onChange ? { onChange: o.onChange } : {}),
     ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}),
     ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.afterApply ? { afterApply: o.afterApply } : {}),
   });
-  const resumed = await engine.resume();
-  lifted = 0;
-  reclosedBy.clear(); // what resume finished is reported by it
-  let report: Pick<IngestReport, 'files' | 'left' | 'refused' | 'problems' | 'nextOpening'> = { files: 0, left: 0, refused: 0, problems: [], nextOpening: {} };
+  const resumed = await engine.resume(); // what it finished is reported by it, not counted below
+  let report = emptyReport();
   const units = o.campaigns.length && (o.workers ?? 1) > 1 && !o.afterApply ? enoughForPool(o.roots, o.poolMinDirectories ?? POOL_MIN_DIRECTORIES) : undefined;
   if (units) {
     const pooled = await runPool(units, {
@@ -120,12 +112,11 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
       if (o.onFile) for (let i = 0; i < r.report.files; i++) o.onFile();
       for (const c of r.changes ?? []) o.onChange?.(c);
     });
-    report = pooled.report;
-    lifted = pooled.lifted;
-    for (const [c, n] of pooled.reclosedBy) reclosedBy.set(c, n);
+    report = pooled;
   } else if (o.campaigns.length) report = await engine.ingest(o.roots);
   return {
-    campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted, reclosed: [...reclosedBy.values()].reduce((a, b) => a + b, 0), reclosedBy,
+    campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted: report.lifted,
+    reclosed: Object.values(report.reclosedBy).reduce((a, b) => a + b, 0), reclosedBy: new Map(Object.entries(report.reclosedBy)),
     notLifted: report.left, refused: report.refused, nextOpening: rollingOpenings(o, report.nextOpening), resumed, problems: [...resumed.problems, ...report.problems],
   };
 }

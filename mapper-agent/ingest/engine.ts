@@ -75,6 +75,10 @@ export interface IngestReport {
   problems: string[];
   /** enforcement: per campaign, the earliest own end still ahead (ms) among the files kept closed (the PI's rolling notice) */
   nextOpening: Record<string, number>;
+  /** enforcement: files made world-readable (applied; in a dry run: planned) */
+  lifted: number;
+  /** enforcement: files closed again (re-embargo), per campaign (applied; in a dry run: planned) */
+  reclosedBy: Record<string, number>;
 }
 
 export interface ResumeReport {
@@ -87,7 +91,7 @@ export interface ResumeReport {
   problems: string[];
 }
 
-const MAX_PROBLEMS = 200;
+export const MAX_PROBLEMS = 200;
 type Pending = { change: PlannedChange; fd: number; size: number };
 type Place = { dir: DirHandle; name: string };
 
@@ -391,7 +395,14 @@ export class IngestEngine {
 
   private plan(p: Pending): void {
     this.batch.push(p);
-    if (this.o.dryRun) this.o.onChange?.(p.change);
+    if (this.o.dryRun) this.announce(p.change);
+  }
+
+  /** A change is done (applied; in a dry run: planned): count it, then tell onChange. */
+  private announce(change: PlannedChange): void {
+    if (change.kind === 'embargo-lift') this.report.lifted++;
+    else if (change.kind === 're-embargo') this.report.reclosedBy[change.campaign!] = (this.report.reclosedBy[change.campaign!] ?? 0) + 1;
+    this.o.onChange?.(change);
   }
 
   private async flush(): Promise<void> {
@@ -413,7 +424,7 @@ export class IngestEngine {
         }
       });
       this.o.journal.finish(done);
-      for (const a of applied) this.o.onChange?.(a.change);
+      for (const a of applied) this.announce(a.change);
       if (this.o.afterApply) {
         try {
           await this.o.afterApply(applied.filter((a) => a.change.kind !== 'directory'));
@@ -473,5 +484,5 @@ function changeKind(decision: Decision & { target: Ownership }, current: Ownersh
 }
 
 export function emptyReport(): IngestReport {
-  return { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [], nextOpening: {} };
+  return { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [], nextOpening: {}, lifted: 0, reclosedBy: {} };
 }

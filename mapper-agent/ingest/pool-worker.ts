@@ -8,26 +8,18 @@ import type { PoolJob, PoolResult } from './pool.js';
 const job = workerData as PoolJob;
 const campaigns = new Map(job.campaigns.map((c) => [c.name, { ...c, ...(c.embargoEnd ? { embargoEnd: new Date(c.embargoEnd) } : {}) }]));
 const journal = new Journal(job.journalPath, job.enforce ? 'embargo (pool worker)' : 'ingest (pool worker)');
-// Counts of one directory's applied changes (the engine calls onChange once per change, after applying it).
-let lifted = 0;
-let reclosedBy = new Map<string, number>();
+// One directory's changes, for the main thread to print (the engine calls onChange once per change, after applying it).
 let changes: PlannedChange[] = [];
 const engine = new IngestEngine({
   roots: job.roots, classifier: new Classifier(job.classification), modes: job.modes, resolve: (n) => campaigns.get(n),
   journal, dryRun: job.dryRun, batchSize: job.batchSize, now: job.now === null ? null : new Date(job.now), recursive: false,
   publicAreas: job.publicAreas,
   ...(job.enforce ? { enforce: { ended: new Map(job.enforce.ended), running: new Map(job.enforce.running) } } : {}),
-  onChange: (c) => {
-    if (c.kind === 'embargo-lift') lifted++;
-    else if (c.kind === 're-embargo') reclosedBy.set(c.campaign!, (reclosedBy.get(c.campaign!) ?? 0) + 1);
-    if (job.forwardChanges) changes.push(c);
-  },
+  ...(job.forwardChanges ? { onChange: (c: PlannedChange) => void changes.push(c) } : {}),
 });
 
 function send(report: PoolResult['report']): void {
-  parentPort!.postMessage({ report, lifted, reclosedBy: [...reclosedBy], ...(job.forwardChanges ? { changes } : {}) } satisfies PoolResult);
-  lifted = 0;
-  reclosedBy = new Map();
+  parentPort!.postMessage({ report, ...(job.forwardChanges ? { changes } : {}) } satisfies PoolResult);
   changes = [];
 }
 

@@ -12,7 +12,7 @@ import { walkSafely } from './safe-file.js';
 import { fileURLToPath } from 'node:url';
 import type { ClassificationRules } from '../../core/embargo/classify.js';
 import type { CampaignFacts, Modes } from '../../core/embargo/policy.js';
-import { emptyReport, type IngestReport } from './engine.js';
+import { emptyReport, MAX_PROBLEMS, type IngestReport } from './engine.js';
 import type { PlannedChange } from './journal.js';
 
 export interface PoolJob {
@@ -35,10 +35,6 @@ export interface PoolJob {
 /** What a worker sends back for one directory. */
 export interface PoolResult {
   report: IngestReport;
-  /** applied 'embargo-lift' changes */
-  lifted: number;
-  /** applied 're-embargo' changes, per campaign */
-  reclosedBy: [string, number][];
   /** with forwardChanges */
   changes?: PlannedChange[];
 }
@@ -71,17 +67,15 @@ export function* workUnits(paths: string[], roots: string[]): Generator<string> 
 }
 
 export async function ingestWithPool(paths: string[], job: PoolJob, workers: number): Promise<IngestReport> {
-  return (await runPool(workUnits(paths, job.roots.map((r) => realpathSync(r))), job, workers)).report;
+  return runPool(workUnits(paths, job.roots.map((r) => realpathSync(r))), job, workers);
 }
 
 /**
  * Run the pool over the work units (workUnits); `onResult` sees each directory's result as it
- * arrives (changes forwarded with job.forwardChanges). Returns the summed report and counts.
+ * arrives (changes forwarded with job.forwardChanges). Returns the summed report.
  */
-export async function runPool(units: Iterator<string>, job: PoolJob, workers: number, onResult?: (r: PoolResult) => void): Promise<PoolResult> {
-  const total: PoolResult = { report: emptyReport(), lifted: 0, reclosedBy: [] };
-  const reclosed = new Map<string, number>();
-  const queue = units;
+export async function runPool(queue: Iterator<string>, job: PoolJob, workers: number, onResult?: (r: PoolResult) => void): Promise<IngestReport> {
+  const total = emptyReport();
   const url = workerUrl();
   // From sources (tests, development) the worker registers tsx itself: loader hooks given as
   // execArgv do not reach worker threads.
@@ -101,11 +95,7 @@ export async function runPool(units: Iterator<string>, job: PoolJob, workers: nu
           };
           w.on('message', (m: { ready?: true } & Partial<PoolResult>) => {
             if (m.report) {
-              for (const k of ['files', 'changed', 'unchanged', 'quarantined', 'left', 'refused', 'directories'] as const) total.report[k] += m.report[k];
-              for (const p of m.report.problems) if (total.report.problems.length < 200) total.report.problems.push(p);
-              for (const [c, at] of Object.entries(m.report.nextOpening)) total.report.nextOpening[c] = Math.min(at, total.report.nextOpening[c] ?? at);
-              total.lifted += m.lifted ?? 0;
-              for (const [c, n] of m.reclosedBy ?? []) reclosed.set(c, (reclosed.get(c) ?? 0) + n);
+              addReport(total, m.report);
               onResult?.(m as PoolResult);
             }
             next();
@@ -115,6 +105,13 @@ export async function runPool(units: Iterator<string>, job: PoolJob, workers: nu
         }),
     ),
   );
-  total.reclosedBy = [...reclosed];
   return total;
+}
+
+/** Add one directory's report to the run's: counts summed, problems up to the engine's bound, earliest openings kept. */
+function addReport(total: IngestReport, r: IngestReport): void {
+  for (const k of ['files', 'changed', 'unchanged', 'quarantined', 'left', 'refused', 'directories', 'lifted'] as const) total[k] += r[k];
+  for (const p of r.problems) if (total.problems.length < MAX_PROBLEMS) total.problems.push(p);
+  for (const [c, at] of Object.entries(r.nextOpening)) total.nextOpening[c] = Math.min(at, total.nextOpening[c] ?? at);
+  for (const [c, n] of Object.entries(r.reclosedBy)) total.reclosedBy[c] = (total.reclosedBy[c] ?? 0) + n;
 }
