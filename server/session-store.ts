@@ -3,7 +3,8 @@
  * are shared by workers on one host. Expired sessions are ignored on read and pruned periodically.
  * (The npm packages for this are unmaintained; the store interface is small.)
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDatabase } from './local-database.js';
 import session from 'express-session';
 
 export class SqliteSessionStore extends session.Store {
@@ -12,9 +13,7 @@ export class SqliteSessionStore extends session.Store {
 
   constructor(file: string, private readonly defaultTtlMs = 8 * 3600_000, pruneEveryMs = 15 * 60_000) {
     super();
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openLocalDatabase(file);
     this.db.exec('CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, expires INTEGER NOT NULL, data TEXT NOT NULL)');
     this.timer = setInterval(() => this.prune(), pruneEveryMs).unref();
   }

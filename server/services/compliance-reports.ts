@@ -8,7 +8,8 @@
  * keeps the signed bytes (for auditors: `openssl cms -verify`) and the parsed figures in SQLite
  * beside the sessions: portal-local state, never directory data. Every receipt is audited.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDatabase } from '../local-database.js';
 import { createHash } from 'node:crypto';
 import { complianceDocumentSchema, type ComplianceDocument } from '../../core/embargo/compliance-envelope.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
@@ -47,9 +48,7 @@ export class ComplianceReportStore {
   private readonly db: Database.Database;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openLocalDatabase(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS compliance_reports (
       id INTEGER PRIMARY KEY, host_dn TEXT NOT NULL, host TEXT NOT NULL, site TEXT NOT NULL, campaign TEXT NOT NULL,
       generated_ms INTEGER NOT NULL, generated_at TEXT NOT NULL, received_at TEXT NOT NULL, signer TEXT NOT NULL,

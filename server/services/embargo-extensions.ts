@@ -4,7 +4,8 @@
  * audited as embargo.change). Requests are portal-local state in SQLite beside the sessions
  * (DESIGN: pending requests may live there); the embargo date itself is only ever in LDAP.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDatabase } from '../local-database.js';
 import { randomUUID } from 'node:crypto';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { changeEmbargo, parseEmbargoDate, requireAdmin } from './administration.js';
@@ -41,9 +42,7 @@ export class EmbargoExtensionStore {
   private readonly db: Database.Database;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openLocalDatabase(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS embargo_extensions (
       id TEXT PRIMARY KEY, campaign TEXT NOT NULL, requester TEXT NOT NULL, new_end TEXT NOT NULL, current_end TEXT NOT NULL, reason TEXT NOT NULL,
       state TEXT NOT NULL, created_at TEXT NOT NULL, decided_by TEXT, decision_reason TEXT, decided_at TEXT);

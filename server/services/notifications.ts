@@ -9,7 +9,8 @@
  * notices already sent live in SQLite beside the sessions (portal.dataDir); a token is stored
  * only as its SHA-256. A failed delivery never undoes the change it reports: it is logged.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openLocalDatabase } from '../local-database.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Directory, Person } from '../../core/directory/index.js';
 import type { Logger } from '../../core/log.js';
@@ -40,9 +41,7 @@ export class Notifier {
     private readonly publicUrl: string,
     private readonly log: Logger,
   ) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openLocalDatabase(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS mail_tokens (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, address TEXT NOT NULL, expires INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS mail_verified (username TEXT NOT NULL, address TEXT NOT NULL, verified_at TEXT NOT NULL, PRIMARY KEY (username, address));
