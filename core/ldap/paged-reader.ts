@@ -279,7 +279,7 @@ interface Wanted {
   bytes: Buffer;
 }
 
-function wantedOf(attributes: string[]): Wanted[] {
+export function wantedOf(attributes: string[]): Wanted[] {
   return [...new Set(attributes.map((a) => a.toLowerCase()))].map((name) => ({ name, bytes: Buffer.from(name, 'latin1') }));
 }
 
@@ -298,7 +298,8 @@ function match(wanted: Wanted[], buf: Buffer, start: number, end: number): strin
   return undefined;
 }
 
-function decodeEntry(body: Buffer, wanted: Wanted[]): [string, Map<string, string[]>] {
+/** A SearchResultEntry's body: its DN and the wanted attributes (lower-cased names); malformed: DirectoryUnavailableError. Exported for its property test. */
+export function decodeEntry(body: Buffer, wanted: Wanted[]): [string, Map<string, string[]>] {
   const dnTlv = need(body, 0, body.length);
   const dn = body.toString('utf8', dnTlv.start, dnTlv.end);
   const attrs = new Map<string, string[]>();
