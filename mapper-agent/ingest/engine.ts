@@ -26,7 +26,7 @@ import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
 import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, walkSafely, type DirHandle, type OpenedFile, type OpenedStart } from './safe-file.js';
 import { findProduct } from './sidecar.js';
-import type { ChangeKind, Journal, PlannedChange } from './journal.js';
+import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
 
 export interface EngineOptions {
   /** data roots (absolute); nothing outside them is ever changed */
@@ -147,7 +147,7 @@ export class IngestEngine {
   async resume(): Promise<ResumeReport> {
     const kinds: ChangeKind[] = this.o.enforce ? ['embargo-lift', 're-embargo'] : ['ingest', 'quarantine', 'directory'];
     const result: ResumeReport = { finished: 0, dropped: 0, skipped: 0, problems: [] };
-    const done: { id: number; state: 'applied' | 'skipped'; reason?: string }[] = [];
+    const done: Settled[] = [];
     const redo: string[] = [];
     for (const row of this.o.journal.pending(kinds)) {
       if (row.kind === 'directory') {
@@ -411,7 +411,7 @@ export class IngestEngine {
     try {
       if (this.o.dryRun) return;
       const ids = this.o.journal.plan(batch.map((b) => b.change));
-      const done: { id: number; state: 'applied' | 'skipped'; reason?: string }[] = [];
+      const done: Settled[] = [];
       const applied: AppliedChange[] = [];
       batch.forEach((b, i) => {
         try {

@@ -1,14 +1,24 @@
 /**
  * The ingest journal (SQLite, WAL): every planned change is written before it is applied and
- * marked applied afterwards, in batched transactions. After a crash, `pending()` lists what was
- * planned but not confirmed; the engine re-checks each against the file (same inode?) and finishes
- * or skips it, so nothing is lost or applied twice. Losing this file loses history, never data:
- * the files themselves carry the ownership, and `verify` recomputes it from policy.
+ * confirmed afterwards. After a crash, `pending()` lists what was planned but not confirmed; the
+ * engine re-checks each against the file (same inode?) and finishes or skips it, so nothing is
+ * lost or applied twice. Losing this file loses history, never data: the files themselves carry
+ * the ownership, and `verify` recomputes it from policy.
+ *
+ * A batch of changes is one row (`batches`): its changes as one JSON document (batch-format.ts),
+ * confirmed with one update when applied; entries that were skipped, or settled one by one on
+ * resume, are listed in its `outcome`. Per-file rows cost several microseconds each (a B-tree
+ * insert per index, the row rewritten on confirmation): more than the file's own system calls.
+ * Small side tables keep the readers cheap: `batch_dirs` (which batches have files in a
+ * directory: history and the rolling-release ingest time) and `batch_counts` (applied changes per
+ * campaign and kind: the compliance history and the quarantine digest). Journals written by
+ * earlier versions keep their per-file rows (`changes`); every reader reads both.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Ownership } from '../../core/embargo/policy.js';
+import { decodeBatch, encodeBatch, type BatchEntry } from './batch-format.js';
 
 export type ChangeKind = 'ingest' | 'quarantine' | 'embargo-lift' | 're-embargo' | 'directory';
 
@@ -25,20 +35,36 @@ export interface PlannedChange {
   arrivedMs?: number;
 }
 
+/** Where a change is journaled: a per-file row of an earlier version's journal, or an entry of a batch. */
+export type EntryId = { row: number } | { batch: number; index: number };
+
 export interface JournalRow extends PlannedChange {
-  id: number;
+  id: EntryId;
   run: number;
   state: 'planned' | 'applied' | 'skipped';
 }
 
+/** How far the quarantine digest has read: the last per-file row and the last batch it included. */
+export interface DigestCursor {
+  row: number;
+  batch: number;
+}
+
+/** An entry's confirmation: applied, or skipped with the reason. */
+export type Settled = { id: EntryId; state: 'applied' | 'skipped'; reason?: string };
+/** A batch's entries settled one by one: index -> [state, skip reason or null, time] */
+type Outcome = Record<string, ['applied' | 'skipped', string | null, string]>;
+type BatchRow = { id: number; run: number; planned_at: string; done_at: string | null; files: number; changes: string; outcome: string | null };
+
 export class Journal {
   private readonly db: Database.Database;
-  private readonly insertRow: Database.Statement;
-  private readonly insertRows: (batch: PlannedChange[], at: string) => number[];
-  private readonly applyRange: Database.Statement;
-  private readonly skipOne: Database.Statement;
-  /** asked per file by rolling release: prepared once, on first use */
-  private ingestedStmt: Database.Statement | undefined;
+  private readonly writeBatch: (changes: PlannedChange[], at: string) => number;
+  private readonly confirmBatch: (batch: number, done: Settled[], at: string) => void;
+  /** the changes of batches this connection planned and has not confirmed yet (confirmation needs no read then) */
+  private readonly planned = new Map<number, PlannedChange[]>();
+  /** the last directory whose batches were decoded for ingestedAt (a directory's files are asked one after another) */
+  private ingestIndex: { dir: string; lastBatch: number; files: Map<string, { dev: number; ino: number; campaign?: string; at: string }[]> } | undefined;
+  private legacyIngestedStmt: Database.Statement | undefined;
   readonly run: number;
 
   constructor(readonly file: string, command: string) {
@@ -49,6 +75,7 @@ export class Journal {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, command TEXT NOT NULL, started TEXT NOT NULL, finished TEXT);
+      -- per-file rows: written by earlier versions, read by this one
       CREATE TABLE IF NOT EXISTS changes (
         id INTEGER PRIMARY KEY, run INTEGER NOT NULL, path TEXT NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL,
         campaign TEXT, kind TEXT NOT NULL, reason TEXT NOT NULL,
@@ -57,59 +84,112 @@ export class Journal {
         state TEXT NOT NULL CHECK (state IN ('planned', 'applied', 'skipped')), planned_at TEXT NOT NULL, done_at TEXT);
       CREATE INDEX IF NOT EXISTS changes_pending ON changes(state) WHERE state = 'planned';
       CREATE INDEX IF NOT EXISTS changes_inode ON changes(dev, ino);
+      CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, planned_at TEXT NOT NULL, done_at TEXT,
+        files INTEGER NOT NULL, changes TEXT NOT NULL, outcome TEXT);
+      CREATE INDEX IF NOT EXISTS batches_open ON batches(run) WHERE done_at IS NULL;
+      CREATE TABLE IF NOT EXISTS batch_dirs (dir TEXT NOT NULL, batch INTEGER NOT NULL, PRIMARY KEY (dir, batch)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS batch_counts (batch INTEGER NOT NULL, run INTEGER NOT NULL, campaign TEXT, kind TEXT NOT NULL, files INTEGER NOT NULL, at TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS batch_counts_kind ON batch_counts(kind, batch);
       CREATE TABLE IF NOT EXISTS notices (campaign TEXT NOT NULL, embargo_end TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (campaign, embargo_end));
       CREATE TABLE IF NOT EXISTS passes (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('incremental', 'full')), started_ms INTEGER NOT NULL, finished_ms INTEGER);
       CREATE TABLE IF NOT EXISTS digests (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, sent_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS retries (path TEXT PRIMARY KEY, due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
     `);
-    this.insertRow = this.db.prepare(`INSERT INTO changes (run, planned_at, state, path, dev, ino, campaign, kind, reason, before_uid, before_gid, before_mode, uid, gid, mode)
-      VALUES (?, ?, 'planned', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.insertRows = this.db.transaction((batch: PlannedChange[], at: string): number[] => {
-      const ids = new Array<number>(batch.length);
-      for (let i = 0; i < batch.length; i++) {
-        const c = batch[i]!;
-        ids[i] = Number(this.insertRow.run(this.run, at, c.path, c.dev, c.ino, c.campaign ?? null, c.kind, c.reason, c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode).lastInsertRowid);
-      }
-      return ids;
+    const insertBatch = this.db.prepare('INSERT INTO batches (run, planned_at, files, changes) VALUES (?, ?, ?, ?)');
+    const insertDir = this.db.prepare('INSERT OR IGNORE INTO batch_dirs (dir, batch) VALUES (?, ?)');
+    this.writeBatch = this.db.transaction((changes: PlannedChange[], at: string): number => {
+      const { json, dirs } = encodeBatch(changes);
+      const id = Number(insertBatch.run(this.run, at, changes.length, json).lastInsertRowid);
+      for (const d of dirs) insertDir.run(d, id);
+      return id;
     });
-    this.applyRange = this.db.prepare(`UPDATE changes SET state = 'applied', done_at = ? WHERE id BETWEEN ? AND ? AND state = 'planned'`);
-    this.skipOne = this.db.prepare(`UPDATE changes SET state = 'skipped', done_at = ?, reason = coalesce(?, reason) WHERE id = ? AND state = 'planned'`);
+    const readBatch = this.db.prepare('SELECT * FROM batches WHERE id = ?');
+    const closeBatch = this.db.prepare('UPDATE batches SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL');
+    const growOutcome = this.db.prepare('UPDATE batches SET outcome = ? WHERE id = ? AND done_at IS NULL');
+    const count = this.db.prepare('INSERT INTO batch_counts (batch, run, campaign, kind, files, at) VALUES (?, ?, ?, ?, ?, ?)');
+    // Immediate: it reads the batch, then writes; a deferred transaction would fail at once (SQLITE_BUSY,
+    // no retry) when a pool worker wrote in between.
+    this.confirmBatch = this.db.transaction((batch: number, done: Settled[], at: string) => {
+      const mine = this.planned.get(batch);
+      let changes: PlannedChange[];
+      let run = this.run;
+      let outcome: Outcome = {};
+      if (mine) {
+        changes = mine;
+      } else {
+        const row = readBatch.get(batch) as BatchRow | undefined;
+        if (!row) throw new Error(`journal: batch ${batch} does not exist`);
+        if (row.done_at !== null) return; // settled already: never twice
+        changes = decodeBatch(row.changes).map((e) => e.change);
+        run = row.run;
+        if (row.outcome) outcome = JSON.parse(row.outcome) as Outcome;
+      }
+      const alreadySettled = Object.keys(outcome).length;
+      // The engine confirms its own batch whole: applied entries need no outcome, only skipped ones.
+      const whole = alreadySettled === 0 && done.length === changes.length;
+      const applied = new Map<string, { campaign: string | null; kind: string; files: number }>();
+      for (const d of done) {
+        const index = (d.id as { index: number }).index;
+        const change = changes[index];
+        if (!change || outcome[index]) continue;
+        if (d.state === 'skipped' || !whole) outcome[index] = [d.state, d.state === 'skipped' ? (d.reason ?? null) : null, at];
+        if (d.state === 'applied') {
+          const key = `${change.campaign ?? ''}\0${change.kind}`;
+          const a = applied.get(key) ?? applied.set(key, { campaign: change.campaign ?? null, kind: change.kind, files: 0 }).get(key)!;
+          a.files++;
+        }
+      }
+      for (const a of applied.values()) count.run(batch, run, a.campaign, a.kind, a.files, at);
+      const keep = Object.keys(outcome).length ? JSON.stringify(outcome) : null;
+      // Closed once every entry is settled; until then (resume settling part of it) only its outcome grows.
+      if (whole || Object.keys(outcome).length === changes.length) closeBatch.run(at, keep, batch);
+      else growOutcome.run(keep, batch);
+    }).immediate;
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
   }
 
-  /**
-   * Record a batch as planned, in one transaction; returns the row ids, in order. One prepared
-   * insert per row: cheaper than building and parsing a JSON array of the batch (measured).
-   */
-  plan(batch: PlannedChange[]): number[] {
+  /** Record a batch as planned, in one transaction (one row); returns the entries' ids, in order. */
+  plan(batch: PlannedChange[]): EntryId[] {
     if (!batch.length) return [];
-    return this.insertRows(batch, new Date().toISOString());
+    const id = this.writeBatch(batch, new Date().toISOString());
+    this.planned.set(id, batch);
+    return batch.map((_, index) => ({ batch: id, index }));
   }
 
-  /** Mark rows applied or skipped (with the reason); consecutive applied ids are confirmed with one range update. */
-  finish(done: { id: number; state: 'applied' | 'skipped'; reason?: string }[]): void {
+  /**
+   * Mark entries applied or skipped (with the reason). A batch confirmed whole (the engine's case)
+   * costs one update; skipped entries and entries settled one by one (resume) are kept in its outcome.
+   */
+  finish(done: Settled[]): void {
     const at = new Date().toISOString();
+    const byBatch = new Map<number, Settled[]>();
+    const rows: Settled[] = [];
+    for (const d of done) {
+      if ('row' in d.id) rows.push(d);
+      else (byBatch.get(d.id.batch) ?? byBatch.set(d.id.batch, []).get(d.id.batch)!).push(d);
+    }
+    for (const [batch, list] of byBatch) {
+      this.confirmBatch(batch, list, at);
+      this.planned.delete(batch);
+    }
+    if (!rows.length) return;
+    const applyOne = this.db.prepare(`UPDATE changes SET state = 'applied', done_at = ? WHERE id = ? AND state = 'planned'`);
+    const skipOne = this.db.prepare(`UPDATE changes SET state = 'skipped', done_at = ?, reason = coalesce(?, reason) WHERE id = ? AND state = 'planned'`);
     this.db.transaction(() => {
-      let i = 0;
-      while (i < done.length) {
-        const d = done[i]!;
-        if (d.state === 'applied') {
-          let j = i;
-          while (j + 1 < done.length && done[j + 1]!.state === 'applied' && done[j + 1]!.id === done[j]!.id + 1) j++;
-          this.applyRange.run(at, d.id, done[j]!.id);
-          i = j + 1;
-        } else {
-          this.skipOne.run(at, d.reason ?? null, d.id);
-          i++;
-        }
+      for (const d of rows) {
+        const id = (d.id as { row: number }).row;
+        if (d.state === 'applied') applyOne.run(at, id);
+        else skipOne.run(at, d.reason ?? null, id);
       }
     })();
   }
 
   /** Changes of these kinds planned by an earlier run that never confirmed them (a crash), oldest first. */
   pending(kinds: ChangeKind[]): JournalRow[] {
-    const rows = this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id`).all(this.run, JSON.stringify(kinds)) as Row[];
-    return rows.map(fromRow);
+    const wanted = new Set<string>(kinds);
+    const legacy = (this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id`).all(this.run, JSON.stringify(kinds)) as Row[]).map(fromRow);
+    const open = this.db.prepare('SELECT * FROM batches WHERE done_at IS NULL AND run < ? ORDER BY id').all(this.run) as BatchRow[];
+    return [...legacy, ...open.flatMap((b) => batchRows(b).filter((r) => r.state === 'planned' && wanted.has(r.kind)))];
   }
 
   /**
@@ -118,21 +198,58 @@ export class Journal {
    * undefined when never journaled (e.g. it already had the right mode when first seen).
    */
   ingestedAt(path: string, dev: number, ino: number, campaign: string): Date | undefined {
-    this.ingestedStmt ??= this.db.prepare(`SELECT min(done_at) AS at FROM changes WHERE dev = ? AND ino = ? AND path = ? AND campaign = ? AND kind = 'ingest' AND state = 'applied'`);
-    const row = this.ingestedStmt.get(dev, ino, path, campaign) as { at: string | null } | undefined;
-    if (!row?.at) return undefined;
-    const d = new Date(row.at);
+    this.legacyIngestedStmt ??= this.db.prepare(`SELECT min(done_at) AS at FROM changes WHERE dev = ? AND ino = ? AND path = ? AND campaign = ? AND kind = 'ingest' AND state = 'applied'`);
+    const legacy = (this.legacyIngestedStmt.get(dev, ino, path, campaign) as { at: string | null } | undefined)?.at ?? undefined;
+    const dir = dirname(path);
+    const lastBatch = (this.db.prepare('SELECT max(batch) AS b FROM batch_dirs WHERE dir = ?').get(dir) as { b: number | null }).b ?? 0;
+    if (this.ingestIndex?.dir !== dir || this.ingestIndex.lastBatch !== lastBatch) this.ingestIndex = { dir, lastBatch, files: this.appliedIngests(dir) };
+    let at = legacy;
+    for (const e of this.ingestIndex.files.get(basename(path)) ?? []) if (e.dev === dev && e.ino === ino && e.campaign === campaign && (at === undefined || e.at < at)) at = e.at;
+    if (!at) return undefined;
+    const d = new Date(at);
     return Number.isNaN(d.getTime()) ? undefined : d;
   }
 
-  /** All journal rows of one path (a scan: for operators and tests, not the hot path). */
+  /** Applied ingest changes of the files in one directory, by name, from its batches. */
+  private appliedIngests(dir: string): Map<string, { dev: number; ino: number; campaign?: string; at: string }[]> {
+    const files = new Map<string, { dev: number; ino: number; campaign?: string; at: string }[]>();
+    for (const b of this.batchesIn(dir)) {
+      for (const r of batchRows(b)) {
+        if (r.state !== 'applied' || r.change.kind !== 'ingest' || r.dir !== dir) continue;
+        const list = files.get(r.name) ?? files.set(r.name, []).get(r.name)!;
+        list.push({ dev: r.change.dev, ino: r.change.ino, ...(r.change.campaign ? { campaign: r.change.campaign } : {}), at: r.at! });
+      }
+    }
+    return files;
+  }
+
+  private batchesIn(dir: string): BatchRow[] {
+    return this.db.prepare('SELECT b.* FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? ORDER BY b.id').all(dir) as BatchRow[];
+  }
+
+  /** All journal entries of one path, oldest first (for operators and tests, not the hot path). */
   history(path: string): JournalRow[] {
-    return (this.db.prepare('SELECT * FROM changes WHERE path = ? ORDER BY id').all(path) as Row[]).map(fromRow);
+    const legacy = (this.db.prepare('SELECT * FROM changes WHERE path = ? ORDER BY id').all(path) as Row[]).map(fromRow);
+    // Only the directory's batches that mention the name (as a JSON string) are decoded.
+    const batches = this.db.prepare('SELECT b.* FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? AND instr(b.changes, ?) > 0 ORDER BY b.id').all(dirname(path), JSON.stringify(basename(path))) as BatchRow[];
+    return [...legacy, ...batches.flatMap((b) => batchRows(b).filter((r) => r.path === path))];
+  }
+
+  /** Every entry, oldest first (exports and tests; reads the whole journal). */
+  all(): JournalRow[] {
+    const legacy = (this.db.prepare('SELECT * FROM changes ORDER BY id').all() as Row[]).map(fromRow);
+    return [...legacy, ...(this.db.prepare('SELECT * FROM batches ORDER BY id').all() as BatchRow[]).flatMap(batchRows)];
   }
 
   counts(): Record<string, number> {
-    const rows = this.db.prepare('SELECT state, count(*) AS n FROM changes GROUP BY state').all() as { state: string; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+    const out: Record<string, number> = {};
+    const add = (state: string, n: number) => n && (out[state] = (out[state] ?? 0) + n);
+    for (const r of this.db.prepare('SELECT state, count(*) AS n FROM changes GROUP BY state').all() as { state: string; n: number }[]) add(r.state, r.n);
+    add('applied', (this.db.prepare('SELECT coalesce(sum(files), 0) AS n FROM batches WHERE done_at IS NOT NULL AND outcome IS NULL').get() as { n: number }).n);
+    for (const b of this.db.prepare('SELECT * FROM batches WHERE done_at IS NULL OR outcome IS NOT NULL').all() as BatchRow[]) {
+      for (const r of batchRows(b)) add(r.state, 1);
+    }
+    return out;
   }
 
   noticeSent(campaign: string, embargoEnd: string): boolean {
@@ -143,25 +260,51 @@ export class Journal {
     this.db.prepare('INSERT OR IGNORE INTO notices (campaign, embargo_end, sent_at) VALUES (?, ?, ?)').run(campaign, embargoEnd, new Date().toISOString());
   }
 
-  /** Quarantines applied since the last digest (oldest first, at most `limit`), and how many there are in all. */
-  quarantinesSinceDigest(limit = 200): { rows: JournalRow[]; total: number; lastId: number } {
-    const after = (this.db.prepare("SELECT last_id FROM digests WHERE name = 'quarantine'").get() as { last_id: number } | undefined)?.last_id ?? 0;
+  /** Quarantines applied since the last digest (oldest first, at most `limit`), how many there are in all, and the cursor to store once sent. */
+  quarantinesSinceDigest(limit = 200): { rows: JournalRow[]; total: number; lastId: DigestCursor } {
+    const cursor = (name: string) => (this.db.prepare('SELECT last_id FROM digests WHERE name = ?').get(name) as { last_id: number } | undefined)?.last_id ?? 0;
+    const after: DigestCursor = { row: cursor('quarantine'), batch: cursor('quarantine-batches') };
     const where = "kind = 'quarantine' AND state = 'applied' AND id > ?";
-    const total = (this.db.prepare(`SELECT count(*) AS n, max(id) AS last FROM changes WHERE ${where}`).get(after) as { n: number; last: number | null });
-    const rows = (this.db.prepare(`SELECT * FROM changes WHERE ${where} ORDER BY id LIMIT ?`).all(after, limit) as Row[]).map(fromRow);
-    return { rows, total: total.n, lastId: total.last ?? after };
+    const legacy = this.db.prepare(`SELECT count(*) AS n, max(id) AS last FROM changes WHERE ${where}`).get(after.row) as { n: number; last: number | null };
+    const rows = (this.db.prepare(`SELECT * FROM changes WHERE ${where} ORDER BY id LIMIT ?`).all(after.row, limit) as Row[]).map(fromRow);
+    const batched = this.db.prepare("SELECT coalesce(sum(files), 0) AS n, max(batch) AS last FROM batch_counts WHERE kind = 'quarantine' AND batch > ?").get(after.batch) as { n: number; last: number | null };
+    if (rows.length < limit && batched.n) {
+      const batches = this.db.prepare(`SELECT b.* FROM batches b WHERE b.id IN (SELECT batch FROM batch_counts WHERE kind = 'quarantine' AND batch > ?) ORDER BY b.id`).all(after.batch) as BatchRow[];
+      for (const b of batches) {
+        for (const r of batchRows(b)) if (rows.length < limit && r.kind === 'quarantine' && r.state === 'applied') rows.push(r);
+        if (rows.length >= limit) break;
+      }
+    }
+    return { rows, total: legacy.n + batched.n, lastId: { row: legacy.last ?? after.row, batch: batched.last ?? after.batch } };
   }
 
-  digestSent(lastId: number): void {
-    this.db.prepare("INSERT INTO digests (name, last_id, sent_at) VALUES ('quarantine', ?, ?) ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, sent_at = excluded.sent_at").run(lastId, new Date().toISOString());
+  digestSent(lastId: DigestCursor): void {
+    const put = this.db.prepare('INSERT INTO digests (name, last_id, sent_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, sent_at = excluded.sent_at');
+    const at = new Date().toISOString();
+    this.db.transaction(() => {
+      put.run('quarantine', lastId.row, at);
+      put.run('quarantine-batches', lastId.batch, at);
+    })();
   }
 
   /** Per campaign and kind of applied change: how many, the last time, and the runs that made them (the compliance report). */
   appliedByCampaign(kinds: ChangeKind[]): { campaign: string; kind: ChangeKind; files: number; last: string; runs: number[] }[] {
-    const rows = this.db.prepare(`SELECT campaign, kind, count(*) AS files, max(done_at) AS last, group_concat(DISTINCT run) AS runs FROM changes
-      WHERE state = 'applied' AND campaign IS NOT NULL AND kind IN (SELECT value FROM json_each(?)) GROUP BY campaign, kind ORDER BY campaign, kind`).all(JSON.stringify(kinds)) as
+    const legacy = this.db.prepare(`SELECT campaign, kind, count(*) AS files, max(done_at) AS last, group_concat(DISTINCT run) AS runs FROM changes
+      WHERE state = 'applied' AND campaign IS NOT NULL AND kind IN (SELECT value FROM json_each(?)) GROUP BY campaign, kind`).all(JSON.stringify(kinds)) as
       { campaign: string; kind: ChangeKind; files: number; last: string; runs: string }[];
-    return rows.map((r) => ({ ...r, runs: r.runs.split(',').map(Number).sort((a, b) => a - b) }));
+    const batched = this.db.prepare(`SELECT campaign, kind, sum(files) AS files, max(at) AS last, group_concat(DISTINCT run) AS runs FROM batch_counts
+      WHERE campaign IS NOT NULL AND kind IN (SELECT value FROM json_each(?)) GROUP BY campaign, kind`).all(JSON.stringify(kinds)) as typeof legacy;
+    const merged = new Map<string, { campaign: string; kind: ChangeKind; files: number; last: string; runs: Set<number> }>();
+    for (const r of [...legacy, ...batched]) {
+      const key = `${r.campaign}\0${r.kind}`;
+      const m = merged.get(key) ?? merged.set(key, { campaign: r.campaign, kind: r.kind, files: 0, last: r.last, runs: new Set() }).get(key)!;
+      m.files += r.files;
+      if (r.last > m.last) m.last = r.last;
+      for (const run of r.runs.split(',')) m.runs.add(Number(run));
+    }
+    return [...merged.values()]
+      .sort((a, b) => (a.campaign === b.campaign ? (a.kind < b.kind ? -1 : 1) : a.campaign < b.campaign ? -1 : 1))
+      .map((m) => ({ campaign: m.campaign, kind: m.kind, files: m.files, last: m.last, runs: [...m.runs].sort((a, b) => a - b) }));
   }
 
   /** Start a reconciliation pass; returns its id for passFinished(). */
@@ -213,9 +356,21 @@ type Row = { id: number; run: number; path: string; dev: number; ino: number; ca
 
 function fromRow(r: Row): JournalRow {
   return {
-    id: r.id, run: r.run, path: r.path, dev: r.dev, ino: r.ino, kind: r.kind, reason: r.reason, state: r.state,
+    id: { row: r.id }, run: r.run, path: r.path, dev: r.dev, ino: r.ino, kind: r.kind, reason: r.reason, state: r.state,
     ...(r.campaign ? { campaign: r.campaign } : {}),
     before: { uid: r.before_uid, gid: r.before_gid, mode: r.before_mode },
     target: { uid: r.uid, gid: r.gid, mode: r.mode },
   };
+}
+
+/** A batch's entries with their states (see Outcome) and, once settled, when. */
+function batchRows(b: BatchRow): (JournalRow & { change: PlannedChange; dir: string; name: string; at?: string })[] {
+  const outcome: Outcome = b.outcome ? JSON.parse(b.outcome) : {};
+  return decodeBatch(b.changes).map((e: BatchEntry, index) => {
+    const settled = outcome[index];
+    const state = settled ? settled[0] : b.done_at !== null ? 'applied' : 'planned';
+    const reason = settled?.[0] === 'skipped' && settled[1] !== null ? settled[1] : e.change.reason;
+    const at = settled ? settled[2] : (b.done_at ?? undefined);
+    return { ...e.change, id: { batch: b.id, index }, run: b.run, state, reason, change: e.change, dir: e.dir, name: e.name, ...(at ? { at } : {}) };
+  });
 }

@@ -120,7 +120,7 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
       expect(ownershipOf(stale), 'the stale plan is dropped; the file gets what policy says now').to.equal(`${PI}:${GID} 640`);
       expect(journal.counts().planned ?? 0).to.equal(0);
       expect(journal.history(stale).map((r) => `${r.kind} ${r.state}`)).to.deep.equal(['ingest skipped', 'ingest applied']);
-      // New rows follow the old ones in the same table.
+      // New changes (batches) are read together with the old rows.
       const more = put('obs/new.fits', fitsFile([['CAMPAIGN', 'flare']]), 0o664);
       await engine.ingest([more]);
       expect(journal.history(more).map((r) => `${r.kind} ${r.state} ${r.run}`)).to.deep.equal([`ingest applied ${journal.run}`]);

@@ -75,7 +75,9 @@ function build(root: string, journalFile: string): void {
   journal.plan([{ path: join(root, 'archive', 'own.fits'), dev: own.dev, ino: own.ino, campaign: 'archive', kind: 'embargo-lift', before: { uid: PI + 1, gid: OLD, mode: 0o640 }, target: { uid: PI + 1, gid: OLD, mode: 0o644 }, reason: 'embargo of archive ended' }]);
   journal.close();
   const db = new Database(journalFile);
-  db.prepare(`UPDATE changes SET done_at = ? WHERE path = ? AND kind = 'ingest'`).run(new Date(NOW.getTime() - 40 * day).toISOString(), undated);
+  // the undated file's ingest batch (the first one) was confirmed 40 days ago
+  db.prepare('UPDATE batches SET done_at = ? WHERE id = (SELECT min(id) FROM batches)').run(new Date(NOW.getTime() - 40 * day).toISOString());
+  db.prepare('UPDATE batch_counts SET at = ? WHERE batch = (SELECT min(id) FROM batches)').run(new Date(NOW.getTime() - 40 * day).toISOString());
   db.close();
 }
 
@@ -97,11 +99,9 @@ function snapshot(root: string): Record<string, string> {
 /** The journal's rows, with paths relative to the root, in a stable order (ids and times differ between runs). */
 function journalRows(file: string, root: string): string[] {
   const j = new Journal(file, 'read');
-  const db = new Database(file, { readonly: true });
-  const rows = db.prepare('SELECT path, kind, state, campaign, before_mode, mode, uid, gid, reason FROM changes').all() as Record<string, unknown>[];
-  db.close();
+  const rows = j.all();
   j.close();
-  return rows.map((r) => JSON.stringify({ ...r, path: relative(root, String(r.path)) })).sort();
+  return rows.map((r) => JSON.stringify({ path: relative(root, r.path), kind: r.kind, state: r.state, campaign: r.campaign ?? null, before_mode: r.before.mode, mode: r.target.mode, uid: r.target.uid, gid: r.target.gid, reason: r.reason })).sort();
 }
 
 /**

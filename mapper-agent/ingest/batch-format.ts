@@ -1,0 +1,66 @@
+/**
+ * A journal batch's changes as one JSON document (journal.ts stores it in `batches.changes`):
+ *   {"v":1,"s":[strings...],"f":[[dir,name,dev,ino,campaign,kind,reason,uid0,gid0,mode0,uid,gid,mode],...]}
+ * `dir`, `campaign` (-1: none), `kind` and `reason` index `s`, so a directory, a campaign or a
+ * reason shared by the batch's files is written once. Readable with sqlite3's json functions
+ * (`json_each(changes, '$.f')`) by an operator with nothing else at hand.
+ */
+import type { ChangeKind, PlannedChange } from './journal.js';
+
+/** A decoded entry: the change, its directory and name kept apart (readers look files up by directory). */
+export interface BatchEntry {
+  dir: string;
+  name: string;
+  change: PlannedChange;
+}
+
+const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['ingest', 'quarantine', 'embargo-lift', 're-embargo', 'directory']);
+
+export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: string[] } {
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const ref = (s: string): number => {
+    let i = index.get(s);
+    if (i === undefined) {
+      i = strings.push(s) - 1;
+      index.set(s, i);
+    }
+    return i;
+  };
+  const dirs = new Set<string>();
+  const files = new Array<unknown[]>(changes.length);
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!;
+    const cut = c.path.lastIndexOf('/');
+    const dir = c.path.slice(0, cut) || '/';
+    dirs.add(dir);
+    files[i] = [ref(dir), c.path.slice(cut + 1), c.dev, c.ino, c.campaign === undefined ? -1 : ref(c.campaign), ref(c.kind), ref(c.reason),
+      c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode];
+  }
+  return { json: JSON.stringify({ v: 1, s: strings, f: files }), dirs: [...dirs] };
+}
+
+/** The entries of a batch document; an Error for a document this version cannot read (never a guess). */
+export function decodeBatch(json: string): BatchEntry[] {
+  const doc = JSON.parse(json) as { v?: unknown; s?: unknown; f?: unknown };
+  if (doc.v !== 1 || !Array.isArray(doc.s) || !Array.isArray(doc.f)) throw new Error('journal batch: not a version 1 batch document');
+  const s = doc.s as unknown[];
+  const str = (i: unknown): string => {
+    const v = typeof i === 'number' ? s[i] : undefined;
+    if (typeof v !== 'string') throw new Error(`journal batch: string ${String(i)} is missing`);
+    return v;
+  };
+  return (doc.f as unknown[]).map((f) => {
+    if (!Array.isArray(f) || f.length !== 13) throw new Error('journal batch: an entry is not 13 fields');
+    const [dir, name, dev, ino, campaign, kind, reason, bu, bg, bm, u, g, m] = f as [number, string, number, number, number, number, number, number, number, number, number, number, number];
+    const k = str(kind);
+    if (!KINDS.has(k)) throw new Error(`journal batch: unknown kind ${k}`);
+    const d = str(dir);
+    const change: PlannedChange = {
+      path: d === '/' ? `/${name}` : `${d}/${name}`, dev, ino, kind: k as ChangeKind, reason: str(reason),
+      before: { uid: bu, gid: bg, mode: bm }, target: { uid: u, gid: g, mode: m },
+      ...(campaign === -1 ? {} : { campaign: str(campaign) }),
+    };
+    return { dir: d, name, change };
+  });
+}
