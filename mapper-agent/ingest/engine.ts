@@ -365,9 +365,12 @@ export class IngestEngine {
 
   /** Directories from the root down to the file's directory get the traverse bits its readers need (policy.traverseTarget). */
   private traverse(fileRealPath: string, file: Ownership): void {
-    const where = locate(dirname(fileRealPath), this.roots);
-    if (!where) return;
+    const dir = dirname(fileRealPath);
     const reach = (file.mode & 0o004) !== 0 ? 'world' : `group ${file.gid}`;
+    // The directory's key is added after every directory above it: present, the whole path is done.
+    if (this.traversed.has(`${dir}\0${reach}`)) return;
+    const where = locate(dir, this.roots);
+    if (!where) return;
     let current = where.root;
     for (const name of [undefined, ...where.names]) {
       if (name) current = join(current, name);
