@@ -18,6 +18,7 @@ import { modesSchema, type CampaignFacts } from '../../../core/embargo/policy.js
 import { liftEmbargoes, type LiftOptions, type LiftReport } from '../../../mapper-agent/ingest/embargo.js';
 import { Journal, type PlannedChange } from '../../../mapper-agent/ingest/journal.js';
 import { fitsFile, type Card } from '../../support/fits.js';
+import { backdateIngest } from '../../support/journal.js';
 
 const PI = 22345;
 const GID = 33456; // flare: embargo running
@@ -74,11 +75,7 @@ function build(root: string, journalFile: string): void {
   const own = statSync(join(root, 'archive', 'own.fits'));
   journal.plan([{ path: join(root, 'archive', 'own.fits'), dev: own.dev, ino: own.ino, campaign: 'archive', kind: 'embargo-lift', before: { uid: PI + 1, gid: OLD, mode: 0o640 }, target: { uid: PI + 1, gid: OLD, mode: 0o644 }, reason: 'embargo of archive ended' }]);
   journal.close();
-  const db = new Database(journalFile);
-  // the undated file's ingest batch (the first one) was confirmed 40 days ago
-  db.prepare('UPDATE batches SET done_at = ? WHERE id = (SELECT min(id) FROM batches)').run(new Date(NOW.getTime() - 40 * day).toISOString());
-  db.prepare('UPDATE batch_counts SET at = ? WHERE batch = (SELECT min(id) FROM batches)').run(new Date(NOW.getTime() - 40 * day).toISOString());
-  db.close();
+  backdateIngest(journalFile, undated, new Date(NOW.getTime() - 40 * day));
 }
 
 /** Every entry under the root: relative path -> uid:gid mode (not following symlinks). */

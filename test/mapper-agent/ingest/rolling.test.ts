@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import Database from 'better-sqlite3';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
 import { embargoCommand, ingestCommand, journalPath, verifyCommand } from '../../../mapper-agent/ingest/commands.js';
 import { fitsFile, type Card } from '../../support/fits.js';
+import { backdateIngest } from '../../support/journal.js';
 import { ownershipOf } from '../../support/ownership.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 
@@ -67,9 +67,7 @@ describe('mapper-agent rolling release: lifting per file on DATE-OBS + proprieta
     chownSync(unknown, pi, gid);
     chmodSync(unknown, 0o640);
     // The journal's ingest of undated-old.fits happened 40 days ago.
-    const db = new Database(journalPath(cfg));
-    db.prepare(`UPDATE changes SET done_at = ? WHERE path = ? AND kind = 'ingest'`).run(new Date(Date.now() - 40 * 86400_000).toISOString(), ingestedLongAgo);
-    db.close();
+    backdateIngest(journalPath(cfg), ingestedLongAgo, new Date(Date.now() - 40 * 86400_000));
 
     // Before the floor: nothing opens, whatever the file dates.
     expect((await embargoCommand(ctx(), { dryRun: false })).lifted).to.equal(0);

@@ -6,7 +6,6 @@
  * files as root, the agent's commands, and the Rucio stub that checks the documented REST API.
  */
 import { expect } from 'chai';
-import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
 import { embargoCommand, ingestCommand, journalPath } from '../../../mapper-agent/ingest/commands.js';
 import { fitsFile, type Card } from '../../support/fits.js';
+import { backdateIngest, journaledIngest } from '../../support/journal.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 import { startRucioStub, type RucioStub } from '../../support/rucio-stub.js';
 import { startTestSmtp, type TestSmtp } from '../../support/smtp.js';
@@ -36,14 +36,7 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
     return p;
   };
   const meta = (campaign: string, name: string) => stub.meta.get(`${campaign}:obs/${name}`);
-  const ingestedAt = (path: string) => {
-    const db = new Database(journalPath(cfg), { readonly: true });
-    try {
-      return new Date((db.prepare(`SELECT min(done_at) AS at FROM changes WHERE path = ? AND kind = 'ingest' AND state = 'applied'`).get(path) as { at: string }).at);
-    } finally {
-      db.close();
-    }
-  };
+  const ingestedAt = (path: string) => journaledIngest(journalPath(cfg), path, 'rsky')!;
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
@@ -99,9 +92,7 @@ describe('Rucio DID metadata of a rolling campaign: each file its own end and DA
 
     // Release: the undated file's ingest was 40 days ago, so its own end has passed.
     const longAgo = new Date(Date.now() - 40 * DAY);
-    const db = new Database(journalPath(cfg));
-    db.prepare(`UPDATE changes SET done_at = ? WHERE path = ? AND kind = 'ingest'`).run(longAgo.toISOString(), files.undated);
-    db.close();
+    backdateIngest(journalPath(cfg), files.undated, longAgo);
     // Re-embargo: the recent file opened by hand is closed again by lifting.
     chmodSync(files.recent, 0o644);
     stub.meta.delete('rsky:obs/recent.fits');
