@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,6 +149,20 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
     } finally {
       journal.close();
     }
+  });
+
+  it('the query docs/ingest.md gives operators lists a directory\'s changes from the batch documents', () => {
+    const journal = new Journal(join(base, 'j.sqlite'), 'test');
+    const change = (dir: string, name: string, mode: number) => ({ path: `${dir}/${name}`, dev: 1, ino: name.length, kind: 'ingest' as const, campaign: 'flare', before: { uid: 0, gid: 0, mode: 0o664 }, target: { uid: PI, gid: GID, mode }, reason: 'r' });
+    const ids = journal.plan([change('/data/raw/flare', 'a.fits', 0o640), change('/data/raw/other', 'x.fits', 0o644), change('/data/raw/flare', 'b.fits', 0o640)]);
+    journal.finish(ids.map((id) => ({ id, state: 'applied' as const })));
+    journal.close();
+    const doc = readFileSync(new URL('../../../docs/ingest.md', import.meta.url), 'utf8');
+    const sql = /## The journal[\s\S]*?```sql\n([\s\S]*?)```/.exec(doc)![1]!;
+    const db = new Database(join(base, 'j.sqlite'), { readonly: true });
+    const rows = db.prepare(sql).raw().all() as unknown[][];
+    db.close();
+    expect(rows.map((r) => r.slice(2))).to.deep.equal([['ingest', 'a.fits', '664', '640'], ['ingest', 'b.fits', '664', '640']]);
   });
 
   it('lifting on the worker pool killed with SIGKILL: the next run finishes every file exactly once and leaves nothing planned', async () => {
