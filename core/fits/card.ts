@@ -91,21 +91,18 @@ export function readValue(field: string): { value: FitsValue; problem?: string }
 }
 
 /**
- * The common forms in one regex, each followed by blanks or a `/` comment: 1 a string without
- * inner quotes, 2 T/F, 3 an integer (INTEGER), 4 a real (REAL, tried only when 3 fails as in
- * parseValue); 5 the comment text.
+ * The common forms in one regex, each followed by blanks or a `/` comment: 1 a string, when the
+ * field has no other quote (none inside, none in the comment), 2 T/F, 3 an integer (INTEGER),
+ * 4 a real (REAL, tried only when 3 fails, as in parseValue).
  */
-const COMMON = new RegExp(String.raw`^ *(?:'([^']*)'|([TF])|([+-]?\d+)|(${NUM})) *(?:\/([\s\S]*))?$`);
+const COMMON = new RegExp(String.raw`^ *(?:'([^']*)' *(?:\/[^']*)?$|(?:([TF])|([+-]?\d+)|(${NUM})) *(?:\/[\s\S]*)?$)`);
 
 /** The value of a field in one of the common forms; undefined when parseValue must decide. */
 function scanValue(field: string): FitsValue | undefined {
   const m = COMMON.exec(field);
   if (!m) return undefined;
-  if (m[1] !== undefined) {
-    // No other quote in the field either: no '' to unescape, and astropy's non-greedy match ends at the same quote.
-    if (m[5] !== undefined && m[5].includes("'")) return undefined;
-    return m[1].trimEnd();
-  }
+  // No other quote in the field: no '' to unescape, and astropy's non-greedy match ends at the same quote.
+  if (m[1] !== undefined) return m[1].trimEnd();
   if (m[2] !== undefined) return m[2] === 'T';
   if (m[3] !== undefined) return new FitsNumber(m[3], true);
   return new FitsNumber(m[4]!, false);

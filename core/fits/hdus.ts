@@ -88,6 +88,8 @@ export function dataSize(h: FitsHeader, primary: boolean): number {
 }
 
 const MAX_DATA_NUMBER = Number(MAX_DATA);
+/** NAXIS1..NAXIS999, made once (a keyword built per lookup is a new string to hash each time). */
+const NAXIS_N = Array.from({ length: 1000 }, (_, i) => `NAXIS${i}`);
 
 /** A structural keyword's value when it is an integer of at most 15 digits without a problem (exact as a double). */
 function small(h: FitsHeader, kw: string): number | undefined {
@@ -110,7 +112,7 @@ function commonDataSize(h: FitsHeader, primary: boolean): number | undefined {
   if (primary && h.get('GROUPS') === true) return undefined;
   let n = 1;
   for (let i = 1; i <= naxis; i++) {
-    const axis = small(h, `NAXIS${i}`);
+    const axis = small(h, NAXIS_N[i]!);
     if (axis === undefined || axis < 0 || axis > MAX_DATA_NUMBER) return undefined;
     n *= axis;
     if (n > MAX_DATA_NUMBER) return undefined;

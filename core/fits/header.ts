@@ -155,7 +155,7 @@ export class HeaderParser {
     if (this.cards / 36 >= MAX_HEADER_BLOCKS) throw new FitsError(`no END card in the first ${MAX_HEADER_BLOCKS} header blocks`);
     const text = blockText(block);
     for (let pos = 0; pos < BLOCK; pos += CARD) {
-      if (this.cards++ === 0) checkFirstCard(text.slice(pos, pos + CARD), this.first);
+      if (this.cards++ === 0) checkFirstCard(text, this.first);
       const keyword = standardKeyword(text, pos);
       if (keyword !== undefined) {
         this.release();
@@ -163,7 +163,10 @@ export class HeaderParser {
         this.last = keyword;
         this.heldKeyword = keyword;
         this.heldField = text.slice(pos + 10, pos + CARD);
-      } else if (this.card(text.slice(pos, pos + CARD))) {
+      } else if (text.startsWith(END_CARD, pos) || this.card(text.slice(pos, pos + CARD))) {
+        // (END and 77 blanks is what parseCard reads as the end; taken here without slicing the card)
+        this.release();
+        this.flush();
         this.header.size = Math.ceil(this.cards / 36) * BLOCK;
         return true;
       }
@@ -174,7 +177,7 @@ export class HeaderParser {
   private card(image: string): boolean {
     const card = parseCard(image);
     if (card.kind === 'continue') {
-      this.hold();
+      this.readHeld();
       this.continuation(card);
       return false;
     }
@@ -199,7 +202,7 @@ export class HeaderParser {
   }
 
   /** A CONTINUE follows the held card: read it now, as parseCard would have. */
-  private hold(): void {
+  private readHeld(): void {
     const keyword = this.heldKeyword;
     if (keyword === undefined) return;
     this.heldKeyword = undefined;
@@ -263,7 +266,8 @@ function standardKeyword(text: string, pos: number): string | undefined {
   if (n === 0) return undefined;
   for (let i = n; i < 8; i++) if (text.charCodeAt(pos + i) !== 0x20) return undefined;
   const keyword = text.slice(pos, pos + n);
-  return keyword === 'END' || keyword === 'CONTINUE' || keyword === 'COMMENT' || keyword === 'HISTORY' ? undefined : keyword;
+  if (n === 3 || n >= 7) return keyword === 'END' || keyword === 'CONTINUE' || keyword === 'COMMENT' || keyword === 'HISTORY' ? undefined : keyword;
+  return keyword;
 }
 
 /** A block's bytes, read 4 at a time (an aligned copy: cheaper than a view on the caller's buffer). */
@@ -273,15 +277,17 @@ const wordBytes = new Uint8Array(words.buffer);
 function blockText(buf: Uint8Array): string {
   wordBytes.set(buf);
   const w = words;
-  // A byte b is printable ASCII (0x20..0x7e) when b - 0x20, b and b + 1 all lack the top bit; a
-  // borrow or carry across bytes only comes from a byte that is not printable itself.
+  // A byte b is printable ASCII (0x20..0x7e) when neither b - 0x20 nor b + 1 has the top bit (b < 0x20
+  // borrows into it, 0x7f..0xfe carry into it, 0xff - 0x20 keeps it). A borrow or carry between
+  // bytes only comes out of a byte that is not printable, and the lowest such byte gets none: a
+  // word with any such byte is always caught, and a caught word is read again byte by byte.
   let bad = 0;
   for (let i = 0; i < BLOCK / 4; i += 4) {
     const a = w[i]!;
     const b = w[i + 1]!;
     const c = w[i + 2]!;
     const d = w[i + 3]!;
-    bad |= (a - 0x20202020) | a | (a + 0x01010101) | (b - 0x20202020) | b | (b + 0x01010101) | (c - 0x20202020) | c | (c + 0x01010101) | (d - 0x20202020) | d | (d + 0x01010101);
+    bad |= (a - 0x20202020) | (a + 0x01010101) | (b - 0x20202020) | (b + 0x01010101) | (c - 0x20202020) | (c + 0x01010101) | (d - 0x20202020) | (d + 0x01010101);
   }
   if (bad & 0x80808080) {
     for (let i = 0; i < buf.length; i++) {
@@ -292,7 +298,12 @@ function blockText(buf: Uint8Array): string {
   return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length)).toString('latin1');
 }
 
+const END_CARD = 'END'.padEnd(CARD);
+/** What /^SIMPLE  = {20}T/ matches: T in column 30. */
+const SIMPLE_T = `SIMPLE  =${' '.repeat(20)}T`;
+
+/** `card`: the text from the first card on. */
 function checkFirstCard(card: string, first: 'SIMPLE' | 'XTENSION'): void {
-  if (first === 'SIMPLE' && !card.startsWith(`SIMPLE  =${' '.repeat(20)}T`)) throw new FitsError('not a FITS file: the first card is not SIMPLE = T');
+  if (first === 'SIMPLE' && !card.startsWith(SIMPLE_T)) throw new FitsError('not a FITS file: the first card is not SIMPLE = T');
   if (first === 'XTENSION' && !card.startsWith('XTENSION= ')) throw new FitsError('extension header does not start with XTENSION');
 }
