@@ -80,7 +80,7 @@ export function parseValue(field: string): { value: FitsValue; string?: { text: 
  * What the header keeps for a value card that no CONTINUE card follows: parseValue's reading,
  * with a string's trailing & kept (it is literal on a single card). The common forms (a string
  * without inner quotes, T/F, an integer, a real, each followed by blanks or a `/` comment) are
- * read by a scan that gives exactly what the regexes give; everything else goes to parseValue.
+ * read by one regex that gives exactly what parseValue gives; everything else goes to parseValue.
  */
 export function readValue(field: string): { value: FitsValue; problem?: string } {
   const fast = scanValue(field);
