@@ -36,6 +36,7 @@ const cases: Record<string, Buffer> = {
   'one-block (fitsFile CAMPAIGN, DATE-OBS; 17000 bytes data)': fitsFile([['CAMPAIGN', 'c1'], ['DATE-OBS', '2026-01-01T00:00:00']], 17000),
   'realistic (32 keywords, one block)': fitsFile(realistic, 17000),
   '.fz layout (primary + compressed image)': fzFile(realistic.slice(0, 12)),
+  'three blocks (100 keywords)': fitsFile([...realistic, ...Array.from({ length: 68 }, (_, i): Card => [`KEY${i}`, i % 2 ? i * 1.5 : `value ${i}`])], 17000),
 };
 const lookups = ['CAMPAIGN', 'PROPOSID', 'OBSTYPE', 'DATE-OBS'];
 
