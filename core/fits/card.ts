@@ -61,7 +61,7 @@ function parseHierarch(image: string): Card {
   return { kind: 'value', keyword, ...parseValue(image.slice(eq + 1)) };
 }
 
-function parseValue(field: string): { value: FitsValue; string?: { text: string; amp: boolean }; problem?: string } {
+export function parseValue(field: string): { value: FitsValue; string?: { text: string; amp: boolean }; problem?: string } {
   if (field.trimStart().startsWith("'")) {
     const s = parseString(field);
     if ('problem' in s) return { value: null, problem: s.problem };
@@ -74,6 +74,38 @@ function parseValue(field: string): { value: FitsValue; string?: { text: string;
   if ((m = COMPLEX.exec(field))) return { value: new FitsComplex(m[1]!) };
   if (UNDEFINED.test(field)) return { value: null };
   return { value: null, problem: `unparsable value ${JSON.stringify(field.trim().slice(0, 40))}` };
+}
+
+/**
+ * What the header keeps for a value card that no CONTINUE card follows: parseValue's reading,
+ * with a string's trailing & kept (it is literal on a single card). The common forms (a string
+ * without inner quotes, T/F, an integer, a real, each followed by blanks or a `/` comment) are
+ * read by one regex that gives exactly what parseValue gives; everything else goes to parseValue.
+ */
+export function readValue(field: string): { value: FitsValue; problem?: string } {
+  const fast = scanValue(field);
+  if (fast !== undefined) return { value: fast };
+  const v = parseValue(field);
+  if (v.problem) return { value: v.value, problem: v.problem };
+  return { value: v.string ? (v.string.amp ? `${v.string.text}&` : v.string.text) : v.value };
+}
+
+/**
+ * The common forms in one regex, each followed by blanks or a `/` comment: 1 a string, when the
+ * field has no other quote (none inside, none in the comment), 2 T/F, 3 an integer (INTEGER),
+ * 4 a real (REAL, tried only when 3 fails, as in parseValue).
+ */
+const COMMON = new RegExp(String.raw`^ *(?:'([^']*)' *(?:\/[^']*)?$|(?:([TF])|([+-]?\d+)|(${NUM})) *(?:\/[\s\S]*)?$)`);
+
+/** The value of a field in one of the common forms; undefined when parseValue must decide. */
+function scanValue(field: string): FitsValue | undefined {
+  const m = COMMON.exec(field);
+  if (!m) return undefined;
+  // No other quote in the field: no '' to unescape, and astropy's non-greedy match ends at the same quote.
+  if (m[1] !== undefined) return m[1].trimEnd();
+  if (m[2] !== undefined) return m[2] === 'T';
+  if (m[3] !== undefined) return new FitsNumber(m[3], true);
+  return new FitsNumber(m[4]!, false);
 }
 
 /**

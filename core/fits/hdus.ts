@@ -6,7 +6,7 @@
  */
 import { BLOCK, FitsError, HeaderParser, type FitsHeader } from './header.js';
 import { BoundError, type Source } from './source.js';
-import { smallInteger } from './value.js';
+import { FitsNumber, smallInteger } from './value.js';
 
 /** Which kind of HDU this is, as astropy shows it: an image, a tile-compressed image (BINTABLE with ZIMAGE = T), a table. */
 export type HduKind = 'primary' | 'image' | 'compressed-image' | 'table' | 'other';
@@ -84,6 +84,55 @@ const BITPIX = new Set([8n, 16n, 32n, 64n, -32n, -64n]);
 
 /** Bytes of the data unit after `h`, padded to whole blocks; FitsError for structural keywords that make no sense. */
 export function dataSize(h: FitsHeader, primary: boolean): number {
+  return commonDataSize(h, primary) ?? exactDataSize(h, primary);
+}
+
+const MAX_DATA_NUMBER = Number(MAX_DATA);
+/** NAXIS1..NAXIS999, made once (a keyword built per lookup is a new string to hash each time). */
+const NAXIS_N = Array.from({ length: 1000 }, (_, i) => `NAXIS${i}`);
+
+/** A structural keyword's value when it is an integer of at most 15 digits without a problem (exact as a double). */
+function small(h: FitsHeader, kw: string): number | undefined {
+  const e = h.entry(kw);
+  if (!e || e.problem || !(e.value instanceof FitsNumber) || !e.value.integer || e.value.text.length > 15) return undefined;
+  return Number(e.value.text) + 0; // + 0: '-0' is 0, not -0 (a size must not come out as -0)
+}
+
+/**
+ * dataSize in doubles for the common header (no random groups, every value small and in range):
+ * every product stays at or below 2^50 (< 2^53, exact), and any case it does not take, or that
+ * is an error, is left to exactDataSize (undefined), so results and messages are the same.
+ */
+function commonDataSize(h: FitsHeader, primary: boolean): number | undefined {
+  const bitpix = small(h, 'BITPIX');
+  if (bitpix !== 8 && bitpix !== 16 && bitpix !== 32 && bitpix !== 64 && bitpix !== -32 && bitpix !== -64) return undefined;
+  const naxis = small(h, 'NAXIS');
+  if (naxis === undefined || naxis < 0 || naxis > 999) return undefined;
+  if (naxis === 0) return 0;
+  if (primary && h.get('GROUPS') === true) return undefined;
+  let n = 1;
+  for (let i = 1; i <= naxis; i++) {
+    const axis = small(h, NAXIS_N[i]!);
+    if (axis === undefined || axis < 0 || axis > MAX_DATA_NUMBER) return undefined;
+    n *= axis;
+    if (n > MAX_DATA_NUMBER) return undefined;
+  }
+  let pcount = 0;
+  let gcount = 1;
+  if (!primary) {
+    const p = h.has('PCOUNT') ? small(h, 'PCOUNT') : 0;
+    const g = h.has('GCOUNT') ? small(h, 'GCOUNT') : 1;
+    if (p === undefined || p < 0 || p > MAX_DATA_NUMBER || g === undefined || g < 0 || g > MAX_DATA_NUMBER) return undefined;
+    pcount = p;
+    gcount = g;
+  }
+  const bytes = (Math.abs(bitpix) / 8) * gcount * (pcount + n);
+  if (bytes > MAX_DATA_NUMBER) return undefined;
+  return Math.ceil(bytes / BLOCK) * BLOCK;
+}
+
+/** dataSize in BigInt, for every case (the reference commonDataSize must agree with). */
+function exactDataSize(h: FitsHeader, primary: boolean): number {
   const need = (kw: string, max: bigint): bigint => {
     const e = h.entry(kw);
     const n = e && !e.problem ? smallInteger(e.value, max) : undefined;
