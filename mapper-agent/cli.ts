@@ -4,14 +4,13 @@
  * ownership to ingested files and lifts embargoes. `mapper-agent --help` lists the commands.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, DirectoryUnavailableError } from '../core/errors.js';
+import { CampaignGuardError, ConfigError, DirectoryUnavailableError } from '../core/errors.js';
 import { lazyLogger } from '../core/log.js';
 import type { LdapConnection } from '../core/ldap/connection.js';
 import type { AgentConfig } from './config.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
-import { ShrinkRefusedError } from './map/atomic-write.js';
-import { readStatus } from './status.js';
-import { ClockRefusedError } from './clock.js';
+import type { ShrinkRefusedError } from './map/atomic-write.js';
+import type { ClockRefusedError } from './clock.js';
 import { packageVersion } from '../core/version.js';
 import { count } from '../core/plural.js';
 
@@ -22,6 +21,7 @@ const map = () => import('./map/runner.js');
 const ingest = () => import('./ingest/commands.js');
 const traces = () => import('./traces/commands.js');
 const connectModule = () => import('./connect.js');
+const status = () => import('./status.js');
 
 /** Start loading a command's modules now (while the configuration is read); awaited later, its failure is reported then. */
 function prefetch<T>(load: () => Promise<T>): Promise<T> {
@@ -33,8 +33,11 @@ function prefetch<T>(load: () => Promise<T>): Promise<T> {
 // pino is loaded on the first line logged.
 const log = lazyLogger('mapper-agent');
 
+// The safety refusals by their stable codes: their classes live in modules that --help need not load.
+const REFUSALS: ReadonlySet<string> = new Set<(ShrinkRefusedError | ClockRefusedError)['code']>(['ERR_SHRINK_REFUSED', 'ERR_CLOCK_REFUSED']);
+
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof ShrinkRefusedError || err instanceof ClockRefusedError) return EXIT.REFUSED;
+  if (err instanceof CampaignGuardError && REFUSALS.has(err.code)) return EXIT.REFUSED;
   if (err instanceof DirectoryUnavailableError) return EXIT.DIRECTORY_UNAVAILABLE;
   if (err instanceof ConfigError) return EXIT.CONFIG;
   return EXIT.ERROR;
@@ -101,7 +104,7 @@ export function buildProgram(): Command {
     .description('show the last sync: when, how many lines, the last error')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const cfg = await config(program);
+      const [cfg, { readStatus }] = await Promise.all([config(program), status()]);
       const s = readStatus(cfg.agent.stateDir);
       // The same exit code with and without --json: 3 while syncs fail.
       if (s.consecutiveFailures > 0) process.exitCode = EXIT.DIRECTORY_UNAVAILABLE;
@@ -281,7 +284,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const cfg = await config(program);
       const ldap = await connect(cfg);
-      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand, digestCommand, reportCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
+      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand, digestCommand, reportCommand }, { AgentMetrics }, { schedule }, { readStatus }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron'), status()]);
       const metrics = new AgentMetrics();
       metrics.restore(readStatus(cfg.agent.stateDir));
       if (cfg.agent.metricsPort) {
