@@ -57,6 +57,7 @@ async function connect(cfg: AgentConfig): Promise<LdapConnection> {
 async function withAgent(program: Command, run: (cfg: AgentConfig, ldap: LdapConnection) => Promise<void>): Promise<void> {
   const cfg = await config(program);
   const ldap = await connect(cfg);
+  ldap.warmUp(); // connect and bind while the command's modules finish loading
   try {
     await run(cfg, ldap);
   } finally {

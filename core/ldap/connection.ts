@@ -240,6 +240,16 @@ export class LdapConnection {
     return this.withClient(`compare ${dn}`, (c) => c.compare(dn, attribute, value));
   }
 
+  /**
+   * Connect and bind a session now, so that the first operation finds it ready: a command starts
+   * this while it still loads its modules. A failure here is the first operation's to report (it
+   * binds again), so it is swallowed.
+   */
+  warmUp(): void {
+    if (this.closed) return;
+    void this.gate.run(() => this.sessions[0]!.ready()).catch(() => undefined);
+  }
+
   /** Check that the server answers and our credentials work (bind + read of the base). */
   async ping(baseDn: string): Promise<void> {
     await this.search(baseDn, { scope: 'base', attributes: ['1.1'] });
