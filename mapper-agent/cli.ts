@@ -4,41 +4,60 @@
  * ownership to ingested files and lifts embargoes. `mapper-agent --help` lists the commands.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, DirectoryUnavailableError } from '../core/errors.js';
-import { loadConfig } from '../core/config.js';
-import { createLogger } from '../core/log.js';
-import { agentConfigSchema, type AgentConfig } from './config.js';
-import { connectAgent } from './connect.js';
+import { CampaignGuardError, ConfigError, DirectoryUnavailableError } from '../core/errors.js';
+import { lazyLogger } from '../core/log.js';
+import type { LdapConnection } from '../core/ldap/connection.js';
+import type { AgentConfig } from './config.js';
 import { EXIT, EXIT_HELP } from './exit-codes.js';
-import { ShrinkRefusedError } from './map/atomic-write.js';
-import { readStatus } from './status.js';
-import { ClockRefusedError } from './clock.js';
+import type { ShrinkRefusedError } from './map/atomic-write.js';
+import type { ClockRefusedError } from './clock.js';
 import { packageVersion } from '../core/version.js';
 import { count } from '../core/plural.js';
 
 // Each command loads its modules when it runs: the map sync should not carry the ingest side
-// (SQLite, mail, Rucio, progress bars) in its memory, and --help stays fast.
+// (SQLite, mail, Rucio, progress bars) in its memory, and --help loads neither the configuration
+// schemas (zod), the YAML parser, LDAP nor the logger. Only what is cheap to load is imported above.
 const map = () => import('./map/runner.js');
 const ingest = () => import('./ingest/commands.js');
 const traces = () => import('./traces/commands.js');
+const connectModule = () => import('./connect.js');
+const status = () => import('./status.js');
 
-const log = createLogger('mapper-agent');
+/** Start loading a command's modules now (while the configuration is read); awaited later, its failure is reported then. */
+function prefetch<T>(load: () => Promise<T>): Promise<T> {
+  const loading = load();
+  loading.catch(() => undefined);
+  return loading;
+}
+
+// pino is loaded on the first line logged.
+const log = lazyLogger('mapper-agent');
+
+// The safety refusals by their stable codes: their classes live in modules that --help need not load.
+const REFUSALS: ReadonlySet<string> = new Set<(ShrinkRefusedError | ClockRefusedError)['code']>(['ERR_SHRINK_REFUSED', 'ERR_CLOCK_REFUSED']);
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof ShrinkRefusedError || err instanceof ClockRefusedError) return EXIT.REFUSED;
+  if (err instanceof CampaignGuardError && REFUSALS.has(err.code)) return EXIT.REFUSED;
   if (err instanceof DirectoryUnavailableError) return EXIT.DIRECTORY_UNAVAILABLE;
   if (err instanceof ConfigError) return EXIT.CONFIG;
   return EXIT.ERROR;
 }
 
-function config(program: Command): AgentConfig {
+async function config(program: Command): Promise<AgentConfig> {
+  const [{ loadConfig }, { agentConfigSchema }] = await Promise.all([import('../core/config.js'), import('./config.js')]);
   return loadConfig(agentConfigSchema, { file: program.opts<{ config?: string }>().config });
 }
 
+async function connect(cfg: AgentConfig): Promise<LdapConnection> {
+  const { connectAgent } = await connectModule();
+  return connectAgent(cfg);
+}
+
 /** Load the configuration, connect to LDAP, run, and always close the connection. */
-async function withAgent(program: Command, run: (cfg: AgentConfig, ldap: ReturnType<typeof connectAgent>) => Promise<void>): Promise<void> {
-  const cfg = config(program);
-  const ldap = connectAgent(cfg);
+async function withAgent(program: Command, run: (cfg: AgentConfig, ldap: LdapConnection) => Promise<void>): Promise<void> {
+  const cfg = await config(program);
+  const ldap = await connect(cfg);
+  ldap.warmUp(); // connect and bind while the command's modules finish loading
   try {
     await run(cfg, ldap);
   } finally {
@@ -53,6 +72,16 @@ export function buildProgram(): Command {
     .addOption(new Option('-c, --config <file>', 'configuration file (YAML); CG_* environment variables override it').env('CG_CONFIG'))
     .addHelpText('after', `\n${EXIT_HELP}`)
     .showHelpAfterError();
+
+  // Once a command is chosen, its modules load while the configuration is read and validated.
+  const modulesOf: Record<string, Array<() => Promise<unknown>>> = {
+    sync: [map, connectModule], doctor: [connectModule], run: [map, ingest, connectModule],
+    ingest: [ingest, connectModule], watch: [ingest, connectModule], verify: [ingest, connectModule],
+    report: [ingest, connectModule], reconcile: [ingest, connectModule], embargo: [ingest, connectModule],
+  };
+  program.hook('preAction', (_program, command) => {
+    if (command.parent === program) for (const load of modulesOf[command.name()] ?? []) prefetch(load);
+  });
 
   program
     .command('sync')
@@ -75,8 +104,8 @@ export function buildProgram(): Command {
     .command('status')
     .description('show the last sync: when, how many lines, the last error')
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
-      const cfg = config(program);
+    .action(async (opts: { json?: boolean }) => {
+      const [cfg, { readStatus }] = await Promise.all([config(program), status()]);
       const s = readStatus(cfg.agent.stateDir);
       // The same exit code with and without --json: 3 while syncs fail.
       if (s.consecutiveFailures > 0) process.exitCode = EXIT.DIRECTORY_UNAVAILABLE;
@@ -104,7 +133,7 @@ export function buildProgram(): Command {
   // Human progress lines carry the time (UTC, to the second): a watch or a long run is read later.
   // Structured output (report --format json|csv) is printed bare.
   const stamped = (line: string) => console.log(`${new Date().toISOString().slice(0, 19)}Z ${line}`);
-  const ingestCtx = (cfg: AgentConfig, ldap: ReturnType<typeof connectAgent>, out: (line: string) => void = stamped) => ({ cfg, ldap, log, out });
+  const ingestCtx = (cfg: AgentConfig, ldap: LdapConnection, out: (line: string) => void = stamped) => ({ cfg, ldap, log, out });
   const attention = (r: { quarantined?: number; refused: number; left?: number }) => {
     if ((r.quarantined ?? 0) + r.refused > 0) process.exitCode = EXIT.ATTENTION;
   };
@@ -128,8 +157,8 @@ export function buildProgram(): Command {
     .description('ingest a directory now and then every new or changed file once it has settled')
     .argument('<dir>', 'directory under agent.ingest.roots')
     .action(async (dir: string) => {
-      const cfg = config(program);
-      const ldap = connectAgent(cfg);
+      const cfg = await config(program);
+      const ldap = await connect(cfg);
       const stop = new Promise<void>((resolve) => {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       });
@@ -202,7 +231,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable report')
     .action(async (opts: { ca?: string[]; crl?: string[]; crlMode?: 'require' | 'if-present'; json?: boolean }) => {
       const { tracesVerify } = await traces();
-      const r = await tracesVerify(config(program), (l) => console.log(l), { ...(opts.ca ? { caPaths: opts.ca } : {}), ...(opts.crl ? { crlPaths: opts.crl } : {}), ...(opts.crlMode ? { crlMode: opts.crlMode } : {}), json: !!opts.json });
+      const r = await tracesVerify(await config(program), (l) => console.log(l), { ...(opts.ca ? { caPaths: opts.ca } : {}), ...(opts.crl ? { crlPaths: opts.crl } : {}), ...(opts.crlMode ? { crlMode: opts.crlMode } : {}), json: !!opts.json });
       if (!r.ok) process.exitCode = EXIT.ERROR;
     });
   group
@@ -210,7 +239,7 @@ export function buildProgram(): Command {
     .description('every batch and trace as JSON Lines (a batch line, then its traces with their inclusion proofs)')
     .action(async () => {
       const { tracesExport } = await traces();
-      tracesExport(config(program), (l) => process.stdout.write(l + '\n'));
+      tracesExport(await config(program), (l) => process.stdout.write(l + '\n'));
     });
   group
     .command('find')
@@ -219,7 +248,7 @@ export function buildProgram(): Command {
     .option('--name <name>', 'full path, or base name')
     .action(async (opts: { hash?: string; name?: string }) => {
       const { tracesFind } = await traces();
-      if (!tracesFind(config(program), (l) => console.log(l), opts)) process.exitCode = EXIT.ERROR;
+      if (!tracesFind(await config(program), (l) => console.log(l), opts)) process.exitCode = EXIT.ERROR;
     });
   group
     .command('show')
@@ -227,7 +256,7 @@ export function buildProgram(): Command {
     .argument('<seq>', 'record number', (v) => Number.parseInt(v, 10))
     .action(async (seq: number) => {
       const { tracesShow } = await traces();
-      tracesShow(config(program), (l) => console.log(l), seq);
+      tracesShow(await config(program), (l) => console.log(l), seq);
     });
   group
     .command('export-batch')
@@ -236,7 +265,7 @@ export function buildProgram(): Command {
     .argument('<dir>', 'output directory')
     .action(async (id: number, dir: string) => {
       const { tracesExportBatch } = await traces();
-      tracesExportBatch(config(program), (l) => console.log(l), id, dir);
+      tracesExportBatch(await config(program), (l) => console.log(l), id, dir);
     });
   group
     .command('inclusion')
@@ -254,9 +283,9 @@ export function buildProgram(): Command {
     .command('run')
     .description('daemon: map sync within seconds of every directory change (contextCSN) and fully on a schedule; with data roots, embargo enforcement and reconciliation passes on their schedules (agent.ingest.embargoSchedule, reconcileSchedule, fullReconcileSchedule), and the signed compliance report to the portal (agent.report.publishSchedule)')
     .action(async () => {
-      const cfg = config(program);
-      const ldap = connectAgent(cfg);
-      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand, digestCommand, reportCommand }, { AgentMetrics }, { schedule }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron')]);
+      const cfg = await config(program);
+      const ldap = await connect(cfg);
+      const [{ MapDaemon, MapSyncRunner }, { embargoCommand, reconcileCommand, digestCommand, reportCommand }, { AgentMetrics }, { schedule }, { readStatus }] = await Promise.all([map(), ingest(), import('./metrics.js'), import('node-cron'), status()]);
       const metrics = new AgentMetrics();
       metrics.restore(readStatus(cfg.agent.stateDir));
       if (cfg.agent.metricsPort) {

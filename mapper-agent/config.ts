@@ -3,7 +3,6 @@
  * LDAP comes from core/ldap/config.ts (the agent binds with its read-only service account).
  */
 import { availableParallelism } from 'node:os';
-import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { envBoolean, envList } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
@@ -13,6 +12,7 @@ import { reportConfigSchema } from './ingest/publish-config.js';
 import { classificationSchema } from '../core/embargo/classify.js';
 import { modesSchema } from '../core/embargo/policy.js';
 import { fileModeSchema } from '../core/file-mode.js';
+import { validCron } from './cron-expression.js';
 
 /** A node-cron expression, checked at load (not when the daemon first schedules it). */
 const cronSchedule = (fallback: string) =>
@@ -21,7 +21,7 @@ const cronSchedule = (fallback: string) =>
 export const ingestSectionSchema = z.object({
   /** Data roots on the namespace mount (absolute). Nothing outside them is ever changed. */
   roots: envList(z.string().startsWith('/', 'data roots must be absolute paths')).default([]),
-  classification: classificationSchema.default(classificationSchema.parse({})),
+  classification: classificationSchema.prefault({}),
   modes: modesSchema,
   batchSize: z.coerce.number().int().min(1).max(4096).default(256),
   /** Worker threads for `ingest` (directories are handed out one at a time); 1 = in the main thread. */
@@ -97,16 +97,16 @@ export const agentSectionSchema = z.object({
   /** Optional Prometheus metrics (and /health, /ready) on 127.0.0.1:<port>; 0 = off. */
   metricsPort: z.coerce.number().int().min(0).max(65535).default(0),
   syncEnabled: envBoolean.default(true),
-  ingest: ingestSectionSchema.default(ingestSectionSchema.parse({})),
+  ingest: ingestSectionSchema.prefault({}),
   rucio: rucioConfigSchema.default({ enabled: false, scope: '{campaign}', dataset: '', pfnPrefixes: {}, timeoutMs: 10_000 }),
   /** Signed traces of every applied decision (docs/traces.md); off by default. */
-  traces: tracesConfigSchema.default(tracesConfigSchema.parse({})),
+  traces: tracesConfigSchema.prefault({}),
   /** Publishing the compliance report to the portal, signed (docs/compliance.md); off by default. */
-  report: reportConfigSchema.default(reportConfigSchema.parse({})),
+  report: reportConfigSchema.prefault({}),
 });
 
 export const agentConfigSchema = directoryConfigSchema.extend({
-  agent: agentSectionSchema.default(agentSectionSchema.parse({})),
+  agent: agentSectionSchema.prefault({}),
 });
 
 export type AgentSection = z.infer<typeof agentSectionSchema>;

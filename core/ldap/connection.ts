@@ -53,6 +53,8 @@ export type AttributeMap = Record<string, string | string[]>;
 class Session {
   private client: Client;
   private binding: Promise<void> | undefined;
+  /** operations (or paged searches) using this session now */
+  busy = 0;
 
   constructor(private readonly opts: Required<Omit<LdapConnectionOptions, 'tlsOptions' | 'startTls'>> & { tlsOptions?: ConnectionOptions; startTls?: boolean }) {
     this.client = this.newClient();
@@ -98,7 +100,6 @@ class Session {
 export class LdapConnection {
   private readonly sessions: Session[];
   private readonly gate: Semaphore;
-  private next = 0;
   private closed = false;
 
   constructor(readonly options: LdapConnectionOptions) {
@@ -142,15 +143,28 @@ export class LdapConnection {
     return this.gate.inFlight;
   }
 
+  /**
+   * The session with the fewest operations in flight (the first of them): operations in turn share
+   * one connection and one bind, concurrent ones spread over the pool, which connects as they come.
+   */
+  private pick(): Session {
+    let best = this.sessions[0]!;
+    for (const s of this.sessions) if (s.busy < best.busy) best = s;
+    return best;
+  }
+
   /** Run fn with a bound client under the concurrency cap; errors come out translated. */
   async withClient<T>(what: string, fn: (client: Client) => Promise<T>): Promise<T> {
     if (this.closed) throw translateLdapError(new Error('connection closed'), what);
     return this.gate.run(async () => {
-      const session = this.sessions[this.next++ % this.sessions.length]!;
+      const session = this.pick();
+      session.busy++;
       try {
         return await fn(await session.ready());
       } catch (err) {
         throw translateLdapError(err, what);
+      } finally {
+        session.busy--;
       }
     });
   }
@@ -171,7 +185,8 @@ export class LdapConnection {
     const options = toSearchOptions(params);
     const what = `paged search ${base} ${String(params.filter ?? '')}`;
     // One session for the whole paged search: the cookie is bound to the connection.
-    const session = this.sessions[this.next++ % this.sessions.length]!;
+    const session = this.pick();
+    session.busy++;
     let iterator: AsyncGenerator<{ searchEntries: import('ldapts').Entry[] }> | undefined;
     try {
       const client = await this.gate.run(() => session.ready()).catch((err) => {
@@ -186,6 +201,7 @@ export class LdapConnection {
         yield step.value.searchEntries.map(LdapEntry.fromLdapts);
       }
     } finally {
+      session.busy--;
       await iterator?.return(undefined).catch(() => undefined);
     }
   }
@@ -222,6 +238,16 @@ export class LdapConnection {
 
   async compare(dn: string, attribute: string, value: string): Promise<boolean> {
     return this.withClient(`compare ${dn}`, (c) => c.compare(dn, attribute, value));
+  }
+
+  /**
+   * Connect and bind a session now, so that the first operation finds it ready: a command starts
+   * this while it still loads its modules. A failure here is the first operation's to report (it
+   * binds again), so it is swallowed.
+   */
+  warmUp(): void {
+    if (this.closed) return;
+    void this.gate.run(() => this.sessions[0]!.ready()).catch(() => undefined);
   }
 
   /** Check that the server answers and our credentials work (bind + read of the base). */

@@ -3,7 +3,7 @@
  * LDAP with the agent's read-only account and cached; `refresh()` re-reads only when the
  * directory's contextCSN changed, so the daemon can call it before every batch for one tiny read.
  */
-import { Directory } from '../../core/directory/index.js';
+import { Directory } from '../../core/directory/directory.js';
 import { readContextCsn } from '../../core/directory/change-signal.js';
 import { rangesConfigSchema } from '../../core/ldap/config.js';
 import type { LdapConnection } from '../../core/ldap/connection.js';
@@ -24,8 +24,13 @@ export class CampaignCache {
     const csn = await readContextCsn(this.ldap, this.baseDn);
     if (csn === this.csn) return false;
     const next = new Map<string, CampaignFacts>();
-    for (const c of await this.directory.campaigns.list()) {
-      const pi = await this.directory.people.getByDn(c.piDn);
+    const campaigns = await this.directory.campaigns.list();
+    // The PIs read concurrently (one read per distinct PI; the connection caps the operations in flight).
+    const pis = new Map<string, ReturnType<Directory['people']['getByDn']>>();
+    for (const c of campaigns) if (!pis.has(c.piDn)) pis.set(c.piDn, this.directory.people.getByDn(c.piDn));
+    await Promise.all(pis.values());
+    for (const c of campaigns) {
+      const pi = await pis.get(c.piDn)!;
       next.set(c.name, { name: c.name, gid: c.gidNumber, ...(pi && pi.status === 'active' ? { piUid: pi.uidNumber } : {}), ...(c.embargoEnd ? { embargoEnd: c.embargoEnd } : {}), ...(c.proprietaryDays ? { proprietaryDays: c.proprietaryDays } : {}) });
     }
     this.facts = next;

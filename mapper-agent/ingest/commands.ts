@@ -3,8 +3,8 @@
  * configuration, the campaign cache (LDAP) and the journal, and reports what it did.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { Classifier } from '../../core/embargo/classify.js';
@@ -19,16 +19,23 @@ import { fileEmbargoMetadata } from '../rucio/file-embargo.js';
 import type { CampaignFacts } from '../../core/embargo/policy.js';
 import { CampaignCache } from './campaign-cache.js';
 import { IngestEngine, type AppliedChange, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
-import { ComplianceCollector, complianceCsv, type ComplianceReport } from './report.js';
-import { liftEmbargoes, type LiftReport } from './embargo.js';
+import type { ComplianceReport } from './report.js';
+import type { LiftReport } from './embargo.js';
 import { Journal, type PlannedChange } from './journal.js';
-import { ingestWithPool } from './pool.js';
 import { OwnChanges } from './watch-events.js';
 import { count } from '../../core/plural.js';
-import { sendEmbargoNotices, sendReembargoNotices, sendRollingNotices } from './notices.js';
-import { sendQuarantineDigest } from './digest.js';
 import { hostname } from 'node:os';
 import type { TraceSession, TraceContext } from '../traces/session.js';
+
+// Loaded by the commands that use them, so that an ingest starts without them: mail (nodemailer)
+// for notices and the digest, the worker pool, embargo lifting, the compliance report, and the
+// progress bar (only on a terminal).
+const notices = () => import('./notices.js');
+const digest = () => import('./digest.js');
+const pool = () => import('./pool.js');
+const embargo = () => import('./embargo.js');
+const compliance = () => import('./report.js');
+const require = createRequire(import.meta.url);
 
 export interface IngestContext {
   cfg: AgentConfig;
@@ -70,6 +77,7 @@ function roots(cfg: AgentConfig): string[] {
 /** A progress bar on a terminal, nothing otherwise. */
 function progress(label: string): { tick: () => void; stop: () => void } {
   if (!process.stderr.isTTY) return { tick: () => undefined, stop: () => undefined };
+  const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({ format: `${label} {value} files | {duration_formatted}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
   bar.start(0, 0);
   return { tick: () => bar.increment(), stop: () => bar.stop() };
@@ -141,10 +149,18 @@ function hooks(
   };
 }
 
-async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null; onChange?: (c: PlannedChange) => void; tick?: () => void; traces?: TraceSession; onDecision?: EngineOptions['onDecision'] }): Promise<{ engine: IngestEngine; cache: CampaignCache }> {
+/**
+ * The engine, once both the decision time (`now`: the clock check, under way) and the campaigns are
+ * in: the two reads are independent round trips and run together; nothing is decided before both
+ * have ended (either's failure fails the command, the clock's first, as when they ran in turn).
+ */
+async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: boolean; now: Date | null | Promise<Date | null>; onChange?: (c: PlannedChange) => void; tick?: () => void; traces?: TraceSession; onDecision?: EngineOptions['onDecision'] }): Promise<{ engine: IngestEngine; cache: CampaignCache; now: Date | null }> {
   const { cfg } = ctx;
   const cache = new CampaignCache(ctx.ldap, cfg.ldap.baseDn);
-  await cache.refresh();
+  const [time, refreshed] = await Promise.allSettled([opts.now, cache.refresh()]);
+  if (time.status === 'rejected') throw time.reason;
+  if (refreshed.status === 'rejected') throw refreshed.reason;
+  const now = time.value;
   const engine = new IngestEngine({
     roots: roots(cfg),
     classifier: new Classifier(cfg.agent.ingest.classification),
@@ -152,14 +168,14 @@ async function makeEngine(ctx: IngestContext, journal: Journal, opts: { dryRun: 
     resolve: (name) => cache.get(name),
     journal,
     dryRun: opts.dryRun,
-    now: opts.now,
+    now,
     batchSize: cfg.agent.ingest.batchSize,
     publicAreas: cfg.agent.ingest.publicAreas,
     ...(opts.tick ? { onFile: opts.tick } : {}),
     ...(opts.onDecision ? { onDecision: opts.onDecision } : {}),
     ...hooks(ctx, opts.traces, opts.onChange, { mode: 'register', facts: (n) => cache.get(n), journal }),
   });
-  return { engine, cache };
+  return { engine, cache, now };
 }
 
 function summarizeResume(ctx: IngestContext, r: ResumeReport): void {
@@ -179,14 +195,13 @@ export async function ingestCommand(ctx: IngestContext, paths: string[], opts: {
   let traces: TraceSession | undefined;
   try {
     traces = await openTraces(ctx, journal, `ingest ${paths.join(' ')}`, opts.dryRun);
-    const now = await decisionTime(ctx);
-    const { engine, cache } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now, tick: bar.tick, ...(traces ? { traces } : {}), ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
+    const { engine, cache, now } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now: decisionTime(ctx), tick: bar.tick, ...(traces ? { traces } : {}), ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
     const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
     // Printing every change, dry runs, the Rucio hook and traces need the main thread.
     const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !traces;
     const report = pooled
-      ? await ingestWithPool(paths.map((p) => resolve(p)), {
+      ? await (await pool()).ingestWithPool(paths.map((p) => resolve(p)), {
           roots: roots(ctx.cfg), classification: ctx.cfg.agent.ingest.classification, modes: ctx.cfg.agent.ingest.modes, campaigns: cache.all(),
           journalPath: journalPath(ctx.cfg), dryRun: false, batchSize: ctx.cfg.agent.ingest.batchSize, now: now?.toISOString() ?? null,
           publicAreas: ctx.cfg.agent.ingest.publicAreas,
@@ -214,7 +229,7 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
     const drift: string[] = [];
     const { engine } = await makeEngine(ctx, journal, {
       dryRun: !opts.fix,
-      now: await decisionTime(ctx),
+      now: decisionTime(ctx),
       ...(traces ? { traces } : {}),
       onChange: (c) => drift.push(`${opts.fix ? 'fixed' : 'drift'} ${c.path}: is ${formatOwnership(c.before)}, policy ${formatOwnership(c.target)} (${c.reason})`),
     });
@@ -234,6 +249,7 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
 export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<LiftReport> {
   const check = await clock(ctx);
   if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
+  const [{ sendEmbargoNotices, sendReembargoNotices, sendRollingNotices }, { liftEmbargoes }] = await Promise.all([notices(), embargo()]);
   const journal = new Journal(journalPath(ctx.cfg), `embargo${opts.dryRun ? ' --dry-run' : ''}`);
   const bar = progress('embargo');
   let traces: TraceSession | undefined;
@@ -289,7 +305,7 @@ export async function reconcileCommand(ctx: IngestContext, opts: { full: boolean
     const last = opts.full ? undefined : journal.lastCompletedPassStart();
     const changedSinceMs = last === undefined ? undefined : last - ctx.cfg.agent.ingest.reconcileMarginSeconds * 1000;
     const pass = opts.dryRun ? undefined : journal.passStarted(changedSinceMs === undefined ? 'full' : 'incremental', started);
-    const { engine } = await makeEngine(ctx, journal, { dryRun: !!opts.dryRun, now: await decisionTime(ctx), onChange: opts.dryRun ? printer(ctx, true) : latency(ctx) });
+    const { engine } = await makeEngine(ctx, journal, { dryRun: !!opts.dryRun, now: decisionTime(ctx), onChange: opts.dryRun ? printer(ctx, true) : latency(ctx) });
     if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
     const report = await engine.ingest(roots(ctx.cfg), changedSinceMs === undefined ? {} : { changedSinceMs });
     if (pass !== undefined) {
@@ -397,6 +413,7 @@ export async function digestCommand(ctx: IngestContext): Promise<number> {
   const journal = new Journal(journalPath(ctx.cfg), 'digest');
   try {
     const i = ctx.cfg.agent.ingest;
+    const { sendQuarantineDigest } = await digest();
     return await sendQuarantineDigest({ journal, to: i.adminMail, smtpUrl: i.smtpUrl, from: i.noticeFrom, log: ctx.log, host: hostname() });
   } finally {
     journal.close();
@@ -405,10 +422,11 @@ export async function digestCommand(ctx: IngestContext): Promise<number> {
 
 /** The embargo compliance report (report.ts): a read-only walk of the data roots plus the journal's history. */
 export async function reportCommand(ctx: IngestContext, opts: { format: 'json' | 'csv' | 'text'; publish?: boolean }): Promise<ComplianceReport> {
+  const { ComplianceCollector, complianceCsv } = await compliance();
   const journal = new Journal(journalPath(ctx.cfg), 'report');
   try {
     const collector = new ComplianceCollector();
-    const { engine } = await makeEngine(ctx, journal, { dryRun: true, now: await decisionTime(ctx), onDecision: collector.onDecision });
+    const { engine } = await makeEngine(ctx, journal, { dryRun: true, now: decisionTime(ctx), onDecision: collector.onDecision });
     await engine.ingest(roots(ctx.cfg));
     const r = collector.report(journal);
     if (opts.format === 'json') ctx.out?.(JSON.stringify(r, null, 2));

@@ -1,4 +1,4 @@
-import { validate as validCron } from 'node-cron';
+import { validCron } from '../cron-expression.js';
 import { z } from 'zod';
 
 /**

@@ -9,6 +9,7 @@ import { freeLoopbackPort, startManagedSlapd } from '../../../core/ldap/managed-
 import { ConflictError, DirectoryUnavailableError, ForbiddenError, NotFoundError, ValidationError } from '../../../core/errors.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 import { rejection } from '../../support/rejection.js';
+import { stopProcess } from '../../support/stop-process.js';
 
 describe('core/ldap/connection (real slapd)', function () {
   this.timeout(20000);
@@ -98,7 +99,7 @@ describe('core/ldap/connection (real slapd)', function () {
       try {
         expect(await ldap.read(slapd.baseDn)).to.not.equal(undefined);
         // hung: the process is alive but does not answer
-        process.kill(slapd.pid, 'SIGSTOP');
+        await stopProcess(slapd.pid);
         let t0 = Date.now();
         let err = await rejection(ldap.read(slapd.baseDn));
         expect(err).to.be.instanceOf(DirectoryUnavailableError);

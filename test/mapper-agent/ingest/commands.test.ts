@@ -15,6 +15,7 @@ import { EXIT } from '../../../mapper-agent/exit-codes.js';
 import { fitsFile } from '../../support/fits.js';
 import { ownershipOf } from '../../support/ownership.js';
 import { useManagedSlapd } from '../../support/slapd.js';
+import { stopProcess } from '../../support/stop-process.js';
 
 describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', function () {
   const fx = useManagedSlapd();
@@ -131,7 +132,7 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     const a = join(recRoot, 'door', 'a.fits');
     writeFileSync(a, fitsFile([['CAMPAIGN', 'running']]));
     chmodSync(a, 0o644);
-    process.kill(fx.slapd.pid, 'SIGSTOP');
+    await stopProcess(fx.slapd.pid);
     try {
       const failed = await reconcileCommand(rctx, { full: false }).then(() => undefined, (err: unknown) => err);
       expect(failed, 'the directory is away: the pass fails and does not count').to.be.an('error');
@@ -280,7 +281,7 @@ describe('mapper-agent watch (real slapd, as root)', function () {
     const errors: string[] = [];
     const log = createLogger('test');
     const spy = { ...log, error: (o: unknown, msg?: string) => void errors.push(msg ?? String(o)) } as unknown as typeof log;
-    process.kill(fx.slapd.pid, 'SIGSTOP');
+    await stopProcess(fx.slapd.pid);
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     let running: Promise<void> | undefined;

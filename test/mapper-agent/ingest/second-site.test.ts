@@ -26,6 +26,7 @@ import { AgentMetrics } from '../../../mapper-agent/metrics.js';
 import { embargoCommand, ingestCommand } from '../../../mapper-agent/ingest/commands.js';
 import { fitsFile, fzFile } from '../../support/fits.js';
 import { useReplicatedSlapd } from '../../support/replication.js';
+import { stopProcess } from '../../support/stop-process.js';
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -184,7 +185,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
     const lateOpen = replicate(A().raw, join(b.root, 'mirror', 'sky', 'obs3.fits'));
     const before = [fb.raw, fb.l2, fb.fz, fb.ql, late, lateOpen].map(mode);
     // The embargo ends at the provider while B's consumer is frozen.
-    process.kill(t.consumers[0]!.pid, 'SIGSTOP');
+    await stopProcess(t.consumers[0]!.pid);
     try {
       await dir.campaigns.setEmbargoEnd('sky', new Date(Date.now() - 1000));
       const ing = await ingestCommand(ctx(b), [join(b.root, 'mirror')], { dryRun: false }).then(() => undefined, (e: unknown) => e);
@@ -245,7 +246,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
     await t.stopConsumer(0);
     await change();
     const providerCsn = await readContextCsn(portal, t.provider.baseDn);
-    process.kill(t.provider.pid, 'SIGSTOP');
+    await stopProcess(t.provider.pid);
     try {
       const c = await t.startConsumer(0);
       const old = b.ldap;
