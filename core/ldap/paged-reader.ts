@@ -35,7 +35,21 @@ export interface PagedSearch {
 /** One entry: its DN and the requested attributes' values (attribute names lower-cased). */
 export type EntryVisitor = (dn: string, attrs: Map<string, string[]>) => void;
 
+/**
+ * Read ahead before the caller can take the entries: until `until` resolves, entries are kept as
+ * they arrived (their undecoded bytes, no copy) while the next pages are still asked for; past
+ * `maxBytes` of them the socket is paused (the server waits), so what is kept stays bounded. Then
+ * the kept entries are visited in order and the search streams on. A rejected `until` ends the
+ * search with that error.
+ */
+export interface ReadAhead {
+  until: Promise<unknown>;
+  maxBytes: number;
+}
+
 const PAGED_OID = '1.2.840.113556.1.4.319';
+/** Size of the chunks a read-ahead search keeps its entries in. */
+const KEEP_CHUNK = 1 << 20;
 const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
 
 export class PagedReader {
@@ -105,12 +119,78 @@ export class PagedReader {
    * its way: nothing of a page is kept, so no per-entry object outlives the moment it is visited
    * (a page held for later would carry a thousand small buffers through the young generation into
    * the old one, every page). An exception from `visit` ends the search with that exception.
+   * With `ahead`, entries that arrive before the caller is ready are kept undecoded (ReadAhead).
    */
-  async search(q: PagedSearch, visit: EntryVisitor): Promise<number> {
+  async search(q: PagedSearch, visit: EntryVisitor, ahead?: ReadAhead): Promise<number> {
     const wanted = wantedOf(q.attributes);
     let cookie: Buffer = Buffer.alloc(0);
     let count = 0;
     let visitorError: { error: unknown } | undefined;
+    const deliver = (body: Buffer) => {
+      const [dn, attrs] = decodeEntry(body, wanted);
+      try {
+        visit(dn, attrs);
+      } catch (error) {
+        visitorError = { error };
+        throw error;
+      }
+      count++;
+    };
+    let keep: ((body: Buffer) => void) | undefined;
+    let released: Promise<void> = Promise.resolve();
+    if (ahead) {
+      // Kept entries are copied into chunks of their own (the received buffers, a few entries
+      // each, go back to be reused at once), placed by three numbers each (no object per entry);
+      // each chunk is let go as soon as its entries are visited.
+      const chunks: (Buffer | undefined)[] = [];
+      let where = new Uint32Array(3 * 4096);
+      let n = 0;
+      let used = KEEP_CHUNK;
+      let keptBytes = 0;
+      let paused = false;
+      const socket = this.socket!;
+      keep = (body: Buffer) => {
+        if (used + body.length > KEEP_CHUNK) {
+          chunks.push(Buffer.allocUnsafeSlow(Math.max(KEEP_CHUNK, body.length)));
+          used = 0;
+        }
+        if (3 * n === where.length) {
+          const grown = new Uint32Array(where.length * 2);
+          grown.set(where);
+          where = grown;
+        }
+        body.copy(chunks[chunks.length - 1]!, used);
+        where[3 * n] = chunks.length - 1;
+        where[3 * n + 1] = used;
+        where[3 * n + 2] = used += body.length;
+        n++;
+        keptBytes += body.length;
+        if (!paused && keptBytes > ahead.maxBytes) {
+          paused = true;
+          socket.pause();
+          // Waiting on ourselves, not on the server: the idle timeout is off until the entries are taken.
+          socket.setTimeout(0);
+        }
+      };
+      released = ahead.until.then(() => {
+        keep = undefined;
+        for (let i = 0; i < n; i++) {
+          const c = where[3 * i]!;
+          deliver(chunks[c]!.subarray(where[3 * i + 1]!, where[3 * i + 2]!));
+          if (i + 1 === n || where[3 * i + 3] !== c) chunks[c] = undefined;
+        }
+        chunks.length = 0;
+        if (paused) {
+          socket.setTimeout(this.options.timeoutMs ?? 10000);
+          socket.resume();
+        }
+      });
+      // Any failure here (the caller's, a visit, a malformed entry) ends the connection, and so the search.
+      released.catch((err: Error) => {
+        this.fail(err);
+        this.socket?.destroy();
+      });
+    }
     do {
       const filter = seq(0xa3, [octets(q.equality[0]), octets(q.equality[1])]);
       const req = seq(0x63, [octets(q.base), enumerated({ base: 0, one: 1, sub: 2 }[q.scope]), enumerated(0), int(0), int(0), bool(false), filter, seq(0x30, q.attributes.map(octets))]);
@@ -119,14 +199,8 @@ export class PagedReader {
       try {
         await this.request(req, (op, body, controls) => {
           if (op === 0x64) {
-            const [dn, attrs] = decodeEntry(body, wanted);
-            try {
-              visit(dn, attrs);
-            } catch (error) {
-              visitorError = { error };
-              throw error;
-            }
-            count++;
+            if (keep) keep(body);
+            else deliver(body);
             return false;
           }
           if (op === 0x73) return false; // referral continuation: not used in our tree
@@ -140,6 +214,9 @@ export class PagedReader {
       }
       cookie = nextCookie;
     } while (cookie.length > 0);
+    await released.catch((err: unknown) => {
+      throw visitorError ? visitorError.error : err;
+    });
     return count;
   }
 

@@ -35,6 +35,52 @@ describe('core/ldap/paged-reader (real slapd)', function () {
     expect(u7.get('description')).to.deep.equal(['a', 'b']);
   });
 
+  it('reads ahead: entries wait undecoded until the caller is ready, then come in order; a paused socket does not time out', async () => {
+    const people = { base: `ou=people,${fx.slapd.baseDn}`, scope: 'one' as const, equality: ['objectClass', 'posixAccount'] as [string, string], attributes: ['uid'], pageSize: 5 };
+    const plain = reader();
+    await plain.open();
+    const expected: string[] = [];
+    await plain.search(people, (dn) => void expected.push(dn)).finally(() => plain.close());
+    expect(expected).to.have.length(23);
+    // Kept whole (the whole answer fits), and kept past the first entry (paused there, for longer than the idle timeout).
+    for (const maxBytes of [1 << 20, 1]) {
+      const r = new PagedReader({ url: fx.slapd.url, bindDn: fx.slapd.admin.dn, password: fx.slapd.admin.password, timeoutMs: 300 });
+      await r.open();
+      let ready!: () => void;
+      const seen: string[] = [];
+      try {
+        const search = r.search(people, (dn) => void seen.push(dn), { until: new Promise<void>((resolve) => (ready = resolve)), maxBytes });
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        expect(seen, 'nothing visited before the caller is ready').to.deep.equal([]);
+        ready();
+        expect(await search).to.equal(23);
+        expect(seen).to.deep.equal(expected);
+      } finally {
+        await r.close();
+      }
+    }
+  });
+
+  it('reads ahead: a caller that gives up, or a visit that throws, ends the search with that error', async () => {
+    const people = { base: `ou=people,${fx.slapd.baseDn}`, scope: 'one' as const, equality: ['objectClass', 'posixAccount'] as [string, string], attributes: ['uid'], pageSize: 5 };
+    const r = reader();
+    await r.open();
+    const refused = await r.search(people, () => undefined, { until: Promise.reject(new Error('people unreadable')), maxBytes: 1 }).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(DirectoryUnavailableError).with.property('message', 'people unreadable');
+    await r.close();
+    const s = reader();
+    await s.open();
+    const boom = new Error('visitor');
+    try {
+      const thrown = await s.search(people, () => {
+        throw boom;
+      }, { until: Promise.resolve(), maxBytes: 1 << 20 }).catch((e: unknown) => e);
+      expect(thrown).to.equal(boom);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('fails the whole search with DirectoryUnavailableError: wrong credentials, missing base, nothing listening', async () => {
     const bad = reader('wrong');
     expect(await bad.open().catch((e: unknown) => e)).to.be.instanceOf(DirectoryUnavailableError).with.property('message').that.matches(/bind failed: LDAP result 49/);
