@@ -48,6 +48,7 @@ export interface ReadAhead {
 }
 
 const PAGED_OID = '1.2.840.113556.1.4.319';
+const EMPTY = Buffer.alloc(0);
 /** Size of the chunks a read-ahead search keeps its entries in. */
 const KEEP_CHUNK = 1 << 20;
 const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
@@ -55,7 +56,8 @@ const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
 export class PagedReader {
   private socket: Socket | undefined;
   private nextId = 1;
-  private buffer: Buffer = Buffer.alloc(0);
+  /** the start of a message cut by the end of the last chunk */
+  private buffer: Buffer = EMPTY;
   private waiter: { id: number; onMessage: (op: number, body: Buffer, controls: Buffer | undefined) => boolean; resolve: () => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
 
@@ -237,32 +239,56 @@ export class PagedReader {
     });
   }
 
+  /**
+   * Messages are read where they lie in the received chunk. Only a message cut by a chunk's end
+   * is joined into a buffer of its own, from the bytes it still needs: the rest of the next
+   * chunk is not copied (joining each new chunk to the tail of the last would copy every byte).
+   */
   private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    let pos = 0;
+    let rest = chunk;
     try {
-      while (pos < this.buffer.length) {
-        const head = readHeader(this.buffer, pos);
-        if (!head || head.end > this.buffer.length) break;
-        if (this.buffer[pos] !== 0x30) throw new DirectoryUnavailableError('malformed LDAP message');
-        // LDAPMessage: messageID, protocolOp, [0] controls
-        const idTlv = readHeader(this.buffer, head.start)!;
-        const id = readInt(this.buffer, idTlv.start, idTlv.end);
-        const opTlv = readHeader(this.buffer, idTlv.end)!;
-        const controls = opTlv.end < head.end ? this.buffer.subarray(opTlv.end, head.end) : undefined;
-        const w = this.waiter;
-        if (w && w.id === id && w.onMessage(this.buffer[idTlv.end]!, this.buffer.subarray(opTlv.start, opTlv.end), controls)) {
-          this.waiter = undefined;
-          w.resolve();
+      if (this.buffer.length) {
+        const cut = this.buffer;
+        const head = readHeader(cut.length >= 6 ? cut : Buffer.concat([cut, chunk.subarray(0, 6)]), 0);
+        const missing = head ? head.end - cut.length : Infinity;
+        if (missing > chunk.length) {
+          // Still incomplete (a message longer than this chunk, or a length not all there yet).
+          this.buffer = Buffer.concat([cut, chunk]);
+          return;
         }
-        pos = head.end;
+        const whole = Buffer.concat([cut, chunk.subarray(0, missing)]);
+        this.buffer = EMPTY;
+        this.consume(whole);
+        rest = chunk.subarray(missing);
       }
+      const pos = this.consume(rest);
+      this.buffer = pos === rest.length ? EMPTY : rest.subarray(pos);
     } catch (err) {
       this.fail(err as Error);
       this.socket?.destroy();
-      return;
     }
-    this.buffer = pos === this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(pos);
+  }
+
+  /** Hand every complete message in buf to the waiter; returns where the first incomplete one begins. */
+  private consume(buf: Buffer): number {
+    let pos = 0;
+    while (pos < buf.length) {
+      const head = readHeader(buf, pos);
+      if (!head || head.end > buf.length) break;
+      if (buf[pos] !== 0x30) throw new DirectoryUnavailableError('malformed LDAP message');
+      // LDAPMessage: messageID, protocolOp, [0] controls
+      const idTlv = need(buf, head.start, head.end);
+      const id = readInt(buf, idTlv.start, idTlv.end);
+      const opTlv = need(buf, idTlv.end, head.end);
+      const controls = opTlv.end < head.end ? buf.subarray(opTlv.end, head.end) : undefined;
+      const w = this.waiter;
+      if (w && w.id === id && w.onMessage(buf[idTlv.end]!, buf.subarray(opTlv.start, opTlv.end), controls)) {
+        this.waiter = undefined;
+        w.resolve();
+      }
+      pos = head.end;
+    }
+    return pos;
   }
 
   private fail(err: Error): void {

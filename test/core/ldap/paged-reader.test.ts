@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createServer, type AddressInfo } from 'node:net';
 import { DirectoryUnavailableError } from '../../../core/errors.js';
 import { PagedReader } from '../../../core/ldap/paged-reader.js';
 import { useManagedSlapd } from '../../support/slapd.js';
@@ -97,5 +98,47 @@ describe('core/ldap/paged-reader (real slapd)', function () {
     const refused = await dead.open().catch((e: unknown) => e) as DirectoryUnavailableError;
     expect(refused).to.be.instanceOf(DirectoryUnavailableError).with.property('message').that.matches(/cannot connect/);
     expect((refused.cause as { code?: string }).code).to.equal('ECONNREFUSED');
+  });
+
+  it('reads messages cut anywhere by the arrival of the bytes (a server sending a few bytes at a time)', async () => {
+    const tlv = (tag: number, content: Buffer): Buffer => {
+      const n = content.length;
+      const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+      return Buffer.concat([Buffer.from([tag, ...len]), content]);
+    };
+    const str = (v: string) => tlv(0x04, Buffer.from(v, 'utf8'));
+    const msg = (id: number, op: Buffer) => tlv(0x30, Buffer.concat([tlv(0x02, Buffer.from([id])), op]));
+    const done = (op: number) => tlv(op, Buffer.concat([tlv(0x0a, Buffer.from([0])), str(''), str('')]));
+    const values = ['a', 'bé', 'x'.repeat(300), 'ü'.repeat(40), 'z'];
+    const answer = Buffer.concat([
+      ...values.map((v, i) => msg(2, tlv(0x64, Buffer.concat([str(`uid=u${i},ou=people,dc=x`), tlv(0x30, tlv(0x30, Buffer.concat([str('UID'), tlv(0x31, str(v))])))])))),
+      msg(2, done(0x65)),
+    ]);
+    for (const piece of [1, 2, 3, 5, 7, 64, 1 << 20]) {
+      const server = createServer((socket) => {
+        let seen = 0;
+        socket.on('data', async () => {
+          seen++;
+          if (seen === 1) return void socket.write(msg(1, done(0x61)));
+          if (seen !== 2) return;
+          for (let at = 0; at < answer.length; at += piece) {
+            socket.write(answer.subarray(at, at + piece));
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const r = new PagedReader({ url: `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`, bindDn: 'cn=x', password: 'x', timeoutMs: 5000 });
+      const seen: string[] = [];
+      try {
+        await r.open();
+        const count = await r.search({ base: 'ou=people,dc=x', scope: 'one', equality: ['objectClass', 'posixAccount'], attributes: ['uid'], pageSize: 1000 }, (dn, a) => void seen.push(`${dn} ${a.get('uid')!.join()}`));
+        expect(count, `pieces of ${piece}`).to.equal(values.length);
+        expect(seen).to.deep.equal(values.map((v, i) => `uid=u${i},ou=people,dc=x ${v}`));
+      } finally {
+        await r.close();
+        server.close();
+      }
+    }
   });
 });
