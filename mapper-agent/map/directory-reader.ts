@@ -1,15 +1,15 @@
 /**
  * Reads what the map needs from LDAP in three paged, streaming searches with the agent's
- * read-only account: campaigns (membership -> secondary gids, without memberships past their
- * cgMemberUntil), people (username, uid, primary gid,
- * status) and identities. Only the attributes the map uses are requested; accounts go into flat
- * tables (account-table.ts: a few dozen bytes each, no object per account) and identities are
- * yielded page by page, so what the reader holds grows with the number of accounts, not with the
- * number of identities or the size of the LDAP answers.
+ * read-only account, run at once on three connections: campaigns (membership -> secondary gids,
+ * without memberships past their cgMemberUntil), people (username, uid, primary gid, status) and
+ * identities. Only the attributes the map uses are requested; accounts go into flat tables
+ * (account-table.ts: a few dozen bytes each, no object per account) and identities are yielded
+ * as they arrive (those that come before the accounts are complete wait undecoded, a bounded
+ * amount), so what the reader holds grows with the number of accounts, not with the number of
+ * identities or the size of the LDAP answers.
  *
  * A directory that fails or stops answering part-way raises DirectoryUnavailableError: a map is
- * never built from a partial read.
- */
+ * never built from a partial read. */
 import type { LdapConnection } from '../../core/ldap/connection.js';
 import { PagedReader } from '../../core/ldap/paged-reader.js';
 import { DirectoryLayout } from '../../core/directory/layout.js';
