@@ -90,6 +90,7 @@ export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSi
     takeIdentities = resolve;
     refuseIdentities = reject;
   });
+  taken.catch(() => undefined); // refused before the identities' search began (a connection failed): nobody else waits on it
   let identities: Promise<unknown> | undefined;
   try {
     const opened = readers.map((r) => r.open());
