@@ -129,6 +129,7 @@ export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSi
     throw err;
   }
   const done = identities!.then(() => undefined).finally(closeAll);
+  done.catch(() => undefined); // a failure before forEachIdentity is called is answered there
   return {
     accounts,
     problems,
