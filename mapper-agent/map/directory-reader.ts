@@ -54,9 +54,11 @@ export const PAGE_SIZE = 1000;
  * Identities read ahead while the accounts are still being read, before the builder can take them:
  * at most this many bytes of undecoded entries (about 400 bytes an identity), then slapd waits.
  * They count fully against the peak memory (freed only by a later full garbage collection): at
- * 220k identities 8 MiB kept the peak RSS where it was (137-139 MB), 16 MiB reached 159 MB.
+ * 220k identities, 4 MiB kept the peak RSS at 139-142 MB, 8 MiB reached 150-154 MB in some runs
+ * and 16 MiB 159 MB (the sync before read-ahead: 136-141 MB). When the socket pauses, the
+ * kernel's receive buffer holds more of the answer, which costs the process nothing.
  */
-export const READ_AHEAD_BYTES = 8 << 20;
+export const READ_AHEAD_BYTES = 4 << 20;
 
 /**
  * Read campaigns and people now; identities when forEachIdentity is called. The three searches
