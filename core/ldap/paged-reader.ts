@@ -35,13 +35,29 @@ export interface PagedSearch {
 /** One entry: its DN and the requested attributes' values (attribute names lower-cased). */
 export type EntryVisitor = (dn: string, attrs: Map<string, string[]>) => void;
 
+/**
+ * Read ahead before the caller can take the entries: until `until` resolves, entries are kept as
+ * they arrived (their undecoded bytes, no copy) while the next pages are still asked for; past
+ * `maxBytes` of them the socket is paused (the server waits), so what is kept stays bounded. Then
+ * the kept entries are visited in order and the search streams on. A rejected `until` ends the
+ * search with that error.
+ */
+export interface ReadAhead {
+  until: Promise<unknown>;
+  maxBytes: number;
+}
+
 const PAGED_OID = '1.2.840.113556.1.4.319';
+const EMPTY = Buffer.alloc(0);
+/** Size of the chunks a read-ahead search keeps its entries in. */
+const KEEP_CHUNK = 1 << 20;
 const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
 
 export class PagedReader {
   private socket: Socket | undefined;
   private nextId = 1;
-  private buffer: Buffer = Buffer.alloc(0);
+  /** the start of a message cut by the end of the last chunk */
+  private buffer: Buffer = EMPTY;
   private waiter: { id: number; onMessage: (op: number, body: Buffer, controls: Buffer | undefined) => boolean; resolve: () => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
 
@@ -105,12 +121,78 @@ export class PagedReader {
    * its way: nothing of a page is kept, so no per-entry object outlives the moment it is visited
    * (a page held for later would carry a thousand small buffers through the young generation into
    * the old one, every page). An exception from `visit` ends the search with that exception.
+   * With `ahead`, entries that arrive before the caller is ready are kept undecoded (ReadAhead).
    */
-  async search(q: PagedSearch, visit: EntryVisitor): Promise<number> {
+  async search(q: PagedSearch, visit: EntryVisitor, ahead?: ReadAhead): Promise<number> {
     const wanted = wantedOf(q.attributes);
     let cookie: Buffer = Buffer.alloc(0);
     let count = 0;
     let visitorError: { error: unknown } | undefined;
+    const deliver = (body: Buffer) => {
+      const [dn, attrs] = decodeEntry(body, wanted);
+      try {
+        visit(dn, attrs);
+      } catch (error) {
+        visitorError = { error };
+        throw error;
+      }
+      count++;
+    };
+    let keep: ((body: Buffer) => void) | undefined;
+    let released: Promise<void> = Promise.resolve();
+    if (ahead) {
+      // Kept entries are copied into chunks of their own (the received buffers, a few entries
+      // each, go back to be reused at once), placed by three numbers each (no object per entry);
+      // each chunk is let go as soon as its entries are visited.
+      const chunks: (Buffer | undefined)[] = [];
+      let where = new Uint32Array(3 * 4096);
+      let n = 0;
+      let used = KEEP_CHUNK;
+      let keptBytes = 0;
+      let paused = false;
+      const socket = this.socket!;
+      keep = (body: Buffer) => {
+        if (used + body.length > KEEP_CHUNK) {
+          chunks.push(Buffer.allocUnsafeSlow(Math.max(KEEP_CHUNK, body.length)));
+          used = 0;
+        }
+        if (3 * n === where.length) {
+          const grown = new Uint32Array(where.length * 2);
+          grown.set(where);
+          where = grown;
+        }
+        body.copy(chunks[chunks.length - 1]!, used);
+        where[3 * n] = chunks.length - 1;
+        where[3 * n + 1] = used;
+        where[3 * n + 2] = used += body.length;
+        n++;
+        keptBytes += body.length;
+        if (!paused && keptBytes > ahead.maxBytes) {
+          paused = true;
+          socket.pause();
+          // Waiting on ourselves, not on the server: the idle timeout is off until the entries are taken.
+          socket.setTimeout(0);
+        }
+      };
+      released = ahead.until.then(() => {
+        keep = undefined;
+        for (let i = 0; i < n; i++) {
+          const c = where[3 * i]!;
+          deliver(chunks[c]!.subarray(where[3 * i + 1]!, where[3 * i + 2]!));
+          if (i + 1 === n || where[3 * i + 3] !== c) chunks[c] = undefined;
+        }
+        chunks.length = 0;
+        if (paused) {
+          socket.setTimeout(this.options.timeoutMs ?? 10000);
+          socket.resume();
+        }
+      });
+      // Any failure here (the caller's, a visit, a malformed entry) ends the connection, and so the search.
+      released.catch((err: Error) => {
+        this.fail(err);
+        this.socket?.destroy();
+      });
+    }
     do {
       const filter = seq(0xa3, [octets(q.equality[0]), octets(q.equality[1])]);
       const req = seq(0x63, [octets(q.base), enumerated({ base: 0, one: 1, sub: 2 }[q.scope]), enumerated(0), int(0), int(0), bool(false), filter, seq(0x30, q.attributes.map(octets))]);
@@ -119,14 +201,8 @@ export class PagedReader {
       try {
         await this.request(req, (op, body, controls) => {
           if (op === 0x64) {
-            const [dn, attrs] = decodeEntry(body, wanted);
-            try {
-              visit(dn, attrs);
-            } catch (error) {
-              visitorError = { error };
-              throw error;
-            }
-            count++;
+            if (keep) keep(body);
+            else deliver(body);
             return false;
           }
           if (op === 0x73) return false; // referral continuation: not used in our tree
@@ -140,6 +216,9 @@ export class PagedReader {
       }
       cookie = nextCookie;
     } while (cookie.length > 0);
+    await released.catch((err: unknown) => {
+      throw visitorError ? visitorError.error : err;
+    });
     return count;
   }
 
@@ -160,32 +239,56 @@ export class PagedReader {
     });
   }
 
+  /**
+   * Messages are read where they lie in the received chunk. Only a message cut by a chunk's end
+   * is joined into a buffer of its own, from the bytes it still needs: the rest of the next
+   * chunk is not copied (joining each new chunk to the tail of the last would copy every byte).
+   */
   private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    let pos = 0;
+    let rest = chunk;
     try {
-      while (pos < this.buffer.length) {
-        const head = readHeader(this.buffer, pos);
-        if (!head || head.end > this.buffer.length) break;
-        if (this.buffer[pos] !== 0x30) throw new DirectoryUnavailableError('malformed LDAP message');
-        // LDAPMessage: messageID, protocolOp, [0] controls
-        const idTlv = readHeader(this.buffer, head.start)!;
-        const id = readInt(this.buffer, idTlv.start, idTlv.end);
-        const opTlv = readHeader(this.buffer, idTlv.end)!;
-        const controls = opTlv.end < head.end ? this.buffer.subarray(opTlv.end, head.end) : undefined;
-        const w = this.waiter;
-        if (w && w.id === id && w.onMessage(this.buffer[idTlv.end]!, this.buffer.subarray(opTlv.start, opTlv.end), controls)) {
-          this.waiter = undefined;
-          w.resolve();
+      if (this.buffer.length) {
+        const cut = this.buffer;
+        const head = readHeader(cut.length >= 6 ? cut : Buffer.concat([cut, chunk.subarray(0, 6)]), 0);
+        const missing = head ? head.end - cut.length : Infinity;
+        if (missing > chunk.length) {
+          // Still incomplete (a message longer than this chunk, or a length not all there yet).
+          this.buffer = Buffer.concat([cut, chunk]);
+          return;
         }
-        pos = head.end;
+        const whole = Buffer.concat([cut, chunk.subarray(0, missing)]);
+        this.buffer = EMPTY;
+        this.consume(whole);
+        rest = chunk.subarray(missing);
       }
+      const pos = this.consume(rest);
+      this.buffer = pos === rest.length ? EMPTY : rest.subarray(pos);
     } catch (err) {
       this.fail(err as Error);
       this.socket?.destroy();
-      return;
     }
-    this.buffer = pos === this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(pos);
+  }
+
+  /** Hand every complete message in buf to the waiter; returns where the first incomplete one begins. */
+  private consume(buf: Buffer): number {
+    let pos = 0;
+    while (pos < buf.length) {
+      const head = readHeader(buf, pos);
+      if (!head || head.end > buf.length) break;
+      if (buf[pos] !== 0x30) throw new DirectoryUnavailableError('malformed LDAP message');
+      // LDAPMessage: messageID, protocolOp, [0] controls
+      const idTlv = need(buf, head.start, head.end);
+      const id = readInt(buf, idTlv.start, idTlv.end);
+      const opTlv = need(buf, idTlv.end, head.end);
+      const controls = opTlv.end < head.end ? buf.subarray(opTlv.end, head.end) : undefined;
+      const w = this.waiter;
+      if (w && w.id === id && w.onMessage(buf[idTlv.end]!, buf.subarray(opTlv.start, opTlv.end), controls)) {
+        this.waiter = undefined;
+        w.resolve();
+      }
+      pos = head.end;
+    }
+    return pos;
   }
 
   private fail(err: Error): void {
