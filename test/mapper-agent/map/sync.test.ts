@@ -16,6 +16,7 @@ import { syncMap } from '../../../mapper-agent/map/sync.js';
 import { AgentMetrics } from '../../../mapper-agent/metrics.js';
 import { readStatus } from '../../../mapper-agent/status.js';
 import { useManagedSlapd } from '../../support/slapd.js';
+import { stopProcess } from '../../support/stop-process.js';
 
 const IAM = 'https://iam.example.org/';
 
@@ -92,7 +93,7 @@ describe('mapper-agent sync against real slapd', function () {
     try {
       const sync = syncMap(slow, fx.slapd.baseDn, agent).then(() => undefined, (e: unknown) => e);
       while (slow.inFlight === 0) await sleep(1);
-      process.kill(fx.slapd.pid, 'SIGSTOP');
+      await stopProcess(fx.slapd.pid);
       const err = await sync;
       process.kill(fx.slapd.pid, 'SIGCONT');
       expect(err).to.be.instanceOf(DirectoryUnavailableError);
