@@ -5,23 +5,8 @@
  * in the same process. Not part of `npm run bench` (no reference target): a tool for issue 12.
  */
 import { walkHdus } from '../core/fits/hdus.js';
-import type { Source } from '../core/fits/source.js';
 import { refWalkHdus } from '../test/core/fits/reference-header.js';
-import { fitsFile, fzFile, type Card } from '../test/support/fits.js';
-
-class MemSource implements Source {
-  private pos = 0;
-  constructor(private readonly buf: Buffer) {}
-  read(n: number): Buffer {
-    const b = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += b.length;
-    return b;
-  }
-  skip(n: number): void {
-    this.pos += n;
-  }
-  close(): void {}
-}
+import { fitsFile, fzFile, MemSource, type Card } from '../test/support/fits.js';
 
 const realistic: Card[] = [
   ['EXTEND', true], ['ORIGIN', 'NOAO-IRAF FITS Image Kernel'], ['DATE', '2026-01-01T03:04:05'], ['IRAF-TLM', '2026-01-01T03:04:05'],

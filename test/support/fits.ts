@@ -4,6 +4,7 @@
  * ZIMAGE = T) and .gz. The layout follows the FITS Standard 4.0, not any library.
  */
 import { gzipSync } from 'node:zlib';
+import type { Source } from '../../core/fits/source.js';
 
 export type Card = [keyword: string, value?: string | number | boolean, comment?: string] | string;
 
@@ -47,4 +48,19 @@ export function fzFile(cards: Card[]): Buffer {
 
 export function gzFile(cards: Card[], dataBytes = 0): Buffer {
   return gzipSync(fitsFile(cards, dataBytes));
+}
+
+/** A whole file in memory as a header reader's Source (walkHdus without a descriptor). */
+export class MemSource implements Source {
+  private pos = 0;
+  constructor(private readonly buf: Buffer) {}
+  read(n: number): Buffer {
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += b.length;
+    return b;
+  }
+  skip(n: number): void {
+    this.pos += n;
+  }
+  close(): void {}
 }

@@ -14,8 +14,9 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { dataSize, walkHdus } from '../../../core/fits/hdus.js';
 import { BLOCK, FitsError, parseHeader, type FitsHeader } from '../../../core/fits/header.js';
-import { GzipSource, type Source } from '../../../core/fits/source.js';
+import { GzipSource } from '../../../core/fits/source.js';
 import { refDataSize, refParseHeader, refWalkHdus, type RefHeader } from './reference-header.js';
+import { MemSource } from '../../support/fits.js';
 
 /** Fixed seed and runs; FITS_EQ_SEED / FITS_EQ_SCALE explore further by hand (never in CI). */
 const SEED = Number(process.env.FITS_EQ_SEED ?? 12);
@@ -97,20 +98,6 @@ function outcome(read: () => FitsHeader | RefHeader, order: 'keywords-first' | '
   const asked = order === 'lookups-first' ? ['CAMPAIGN', 'NAXIS', 'K'].map((k) => [k, h.get(k), h.has(k)]) : [];
   const keywords = h.keywords();
   return { size: h.size, asked, keywords, entries: keywords.map((k) => [k, h.entry(k), h.get(k), h.has(k)]), missing: h.entry('NO-SUCH') ?? null };
-}
-
-class MemSource implements Source {
-  private pos = 0;
-  constructor(private readonly buf: Buffer) {}
-  read(n: number): Buffer {
-    const b = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += b.length;
-    return b;
-  }
-  skip(n: number): void {
-    this.pos += n;
-  }
-  close(): void {}
 }
 
 function walked(walk: () => ReturnType<typeof walkHdus> | ReturnType<typeof refWalkHdus>): unknown {
