@@ -65,6 +65,9 @@ export class Journal {
   /** the last directory whose batches were decoded for ingestedAt (a directory's files are asked one after another) */
   private ingestIndex: { dir: string; lastBatch: number; files: Map<string, { dev: number; ino: number; campaign?: string; at: string }[]> } | undefined;
   private legacyIngestedStmt: Database.Statement | undefined;
+  /** the newest batch with files in a directory, and a directory's batches (optionally only those mentioning a name): prepared once, on first use */
+  private lastBatchStmt: Database.Statement | undefined;
+  private dirBatchesStmt: Database.Statement | undefined;
   readonly run: number;
 
   constructor(readonly file: string, command: string) {
@@ -124,9 +127,8 @@ export class Journal {
         run = row.run;
         if (row.outcome) outcome = JSON.parse(row.outcome) as Outcome;
       }
-      const alreadySettled = Object.keys(outcome).length;
       // The engine confirms its own batch whole: applied entries need no outcome, only skipped ones.
-      const whole = alreadySettled === 0 && done.length === changes.length;
+      const whole = Object.keys(outcome).length === 0 && done.length === changes.length;
       const applied = new Map<string, { campaign: string | null; kind: string; files: number }>();
       for (const d of done) {
         const index = (d.id as { index: number }).index;
@@ -140,9 +142,10 @@ export class Journal {
         }
       }
       for (const a of applied.values()) count.run(batch, run, a.campaign, a.kind, a.files, at);
-      const keep = Object.keys(outcome).length ? JSON.stringify(outcome) : null;
+      const settled = Object.keys(outcome).length;
+      const keep = settled ? JSON.stringify(outcome) : null;
       // Closed once every entry is settled; until then (resume settling part of it) only its outcome grows.
-      if (whole || Object.keys(outcome).length === changes.length) closeBatch.run(at, keep, batch);
+      if (whole || settled === changes.length) closeBatch.run(at, keep, batch);
       else growOutcome.run(keep, batch);
     }).immediate;
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
@@ -201,7 +204,8 @@ export class Journal {
     this.legacyIngestedStmt ??= this.db.prepare(`SELECT min(done_at) AS at FROM changes WHERE dev = ? AND ino = ? AND path = ? AND campaign = ? AND kind = 'ingest' AND state = 'applied'`);
     const legacy = (this.legacyIngestedStmt.get(dev, ino, path, campaign) as { at: string | null } | undefined)?.at ?? undefined;
     const dir = dirname(path);
-    const lastBatch = (this.db.prepare('SELECT max(batch) AS b FROM batch_dirs WHERE dir = ?').get(dir) as { b: number | null }).b ?? 0;
+    this.lastBatchStmt ??= this.db.prepare('SELECT max(batch) AS b FROM batch_dirs WHERE dir = ?');
+    const lastBatch = (this.lastBatchStmt.get(dir) as { b: number | null }).b ?? 0;
     if (this.ingestIndex?.dir !== dir || this.ingestIndex.lastBatch !== lastBatch) this.ingestIndex = { dir, lastBatch, files: this.appliedIngests(dir) };
     let at = legacy;
     for (const e of this.ingestIndex.files.get(basename(path)) ?? []) if (e.dev === dev && e.ino === ino && e.campaign === campaign && (at === undefined || e.at < at)) at = e.at;
@@ -223,16 +227,18 @@ export class Journal {
     return files;
   }
 
-  private batchesIn(dir: string): BatchRow[] {
-    return this.db.prepare('SELECT b.* FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? ORDER BY b.id').all(dir) as BatchRow[];
+  /** A directory's batches, oldest first; with `name`, only those whose document mentions it (as a JSON string). */
+  private batchesIn(dir: string, name?: string): BatchRow[] {
+    this.dirBatchesStmt ??= this.db.prepare('SELECT b.* FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? AND (? IS NULL OR instr(b.changes, ?) > 0) ORDER BY b.id');
+    const mention = name === undefined ? null : JSON.stringify(name);
+    return this.dirBatchesStmt.all(dir, mention, mention) as BatchRow[];
   }
 
   /** All journal entries of one path, oldest first (for operators and tests, not the hot path). */
   history(path: string): JournalRow[] {
     const legacy = (this.db.prepare('SELECT * FROM changes WHERE path = ? ORDER BY id').all(path) as Row[]).map(fromRow);
-    // Only the directory's batches that mention the name (as a JSON string) are decoded.
-    const batches = this.db.prepare('SELECT b.* FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? AND instr(b.changes, ?) > 0 ORDER BY b.id').all(dirname(path), JSON.stringify(basename(path))) as BatchRow[];
-    return [...legacy, ...batches.flatMap((b) => batchRows(b).filter((r) => r.path === path))];
+    // Only the directory's batches that mention the name are decoded.
+    return [...legacy, ...this.batchesIn(dirname(path), basename(path)).flatMap((b) => batchRows(b).filter((r) => r.path === path))];
   }
 
   /** Every entry, oldest first (exports and tests; reads the whole journal). */
