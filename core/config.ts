@@ -17,52 +17,9 @@ import { ConfigError, schemaIssues, type Issue } from './errors.js';
 
 export const ENV_PREFIX = 'CG_';
 
-// The YAML parser (some 70 modules) is loaded when a YAML file is read, not by every importer of the schemas.
+// The YAML parser (some 70 modules) is loaded when a configuration file is read, not by every importer of the schemas.
 const require = createRequire(import.meta.url);
 const parseYaml = (text: string): unknown => (require('yaml') as typeof import('yaml')).parse(text);
-
-/**
- * A file written as JSON is read with JSON.parse, which gives what the YAML parser would (YAML is a
- * superset of JSON) without loading it; a file that is not JSON, or has a key twice in one object
- * (which the YAML parser refuses and JSON.parse would not), goes to the YAML parser.
- */
-function parseConfigText(text: string): unknown {
-  const t = text.trimStart();
-  if (t.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(t);
-    } catch {
-      return parseYaml(text);
-    }
-    if (!hasDuplicateKey(t)) return parsed;
-  }
-  return parseYaml(text);
-}
-
-/** Whether an object in this (valid) JSON text has the same key twice. */
-function hasDuplicateKey(json: string): boolean {
-  const objects: Array<Set<string> | undefined> = []; // one entry per open object (a set of its keys) or array (undefined)
-  for (let i = 0; i < json.length; i++) {
-    const c = json[i];
-    if (c === '"') {
-      let end = i + 1;
-      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
-      const keys = objects[objects.length - 1];
-      let next = end + 1;
-      while (json[next] === ' ' || json[next] === '\t' || json[next] === '\n' || json[next] === '\r') next++;
-      if (keys && json[next] === ':') {
-        const key = JSON.parse(json.slice(i, end + 1)) as string;
-        if (keys.has(key)) return true;
-        keys.add(key);
-      }
-      i = end;
-    } else if (c === '{') objects.push(new Set());
-    else if (c === '[') objects.push(undefined);
-    else if (c === '}' || c === ']') objects.pop();
-  }
-  return false;
-}
 
 /** Every top-level section any program reads: a program skips the ones it does not use. */
 export const KNOWN_SECTIONS = ['ldap', 'ranges', 'portal', 'agent'];
@@ -95,7 +52,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
   let parsed: unknown;
   try {
-    parsed = parseConfigText(text);
+    parsed = parseYaml(text);
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid YAML/JSON: ${(err as Error).message}`, { cause: err });
   }
