@@ -24,6 +24,12 @@ export const ingestSectionSchema = z.object({
   classification: classificationSchema.prefault({}),
   modes: modesSchema,
   batchSize: z.coerce.number().int().min(1).max(4096).default(256),
+  /**
+   * Embargo lifting and re-embargo decide from a file's header seal (what its header said when the
+   * agent last changed it, journaled with the file's status) while the file is provably unchanged,
+   * instead of reading the header again; false: every header is read again (docs/ingest.md#header-seals).
+   */
+  sealedHeaders: envBoolean.default(true),
   /** Worker threads for `ingest` (directories are handed out one at a time); 1 = in the main thread. */
   workers: z.coerce.number().int().min(1).max(16).default(Math.min(4, availableParallelism())),
   /** watch: a file is ingested once it has not changed for this long (instruments write slowly). */

@@ -265,6 +265,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
+      sealedHeaders: ctx.cfg.agent.ingest.sealedHeaders,
       workers: opts.workers ?? ctx.cfg.agent.ingest.workers, // the pool is skipped when traces or Rucio need the descriptors (afterApply)
       ...hooks(ctx, traces, opts.dryRun || opts.verbose
         ? (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`)
@@ -278,7 +279,8 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     }
     const would = opts.dryRun ? 'would be ' : '';
     ctx.out?.(`embargo: campaigns public now: ${report.campaigns.join(', ') || 'none'}; ${count(report.files, 'file')} whose world read disagrees with their campaign's embargo: ` +
-      `${report.lifted} ${would}made world-readable, ${report.reclosed} ${would}closed again (re-embargo), ${report.notLifted} left (not attributable to the campaign), ${report.refused} refused`);
+      `${report.lifted} ${would}made world-readable, ${report.reclosed} ${would}closed again (re-embargo), ${report.notLifted} left (not attributable to the campaign), ${report.refused} refused` +
+      (report.sealed ? `; ${count(report.sealed, 'header')} not read again (sealed, unchanged since)` : ''));
     for (const p of report.problems) ctx.out?.(`  ${p}`);
     return report;
   } finally {

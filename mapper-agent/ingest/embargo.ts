@@ -39,6 +39,10 @@ export interface LiftOptions {
    * afterApply (it needs the descriptors, which stay in the worker): then one thread.
    */
   workers?: number;
+  /** decide from header seals while they hold (EngineOptions.sealedHeaders); default true */
+  sealedHeaders?: boolean;
+  /** the host clock (EngineOptions.hostClockMs) */
+  hostClockMs?: () => number;
   /** a tree with fewer directories is walked on one thread (starting workers costs more than it saves); default POOL_MIN_DIRECTORIES */
   poolMinDirectories?: number;
 }
@@ -71,6 +75,8 @@ export interface LiftReport {
   reclosed: number;
   /** per campaign, files closed again (for the PI's notice) */
   reclosedBy: Map<string, number>;
+  /** files decided from their header seal (not read again) */
+  sealed: number;
   /** files of an ended campaign's group that were not opened, with the reason in problems */
   notLifted: number;
   refused: number;
@@ -98,6 +104,7 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
     enforce: { ended: new Map(ended.map((c) => [c.gid, c.name])), running: new Map(running.map((c) => [c.gid, c.name])) },
     ...(o.onChange ? { onChange: o.onChange } : {}),
     ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}), ...(o.batchSize ? { batchSize: o.batchSize } : {}),
+    ...(o.sealedHeaders !== undefined ? { sealedHeaders: o.sealedHeaders } : {}), ...(o.hostClockMs ? { hostClockMs: o.hostClockMs } : {}),
     ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.afterApply ? { afterApply: o.afterApply } : {}),
   });
   const resumed = await engine.resume(); // what it finished is reported by it, not counted below
@@ -107,6 +114,7 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
     const pooled = await runPool(units, {
       roots: o.roots, classification: o.classifier.rules, modes: o.modes, campaigns: o.campaigns, journalPath: o.journal.file, dryRun: !!o.dryRun,
       batchSize: o.batchSize ?? 256, now: o.now.toISOString(), publicAreas: o.publicAreas ?? [],
+      ...(o.sealedHeaders !== undefined ? { sealedHeaders: o.sealedHeaders } : {}),
       enforce: { ended: ended.map((c) => [c.gid, c.name]), running: running.map((c) => [c.gid, c.name]) }, forwardChanges: !!o.onChange,
     }, o.workers!, (r) => {
       if (o.onFile) for (let i = 0; i < r.report.files; i++) o.onFile();
@@ -115,7 +123,7 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
     report = pooled;
   } else if (o.campaigns.length) report = await engine.ingest(o.roots);
   return {
-    campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted: report.lifted,
+    campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted: report.lifted, sealed: report.sealed,
     reclosed: Object.values(report.reclosedBy).reduce((a, b) => a + b, 0), reclosedBy: new Map(Object.entries(report.reclosedBy)),
     notLifted: report.left, refused: report.refused, nextOpening: rollingOpenings(o, report.nextOpening), resumed, problems: [...resumed.problems, ...report.problems],
   };

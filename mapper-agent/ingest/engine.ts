@@ -24,7 +24,8 @@ import type { Classification, Classifier } from '../../core/embargo/classify.js'
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, walkSafely, type DirHandle, type OpenedFile, type OpenedStart } from './safe-file.js';
+import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { DirectorySeals, rulesFingerprint, sealOf, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
 
@@ -54,6 +55,10 @@ export interface EngineOptions {
   afterApply?: (applied: AppliedChange[]) => Promise<void>;
   /** false: only the files directly in a given directory (the worker pool hands out directories) */
   recursive?: boolean;
+  /** enforcement decides from a file's header seal while it holds (seal.ts) instead of reading the header again; default true */
+  sealedHeaders?: boolean;
+  /** the host's clock (ms), read when a run begins: how long files have been quiet (seal.ts); default Date.now */
+  hostClockMs?: () => number;
 }
 
 export interface AppliedChange {
@@ -79,6 +84,8 @@ export interface IngestReport {
   lifted: number;
   /** enforcement: files closed again (re-embargo), per campaign (applied; in a dry run: planned) */
   reclosedBy: Record<string, number>;
+  /** enforcement: files decided from their header seal, their header not read again */
+  sealed: number;
 }
 
 export interface ResumeReport {
@@ -92,7 +99,11 @@ export interface ResumeReport {
 }
 
 export const MAX_PROBLEMS = 200;
-type Pending = { change: PlannedChange; fd: number; size: number };
+/** `header`: a science file's classification from its own header, and its status when read: sealed once applied (seal.ts) */
+type Pending = { change: PlannedChange; fd: number; size: number; header?: { classification: ScienceClassification; opened: Stamp } };
+type Decided = { decision: Decision; science?: ScienceClassification };
+/** Directories whose seals a run keeps at hand (a walk comes back to a parent after each subdirectory). */
+const SEAL_DIRECTORIES = 64;
 type Place = { dir: DirHandle; name: string };
 
 export class IngestEngine {
@@ -102,8 +113,13 @@ export class IngestEngine {
   private readonly batch: Pending[] = [];
   private readonly traversed = new Set<string>();
   private report: IngestReport = emptyReport();
+  private readonly rules: string;
+  /** the host clock when the current run began (seal.ts: how long a file has been quiet) */
+  private runStartMs = 0;
+  private readonly seals = new Map<string, DirectorySeals>();
 
   constructor(private readonly o: EngineOptions) {
+    this.rules = rulesFingerprint(o.classifier.rules);
     this.roots = o.roots.map((r) => realpathSync(r));
     this.publicAreas = (o.publicAreas ?? []).map((a) => a.replace(/\/+$/, ''));
   }
@@ -134,6 +150,8 @@ export class IngestEngine {
     // above it were already seen by its earlier calls. Elsewhere each call looks at them again.
     if (this.o.recursive !== false) this.traversed.clear();
     this.changedSinceMs = options.changedSinceMs;
+    this.runStartMs = (this.o.hostClockMs ?? Date.now)();
+    this.seals.clear();
     try {
       for (const p of outermost(paths)) await this.path(p);
       await this.flush();
@@ -170,7 +188,7 @@ export class IngestEngine {
           result.skipped++;
           continue;
         }
-        const decision = this.accept(this.decideSafely(row.path, opened, current), current);
+        const decision = this.accept(this.decideSafely(row.path, opened, current).decision, current);
         const target = decision.action === 'leave' ? current : decision.target;
         if (!sameOwnership(target, row.target)) {
           const why = `on resume: policy now gives ${formatOwnership(target)} (${decision.why}), the plan said ${formatOwnership(row.target)}: stale plan dropped`;
@@ -252,7 +270,9 @@ export class IngestEngine {
       if (this.changedSinceMs !== undefined && opened.stat.ctimeMs < this.changedSinceMs) return false; // seen by an earlier pass
       this.report.files++;
       this.o.onFile?.();
-      const decided = this.decideSafely(path, opened, current, place);
+      const sealed = this.o.enforce && this.o.sealedHeaders !== false ? this.sealed(place, opened.stat) : undefined;
+      if (sealed) this.report.sealed++;
+      const { decision: decided, science } = this.decideSafely(path, opened, current, place, sealed);
       if (this.o.enforce) this.noteOpening(decided);
       const decision = this.accept(decided, current);
       this.o.onDecision?.(path, current, decision);
@@ -274,7 +294,7 @@ export class IngestEngine {
         before: current, target: decision.target, reason: decision.why, ...(decision.campaign ? { campaign: decision.campaign } : {}), arrivedMs: opened.stat.mtimeMs,
       };
       if (decision.action === 'set') this.report.changed++;
-      this.plan({ change, fd: opened.fd, size: opened.stat.size });
+      this.plan({ change, fd: opened.fd, size: opened.stat.size, ...(science && decision.action === 'set' ? { header: { classification: science, opened: stampOf(opened.stat) } } : {}) });
       keepOpen = true;
       if (decision.action === 'set') this.traverse(opened.realPath, decision.target);
       return this.batch.length >= (this.o.batchSize ?? 256);
@@ -286,21 +306,51 @@ export class IngestEngine {
   /**
    * Classify and decide; never throws. Any failure (an unreadable or hostile header, an I/O error,
    * a bug) ends in quarantine with the reason: world access removed, owner and group kept.
+   * `sealed`: the classification of a header seal that holds (the header is not read). `science`:
+   * the science classification of a header read here (to seal once applied).
    */
-  private decideSafely(path: string, opened: OpenedStart, current: Ownership, place?: Place): Decision {
+  private decideSafely(path: string, opened: OpenedStart, current: Ownership, place?: Place, sealed?: ScienceClassification): Decided {
     try {
-      const start = opened.start ?? readStart(opened.fd, this.block);
-      if (start instanceof Error) throw start;
-      const read = readFitsFromFd(opened.fd, start, path, { size: opened.stat.size });
-      let classification = this.o.classifier.classify(path, read.kind === 'fits' ? read.headers : undefined);
-      if (read.kind === 'not-fits' && classification.kind === 'public' && !classification.campaign) classification = this.attribute(path, classification, place);
+      let classification: Classification;
+      if (sealed) {
+        classification = { ...sealed, reason: `${sealed.reason} (header as journaled; the file is unchanged since)` };
+      } else {
+        const start = opened.start ?? readStart(opened.fd, this.block);
+        if (start instanceof Error) throw start;
+        const read = readFitsFromFd(opened.fd, start, path, { size: opened.stat.size });
+        classification = this.o.classifier.classify(path, read.kind === 'fits' ? read.headers : undefined);
+        if (read.kind === 'not-fits' && classification.kind === 'public' && !classification.campaign) classification = this.attribute(path, classification, place);
+      }
       const campaign = classification.kind === 'science' ? classification.campaign : undefined;
       const ingestedAt = campaign ? () => this.o.journal.ingestedAt(path, opened.stat.dev, opened.stat.ino, campaign) : undefined;
-      return decide(classification, current, this.o.resolve, this.o.modes, this.now, ingestedAt ? { ingestedAt } : {});
+      const decision = decide(classification, current, this.o.resolve, this.o.modes, this.now, ingestedAt ? { ingestedAt } : {});
+      // Only a header read now is sealed once applied: a change decided from a seal moves the file's
+      // ctime, so its next enforcement (a re-embargo: rare) reads the header and seals it again.
+      return { decision, ...(classification.kind === 'science' && !sealed ? { science: classification } : {}) };
     } catch (err) {
       const why = err instanceof FitsError ? `unreadable FITS header: ${err.message}` : `could not be classified: ${(err as Error).message}`;
-      return { action: 'quarantine', why, target: { uid: current.uid, gid: current.gid, mode: current.mode & 0o770 } };
+      return { decision: { action: 'quarantine', why, target: { uid: current.uid, gid: current.gid, mode: current.mode & 0o770 } } };
     }
+  }
+
+  /** The classification of the file's header seal, when one holds for it as it is now (seal.ts); else undefined: read the header. */
+  private sealed(place: Place | undefined, stat: OpenedFile['stat']): ScienceClassification | undefined {
+    if (!place) return undefined;
+    const dir = place.dir.realPath;
+    let seals = this.seals.get(dir);
+    if (!seals) {
+      let docs: { id: number; seals: string }[] = [];
+      try {
+        docs = this.o.journal.sealDocs(dir);
+      } catch (err) {
+        this.problem(`${dir}: header seals not read, headers are read instead: ${(err as Error).message}`);
+      }
+      seals = new DirectorySeals(dir, docs, (err) => this.problem(`${dir}: a seal document passed over, its files' headers are read: ${err.message}`));
+      if (!this.o.dryRun) this.o.journal.pruneSeals(seals.prunable);
+      if (this.seals.size >= SEAL_DIRECTORIES) this.seals.delete(this.seals.keys().next().value!);
+      this.seals.set(dir, seals);
+    }
+    return seals.holding(place.name, stat, this.rules);
   }
 
   /**
@@ -418,8 +468,14 @@ export class IngestEngine {
       const applied: AppliedChange[] = [];
       batch.forEach((b, i) => {
         try {
-          applyOwnership(b.fd, b.change.kind === 'directory' ? addedBits(b.fd, b.change) : b.change.target, b.change.before);
-          done.push({ id: ids[i]!, state: 'applied' });
+          const target = b.change.kind === 'directory' ? addedBits(b.fd, b.change) : b.change.target;
+          if (b.header) {
+            const seal = sealOf(b.header.classification, this.rules, b.header.opened, applyOwnership(b.fd, target, b.change.before, true), this.runStartMs);
+            done.push({ id: ids[i]!, state: 'applied', ...(seal ? { seal } : {}) });
+          } else {
+            applyOwnership(b.fd, target, b.change.before);
+            done.push({ id: ids[i]!, state: 'applied' });
+          }
           applied.push(b);
         } catch (err) {
           done.push({ id: ids[i]!, state: 'skipped', reason: `apply failed: ${(err as Error).message}` });
@@ -487,5 +543,5 @@ function changeKind(decision: Decision & { target: Ownership }, current: Ownersh
 }
 
 export function emptyReport(): IngestReport {
-  return { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [], nextOpening: {}, lifted: 0, reclosedBy: {} };
+  return { files: 0, changed: 0, unchanged: 0, quarantined: 0, left: 0, refused: 0, directories: 0, problems: [], nextOpening: {}, lifted: 0, reclosedBy: {}, sealed: 0 };
 }

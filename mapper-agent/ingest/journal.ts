@@ -19,6 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Ownership } from '../../core/embargo/policy.js';
 import { decodeBatch, encodeBatch, type BatchEntry } from './batch-format.js';
+import { encodeSeals, type Seal, type SealedFile } from './seal.js';
 
 export type ChangeKind = 'ingest' | 'quarantine' | 'embargo-lift' | 're-embargo' | 'directory';
 
@@ -50,8 +51,8 @@ export interface DigestCursor {
   batch: number;
 }
 
-/** An entry's confirmation: applied, or skipped with the reason. */
-export type Settled = { id: EntryId; state: 'applied' | 'skipped'; reason?: string };
+/** An entry's confirmation: applied (with the file's header seal, when there is one: seal.ts), or skipped with the reason. */
+export type Settled = { id: EntryId; state: 'applied' | 'skipped'; reason?: string; seal?: Seal };
 /** A batch's entries settled one by one: index -> [state, skip reason or null, time] */
 type Outcome = Record<string, ['applied' | 'skipped', string | null, string]>;
 type BatchRow = { id: number; run: number; planned_at: string; done_at: string | null; files: number; changes: string; outcome: string | null };
@@ -68,6 +69,8 @@ export class Journal {
   /** the newest batch with files in a directory, and a directory's batches (optionally only those mentioning a name): prepared once, on first use */
   private lastBatchStmt: Database.Statement | undefined;
   private dirBatchesStmt: Database.Statement | undefined;
+  private dirSealsStmt: Database.Statement | undefined;
+  private pruneStmt: Database.Statement | undefined;
   readonly run: number;
 
   constructor(readonly file: string, command: string) {
@@ -98,6 +101,8 @@ export class Journal {
       CREATE TABLE IF NOT EXISTS digests (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, sent_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS retries (path TEXT PRIMARY KEY, due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
     `);
+    // Seals (seal.ts) came after the batches table: journals written before get the column.
+    if (!(this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).some((c) => c.name === 'seals')) this.db.exec('ALTER TABLE batches ADD COLUMN seals TEXT');
     const insertBatch = this.db.prepare('INSERT INTO batches (run, planned_at, files, changes) VALUES (?, ?, ?, ?)');
     const insertDir = this.db.prepare('INSERT OR IGNORE INTO batch_dirs (dir, batch) VALUES (?, ?)');
     this.writeBatch = this.db.transaction((changes: PlannedChange[], at: string): number => {
@@ -107,7 +112,7 @@ export class Journal {
       return id;
     });
     const readBatch = this.db.prepare('SELECT * FROM batches WHERE id = ?');
-    const closeBatch = this.db.prepare('UPDATE batches SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL');
+    const closeBatch = this.db.prepare('UPDATE batches SET done_at = ?, outcome = ?, seals = ? WHERE id = ? AND done_at IS NULL');
     const growOutcome = this.db.prepare('UPDATE batches SET outcome = ? WHERE id = ? AND done_at IS NULL');
     const count = this.db.prepare('INSERT INTO batch_counts (batch, run, campaign, kind, files, at) VALUES (?, ?, ?, ?, ?, ?)');
     // Immediate: it reads the batch, then writes; a deferred transaction would fail at once (SQLITE_BUSY,
@@ -130,6 +135,7 @@ export class Journal {
       // The engine confirms its own batch whole: applied entries need no outcome, only skipped ones.
       const whole = Object.keys(outcome).length === 0 && done.length === changes.length;
       const applied = new Map<string, { campaign: string | null; kind: string; files: number }>();
+      const seals: SealedFile[] = [];
       for (const d of done) {
         const index = (d.id as { index: number }).index;
         const change = changes[index];
@@ -139,13 +145,17 @@ export class Journal {
           const key = `${change.campaign ?? ''}\0${change.kind}`;
           const a = applied.get(key) ?? applied.set(key, { campaign: change.campaign ?? null, kind: change.kind, files: 0 }).get(key)!;
           a.files++;
+          if (d.seal) {
+            const cut = change.path.lastIndexOf('/');
+            seals.push({ dir: change.path.slice(0, cut) || '/', name: change.path.slice(cut + 1), dev: change.dev, ino: change.ino, seal: d.seal });
+          }
         }
       }
       for (const a of applied.values()) count.run(batch, run, a.campaign, a.kind, a.files, at);
       const settled = Object.keys(outcome).length;
       const keep = settled ? JSON.stringify(outcome) : null;
       // Closed once every entry is settled; until then (resume settling part of it) only its outcome grows.
-      if (whole || settled === changes.length) closeBatch.run(at, keep, batch);
+      if (whole || settled === changes.length) closeBatch.run(at, keep, seals.length ? encodeSeals(seals) : null, batch);
       else growOutcome.run(keep, batch);
     }).immediate;
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
@@ -225,6 +235,22 @@ export class Journal {
       }
     }
     return files;
+  }
+
+  /** The seal documents (seal.ts) of the batches with files in one directory, newest first. */
+  sealDocs(dir: string): { id: number; seals: string }[] {
+    this.dirSealsStmt ??= this.db.prepare('SELECT b.id, b.seals FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? AND b.seals IS NOT NULL ORDER BY b.id DESC');
+    return this.dirSealsStmt.all(dir) as { id: number; seals: string }[];
+  }
+
+  /** Write back seal documents without the entries that can never count again (DirectorySeals.prunable): later runs read less. */
+  pruneSeals(docs: { id: number; seals: string | null }[]): void {
+    if (!docs.length) return;
+    this.pruneStmt ??= this.db.prepare('UPDATE batches SET seals = ? WHERE id = ?');
+    const stmt = this.pruneStmt;
+    this.db.transaction(() => {
+      for (const d of docs) stmt.run(d.seals, d.id);
+    })();
   }
 
   /** A directory's batches, oldest first; with `name`, only those whose document mentions it (as a JSON string). */

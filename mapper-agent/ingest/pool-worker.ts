@@ -13,7 +13,7 @@ let changes: PlannedChange[] = [];
 const engine = new IngestEngine({
   roots: job.roots, classifier: new Classifier(job.classification), modes: job.modes, resolve: (n) => campaigns.get(n),
   journal, dryRun: job.dryRun, batchSize: job.batchSize, now: job.now === null ? null : new Date(job.now), recursive: false,
-  publicAreas: job.publicAreas,
+  publicAreas: job.publicAreas, ...(job.sealedHeaders !== undefined ? { sealedHeaders: job.sealedHeaders } : {}),
   ...(job.enforce ? { enforce: { ended: new Map(job.enforce.ended), running: new Map(job.enforce.running) } } : {}),
   ...(job.forwardChanges ? { onChange: (c: PlannedChange) => void changes.push(c) } : {}),
 });

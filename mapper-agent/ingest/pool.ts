@@ -28,6 +28,8 @@ export interface PoolJob {
   publicAreas: string[];
   /** enforcement mode (lifting): gid -> campaign name of the campaigns whose embargo ended, and of those under embargo */
   enforce?: { ended: [number, string][]; running: [number, string][] };
+  /** enforcement decides from header seals (EngineOptions.sealedHeaders) */
+  sealedHeaders?: boolean;
   /** send every change (applied; in a dry run: planned) back to the main thread (printing); off, only counts come back */
   forwardChanges?: boolean;
 }
@@ -110,7 +112,7 @@ export async function runPool(queue: Iterator<string>, job: PoolJob, workers: nu
 
 /** Add one directory's report to the run's: counts summed, problems up to the engine's bound, earliest openings kept. */
 function addReport(total: IngestReport, r: IngestReport): void {
-  for (const k of ['files', 'changed', 'unchanged', 'quarantined', 'left', 'refused', 'directories', 'lifted'] as const) total[k] += r[k];
+  for (const k of ['files', 'changed', 'unchanged', 'quarantined', 'left', 'refused', 'directories', 'lifted', 'sealed'] as const) total[k] += r[k];
   for (const p of r.problems) if (total.problems.length < MAX_PROBLEMS) total.problems.push(p);
   for (const [c, at] of Object.entries(r.nextOpening)) total.nextOpening[c] = Math.min(at, total.nextOpening[c] ?? at);
   for (const [c, n] of Object.entries(r.reclosedBy)) total.reclosedBy[c] = (total.reclosedBy[c] ?? 0) + n;

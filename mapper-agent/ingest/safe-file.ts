@@ -214,19 +214,40 @@ export function readStart(fd: number, buf: Buffer): Buffer {
   return buf.subarray(0, got);
 }
 
+/** A file's size, mtime and ctime (ms, as Node computes them): what a header seal compares (seal.ts). */
+export interface Stamp {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+const stampsOut = new Float64Array(6);
+const APPLY_CALLS = ['', 'fchown', 'fchmod', 'fstat'];
+
 /**
  * Apply owner, group and mode through the descriptor. The mode is set exactly as given, special
  * bits included (directories keep their setgid and sticky bits because their targets carry them);
- * chown comes first because it may clear setuid/setgid on files.
+ * chown comes first because it may clear setuid/setgid on files. With `watched`, the descriptor's
+ * status just before and just after the change is returned too (one native call).
  */
-export function applyOwnership(fd: number, target: Ownership, before: Ownership): void {
+export function applyOwnership(fd: number, target: Ownership, before: Ownership): void;
+export function applyOwnership(fd: number, target: Ownership, before: Ownership, watched: true): { before: Stamp; after: Stamp };
+export function applyOwnership(fd: number, target: Ownership, before: Ownership, watched?: true): { before: Stamp; after: Stamp } | void {
+  const chown = target.uid !== before.uid || target.gid !== before.gid;
   if (addon) {
-    const r = addon.apply(fd, target.uid, target.gid, target.mode & 0o7777, target.uid !== before.uid || target.gid !== before.gid);
-    if (r < 0) throw errnoError(Math.floor(-r / 4), -r % 4 === 1 ? 'fchown' : 'fchmod');
-    return;
+    const r = addon.apply(fd, target.uid, target.gid, target.mode & 0o7777, chown, watched ? stampsOut : undefined);
+    if (r < 0) throw errnoError(Math.floor(-r / 4), APPLY_CALLS[-r % 4]!);
+    if (!watched) return;
+    return { before: { size: stampsOut[0]!, mtimeMs: stampsOut[1]!, ctimeMs: stampsOut[2]! }, after: { size: stampsOut[3]!, mtimeMs: stampsOut[4]!, ctimeMs: stampsOut[5]! } };
   }
-  if (target.uid !== before.uid || target.gid !== before.gid) fchownSync(fd, target.uid, target.gid);
+  const pre = watched ? stampOf(fstatSync(fd)) : undefined;
+  if (chown) fchownSync(fd, target.uid, target.gid);
   fchmodSync(fd, target.mode & 0o7777);
+  if (pre) return { before: pre, after: stampOf(fstatSync(fd)) };
+}
+
+export function stampOf(stat: FileStat): Stamp {
+  return { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs };
 }
 
 export function ownershipOf(stat: FileStat): Ownership {

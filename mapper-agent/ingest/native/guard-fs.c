@@ -143,13 +143,25 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   return int_(env, fd);
 }
 
-/* apply(fd, uid, gid, mode, chown) -> 0, or -(errno * 4 + 1) when fchown failed, -(errno * 4 + 2) when fchmod failed. */
+/* The status a change is checked against: size, mtime and ctime (ms, as Node computes them). */
+static void stamp(double *out, const struct stat *st) {
+  out[0] = (double)st->st_size;
+  out[1] = ms(st->st_mtim);
+  out[2] = ms(st->st_ctim);
+}
+
+/*
+ * apply(fd, uid, gid, mode, chown[, stamps: Float64Array(6)]) -> 0, or -(errno * 4 + 1) when fchown
+ * failed, -(errno * 4 + 2) when fchmod failed, -(errno * 4 + 3) when an fstat failed.
+ * With stamps, the descriptor's status just before the change goes to stamps[0..2] and just after
+ * it to stamps[3..5] (size, mtime ms, ctime ms each): what a header seal is recorded from.
+ */
 static napi_value Apply(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) {
-    napi_throw_type_error(env, NULL, "apply(fd, uid, gid, mode, chown)");
+    napi_throw_type_error(env, NULL, "apply(fd, uid, gid, mode, chown[, stamps])");
     return NULL;
   }
   int32_t fd;
@@ -160,8 +172,33 @@ static napi_value Apply(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_uint32(env, argv[2], &gid));
   CHECK(napi_get_value_uint32(env, argv[3], &mode));
   CHECK(napi_get_value_bool(env, argv[4], &doChown));
+  double *stamps = NULL;
+  if (argc >= 6) {
+    napi_valuetype vt;
+    CHECK(napi_typeof(env, argv[5], &vt));
+    if (vt != napi_undefined) {
+      napi_typedarray_type ttype;
+      size_t n;
+      void *data;
+      CHECK(napi_get_typedarray_info(env, argv[5], &ttype, &n, &data, NULL, NULL));
+      if (ttype != napi_float64_array || n < 6) {
+        napi_throw_type_error(env, NULL, "stamps must be a Float64Array of 6");
+        return NULL;
+      }
+      stamps = data;
+    }
+  }
+  struct stat st;
+  if (stamps) {
+    if (fstat(fd, &st) != 0) return int_(env, -(errno * 4 + 3));
+    stamp(stamps, &st);
+  }
   if (doChown && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) return int_(env, -(errno * 4 + 1));
   if (fchmod(fd, (mode_t)(mode & 07777)) != 0) return int_(env, -(errno * 4 + 2));
+  if (stamps) {
+    if (fstat(fd, &st) != 0) return int_(env, -(errno * 4 + 3));
+    stamp(stamps + 3, &st);
+  }
   return int_(env, 0);
 }
 

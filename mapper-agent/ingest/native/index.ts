@@ -13,8 +13,8 @@ import { getSystemErrorMap } from 'node:util';
 export interface GuardFs {
   /** see guard-fs.c: fd, or -1 with statOut[PHASE] and statOut[ERRNO] set */
   openAt(dirFd: number, name: string, flags: number, statOut: Float64Array, readBuf?: Buffer): number;
-  /** 0, or -(errno * 4 + 1) (fchown failed) / -(errno * 4 + 2) (fchmod failed) */
-  apply(fd: number, uid: number, gid: number, mode: number, chown: boolean): number;
+  /** 0, or -(errno * 4 + 1) (fchown failed) / -(errno * 4 + 2) (fchmod failed) / -(errno * 4 + 3) (fstat failed); stamps: status before [0..2] and after [3..5] */
+  apply(fd: number, uid: number, gid: number, mode: number, chown: boolean, stamps?: Float64Array): number;
   /** bytes read from offset 0, or -errno */
   readAt(fd: number, buf: Buffer): number;
   /** 0 or -errno */

@@ -117,6 +117,12 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
       applyOwnership(opened.fd, { uid: 4242, gid: 4343, mode: 0o2640 }, { uid: 0, gid: 0, mode: 0o644 });
       const after = statSync(join(base, 'big'));
       expect([after.uid, after.gid, after.mode & 0o7777]).to.deep.equal([4242, 4343, 0o2640]);
+      // Watched: the status just before and just after the change, as fstat gives it (header seals).
+      const watched = applyOwnership(opened.fd, { uid: 4242, gid: 4343, mode: 0o640 }, { uid: 4242, gid: 4343, mode: 0o2640 }, true);
+      const now = fstatSync(opened.fd);
+      expect(watched.before).to.deep.equal({ size: after.size, mtimeMs: after.mtimeMs, ctimeMs: after.ctimeMs });
+      expect(watched.after).to.deep.equal({ size: now.size, mtimeMs: now.mtimeMs, ctimeMs: now.ctimeMs });
+      expect(now.mode & 0o7777).to.equal(0o640);
     } finally {
       close(opened.fd);
     }
@@ -142,6 +148,9 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
     };
     expect(addon.apply(fd, 1, 1, 0o644, true)).to.equal(-(9 * 4 + 1));
     expect(addon.apply(fd, 1, 1, 0o644, false)).to.equal(-(9 * 4 + 2));
+    expect(addon.apply(fd, 1, 1, 0o644, false, new Float64Array(6)), 'the fstat before the change').to.equal(-(9 * 4 + 3));
+    expect(() => addon.apply(fd, 1, 1, 0o644, false, new Float64Array(5))).to.throw(TypeError, /Float64Array of 6/);
+    expect(node(() => applyOwnership(fd, { uid: 0, gid: 0, mode: 0o644 }, { uid: 0, gid: 0, mode: 0o644 }, true))).to.equal(node(() => fstatSync(fd)));
     expect(errnoError(9, 'fchown').message).to.equal(node(() => fchownSync(fd, 1, 1)));
     expect(node(() => applyOwnership(fd, { uid: 1, gid: 1, mode: 0o644 }, { uid: 0, gid: 0, mode: 0o644 }))).to.equal(node(() => fchownSync(fd, 1, 1)));
     expect(node(() => close(fd))).to.match(/^EBADF: bad file descriptor, close/);

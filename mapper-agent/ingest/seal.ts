@@ -1,0 +1,203 @@
+/**
+ * Header seals: what a file's FITS header said, journaled with the file's status right after the
+ * agent applied its decision, so that embargo enforcement, which would otherwise read every header
+ * again (from disk: a campaign's pages are long gone from the cache when its embargo ends), can
+ * decide from the journal while the file is provably the one that was read.
+ *
+ * A seal is recorded only when the read can be vouched for:
+ *  - the file was quiet: its mtime and ctime were at least QUIET_MS before the run began. Every
+ *    later write then moves mtime (Linux stamps it from a clock that is past both), even a write in
+ *    the same clock tick as one of ours;
+ *  - nothing changed between the read and the change: size, mtime and ctime just before the change
+ *    (fstat in the same native call) are those seen when the file was opened and read;
+ *  - the change itself moved nothing but ctime (size and mtime just after it are the same).
+ * It holds while the file has the same device, inode, name (the classifier reads names too), size,
+ * mtime and ctime, and the classification rules are the same. ctime cannot be set by anyone: a
+ * write, chmod, chown, rename, link or utimes moves it, so a header rewritten with its mtime put
+ * back is still seen.
+ * A seal is made where a header is read and the decision on it applied (ingest, verify --fix, an
+ * enforcement run that read it). A change decided from a seal makes none: it moves the file's
+ * ctime, so the next enforcement of that file (a re-embargo, rare) reads the header and seals again;
+ * the common lifetime (ingested under embargo, lifted once) costs one header read.
+ * What it does not see: a change made within the same clock tick right after our own (ctime then
+ * keeps our tick) that also puts mtime back exactly. Only the file's owner or root can do that, and
+ * either could simply chmod the file: it widens no one's access.
+ *
+ * The seals of a batch are one JSON document (`batches.seals`), written with its confirmation:
+ *   {"v":1,"s":[strings...],"f":[[dir,name,dev,ino,rules,campaign,reason,hdu,hduKind,keyword,observed,size,mtimeMs,ctimeMs],...]}
+ * `dir`, `rules`, `campaign`, `reason`, `hduKind` and `keyword` index `s`; `observed` is null,
+ * ["date",text,hdu,ms] or ["invalid",text,hdu,reason].
+ */
+import { createHash } from 'node:crypto';
+import type { Classification, ClassificationRules } from '../../core/embargo/classify.js';
+import type { HduKind } from '../../core/fits/hdus.js';
+import type { FileStat, Stamp } from './safe-file.js';
+
+export type ScienceClassification = Extract<Classification, { kind: 'science' }>;
+
+/** How long a file must have been left alone before the run for its header read to be sealed. */
+export const QUIET_MS = 3000;
+
+export interface Seal {
+  classification: ScienceClassification;
+  /** rulesFingerprint() of the rules the header was classified under */
+  rules: string;
+  /** the file's status just after the change was applied */
+  stamp: Stamp;
+}
+
+/** A seal as journaled: the file it was made for. */
+export interface SealedFile {
+  dir: string;
+  name: string;
+  dev: number;
+  ino: number;
+  seal: Seal;
+}
+
+/** The classification rules, and this format's version, as a short hash: other rules, no seal. */
+export function rulesFingerprint(rules: ClassificationRules): string {
+  return createHash('sha256').update(JSON.stringify({ seal: 1, rules })).digest('hex').slice(0, 16);
+}
+
+/**
+ * The seal of a change just applied, or undefined when the read cannot be vouched for (see the
+ * module comment). `opened`: the status when the file was opened and its header read;
+ * `applied`: just before and after the change; `runStartMs`: the host clock when the run began.
+ */
+export function sealOf(classification: ScienceClassification, rules: string, opened: Stamp, applied: { before: Stamp; after: Stamp }, runStartMs: number): Seal | undefined {
+  const quietSince = runStartMs - QUIET_MS;
+  if (!(opened.mtimeMs <= quietSince && opened.ctimeMs <= quietSince)) return undefined;
+  if (!sameStamp(applied.before, opened)) return undefined;
+  if (applied.after.size !== opened.size || applied.after.mtimeMs !== opened.mtimeMs) return undefined;
+  return { classification, rules, stamp: applied.after };
+}
+
+/** The seal still holds for this file as it is now (opened by the same name in the same directory). */
+export function sealHolds(sealed: SealedFile, stat: FileStat, rules: string): boolean {
+  return sealed.dev === stat.dev && sealed.ino === stat.ino && sealed.seal.rules === rules && sameStamp(sealed.seal.stamp, stat);
+}
+
+function sameStamp(a: Stamp, b: Stamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+export function encodeSeals(files: SealedFile[]): string {
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const ref = (s: string): number => {
+    let i = index.get(s);
+    if (i === undefined) {
+      i = strings.push(s) - 1;
+      index.set(s, i);
+    }
+    return i;
+  };
+  const f = files.map(({ dir, name, dev, ino, seal: { classification: c, rules, stamp } }) => {
+    const o = c.observed;
+    const observed = !o ? null : o.kind === 'date' ? ['date', o.text, o.hdu, o.date.getTime()] : ['invalid', o.text, o.hdu, ref(o.reason)];
+    return [ref(dir), name, dev, ino, ref(rules), ref(c.campaign), ref(c.reason), c.source.hdu, ref(c.source.hduKind), ref(c.source.keyword), observed, stamp.size, stamp.mtimeMs, stamp.ctimeMs];
+  });
+  return JSON.stringify({ v: 1, s: strings, f });
+}
+
+const HDU_KINDS: ReadonlySet<string> = new Set<HduKind>(['primary', 'image', 'compressed-image', 'table']);
+
+type Doc = { s: unknown[]; f: unknown[] };
+type Entry = unknown[];
+
+function parse(json: string): Doc {
+  const doc = JSON.parse(json) as { v?: unknown; s?: unknown; f?: unknown };
+  if (doc.v !== 1 || !Array.isArray(doc.s) || !Array.isArray(doc.f)) throw new Error('journal seals: not a version 1 seal document');
+  return doc as Doc;
+}
+
+/** The seals of a document; an Error for one this version cannot read (never a guess: the header is read instead). */
+export function decodeSeals(json: string): SealedFile[] {
+  const doc = parse(json);
+  return doc.f.map((e) => decodeEntry(doc.s, e));
+}
+
+/**
+ * The seals of one directory's files, newest first per name (a newer seal of a name means a later
+ * change: an older one cannot hold). Entries stay as parsed until one is asked for and holds, then
+ * it is decoded and checked in full: a directory of a million files costs its JSON, not objects.
+ */
+export class DirectorySeals {
+  private readonly newest = new Map<string, { s: unknown[]; e: Entry }>();
+  /**
+   * Documents with entries of this directory that can never count again (every one superseded by a
+   * newer seal): `seals` is the document without them, or null when nothing else is left in it.
+   * Writing them back (Journal.pruneSeals) keeps what later runs read small; it only drops entries.
+   */
+  readonly prunable: { id: number; seals: string | null }[] = [];
+
+  /** `docs`: the directory's seal documents, newest first; one this version cannot read is passed over (its files' headers are read). */
+  constructor(private readonly dir: string, docs: Iterable<{ id: number; seals: string }>, onUnreadable?: (err: Error) => void) {
+    for (const { id, seals } of docs) {
+      let doc: Doc;
+      try {
+        doc = parse(seals);
+      } catch (err) {
+        onUnreadable?.(err as Error);
+        continue;
+      }
+      let live = false;
+      const others: unknown[] = [];
+      for (const e of doc.f) {
+        if (!Array.isArray(e) || typeof e[1] !== 'string' || doc.s[e[0] as number] !== dir) {
+          others.push(e); // not this directory's to judge
+          continue;
+        }
+        if (this.newest.has(e[1])) continue;
+        this.newest.set(e[1], { s: doc.s, e });
+        live = true;
+      }
+      if (!live) this.prunable.push({ id, seals: others.length ? JSON.stringify({ v: 1, s: doc.s, f: others }) : null });
+    }
+  }
+
+  /** The classification of `name`'s seal when it holds for the file as it is now (sealHolds), else undefined. */
+  holding(name: string, stat: FileStat, rules: string): ScienceClassification | undefined {
+    const found = this.newest.get(name);
+    if (!found) return undefined;
+    const { s, e } = found;
+    // The cheap comparisons first: most misses are a moved ctime.
+    if (e[13] !== stat.ctimeMs || e[3] !== stat.ino || e[2] !== stat.dev || s[e[4] as number] !== rules) return undefined;
+    let sealed: SealedFile;
+    try {
+      sealed = decodeEntry(s, e);
+    } catch {
+      return undefined;
+    }
+    return sealed.dir === this.dir && sealed.name === name && sealHolds(sealed, stat, rules) ? sealed.seal.classification : undefined;
+  }
+}
+
+function decodeEntry(s: unknown[], e: unknown): SealedFile {
+  const str = (i: unknown): string => {
+    const v = typeof i === 'number' ? s[i] : undefined;
+    if (typeof v !== 'string') throw new Error(`journal seals: string ${String(i)} is missing`);
+    return v;
+  };
+  const num = (v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error('journal seals: a number is missing');
+    return v;
+  };
+  if (!Array.isArray(e) || e.length !== 14 || typeof e[1] !== 'string') throw new Error('journal seals: an entry is not 14 fields');
+  const [dir, name, dev, ino, rules, campaign, reason, hdu, hduKind, keyword, observed, size, mtimeMs, ctimeMs] = e as unknown[];
+  const kind = str(hduKind);
+  if (!HDU_KINDS.has(kind)) throw new Error(`journal seals: unknown HDU kind ${kind}`);
+  const classification: ScienceClassification = {
+    kind: 'science', campaign: str(campaign), reason: str(reason), source: { hdu: num(hdu), hduKind: kind as HduKind, keyword: str(keyword) },
+    ...(observed === null ? {} : { observed: decodeObserved(observed, str, num) }),
+  };
+  return { dir: str(dir), name: name as string, dev: num(dev), ino: num(ino), seal: { classification, rules: str(rules), stamp: { size: num(size), mtimeMs: num(mtimeMs), ctimeMs: num(ctimeMs) } } };
+}
+
+function decodeObserved(o: unknown, str: (i: unknown) => string, num: (v: unknown) => number): NonNullable<ScienceClassification['observed']> {
+  if (!Array.isArray(o) || o.length !== 4 || typeof o[1] !== 'string') throw new Error('journal seals: an observation date is not 4 fields');
+  if (o[0] === 'date') return { kind: 'date', text: o[1], hdu: num(o[2]), date: new Date(num(o[3])) };
+  if (o[0] === 'invalid') return { kind: 'invalid', text: o[1], hdu: num(o[2]), reason: str(o[3]) };
+  throw new Error(`journal seals: unknown observation date kind ${String(o[0])}`);
+}

@@ -1,0 +1,293 @@
+/**
+ * Header seals (mapper-agent/ingest/seal.ts): the format, the rule for recording one and for
+ * trusting one, then on real files as root: lifting and re-embargo decide from the seal only while
+ * the file is the one that was read, and read the header again after anything that could have
+ * changed it (a rewrite with its mtime put back, a replacement, a rename, other rules, a write
+ * between the read and the change, a file not yet quiet).
+ *
+ * What the rule rests on, from the kernel's own documentation: stat(2) / inode(7) ("st_ctime: the
+ * file's last status change timestamp ... changed by writing or by setting inode information (owner,
+ * group, link count, mode, etc.)"; "st_mtime ... changed by file modifications, e.g. by write(2)");
+ * utimensat(2): setting timestamps sets ctime to the current time; rename(2) updates the inode's
+ * ctime on ext4, XFS and Btrfs (our tree lives on whatever /tmp is, and a rename here is caught by
+ * the name, not the ctime).
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Classifier, classificationSchema } from '../../../core/embargo/classify.js';
+import { modesSchema, type CampaignFacts } from '../../../core/embargo/policy.js';
+import { IngestEngine } from '../../../mapper-agent/ingest/engine.js';
+import { liftEmbargoes } from '../../../mapper-agent/ingest/embargo.js';
+import { Journal } from '../../../mapper-agent/ingest/journal.js';
+import { decodeSeals, DirectorySeals, encodeSeals, QUIET_MS, rulesFingerprint, sealHolds, sealOf, type ScienceClassification, type SealedFile } from '../../../mapper-agent/ingest/seal.js';
+import type { FileStat } from '../../../mapper-agent/ingest/safe-file.js';
+import { fitsFile } from '../../support/fits.js';
+
+const science = (over: Partial<ScienceClassification> = {}): ScienceClassification => ({
+  kind: 'science', campaign: 'flare', reason: 'CAMPAIGN = flare in the primary HDU', source: { hdu: 0, hduKind: 'primary', keyword: 'CAMPAIGN' }, ...over,
+});
+const stamp = (size: number, mtimeMs: number, ctimeMs: number) => ({ size, mtimeMs, ctimeMs });
+
+describe('mapper-agent/ingest/seal: format and rules', () => {
+  it('round-trips every field, observation dates of both kinds and none; shared strings once', () => {
+    const files: SealedFile[] = [
+      { dir: '/data/obs', name: 'a.fits', dev: 2049, ino: 1234567, seal: { classification: science(), rules: 'r1', stamp: stamp(5760, 1764633600123.4568, 1764633700000.125) } },
+      { dir: '/data/obs', name: 'b.fits', dev: 2049, ino: 7, seal: { classification: science({ observed: { kind: 'date', date: new Date('2026-01-02T03:04:05.678Z'), text: '2026-01-02T03:04:05.678', hdu: 1 } }), rules: 'r1', stamp: stamp(2880, 1, 2) } },
+      { dir: '/data/other', name: 'c d.fits', dev: 1, ino: 8, seal: { classification: science({ campaign: 'sky', observed: { kind: 'invalid', text: '02/01/26', hdu: 0, reason: 'is not a FITS date' }, source: { hdu: 2, hduKind: 'compressed-image', keyword: 'PROPOSID' } }), rules: 'r2', stamp: stamp(0, 3, 4) } },
+    ];
+    const json = encodeSeals(files);
+    expect(decodeSeals(json)).to.deep.equal(files);
+    const doc = JSON.parse(json) as { s: string[] };
+    expect(doc.s.filter((s) => s === '/data/obs')).to.have.length(1);
+    expect(doc.s.filter((s) => s === 'CAMPAIGN = flare in the primary HDU')).to.have.length(1);
+  });
+
+  it('refuses a document of another version or shape (the header is read instead)', () => {
+    const good = JSON.parse(encodeSeals([{ dir: '/d', name: 'a', dev: 1, ino: 2, seal: { classification: science(), rules: 'r', stamp: stamp(1, 2, 3) } }])) as { v: number; s: string[]; f: unknown[][] };
+    const bad = (mutate: (d: typeof good) => void) => {
+      const d = JSON.parse(JSON.stringify(good)) as typeof good;
+      mutate(d);
+      return () => decodeSeals(JSON.stringify(d));
+    };
+    expect(bad((d) => (d.v = 2))).to.throw(/version 1/);
+    expect(bad((d) => d.f[0]!.pop())).to.throw(/14 fields/);
+    expect(bad((d) => (d.f[0]![5] = 99))).to.throw(/string 99 is missing/);
+    expect(bad((d) => (d.f[0]![13] = 'x'))).to.throw(/a number/);
+    expect(bad((d) => (d.f[0]![8] = d.s.push('sideways') - 1))).to.throw(/unknown HDU kind sideways/);
+    expect(bad((d) => (d.f[0]![10] = ['someday', 'x', 0, 1]))).to.throw(/unknown observation date kind/);
+  });
+
+  it('records a seal only for a file quiet since QUIET_MS before the run, unchanged from the read to the change, and changed only in ctime by it', () => {
+    const start = 1_000_000;
+    const old = start - QUIET_MS;
+    const opened = stamp(2880, old - 5, old);
+    const ok = { before: opened, after: stamp(2880, old - 5, start + 7) };
+    expect(sealOf(science(), 'r', opened, ok, start)).to.deep.equal({ classification: science(), rules: 'r', stamp: ok.after });
+    expect(sealOf(science(), 'r', stamp(2880, old + 1, old + 1), { before: stamp(2880, old + 1, old + 1), after: stamp(2880, old + 1, start + 7) }, start), 'written within QUIET_MS of the run').to.equal(undefined);
+    expect(sealOf(science(), 'r', stamp(2880, old - 5, old + 1), { before: stamp(2880, old - 5, old + 1), after: stamp(2880, old - 5, start + 7) }, start), 'status changed within QUIET_MS').to.equal(undefined);
+    expect(sealOf(science(), 'r', opened, { ...ok, before: stamp(2880, old - 5, start + 3) }, start), 'status changed after the read').to.equal(undefined);
+    expect(sealOf(science(), 'r', opened, { ...ok, before: stamp(5760, old - 5, old) }, start), 'grew after the read').to.equal(undefined);
+    expect(sealOf(science(), 'r', opened, { ...ok, after: stamp(2880, start + 7, start + 7) }, start), 'written during the change').to.equal(undefined);
+  });
+
+  it('a seal holds only for the same device, inode, size, mtime, ctime and rules', () => {
+    const sealed: SealedFile = { dir: '/d', name: 'a.fits', dev: 5, ino: 6, seal: { classification: science(), rules: 'r', stamp: stamp(2880, 10, 20) } };
+    const st = (over: Partial<FileStat> = {}): FileStat => ({ dev: 5, ino: 6, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20, ...over });
+    expect(sealHolds(sealed, st(), 'r')).to.equal(true);
+    for (const over of [{ dev: 4 }, { ino: 7 }, { size: 5760 }, { mtimeMs: 10.000001 }, { ctimeMs: 20.5 }]) expect(sealHolds(sealed, st(over), 'r'), JSON.stringify(over)).to.equal(false);
+    expect(sealHolds(sealed, st(), 'other rules')).to.equal(false);
+  });
+
+  it("a directory's seals: the newest per name, only that directory's, an unreadable document passed over", () => {
+    const st = (over: Partial<FileStat> = {}): FileStat => ({ dev: 5, ino: 6, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20, ...over });
+    const sealed = (name: string, campaign: string, ctimeMs: number, dir = '/d'): SealedFile => ({ dir, name, dev: 5, ino: 6, seal: { classification: science({ campaign }), rules: 'r', stamp: stamp(2880, 10, ctimeMs) } });
+    const newer = encodeSeals([sealed('a.fits', 'new', 30)]);
+    const older = encodeSeals([sealed('a.fits', 'old', 20), sealed('b.fits', 'flare', 20), sealed('c.fits', 'flare', 20, '/elsewhere')]);
+    const unreadable: string[] = [];
+    const gone = encodeSeals([sealed('a.fits', 'oldest', 10)]);
+    const mixed = encodeSeals([sealed('a.fits', 'oldest', 10), sealed('e.fits', 'flare', 20, '/elsewhere')]);
+    const seals = new DirectorySeals('/d', [{ id: 9, seals: newer }, { id: 8, seals: '{"v":9}' }, { id: 7, seals: older }, { id: 6, seals: gone }, { id: 5, seals: mixed }], (err) => unreadable.push(err.message));
+    expect(seals.prunable.map((p) => p.id), 'documents none of whose entries of this directory can count').to.deep.equal([6, 5]);
+    expect(seals.prunable[0]!.seals, 'nothing else in it').to.equal(null);
+    expect(decodeSeals(seals.prunable[1]!.seals!), "the other directory's entry is kept").to.deep.equal([sealed('e.fits', 'flare', 20, '/elsewhere')]);
+    expect(unreadable).to.deep.equal(['journal seals: not a version 1 seal document']);
+    expect(seals.holding('a.fits', st({ ctimeMs: 30 }), 'r')?.campaign).to.equal('new');
+    expect(seals.holding('a.fits', st(), 'r'), 'an older seal of the name never counts').to.equal(undefined);
+    expect(seals.holding('b.fits', st(), 'r')?.campaign).to.equal('flare');
+    expect(seals.holding('b.fits', st(), 'other rules')).to.equal(undefined);
+    expect(seals.holding('b.fits', st({ size: 5760 }), 'r')).to.equal(undefined);
+    expect(seals.holding('c.fits', st(), 'r'), "another directory's entry").to.equal(undefined);
+    const corrupt = JSON.parse(encodeSeals([sealed('d.fits', 'flare', 20)])) as { f: unknown[][] };
+    corrupt.f[0]![8] = 99; // an HDU kind string that is not there
+    expect(new DirectorySeals('/d', [{ id: 1, seals: JSON.stringify(corrupt) }]).holding('d.fits', st(), 'r'), 'a corrupt entry: read the header').to.equal(undefined);
+  });
+
+  it('the rules fingerprint follows every rule', () => {
+    const base = classificationSchema.parse({});
+    expect(rulesFingerprint(classificationSchema.parse({}))).to.equal(rulesFingerprint(base));
+    expect(rulesFingerprint({ ...base, campaignKeywords: ['PROPOSID', 'CAMPAIGN'] })).to.not.equal(rulesFingerprint(base));
+    expect(rulesFingerprint({ ...base, campaignCase: 'lower' })).to.not.equal(rulesFingerprint(base));
+    expect(rulesFingerprint({ ...base, public: { ...base.public, filenames: ['*.png'] } })).to.not.equal(rulesFingerprint(base));
+  });
+});
+
+const PI = 4242;
+const GID = 5252;
+const NOW = new Date('2026-11-24T00:00:00Z');
+
+describe('mapper-agent/ingest: enforcement decides from header seals only while they hold (as root, real files)', function () {
+  let base: string;
+  let root: string;
+  let journal: Journal;
+  let campaign: CampaignFacts;
+  const classifier = new Classifier(classificationSchema.parse({}));
+  const modes = modesSchema.parse({});
+  /** The run's clock a minute ahead: the files just written count as quiet (only the quiet rule's own test uses the real clock). */
+  const later = () => Date.now() + 60_000;
+  const ingest = (over: Partial<ConstructorParameters<typeof IngestEngine>[0]> = {}) =>
+    new IngestEngine({ roots: [root], classifier, modes, resolve: (c) => (c === campaign.name ? campaign : undefined), journal, now: NOW, hostClockMs: later, ...over }).ingest([root]);
+  const enforce = (over: Partial<Parameters<typeof liftEmbargoes>[0]> = {}) =>
+    liftEmbargoes({ roots: [root], campaigns: [campaign], classifier, modes, journal, now: NOW, hostClockMs: later, ...over });
+  const put = (rel: string, cards: [string, string][]) => {
+    const p = join(root, rel);
+    mkdirSync(join(p, '..'), { recursive: true });
+    writeFileSync(p, fitsFile(cards));
+    chmodSync(p, 0o664);
+    return p;
+  };
+  const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+  /** Rewrite the file's header in place (same size) and put its mtime back to the nanosecond (touch -r: utimensat): only ctime tells. */
+  const rewriteKeepingMtime = (p: string, cards: [string, string][]) => {
+    const st = statSync(p, { bigint: true });
+    execFileSync('touch', ['-m', '-r', p, `${p}.time`]);
+    const fd = openSync(p, 'r+');
+    writeSync(fd, fitsFile(cards), 0, Number(st.size), 0);
+    closeSync(fd);
+    execFileSync('touch', ['-m', '-r', `${p}.time`, p]);
+    rmSync(`${p}.time`);
+    const now = statSync(p, { bigint: true });
+    expect(now.mtimeNs).to.equal(st.mtimeNs);
+    expect(now.ctimeNs).to.not.equal(st.ctimeNs);
+  };
+
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip();
+  });
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'cg-seal-'));
+    root = join(base, 'data');
+    mkdirSync(root, { mode: 0o755 });
+    journal = new Journal(join(base, 'journal.sqlite'), 'test');
+    campaign = { name: 'flare', piUid: PI, gid: GID, embargoEnd: new Date('2027-06-01T00:00:00Z') };
+  });
+  afterEach(() => {
+    journal.close();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('lifting decides from the seals and says so; a re-embargo reads the headers and seals them again; a dry run and sealedHeaders: false read every header', async () => {
+    const files = [put('obs/a.fits', [['CAMPAIGN', 'flare']]), put('obs/b.fits', [['CAMPAIGN', 'flare'], ['DATE-OBS', '2026-01-02']]), put('obs/deep/c.fits', [['CAMPAIGN', 'flare']])];
+    expect(await ingest()).to.include({ changed: 3 });
+    for (const f of files) expect(mode(f)).to.equal('640');
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    expect(await enforce({ dryRun: true })).to.include({ lifted: 3, sealed: 3 });
+    expect(await enforce({ dryRun: true, sealedHeaders: false })).to.include({ lifted: 3, sealed: 0 });
+    const reasons: string[] = [];
+    const lift = await enforce({ onChange: (c) => reasons.push(c.reason) });
+    expect(lift).to.include({ lifted: 3, sealed: 3 });
+    for (const f of files) expect(mode(f)).to.equal('644');
+    expect(reasons).to.have.length(3);
+    for (const r of reasons) expect(r).to.match(/^embargo of flare ended; CAMPAIGN .*header as journaled; the file is unchanged since/);
+    // The admin sets the embargo again: the lift moved every ctime, so the headers are read (and sealed) ...
+    campaign = { ...campaign, embargoEnd: new Date('2027-06-01T00:00:00Z') };
+    expect(await enforce()).to.include({ reclosed: 3, sealed: 0 });
+    for (const f of files) expect(mode(f)).to.equal('640');
+    // ... and the next lift decides from those seals.
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    expect(await enforce()).to.include({ lifted: 3, sealed: 3 });
+  });
+
+  it('seals superseded by newer ones are pruned by the next enforcement run, not by a dry run', async () => {
+    for (let i = 0; i < 3; i++) put(`obs/f${i}.fits`, [['CAMPAIGN', 'flare']]);
+    put('other/g.fits', [['CAMPAIGN', 'flare']]); // a batch spans two directories
+    await ingest({ batchSize: 2 });
+    const docs = () => journal.sealDocs(join(root, 'obs')).map((d) => d.id);
+    const sealedAtIngest = docs();
+    expect(sealedAtIngest).to.have.length(2);
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    await enforce(); // from the seals
+    campaign = { ...campaign, embargoEnd: new Date('2027-06-01T00:00:00Z') };
+    await enforce({ batchSize: 8 }); // the headers read again: one newer document
+    expect(docs()).to.have.length(3);
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    expect(await enforce({ dryRun: true })).to.include({ sealed: 4 });
+    expect(docs()).to.have.length(3);
+    expect(await enforce()).to.include({ lifted: 4, sealed: 4 });
+    expect(docs().filter((id) => sealedAtIngest.includes(id)), "the ingest documents hold no seal of obs/ any more").to.deep.equal([]);
+    expect(journal.sealDocs(join(root, 'other')), "other/'s seal is kept").to.have.length(1);
+  });
+
+  it('a header rewritten in place with its mtime put back is read again: ctime moved', async () => {
+    const p = put('obs/a.fits', [['CAMPAIGN', 'flare']]);
+    await ingest();
+    rewriteKeepingMtime(p, [['CAMPAIGN', 'other']]);
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    const lift = await enforce();
+    expect(lift).to.include({ lifted: 0, sealed: 0, notLifted: 1 });
+    expect(mode(p)).to.equal('640');
+    expect(lift.problems.join('\n')).to.match(/a\.fits: not lifted: .*campaign other/);
+  });
+
+  it('a file replaced (another inode), renamed, or classified under other rules is read again', async () => {
+    const replaced = put('obs/replaced.fits', [['CAMPAIGN', 'flare']]);
+    const renamed = put('obs/renamed.fits', [['CAMPAIGN', 'flare']]);
+    const kept = put('obs/kept.fits', [['CAMPAIGN', 'flare']]);
+    await ingest();
+    const st = statSync(replaced);
+    writeFileSync(`${replaced}.new`, fitsFile([['CAMPAIGN', 'other']]));
+    chownSync(`${replaced}.new`, st.uid, st.gid);
+    chmodSync(`${replaced}.new`, 0o640);
+    renameSync(`${replaced}.new`, replaced);
+    renameSync(renamed, join(root, 'obs/moved.fits'));
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    const lift = await enforce();
+    expect(lift).to.include({ lifted: 2, sealed: 1, notLifted: 1 });
+    expect(mode(kept)).to.equal('644');
+    expect(mode(join(root, 'obs/moved.fits')), 'the moved file, read again and lifted').to.equal('644');
+    expect(mode(replaced), 'the replacement says another campaign').to.equal('640');
+    // Other rules: no seal made under the old ones counts (the files are closed again first).
+    campaign = { ...campaign, embargoEnd: new Date('2027-06-01T00:00:00Z') };
+    await enforce();
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    const other = new Classifier(classificationSchema.parse({ campaignKeywords: ['CAMPAIGN', 'PROPOSID'] }));
+    expect(await enforce({ classifier: other })).to.include({ lifted: 2, sealed: 0 });
+  });
+
+  it('a file written between its read and its change, or not yet quiet when the run began, gets no seal', async () => {
+    const raced = put('obs/raced.fits', [['CAMPAIGN', 'flare']]);
+    const calm = put('obs/calm.fits', [['CAMPAIGN', 'flare']]);
+    // onDecision runs after the read and before the batch is applied: a pipeline rewrites the header then.
+    await ingest({ onDecision: (path) => path === raced && rewriteKeepingMtime(raced, [['CAMPAIGN', 'other']]) });
+    expect(mode(raced), 'the decision made on the header read is applied').to.equal('640');
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    const lift = await enforce();
+    expect(lift, 'only calm.fits was sealed; raced.fits is read again and says another campaign').to.include({ lifted: 1, sealed: 1, notLifted: 1 });
+    expect(mode(calm)).to.equal('644');
+    expect(mode(raced)).to.equal('640');
+
+    // With the real clock the files just written are not quiet: nothing sealed, every header read.
+    const fresh = put('new/fresh.fits', [['CAMPAIGN', 'flare']]);
+    campaign = { ...campaign, embargoEnd: new Date('2027-06-01T00:00:00Z') };
+    await ingest({ hostClockMs: Date.now });
+    expect(mode(fresh)).to.equal('640');
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    const again = await enforce({ roots: [root] });
+    expect(again.sealed, 'fresh.fits read again').to.equal(0);
+    expect(mode(fresh)).to.equal('644');
+  });
+
+  it('the worker pool decides from the same seals; a journal from before seals gets its column and reads as before', async () => {
+    for (let d = 0; d < 4; d++) for (let f = 0; f < 3; f++) put(`obs/d${d}/f${f}.fits`, [['CAMPAIGN', 'flare']]);
+    await ingest();
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    expect(await enforce({ workers: 2, poolMinDirectories: 0 })).to.include({ lifted: 12, sealed: 12 });
+
+    const old = join(base, 'old.sqlite');
+    const db = new Database(old);
+    db.exec('CREATE TABLE batches (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, planned_at TEXT NOT NULL, done_at TEXT, files INTEGER NOT NULL, changes TEXT NOT NULL, outcome TEXT)');
+    db.close();
+    const upgraded = new Journal(old, 'test: upgraded');
+    try {
+      expect(upgraded.sealDocs('/nowhere')).to.deep.equal([]);
+    } finally {
+      upgraded.close();
+    }
+    const cols = new Database(old, { readonly: true });
+    expect((cols.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).map((c) => c.name)).to.include('seals');
+    cols.close();
+  });
+});
