@@ -3,8 +3,9 @@
  * world-readable; when an admin sets an embargo again on released data (re-embargo), world read is
  * removed again. Both are the ingest engine in enforcement mode (engine.ts): it walks the data
  * roots, looks at files whose group is a campaign's and whose world read disagrees with that
- * campaign's embargo, re-reads each one's header through the verified descriptor and changes it
- * only when the classification says it is that campaign's data and policy now says so. A group id
+ * campaign's embargo, reads each one's header through the verified descriptor (or decides from its
+ * header seal while that holds: seal.ts) and changes it only when the classification says it is
+ * that campaign's data and policy now says so. A group id
  * alone opens nothing: quarantined files, files of other campaigns in a setgid directory and files
  * never classified stay as they are, and are reported. Journaled in batches; a crashed run is
  * resumed only by this command, re-checked first. The campaigns' current embargo dates are read at
@@ -93,7 +94,7 @@ export function endedCampaigns(campaigns: CampaignFacts[], now: Date): CampaignF
 
 /**
  * A rolling campaign (releasesPerFile) is looked at both ways: its closed files are opened and its
- * open files closed exactly as each file's own dates say (the header is re-read, per file).
+ * open files closed exactly as each file's own dates say (per file, from its header or seal).
  */
 export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
   const ended = endedCampaigns(o.campaigns, o.now);
