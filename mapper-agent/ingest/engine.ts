@@ -18,13 +18,13 @@
  * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
  */
 import { outermost } from './outermost.js';
-import { fstatSync, lstatSync, realpathSync } from 'node:fs';
+import { constants, fstatSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Classification, Classifier } from '../../core/embargo/classify.js';
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
 import { DirectorySeals, rulesFingerprint, sealOf, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
@@ -99,6 +99,7 @@ export interface ResumeReport {
 }
 
 export const MAX_PROBLEMS = 200;
+const { S_IFMT, S_IFREG } = constants;
 /** `header`: a science file's classification from its own header, and its status when read: sealed once applied (seal.ts) */
 type Pending = { change: PlannedChange; fd: number; size: number; header?: { classification: ScienceClassification; opened: Stamp } };
 type Decided = { decision: Decision; science?: ScienceClassification };
@@ -117,6 +118,8 @@ export class IngestEngine {
   /** the host clock when the current run began (seal.ts: how long a file has been quiet) */
   private runStartMs = 0;
   private readonly seals = new Map<string, DirectorySeals>();
+  /** the previous file looked at was worth opening (worthOpening): the next is opened without a stat first */
+  private lastWorthOpening = true;
 
   constructor(private readonly o: EngineOptions) {
     this.rules = rulesFingerprint(o.classifier.rules);
@@ -255,6 +258,13 @@ export class IngestEngine {
    * most files are skipped on their status alone (enforcement, an incremental pass).
    */
   private file(path: string, place: Place): boolean {
+    // Enforcement and incremental passes pass over most files on their status alone: a stat by name
+    // first, no descriptor, unless the previous file was worth opening (a directory's files are
+    // alike: a lift opens each file without a stat first, a run with nothing to do opens none).
+    if (!this.lastWorthOpening && (this.o.enforce || this.changedSinceMs !== undefined)) {
+      const st = statChild(place.dir, place.name);
+      if (st && (st.mode & S_IFMT) === S_IFREG && st.nlink === 1 && !this.worthOpening(st)) return false;
+    }
     let opened;
     try {
       opened = openChildStart(place.dir, place.name, this.o.enforce || this.changedSinceMs !== undefined ? undefined : this.block);
@@ -266,8 +276,8 @@ export class IngestEngine {
     let keepOpen = false;
     try {
       const current = ownershipOf(opened.stat);
-      if (this.o.enforce && !this.enforcementCandidate(current)) return false; // world read already as its group's embargo says
-      if (this.changedSinceMs !== undefined && opened.stat.ctimeMs < this.changedSinceMs) return false; // seen by an earlier pass
+      this.lastWorthOpening = this.worthOpening(opened.stat);
+      if (!this.lastWorthOpening) return false;
       this.report.files++;
       this.o.onFile?.();
       const sealed = this.o.enforce && this.o.sealedHeaders !== false ? this.sealed(place, opened.stat) : undefined;
@@ -387,6 +397,12 @@ export class IngestEngine {
     if (now === undefined || at <= now) return;
     const known = this.report.nextOpening[d.campaign];
     if (known === undefined || at < known) this.report.nextOpening[d.campaign] = at;
+  }
+
+  /** Enforcement: world read disagrees with its group's embargo; an incremental pass: changed since the last one. */
+  private worthOpening(stat: OpenedFile['stat']): boolean {
+    if (this.o.enforce && !this.enforcementCandidate(ownershipOf(stat))) return false;
+    return this.changedSinceMs === undefined || stat.ctimeMs >= this.changedSinceMs;
   }
 
   /** In enforcement mode only a file whose group is an ended campaign's without world read, or a running campaign's with it, is looked at. */

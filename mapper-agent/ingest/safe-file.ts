@@ -18,7 +18,7 @@
  * addon is built, and Node's fs otherwise (or with CAMPAIGN_GUARD_FS=js). Both give the same
  * refusals with the same reasons; the ingest tests run against both.
  */
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, opendirSync, openSync, readSync, type Dir } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, opendirSync, openSync, readSync, type Dir } from 'node:fs';
 import { sep } from 'node:path';
 import { CampaignGuardError } from '../../core/errors.js';
 import type { Ownership } from '../../core/embargo/policy.js';
@@ -128,13 +128,17 @@ function openNative(dirFd: number, name: string, flags: number, kind: 'file' | '
       }
     }
   }
-  const stat: FileStat = {
-    dev: statOut[S.DEV]!, ino: statOut[S.INO]!, mode: statOut[S.MODE]!, nlink: statOut[S.NLINK]!, uid: statOut[S.UID]!, gid: statOut[S.GID]!,
-    size: statOut[S.SIZE]!, mtimeMs: statOut[S.MTIME_MS]!, ctimeMs: statOut[S.CTIME_MS]!,
-  };
+  const stat = statFromSlots();
   if (!start) return { fd, stat, realPath };
   const got = statOut[S.READ]!;
   return { fd, stat, realPath, start: got >= 0 ? start.subarray(0, got) : errnoError(-got, 'read') };
+}
+
+function statFromSlots(): FileStat {
+  return {
+    dev: statOut[S.DEV]!, ino: statOut[S.INO]!, mode: statOut[S.MODE]!, nlink: statOut[S.NLINK]!, uid: statOut[S.UID]!, gid: statOut[S.GID]!,
+    size: statOut[S.SIZE]!, mtimeMs: statOut[S.MTIME_MS]!, ctimeMs: statOut[S.CTIME_MS]!,
+  };
 }
 
 function plainName(name: string): void {
@@ -146,6 +150,23 @@ export function openChild(dir: DirHandle, name: string, kind: 'file' | 'director
   plainName(name);
   if (addon) return openNative(dir.fd, name, kind === 'directory' ? OPEN.DIRECTORY : OPEN.FILE, kind, `${dir.realPath}/${name}`);
   return openChecked(`/proc/self/fd/${dir.fd}/${name}`, kind, `${dir.realPath}/${name}`);
+}
+
+/**
+ * The status of `name` in a directory we hold open, not following a symlink (fstatat
+ * AT_SYMLINK_NOFOLLOW); undefined when it cannot be had. Only for deciding that a file need not be
+ * opened at all: a file that is changed is opened and checked again (openChild).
+ */
+export function statChild(dir: DirHandle, name: string): FileStat | undefined {
+  if (name === '' || name.includes('/') || name === '.' || name === '..') return undefined;
+  if (addon) {
+    return addon.statAt(dir.fd, name, statOut) === 0 ? statFromSlots() : undefined;
+  }
+  try {
+    return lstatSync(`/proc/self/fd/${dir.fd}/${name}`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A file opened with its first bytes read through the descriptor, or the error that read gave (the file stays open). */

@@ -143,6 +143,41 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   return int_(env, fd);
 }
 
+/*
+ * statAt(dirFd, name, statOut) -> 0 or -errno: fstatat(dirFd, name, AT_SYMLINK_NOFOLLOW), one
+ * plain name (else -EINVAL). Only to decide that a file need not be opened at all; what is
+ * changed is always opened and checked again (openAt).
+ */
+static napi_value StatAt(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "statAt(dirFd, name, statOut)");
+    return NULL;
+  }
+  int32_t dirfd;
+  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
+  napi_typedarray_type ttype;
+  size_t slots;
+  void *tdata;
+  CHECK(napi_get_typedarray_info(env, argv[2], &ttype, &slots, &tdata, NULL, NULL));
+  if (ttype != napi_float64_array || slots < S_SLOTS) {
+    napi_throw_type_error(env, NULL, "statOut must be a Float64Array of 12");
+    return NULL;
+  }
+  char name[PATH_MAX + 1];
+  size_t len;
+  CHECK(napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len));
+  if (len == 0 || len >= PATH_MAX || strlen(name) != len || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return int_(env, -EINVAL);
+  struct stat st;
+  int r;
+  do r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW); while (r != 0 && errno == EINTR);
+  if (r != 0) return int_(env, -errno);
+  fill(tdata, &st);
+  return int_(env, 0);
+}
+
 /* The status a change is checked against: size, mtime and ctime (ms, as Node computes them). */
 static void stamp(double *out, const struct stat *st) {
   out[0] = (double)st->st_size;
@@ -312,6 +347,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     { "openAt", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL },
     { "apply", NULL, Apply, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL },
     { "readAt", NULL, ReadAt, NULL, NULL, NULL, napi_enumerable, NULL },
     { "close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL },
     { "readDir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL },

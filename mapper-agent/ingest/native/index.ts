@@ -15,6 +15,8 @@ export interface GuardFs {
   openAt(dirFd: number, name: string, flags: number, statOut: Float64Array, readBuf?: Buffer): number;
   /** 0, or -(errno * 4 + 1) (fchown failed) / -(errno * 4 + 2) (fchmod failed) / -(errno * 4 + 3) (fstat failed); stamps: status before [0..2] and after [3..5] */
   apply(fd: number, uid: number, gid: number, mode: number, chown: boolean, stamps?: Float64Array): number;
+  /** fstatat(dirFd, name, AT_SYMLINK_NOFOLLOW) into statOut: 0, or -errno (-EINVAL for a name that is not one plain name) */
+  statAt(dirFd: number, name: string, statOut: Float64Array): number;
   /** bytes read from offset 0, or -errno */
   readAt(fd: number, buf: Buffer): number;
   /** 0 or -errno */
@@ -51,7 +53,7 @@ function load(): Backend {
     if (!existsSync(file)) continue;
     try {
       const addon = createRequire(import.meta.url)(file) as GuardFs;
-      if (addon.statSlots !== S.SLOTS || (['openAt', 'apply', 'readAt', 'close', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
+      if (addon.statSlots !== S.SLOTS || (['openAt', 'statAt', 'apply', 'readAt', 'close', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
       return { addon, name: 'native', why: file };
     } catch (err) {
       problem = `${file} does not load: ${(err as Error).message}`;

@@ -7,12 +7,12 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, fchownSync, fstatSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchownSync, fstatSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DT, OPEN, PHASE, S, errnoError, type GuardFs } from '../../../mapper-agent/ingest/native/index.js';
-import { applyOwnership, close, fileBackend, openBeneath, openChild, openChildStart, readStart, Refused, walkSafely, type DirHandle } from '../../../mapper-agent/ingest/safe-file.js';
+import { applyOwnership, close, fileBackend, openBeneath, openChild, openChildStart, readStart, Refused, statChild, walkSafely, type DirHandle } from '../../../mapper-agent/ingest/safe-file.js';
 
 const addonFile = join(import.meta.dirname, '../../../build/Release/guard_fs.node');
 
@@ -133,6 +133,22 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
     } finally {
       close(short.fd);
     }
+  });
+
+  it(`statChild: what lstat says, a symlink not followed, nothing for a name that is not one plain name (in use: ${fileBackend.name})`, () => {
+    for (const name of ['file', 'symlink', 'fifo', 'sub', 'second-link']) {
+      const st = statChild(dir, name)!;
+      const want = lstatSync(join(base, name));
+      for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs'] as const) expect(st[k], `${name} ${k}`).to.equal(want[k]);
+    }
+    for (const bad of ['', '.', '..', 'sub/../file', 'missing']) expect(statChild(dir, bad), bad).to.equal(undefined);
+  });
+
+  direct('statAt: -errno, and -EINVAL before any system call for a name that is not one plain name', (addon) => {
+    expect(addon.statAt(dir.fd, 'missing', statOut)).to.equal(-2);
+    expect(addon.statAt(dir.fd, 'a/b', statOut)).to.equal(-22);
+    expect(addon.statAt(dir.fd, 'x\0y', statOut)).to.equal(-22);
+    expect(addon.statAt(-1, 'file', statOut)).to.equal(-9);
   });
 
   direct('apply and close: errors are the ones Node gives (code, syscall, message)', (addon) => {
