@@ -201,7 +201,8 @@ export class Journal {
   pending(kinds: ChangeKind[]): JournalRow[] {
     const wanted = new Set<string>(kinds);
     const legacy = (this.db.prepare(`SELECT * FROM changes WHERE state = 'planned' AND run < ? AND kind IN (SELECT value FROM json_each(?)) ORDER BY id`).all(this.run, JSON.stringify(kinds)) as Row[]).map(fromRow);
-    const open = this.db.prepare('SELECT * FROM batches WHERE done_at IS NULL AND run < ? ORDER BY id').all(this.run) as BatchRow[];
+    // The partial index: without it SQLite scans every batch to keep the order (the journal grows for years).
+    const open = this.db.prepare('SELECT * FROM batches INDEXED BY batches_open WHERE done_at IS NULL AND run < ? ORDER BY id').all(this.run) as BatchRow[];
     return [...legacy, ...open.flatMap((b) => batchRows(b).filter((r) => r.state === 'planned' && wanted.has(r.kind)))];
   }
 
