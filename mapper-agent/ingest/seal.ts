@@ -35,8 +35,13 @@ import type { FileStat, Stamp } from './safe-file.js';
 
 export type ScienceClassification = Extract<Classification, { kind: 'science' }>;
 
-/** How long a file must have been left alone before the run for its header read to be sealed. */
-export const QUIET_MS = 3000;
+/**
+ * How long a file must have been left alone before the run for its header read to be sealed: more
+ * than the coarsest timestamp granularity of a Linux file system that holds data (1 s: ext4 with
+ * 128-byte inodes) plus a clock tick. `watch` ingests a file once it has not changed for
+ * agent.ingest.settleMs (default the same 2 s), so files ingested on events are sealed.
+ */
+export const QUIET_MS = 2000;
 
 export interface Seal {
   classification: ScienceClassification;
