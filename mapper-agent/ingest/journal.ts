@@ -182,8 +182,11 @@ export class Journal {
       else (byBatch.get(d.id.batch) ?? byBatch.set(d.id.batch, []).get(d.id.batch)!).push(d);
     }
     for (const [batch, list] of byBatch) {
-      this.confirmBatch(batch, list, at);
-      this.planned.delete(batch);
+      try {
+        this.confirmBatch(batch, list, at);
+      } finally {
+        this.planned.delete(batch); // confirmed, or left for resume to read back from the file: never kept here
+      }
     }
     if (!rows.length) return;
     const applyOne = this.db.prepare(`UPDATE changes SET state = 'applied', done_at = ? WHERE id = ? AND state = 'planned'`);
