@@ -113,6 +113,8 @@ export class IngestEngine {
   private readonly block = Buffer.allocUnsafe(BLOCK);
   private readonly batch: Pending[] = [];
   private readonly traversed = new Set<string>();
+  /** the directory (and reach) traverse() saw last: a directory's files come one after another */
+  private lastTraversed = { dir: '', world: false, gid: -1 };
   private report: IngestReport = emptyReport();
   private readonly rules: string;
   /** the host clock when the current run began (seal.ts: how long a file has been quiet) */
@@ -151,7 +153,10 @@ export class IngestEngine {
     this.report = emptyReport();
     // A pool worker (not recursive) gets one directory per call within one run: the directories
     // above it were already seen by its earlier calls. Elsewhere each call looks at them again.
-    if (this.o.recursive !== false) this.traversed.clear();
+    if (this.o.recursive !== false) {
+      this.traversed.clear();
+      this.lastTraversed = { dir: '', world: false, gid: -1 };
+    }
     this.changedSinceMs = options.changedSinceMs;
     this.runStartMs = (this.o.hostClockMs ?? Date.now)();
     this.seals.clear();
@@ -306,7 +311,7 @@ export class IngestEngine {
       if (decision.action === 'set') this.report.changed++;
       this.plan({ change, fd: opened.fd, size: opened.stat.size, ...(science && decision.action === 'set' ? { header: { classification: science, opened: stampOf(opened.stat) } } : {}) });
       keepOpen = true;
-      if (decision.action === 'set') this.traverse(opened.realPath, decision.target);
+      if (decision.action === 'set') this.traverse(place.dir.realPath, decision.target);
       return this.batch.length >= (this.o.batchSize ?? 256);
     } finally {
       if (!keepOpen) close(opened.fd);
@@ -429,10 +434,16 @@ export class IngestEngine {
     return { ...decision, why: open ? `embargo of ${campaign} ended; ${decision.why}` : `${campaign} is under embargo again; ${decision.why}` };
   }
 
-  /** Directories from the root down to the file's directory get the traverse bits its readers need (policy.traverseTarget). */
-  private traverse(fileRealPath: string, file: Ownership): void {
-    const dir = dirname(fileRealPath);
-    const reach = (file.mode & 0o004) !== 0 ? 'world' : `group ${file.gid}`;
+  /**
+   * Directories from the root down to the file's directory (`dir`, under a root) get the traverse
+   * bits its readers need (policy.traverseTarget).
+   */
+  private traverse(dir: string, file: Ownership): void {
+    const world = (file.mode & 0o004) !== 0;
+    const last = this.lastTraversed;
+    if (dir === last.dir && world === last.world && (world || file.gid === last.gid)) return; // the file before it, in the same directory
+    this.lastTraversed = { dir, world, gid: file.gid };
+    const reach = world ? 'world' : `group ${file.gid}`;
     // The directory's key is added after every directory above it: present, the whole path is done.
     if (this.traversed.has(`${dir}\0${reach}`)) return;
     const where = locate(dir, this.roots);
