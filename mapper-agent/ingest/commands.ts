@@ -21,6 +21,7 @@ import { CampaignCache } from './campaign-cache.js';
 import { IngestEngine, type AppliedChange, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
 import type { ComplianceReport } from './report.js';
 import type { LiftReport } from './embargo.js';
+import type { WorkerPool } from './pool.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { OwnChanges } from './watch-events.js';
 import { count } from '../../core/plural.js';
@@ -190,22 +191,26 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
 }
 
 export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<IngestReport> {
-  const journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
+  const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
+  // Printing every change, dry runs, the Rucio hook and traces need the main thread.
+  const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !ctx.cfg.agent.traces.enabled;
+  // The workers load their modules while this thread opens the journal, checks the clock, reads the
+  // campaigns and resumes; they are given the job (and touch files) only after all of that.
+  const started = pooled ? (await pool()).startPool(workers) : undefined;
+  let journal: Journal | undefined;
   const bar = progress('ingest');
   let traces: TraceSession | undefined;
   try {
+    journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
     traces = await openTraces(ctx, journal, `ingest ${paths.join(' ')}`, opts.dryRun);
     const { engine, cache, now } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now: decisionTime(ctx), tick: bar.tick, ...(traces ? { traces } : {}), ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
-    const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
-    // Printing every change, dry runs, the Rucio hook and traces need the main thread.
-    const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !traces;
-    const report = pooled
+    const report = started
       ? await (await pool()).ingestWithPool(paths.map((p) => resolve(p)), {
           roots: roots(ctx.cfg), classification: ctx.cfg.agent.ingest.classification, modes: ctx.cfg.agent.ingest.modes, campaigns: cache.all(),
           journalPath: journalPath(ctx.cfg), dryRun: false, batchSize: ctx.cfg.agent.ingest.batchSize, now: now?.toISOString() ?? null,
           publicAreas: ctx.cfg.agent.ingest.publicAreas,
-        }, workers)
+        }, started)
       : await engine.ingest(paths.map((p) => resolve(p)));
     bar.stop();
     summarize(ctx, opts.dryRun ? 'dry run' : 'ingest', report);
@@ -215,7 +220,8 @@ export async function ingestCommand(ctx: IngestContext, paths: string[], opts: {
     try {
       closeTraces(ctx, traces);
     } finally {
-      journal.close();
+      journal?.close();
+      await started?.terminate(); // unused (the command failed first) or stopped after a worker's failure: none outlives the command
     }
   }
 }
@@ -247,6 +253,20 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
 }
 
 export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<LiftReport> {
+  const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
+  // The pool is skipped when traces or Rucio need the descriptors (afterApply) and, in liftEmbargoes,
+  // for a small tree. Started now, the workers load their modules while the clock is checked and
+  // the campaigns are read; they get the job after both (and the journal's resume), or are stopped.
+  const afterApply = ctx.cfg.agent.rucio.enabled || (ctx.cfg.agent.traces.enabled && !opts.dryRun);
+  const started = workers > 1 && !afterApply ? (await pool()).startPool(workers) : undefined;
+  try {
+    return await embargoRun(ctx, opts, workers, started);
+  } finally {
+    await started?.terminate();
+  }
+}
+
+async function embargoRun(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean }, workers: number, started: WorkerPool | undefined): Promise<LiftReport> {
   const check = await clock(ctx);
   if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
   const [{ sendEmbargoNotices, sendReembargoNotices, sendRollingNotices }, { liftEmbargoes }] = await Promise.all([notices(), embargo()]);
@@ -265,7 +285,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
     const report = await liftEmbargoes({
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
-      workers: opts.workers ?? ctx.cfg.agent.ingest.workers, // the pool is skipped when traces or Rucio need the descriptors (afterApply)
+      workers, ...(started ? { pool: started } : {}), // the pool is skipped when traces or Rucio need the descriptors (afterApply)
       ...hooks(ctx, traces, opts.dryRun || opts.verbose
         ? (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`)
         : undefined, { mode: 'update-embargo', facts: (n) => cache.get(n), journal }),
