@@ -46,6 +46,12 @@ export interface IngestContext {
   metrics?: AgentMetrics;
   /** this host's clock (tests skew it) */
   localClock?: () => Date;
+  /**
+   * Pool workers its caller started even earlier (the CLI, before reading the configuration), for
+   * one ingest or embargo command: handed over, used when the command pools with as many workers,
+   * terminated otherwise.
+   */
+  pool?: WorkerPool;
 }
 
 /**
@@ -190,13 +196,23 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
   for (const p of r.problems) ctx.out?.(`  ${p}`);
 }
 
+/**
+ * The pool of a command: the one its caller started (ctx.pool) when the command will pool with as
+ * many workers, else a new one; none (the given one terminated) when the command will not pool.
+ * Started as early as possible: the workers load their modules while this thread reads the clock,
+ * the campaigns and resumes the journal; they are given the job (and touch files) only after that.
+ */
+async function takePool(ctx: IngestContext, workers: number, pooled: boolean): Promise<WorkerPool | undefined> {
+  if (pooled && ctx.pool?.size === workers) return ctx.pool;
+  await ctx.pool?.terminate();
+  return pooled ? (await pool()).startPool(workers) : undefined;
+}
+
 export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<IngestReport> {
   const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
   // Printing every change, dry runs, the Rucio hook and traces need the main thread.
   const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !ctx.cfg.agent.traces.enabled;
-  // The workers load their modules while this thread opens the journal, checks the clock, reads the
-  // campaigns and resumes; they are given the job (and touch files) only after all of that.
-  const started = pooled ? (await pool()).startPool(workers) : undefined;
+  const started = await takePool(ctx, workers, pooled);
   let journal: Journal | undefined;
   const bar = progress('ingest');
   let traces: TraceSession | undefined;
@@ -255,10 +271,9 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
 export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<LiftReport> {
   const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
   // The pool is skipped when traces or Rucio need the descriptors (afterApply) and, in liftEmbargoes,
-  // for a small tree. Started now, the workers load their modules while the clock is checked and
-  // the campaigns are read; they get the job after both (and the journal's resume), or are stopped.
+  // for a small tree (then stopped unused).
   const afterApply = ctx.cfg.agent.rucio.enabled || (ctx.cfg.agent.traces.enabled && !opts.dryRun);
-  const started = workers > 1 && !afterApply ? (await pool()).startPool(workers) : undefined;
+  const started = await takePool(ctx, workers, workers > 1 && !afterApply);
   try {
     return await embargoRun(ctx, opts, workers, started);
   } finally {

@@ -9,7 +9,7 @@ import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
 import { embargoCommand, ingestCommand, journalPath, reconcileCommand, reportCommand, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
-import { poolWorkersAlive } from '../../../mapper-agent/ingest/pool.js';
+import { poolWorkersAlive, startPool } from '../../../mapper-agent/ingest/pool.js';
 import { ConfigError } from '../../../core/errors.js';
 import { rejection } from '../../support/rejection.js';
 import { ClockRefusedError } from '../../../mapper-agent/clock.js';
@@ -235,6 +235,27 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 644`);
     expect(poolWorkersAlive(), 'ingest failed before the pool').to.equal(0);
     chmodSync(f, 0o640);
+  });
+
+  it('a pool its caller started even earlier (the CLI) is handed over: used when it fits, terminated when the command does not pool or wants another size', async () => {
+    const two: AgentConfig = { ...cfg, agent: { ...cfg.agent, ingest: { ...cfg.agent.ingest, workers: 2 } } };
+    const f = write('early.fits', 'running');
+    const r = await ingestCommand({ ...ctx(), cfg: two, pool: startPool(2) }, [f], { dryRun: false });
+    expect(r).to.include({ changed: 1, refused: 0 });
+    expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect(poolWorkersAlive(), 'used').to.equal(0);
+    chmodSync(f, 0o664);
+    lines.length = 0;
+    await ingestCommand({ ...ctx(), cfg: two, pool: startPool(2) }, [f], { dryRun: true });
+    expect(lines.join('\n')).to.include(`would change ${f}`);
+    expect(mode(f), 'dry run').to.equal(`${pat.uid}:${running.gid} 664`);
+    expect(poolWorkersAlive(), 'a dry run does not pool').to.equal(0);
+    const other = await ingestCommand({ ...ctx(), cfg: two, pool: startPool(3) }, [f], { dryRun: false });
+    expect(other).to.include({ changed: 1, refused: 0 });
+    expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect(poolWorkersAlive(), 'three given, two wanted: replaced').to.equal(0);
+    await embargoCommand({ ...ctx(), cfg: two, pool: startPool(2) }, { dryRun: false });
+    expect(poolWorkersAlive(), 'lifting on a small tree').to.equal(0);
   });
 });
 
