@@ -203,7 +203,7 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
  * the campaigns and resumes the journal; they are given the job (and touch files) only after that.
  */
 async function takePool(ctx: IngestContext, workers: number, pooled: boolean): Promise<WorkerPool | undefined> {
-  if (pooled && ctx.pool?.size === workers) return ctx.pool;
+  if (pooled && ctx.pool?.fresh && ctx.pool.size === workers) return ctx.pool;
   await ctx.pool?.terminate();
   return pooled ? (await pool()).startPool(workers) : undefined;
 }

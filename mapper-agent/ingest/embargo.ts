@@ -50,7 +50,7 @@ export interface LiftOptions {
 }
 
 /** Whether a run with these options may use the pool (the tree's size aside: see enoughForPool). */
-export function mayPool(o: Pick<LiftOptions, 'workers' | 'afterApply'>): boolean {
+function mayPool(o: Pick<LiftOptions, 'workers' | 'afterApply'>): boolean {
   return (o.workers ?? 1) > 1 && !o.afterApply;
 }
 

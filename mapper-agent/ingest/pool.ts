@@ -4,7 +4,8 @@
  * worker threads; each worker runs its own IngestEngine (non-recursive; in enforcement mode for
  * lifting) with its own journal connection on the same SQLite file (WAL). Campaign facts are read
  * once from LDAP and passed to the workers. Results are summed; problems are kept up to the
- * engine's bound.
+ * engine's bound. The workers can be started before the job is known (startPool): they load their
+ * modules meanwhile and build their engine only once run() gives them the job.
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
@@ -115,6 +116,11 @@ export class WorkerPool {
 
   get size(): number {
     return this.slots.length;
+  }
+
+  /** Neither run nor terminated yet (a pool is used once). */
+  get fresh(): boolean {
+    return !this.used;
   }
 
   private spawn(url: URL): Slot {

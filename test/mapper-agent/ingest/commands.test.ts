@@ -240,10 +240,14 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
   it('a pool its caller started even earlier (the CLI) is handed over: used when it fits, terminated when the command does not pool or wants another size', async () => {
     const two: AgentConfig = { ...cfg, agent: { ...cfg.agent, ingest: { ...cfg.agent.ingest, workers: 2 } } };
     const f = write('early.fits', 'running');
-    const r = await ingestCommand({ ...ctx(), cfg: two, pool: startPool(2) }, [f], { dryRun: false });
+    const early = startPool(2);
+    const r = await ingestCommand({ ...ctx(), cfg: two, pool: early }, [f], { dryRun: false });
     expect(r).to.include({ changed: 1, refused: 0 });
     expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 640`);
     expect(poolWorkersAlive(), 'used').to.equal(0);
+    expect(early.fresh).to.equal(false);
+    const again = await ingestCommand({ ...ctx(), cfg: two, pool: early }, [f], { dryRun: false });
+    expect(again, 'a pool already used is not taken again: the command starts its own').to.include({ unchanged: 1, refused: 0 });
     chmodSync(f, 0o664);
     lines.length = 0;
     await ingestCommand({ ...ctx(), cfg: two, pool: startPool(2) }, [f], { dryRun: true });
