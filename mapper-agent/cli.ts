@@ -13,6 +13,8 @@ import type { ShrinkRefusedError } from './map/atomic-write.js';
 import type { ClockRefusedError } from './clock.js';
 import { packageVersion } from '../core/version.js';
 import { count } from '../core/plural.js';
+import { availableParallelism } from 'node:os';
+import type { WorkerPool } from './ingest/pool.js';
 
 // Each command loads its modules when it runs: the map sync should not carry the ingest side
 // (SQLite, mail, Rucio, progress bars) in its memory, and --help loads neither the configuration
@@ -28,6 +30,30 @@ function prefetch<T>(load: () => Promise<T>): Promise<T> {
   const loading = load();
   loading.catch(() => undefined);
   return loading;
+}
+
+/**
+ * ingest and embargo: their worker pool (ingest/pool.ts), started before the configuration is read
+ * when the options allow pooling, so that the workers load their modules during the main thread's
+ * start; the command uses it when the configuration agrees (as many workers, no traces nor Rucio)
+ * and terminates it otherwise. Without --workers, as many as agent.ingest.workers' default.
+ */
+function earlyPool(workers: number | undefined, allowed: boolean): Promise<WorkerPool | undefined> {
+  const n = workers ?? Math.min(4, availableParallelism());
+  if (!allowed || n < 2) return Promise.resolve(undefined);
+  return import('./ingest/pool.js').then(({ startPool }) => startPool(n), () => undefined); // the command starts its own (and reports why not)
+}
+
+/** Run a command with the pool started for it (awaited by the command, once its configuration is read); terminated when the command never took it (a configuration error, ...). */
+async function withPool(pool: Promise<WorkerPool | undefined>, run: (pool: () => Promise<{ pool?: WorkerPool }>) => Promise<void>): Promise<void> {
+  try {
+    await run(async () => {
+      const p = await pool;
+      return p ? { pool: p } : {};
+    });
+  } finally {
+    await (await pool)?.terminate();
+  }
 }
 
 // pino is loaded on the first line logged.
@@ -146,10 +172,12 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'print every change made')
     .option('-w, --workers <n>', 'worker threads (default agent.ingest.workers)', (v) => Number.parseInt(v, 10))
     .action((paths: string[], opts: { dryRun?: boolean; verbose?: boolean; workers?: number }) =>
-      withAgent(program, async (cfg, ldap) => {
-        const { ingestCommand } = await ingest();
-        attention(await ingestCommand(ingestCtx(cfg, ldap), paths, { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
-      }),
+      withPool(earlyPool(opts.workers, !opts.dryRun && !opts.verbose), (pool) =>
+        withAgent(program, async (cfg, ldap) => {
+          const [{ ingestCommand }, started] = await Promise.all([ingest(), pool()]);
+          attention(await ingestCommand({ ...ingestCtx(cfg, ldap), ...started }, paths, { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
+        }),
+      ),
     );
 
   program
@@ -212,10 +240,12 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'print every file opened')
     .option('-w, --workers <n>', 'worker threads (default agent.ingest.workers)', (v) => Number.parseInt(v, 10))
     .action((opts: { dryRun?: boolean; verbose?: boolean; workers?: number }) =>
-      withAgent(program, async (cfg, ldap) => {
-        const { embargoCommand } = await ingest();
-        attention(await embargoCommand(ingestCtx(cfg, ldap), { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
-      }),
+      withPool(earlyPool(opts.workers, true), (pool) =>
+        withAgent(program, async (cfg, ldap) => {
+          const [{ embargoCommand }, started] = await Promise.all([ingest(), pool()]);
+          attention(await embargoCommand({ ...ingestCtx(cfg, ldap), ...started }, { dryRun: !!opts.dryRun, verbose: !!opts.verbose, ...(opts.workers ? { workers: opts.workers } : {}) }));
+        }),
+      ),
     );
 
   const group = program

@@ -21,6 +21,7 @@ import { CampaignCache } from './campaign-cache.js';
 import { IngestEngine, type AppliedChange, type EngineOptions, type IngestReport, type ResumeReport } from './engine.js';
 import type { ComplianceReport } from './report.js';
 import type { LiftReport } from './embargo.js';
+import type { WorkerPool } from './pool.js';
 import { Journal, type PlannedChange } from './journal.js';
 import { OwnChanges } from './watch-events.js';
 import { count } from '../../core/plural.js';
@@ -45,6 +46,12 @@ export interface IngestContext {
   metrics?: AgentMetrics;
   /** this host's clock (tests skew it) */
   localClock?: () => Date;
+  /**
+   * Pool workers its caller started even earlier (the CLI, before reading the configuration), for
+   * one ingest or embargo command: handed over, used when the command pools with as many workers,
+   * terminated otherwise.
+   */
+  pool?: WorkerPool;
 }
 
 /**
@@ -189,23 +196,37 @@ function summarize(ctx: IngestContext, what: string, r: IngestReport): void {
   for (const p of r.problems) ctx.out?.(`  ${p}`);
 }
 
+/**
+ * The pool of a command: the one its caller started (ctx.pool) when the command will pool with as
+ * many workers, else a new one; none (the given one terminated) when the command will not pool.
+ * Started as early as possible: the workers load their modules while this thread reads the clock,
+ * the campaigns and resumes the journal; they are given the job (and touch files) only after that.
+ */
+async function takePool(ctx: IngestContext, workers: number, pooled: boolean): Promise<WorkerPool | undefined> {
+  if (pooled && ctx.pool?.fresh && ctx.pool.size === workers) return ctx.pool;
+  await ctx.pool?.terminate();
+  return pooled ? (await pool()).startPool(workers) : undefined;
+}
+
 export async function ingestCommand(ctx: IngestContext, paths: string[], opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<IngestReport> {
-  const journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
+  const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
+  // Printing every change, dry runs, the Rucio hook and traces need the main thread.
+  const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !ctx.cfg.agent.traces.enabled;
+  const started = await takePool(ctx, workers, pooled);
+  let journal: Journal | undefined;
   const bar = progress('ingest');
   let traces: TraceSession | undefined;
   try {
+    journal = new Journal(journalPath(ctx.cfg), `ingest ${paths.join(' ')}`);
     traces = await openTraces(ctx, journal, `ingest ${paths.join(' ')}`, opts.dryRun);
     const { engine, cache, now } = await makeEngine(ctx, journal, { dryRun: opts.dryRun, now: decisionTime(ctx), tick: bar.tick, ...(traces ? { traces } : {}), ...(opts.dryRun || opts.verbose ? { onChange: printer(ctx, opts.dryRun) } : {}) });
     if (!opts.dryRun) summarizeResume(ctx, await engine.resume());
-    const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
-    // Printing every change, dry runs, the Rucio hook and traces need the main thread.
-    const pooled = workers > 1 && !opts.dryRun && !opts.verbose && !ctx.cfg.agent.rucio.enabled && !traces;
-    const report = pooled
+    const report = started
       ? await (await pool()).ingestWithPool(paths.map((p) => resolve(p)), {
           roots: roots(ctx.cfg), classification: ctx.cfg.agent.ingest.classification, modes: ctx.cfg.agent.ingest.modes, campaigns: cache.all(),
           journalPath: journalPath(ctx.cfg), dryRun: false, batchSize: ctx.cfg.agent.ingest.batchSize, now: now?.toISOString() ?? null,
           publicAreas: ctx.cfg.agent.ingest.publicAreas,
-        }, workers)
+        }, started)
       : await engine.ingest(paths.map((p) => resolve(p)));
     bar.stop();
     summarize(ctx, opts.dryRun ? 'dry run' : 'ingest', report);
@@ -215,7 +236,8 @@ export async function ingestCommand(ctx: IngestContext, paths: string[], opts: {
     try {
       closeTraces(ctx, traces);
     } finally {
-      journal.close();
+      journal?.close();
+      await started?.terminate(); // unused (the command failed first) or stopped after a worker's failure: none outlives the command
     }
   }
 }
@@ -247,6 +269,19 @@ export async function verifyCommand(ctx: IngestContext, root: string, opts: { fi
 }
 
 export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean; workers?: number }): Promise<LiftReport> {
+  const workers = opts.workers ?? ctx.cfg.agent.ingest.workers;
+  // The pool is skipped when traces or Rucio need the descriptors (afterApply) and, in liftEmbargoes,
+  // for a small tree (then stopped unused).
+  const afterApply = ctx.cfg.agent.rucio.enabled || (ctx.cfg.agent.traces.enabled && !opts.dryRun);
+  const started = await takePool(ctx, workers, workers > 1 && !afterApply);
+  try {
+    return await embargoRun(ctx, opts, workers, started);
+  } finally {
+    await started?.terminate();
+  }
+}
+
+async function embargoRun(ctx: IngestContext, opts: { dryRun: boolean; verbose?: boolean }, workers: number, started: WorkerPool | undefined): Promise<LiftReport> {
   const check = await clock(ctx);
   if (!check.ok) throw new ClockRefusedError(`embargo lifting refused: ${check.reason}`);
   const [{ sendEmbargoNotices, sendReembargoNotices, sendRollingNotices }, { liftEmbargoes }] = await Promise.all([notices(), embargo()]);
@@ -266,7 +301,7 @@ export async function embargoCommand(ctx: IngestContext, opts: { dryRun: boolean
       roots: roots(ctx.cfg), campaigns: cache.all(), classifier: new Classifier(ctx.cfg.agent.ingest.classification), modes: ctx.cfg.agent.ingest.modes,
       journal, now: check.now, dryRun: opts.dryRun, onFile: bar.tick, batchSize: ctx.cfg.agent.ingest.batchSize, publicAreas: ctx.cfg.agent.ingest.publicAreas,
       sealedHeaders: ctx.cfg.agent.ingest.sealedHeaders,
-      workers: opts.workers ?? ctx.cfg.agent.ingest.workers, // the pool is skipped when traces or Rucio need the descriptors (afterApply)
+      workers, ...(started ? { pool: started } : {}), // the pool is skipped when traces or Rucio need the descriptors (afterApply)
       ...hooks(ctx, traces, opts.dryRun || opts.verbose
         ? (c: PlannedChange) => ctx.out?.(`${(c.kind === 're-embargo' ? ['closed', 'would close'] : ['opened', 'would open'])[opts.dryRun ? 1 : 0]} ${c.path}: ${formatOwnership(c.before)} -> ${formatOwnership(c.target)}`)
         : undefined, { mode: 'update-embargo', facts: (n) => cache.get(n), journal }),

@@ -17,7 +17,7 @@ import type { Classifier } from '../../core/embargo/classify.js';
 import { emptyReport, IngestEngine, type EngineOptions, type ResumeReport } from './engine.js';
 import type { Journal, PlannedChange } from './journal.js';
 import { realpathSync } from 'node:fs';
-import { runPool, workUnits } from './pool.js';
+import { startPool, workUnits, type WorkerPool } from './pool.js';
 
 export interface LiftOptions {
   roots: string[];
@@ -46,6 +46,17 @@ export interface LiftOptions {
   hostClockMs?: () => number;
   /** a tree with fewer directories is walked on one thread (starting workers costs more than it saves); default POOL_MIN_DIRECTORIES */
   poolMinDirectories?: number;
+  /**
+   * The workers, started by the caller before the campaigns were read (startPool, `workers` of
+   * them); handed over: used, or terminated as soon as the run knows it will not use them. Without
+   * it, liftEmbargoes starts them itself (with more than 1 worker) before resuming the journal.
+   */
+  pool?: WorkerPool;
+}
+
+/** Whether a run with these options may use the pool (the tree's size aside: see enoughForPool). */
+function mayPool(o: Pick<LiftOptions, 'workers' | 'afterApply'>): boolean {
+  return (o.workers ?? 1) > 1 && !o.afterApply;
 }
 
 export const POOL_MIN_DIRECTORIES = 16;
@@ -108,21 +119,31 @@ export async function liftEmbargoes(o: LiftOptions): Promise<LiftReport> {
     ...(o.sealedHeaders !== undefined ? { sealedHeaders: o.sealedHeaders } : {}), ...(o.hostClockMs ? { hostClockMs: o.hostClockMs } : {}),
     ...(o.publicAreas ? { publicAreas: o.publicAreas } : {}), ...(o.onFile ? { onFile: o.onFile } : {}), ...(o.afterApply ? { afterApply: o.afterApply } : {}),
   });
-  const resumed = await engine.resume(); // what it finished is reported by it, not counted below
+  // The workers load their modules while the journal is resumed and the tree's first directories are read.
+  const poolable = mayPool({ ...o, workers: o.pool?.size ?? o.workers });
+  const pool = o.pool ?? (o.campaigns.length && poolable ? startPool(o.workers!) : undefined);
   let report = emptyReport();
-  const units = o.campaigns.length && (o.workers ?? 1) > 1 && !o.afterApply ? enoughForPool(o.roots, o.poolMinDirectories ?? POOL_MIN_DIRECTORIES) : undefined;
-  if (units) {
-    const pooled = await runPool(units, {
-      roots: o.roots, classification: o.classifier.rules, modes: o.modes, campaigns: o.campaigns, journalPath: o.journal.file, dryRun: !!o.dryRun,
-      batchSize: o.batchSize ?? 256, now: o.now.toISOString(), publicAreas: o.publicAreas ?? [],
-      ...(o.sealedHeaders !== undefined ? { sealedHeaders: o.sealedHeaders } : {}),
-      enforce: { ended: ended.map((c) => [c.gid, c.name]), running: running.map((c) => [c.gid, c.name]) }, forwardChanges: !!o.onChange,
-    }, o.workers!, (r) => {
-      if (o.onFile) for (let i = 0; i < r.report.files; i++) o.onFile();
-      for (const c of r.changes ?? []) o.onChange?.(c);
-    });
-    report = pooled;
-  } else if (o.campaigns.length) report = await engine.ingest(o.roots);
+  let resumed: ResumeReport;
+  try {
+    resumed = await engine.resume(); // what it finished is reported by it, not counted below
+    const units = o.campaigns.length && pool && poolable ? enoughForPool(o.roots, o.poolMinDirectories ?? POOL_MIN_DIRECTORIES) : undefined;
+    if (units) {
+      report = await pool!.run(units, {
+        roots: o.roots, classification: o.classifier.rules, modes: o.modes, campaigns: o.campaigns, journalPath: o.journal.file, dryRun: !!o.dryRun,
+        batchSize: o.batchSize ?? 256, now: o.now.toISOString(), publicAreas: o.publicAreas ?? [],
+        ...(o.sealedHeaders !== undefined ? { sealedHeaders: o.sealedHeaders } : {}),
+        enforce: { ended: ended.map((c) => [c.gid, c.name]), running: running.map((c) => [c.gid, c.name]) }, forwardChanges: !!o.onChange,
+      }, (r) => {
+        if (o.onFile) for (let i = 0; i < r.report.files; i++) o.onFile();
+        for (const c of r.changes ?? []) o.onChange?.(c);
+      });
+    } else {
+      await pool?.terminate(); // unused: its threads go before the walk on this one
+      if (o.campaigns.length) report = await engine.ingest(o.roots);
+    }
+  } finally {
+    await pool?.terminate(); // a failure before or during the run: no worker outlives it
+  }
   return {
     campaigns: ended.map((c) => c.name).sort(), files: report.files, lifted: report.lifted, sealed: report.sealed,
     reclosed: Object.values(report.reclosedBy).reduce((a, b) => a + b, 0), reclosedBy: new Map(Object.entries(report.reclosedBy)),

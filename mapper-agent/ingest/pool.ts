@@ -4,7 +4,8 @@
  * worker threads; each worker runs its own IngestEngine (non-recursive; in enforcement mode for
  * lifting) with its own journal connection on the same SQLite file (WAL). Campaign facts are read
  * once from LDAP and passed to the workers. Results are summed; problems are kept up to the
- * engine's bound.
+ * engine's bound. The workers can be started before the job is known (startPool): they load their
+ * modules meanwhile and build their engine only once run() gives them the job.
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
@@ -41,12 +42,6 @@ export interface PoolResult {
   changes?: PlannedChange[];
 }
 
-function workerUrl(): URL {
-  // Under tsx (tests, development) the sources are .ts; after `npm run build` they are .js.
-  const js = new URL('./pool-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(js)) ? js : new URL('./pool-worker.ts', import.meta.url);
-}
-
 /**
  * The pool's units of work: every directory under the given directories (themselves included),
  * walked descriptor-relative (any depth, no symlinks), and each given path that is not a
@@ -68,46 +63,149 @@ export function* workUnits(paths: string[], roots: string[]): Generator<string> 
   }
 }
 
-export async function ingestWithPool(paths: string[], job: PoolJob, workers: number): Promise<IngestReport> {
+export async function ingestWithPool(paths: string[], job: PoolJob, workers: number | WorkerPool): Promise<IngestReport> {
   return runPool(workUnits(paths, job.roots.map((r) => realpathSync(r))), job, workers);
 }
 
 /**
  * Run the pool over the work units (workUnits); `onResult` sees each directory's result as it
- * arrives (changes forwarded with job.forwardChanges). Returns the summed report.
+ * arrives (changes forwarded with job.forwardChanges). Returns the summed report. `workers`: a pool
+ * started earlier (startPool; this run uses it up), or how many workers to start now.
  */
-export async function runPool(queue: Iterator<string>, job: PoolJob, workers: number, onResult?: (r: PoolResult) => void): Promise<IngestReport> {
-  const total = emptyReport();
-  const url = workerUrl();
-  // From sources (tests, development) the worker registers tsx itself: loader hooks given as
-  // execArgv do not reach worker threads.
-  const start = () =>
-    url.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: job })
-      : new Worker(url, { workerData: job });
-  const pool = Array.from({ length: workers }, start);
-  await Promise.all(
-    pool.map(
-      (w) =>
-        new Promise<void>((resolve, reject) => {
-          const next = () => {
-            const d = queue.next();
-            if (d.done) w.postMessage({ done: true });
-            else w.postMessage({ dir: d.value });
-          };
-          w.on('message', (m: { ready?: true } & Partial<PoolResult>) => {
-            if (m.report) {
-              addReport(total, m.report);
-              onResult?.(m as PoolResult);
-            }
-            next();
-          });
-          w.once('error', reject);
-          w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ingest worker exited with ${code}`))));
-        }),
-    ),
-  );
-  return total;
+export async function runPool(queue: Iterator<string>, job: PoolJob, workers: number | WorkerPool, onResult?: (r: PoolResult) => void): Promise<IngestReport> {
+  return (typeof workers === 'number' ? startPool(workers) : workers).run(queue, job, onResult);
+}
+
+/**
+ * Start the pool's workers now, before their job is known: each loads its modules (about 0.3 s of
+ * CPU, a third of it zod, pulled in by the schemas of classify/policy/file-mode) while the main
+ * thread reads the configuration, the clock, the campaigns and resumes the journal; it touches no
+ * file before it is given the job (run). A pool that ends up unused must be terminated
+ * (terminate()), or its idle workers keep the process alive.
+ */
+export function startPool(workers: number, opts: { url?: URL } = {}): WorkerPool {
+  return new WorkerPool(workers, opts.url ?? workerUrl());
+}
+
+// Process-wide (a module may be loaded twice, e.g. by tsx from a test and from a dynamic import).
+const alive: { n: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('campaign-guard.ingest-pool.alive')] ??= { n: 0 }) as { n: number };
+
+/** Pool workers started and not yet exited, in this process (a pool left behind shows here). */
+export function poolWorkersAlive(): number {
+  return alive.n;
+}
+
+interface Slot {
+  worker: Worker;
+  /** resolves (never rejects) once the thread has exited */
+  exited: Promise<void>;
+  code?: number;
+  /** the first error the thread raised (uncaught in it: loading its modules, building its engine, ...) */
+  error?: Error;
+  /** its engine is built (it said ready) */
+  ready: boolean;
+  /** told there is no more work: exiting with 0 is its normal end */
+  done: boolean;
+  onMessage?: (m: { ready?: true } & Partial<PoolResult>) => void;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private used = false;
+
+  constructor(workers: number, url: URL) {
+    this.slots = Array.from({ length: workers }, () => this.spawn(url));
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Neither run nor terminated yet (a pool is used once). */
+  get fresh(): boolean {
+    return !this.used;
+  }
+
+  private spawn(url: URL): Slot {
+    // From sources (tests, development) the worker registers tsx itself: loader hooks given as
+    // execArgv do not reach worker threads.
+    const worker = url.pathname.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true })
+      : new Worker(url);
+    alive.n++;
+    const slot: Slot = { worker, exited: undefined as unknown as Promise<void>, ready: false, done: false };
+    // Listened to from the start: an error while idle (a module that fails to load) is kept for
+    // run() to report, never thrown in the main thread nor left as an unhandled rejection.
+    worker.on('error', (err) => (slot.error ??= err instanceof Error ? err : new Error(String(err))));
+    worker.on('message', (m) => slot.onMessage?.(m));
+    slot.exited = new Promise((resolve) =>
+      worker.once('exit', (code) => {
+        slot.code = code;
+        alive.n--;
+        resolve();
+      }),
+    );
+    return slot;
+  }
+
+  /**
+   * Give every worker the job, then directories one at a time until the queue ends. Once only. On
+   * any worker's failure the others are stopped (the journal finishes or drops what they planned,
+   * as after a crash) and the run rejects.
+   */
+  async run(queue: Iterator<string>, job: PoolJob, onResult?: (r: PoolResult) => void): Promise<IngestReport> {
+    if (this.used) throw new Error('this ingest pool was already used or terminated');
+    this.used = true;
+    const total = emptyReport();
+    try {
+      await Promise.all(this.slots.map((s) => this.work(s, queue, job, total, onResult)));
+    } catch (err) {
+      await this.terminate();
+      throw err;
+    }
+    return total;
+  }
+
+  private work(s: Slot, queue: Iterator<string>, job: PoolJob, total: IngestReport, onResult?: (r: PoolResult) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const failed = (): Error => {
+        if (!s.ready) return new Error(`ingest worker failed to start: ${s.error?.message ?? `it exited with ${s.code} before its job`}`, { cause: s.error });
+        return s.error ?? new Error(`ingest worker exited with ${s.code}`);
+      };
+      void s.exited.then(() => (s.code === 0 && s.done ? resolve() : reject(failed())));
+      if (s.code !== undefined) return; // died while idle: rejected above
+      s.onMessage = (m) => {
+        if (m.ready) s.ready = true;
+        if (m.report) {
+          addReport(total, m.report);
+          onResult?.(m as PoolResult);
+        }
+        let d: IteratorResult<string>;
+        try {
+          d = queue.next(); // the walk, in this thread: its failure fails the run (run() stops the workers)
+        } catch (err) {
+          return reject(err);
+        }
+        if (d.done) {
+          s.done = true;
+          s.worker.postMessage({ done: true });
+        } else s.worker.postMessage({ dir: d.value });
+      };
+      s.worker.postMessage({ job });
+    });
+  }
+
+  /** Stop every worker still running (idle, or mid-job after a failure) and wait for them to exit. Idempotent. */
+  async terminate(): Promise<void> {
+    this.used = true;
+    await Promise.all(this.slots.map((s) => (s.code === undefined ? s.worker.terminate().then(() => s.exited) : s.exited)));
+  }
+}
+
+function workerUrl(): URL {
+  // Under tsx (tests, development) the sources are .ts; after `npm run build` they are .js.
+  const js = new URL('./pool-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(js)) ? js : new URL('./pool-worker.ts', import.meta.url);
 }
 
 /** Add one directory's report to the run's: counts summed, problems up to the engine's bound, earliest openings kept. */

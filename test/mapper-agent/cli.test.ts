@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeFor } from '../../mapper-agent/cli.js';
@@ -87,6 +87,29 @@ describe('mapper-agent CLI', () => {
       expect(one.code, one.stderr).to.equal(0);
       expect(one.stdout).to.match(/ingest: 1 file, 1 changed/);
       expect(ownershipOf(f)).to.match(/ 640$/);
+    });
+
+    it('with a pool, ingest and embargo end by themselves: the workers started before the configuration is read are used, or stopped unused', async () => {
+      mkdirSync(join(root, 'pooled'), { recursive: true });
+      const f = join(root, 'pooled', 'p.fits');
+      writeFileSync(f, fitsFile([['CAMPAIGN', 'cli']], 100));
+      chmodSync(f, 0o664);
+      const dry = await agent(['--config', json, 'ingest', '--workers', '2', '--dry-run', join(root, 'pooled')]);
+      expect(dry.code, dry.stderr).to.equal(0);
+      expect(dry.stdout).to.match(/dry run: 1 file, 1 changed/);
+      // Started with as many workers as the default (the cores, up to 4), the configuration wants 3: replaced.
+      const three = join(base, 'three.json');
+      writeFileSync(three, JSON.stringify({ ...JSON.parse(readFileSync(json, 'utf8')), agent: { stateDir: join(base, 'state'), ingest: { roots: [root], noticeDays: 0, workers: 3 } } }));
+      const r = await agent(['--config', three, 'ingest', join(root, 'pooled')]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/ingest: 1 file, 1 changed/);
+      expect(ownershipOf(f)).to.match(/ 640$/);
+      const two = await agent(['--config', json, 'ingest', '--workers', '2', join(root, 'pooled')]);
+      expect(two.code, two.stderr).to.equal(0);
+      expect(two.stdout).to.match(/ingest: 1 file, 0 changed, 1 already right/);
+      const lift = await agent(['--config', json, 'embargo', '--workers', '2']); // a tree too small for the pool
+      expect(lift.code, lift.stderr).to.equal(0);
+      expect(lift.stdout).to.match(/0 made world-readable/);
     });
 
     it('status without a sync yet; a configuration error exits 4 naming the key', async () => {

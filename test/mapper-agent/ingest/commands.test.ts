@@ -9,6 +9,9 @@ import { createLogger } from '../../../core/log.js';
 import { agentConfigSchema, type AgentConfig } from '../../../mapper-agent/config.js';
 import { embargoCommand, ingestCommand, journalPath, reconcileCommand, reportCommand, verifyCommand, watchCommand } from '../../../mapper-agent/ingest/commands.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
+import { poolWorkersAlive, startPool } from '../../../mapper-agent/ingest/pool.js';
+import { ConfigError } from '../../../core/errors.js';
+import { rejection } from '../../support/rejection.js';
 import { ClockRefusedError } from '../../../mapper-agent/clock.js';
 import { exitCodeFor } from '../../../mapper-agent/cli.js';
 import { EXIT } from '../../../mapper-agent/exit-codes.js';
@@ -206,6 +209,57 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     const late = write('late.fits', 'ending');
     await ingestCommand(ctx(), [late], { dryRun: false });
     expect(mode(late)).to.equal(`${pat.uid}:${ended.gid} 644`);
+  });
+
+  it('with two workers the pool starts with the command and never outlives it: used, or stopped when the command fails first or the tree is small', async () => {
+    const two: AgentConfig = { ...cfg, agent: { ...cfg.agent, ingest: { ...cfg.agent.ingest, workers: 2 } } };
+    const pooled = () => ({ ...ctx(), cfg: two });
+    const f = write('pooled.fits', 'running');
+    const r = await ingestCommand(pooled(), [join(root, 'obs')], { dryRun: false });
+    expect(r.refused).to.equal(0);
+    expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect(poolWorkersAlive(), 'used: the workers ended with the queue').to.equal(0);
+    // Lifting on a tree smaller than POOL_MIN_DIRECTORIES: started at once, stopped unused.
+    const lifted = await embargoCommand(pooled(), { dryRun: false });
+    expect(lifted.refused).to.equal(0);
+    expect(poolWorkersAlive(), 'small tree').to.equal(0);
+    // The clock check refuses the run before the workers get their job.
+    chmodSync(f, 0o644);
+    const refused = await rejection(embargoCommand({ ...pooled(), localClock: () => new Date(Date.now() + 86400_000) }, { dryRun: false }));
+    expect(refused).to.be.instanceOf(ClockRefusedError);
+    expect(mode(f), 'nothing closed on a refused clock').to.equal(`${pat.uid}:${running.gid} 644`);
+    expect(poolWorkersAlive(), 'clock refused').to.equal(0);
+    // An ingest that fails after the campaigns are read (no data roots configured): nothing touched, no worker left.
+    const noRoots: AgentConfig = { ...two, agent: { ...two.agent, ingest: { ...two.agent.ingest, roots: [] } } };
+    expect(await rejection(ingestCommand({ ...ctx(), cfg: noRoots }, [f], { dryRun: false }))).to.be.instanceOf(ConfigError);
+    expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 644`);
+    expect(poolWorkersAlive(), 'ingest failed before the pool').to.equal(0);
+    chmodSync(f, 0o640);
+  });
+
+  it('a pool its caller started even earlier (the CLI) is handed over: used when it fits, terminated when the command does not pool or wants another size', async () => {
+    const two: AgentConfig = { ...cfg, agent: { ...cfg.agent, ingest: { ...cfg.agent.ingest, workers: 2 } } };
+    const f = write('early.fits', 'running');
+    const early = startPool(2);
+    const r = await ingestCommand({ ...ctx(), cfg: two, pool: early }, [f], { dryRun: false });
+    expect(r).to.include({ changed: 1, refused: 0 });
+    expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect(poolWorkersAlive(), 'used').to.equal(0);
+    expect(early.fresh).to.equal(false);
+    const again = await ingestCommand({ ...ctx(), cfg: two, pool: early }, [f], { dryRun: false });
+    expect(again, 'a pool already used is not taken again: the command starts its own').to.include({ unchanged: 1, refused: 0 });
+    chmodSync(f, 0o664);
+    lines.length = 0;
+    await ingestCommand({ ...ctx(), cfg: two, pool: startPool(2) }, [f], { dryRun: true });
+    expect(lines.join('\n')).to.include(`would change ${f}`);
+    expect(mode(f), 'dry run').to.equal(`${pat.uid}:${running.gid} 664`);
+    expect(poolWorkersAlive(), 'a dry run does not pool').to.equal(0);
+    const other = await ingestCommand({ ...ctx(), cfg: two, pool: startPool(3) }, [f], { dryRun: false });
+    expect(other).to.include({ changed: 1, refused: 0 });
+    expect(mode(f)).to.equal(`${pat.uid}:${running.gid} 640`);
+    expect(poolWorkersAlive(), 'three given, two wanted: replaced').to.equal(0);
+    await embargoCommand({ ...ctx(), cfg: two, pool: startPool(2) }, { dryRun: false });
+    expect(poolWorkersAlive(), 'lifting on a small tree').to.equal(0);
   });
 });
 
