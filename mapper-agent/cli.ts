@@ -13,7 +13,7 @@ import type { ShrinkRefusedError } from './map/atomic-write.js';
 import type { ClockRefusedError } from './clock.js';
 import { packageVersion } from '../core/version.js';
 import { count } from '../core/plural.js';
-import { availableParallelism } from 'node:os';
+import { DEFAULT_WORKERS } from './ingest/default-workers.js';
 import type { WorkerPool } from './ingest/pool.js';
 
 // Each command loads its modules when it runs: the map sync should not carry the ingest side
@@ -39,7 +39,7 @@ function prefetch<T>(load: () => Promise<T>): Promise<T> {
  * and terminates it otherwise. Without --workers, as many as agent.ingest.workers' default.
  */
 function earlyPool(workers: number | undefined, allowed: boolean): Promise<WorkerPool | undefined> {
-  const n = workers ?? Math.min(4, availableParallelism());
+  const n = workers ?? DEFAULT_WORKERS;
   if (!allowed || n < 2) return Promise.resolve(undefined);
   return import('./ingest/pool.js').then(({ startPool }) => startPool(n), () => undefined); // the command starts its own (and reports why not)
 }

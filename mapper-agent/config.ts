@@ -2,7 +2,6 @@
  * The agent's configuration (`agent:` section, CG_AGENT__* environment), validated once at start-up.
  * LDAP comes from core/ldap/config.ts (the agent binds with its read-only service account).
  */
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { envBoolean, envList } from '../core/config.js';
 import { directoryConfigSchema } from '../core/ldap/config.js';
@@ -13,6 +12,7 @@ import { classificationSchema } from '../core/embargo/classify.js';
 import { modesSchema } from '../core/embargo/policy.js';
 import { fileModeSchema } from '../core/file-mode.js';
 import { validCron } from './cron-expression.js';
+import { DEFAULT_WORKERS } from './ingest/default-workers.js';
 
 /** A node-cron expression, checked at load (not when the daemon first schedules it). */
 const cronSchedule = (fallback: string) =>
@@ -31,7 +31,7 @@ export const ingestSectionSchema = z.object({
    */
   sealedHeaders: envBoolean.default(true),
   /** Worker threads for `ingest` (directories are handed out one at a time); 1 = in the main thread. */
-  workers: z.coerce.number().int().min(1).max(16).default(Math.min(4, availableParallelism())),
+  workers: z.coerce.number().int().min(1).max(16).default(DEFAULT_WORKERS),
   /** watch: a file is ingested once it has not changed for this long (instruments write slowly). */
   settleMs: z.coerce.number().int().min(0).default(2000),
   /**
