@@ -13,8 +13,9 @@
 import { chmodSync, chownSync, closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Classifier, classificationSchema } from '../core/embargo/classify.js';
-import { modesSchema, type CampaignFacts } from '../core/embargo/policy.js';
+import { Classifier } from '../core/embargo/classify.js';
+import { classificationSchema, modesSchema } from '../core/embargo/rules.js';
+import type { CampaignFacts } from '../core/embargo/policy.js';
 import { IngestEngine } from '../mapper-agent/ingest/engine.js';
 import { Journal } from '../mapper-agent/ingest/journal.js';
 import { loadSigner } from '../core/pki/cms.js';

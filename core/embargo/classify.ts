@@ -13,39 +13,13 @@
  * lower; see docs/fits.md.
  */
 import { basename } from 'node:path';
-import { z } from 'zod';
 import { NAME_PATTERN } from '../directory/validate.js';
+import type { CampaignHduKind, ClassificationRules } from './rules.js';
 import type { FitsHeaders, HduKind } from '../fits/hdus.js';
 import { FitsNumber, plain, type FitsValue } from '../fits/value.js';
 import { parseFitsDate, type ObservationDate } from '../fits/date.js';
 
-/** A header keyword as the reader names it: 1-8 of A-Z 0-9 _ -, or "HIERARCH WORD WORD ...". */
-const fitsKeyword = z.string().regex(/^([A-Z0-9_-]{1,8}|HIERARCH( [A-Za-z0-9_.-]+)+)$/, 'a FITS keyword: at most 8 of A-Z 0-9 _ -, or HIERARCH ...');
-const keywordRule = z.union([
-  z.object({ keyword: fitsKeyword, values: z.array(z.string()).min(1) }).strict(),
-  z.object({ keyword: fitsKeyword, pattern: z.string().min(1) }).strict(),
-]);
-const hduKind = z.enum(['primary', 'image', 'compressed-image', 'table']);
-
-export const classificationSchema = z.object({
-  /** Header keywords that may name the campaign, in priority order within one HDU. */
-  campaignKeywords: z.array(fitsKeyword).min(1).default(['CAMPAIGN', 'PROPOSID', 'OBS_ID']),
-  /** Kinds of HDU searched for them, in file order (what astropy shows as PrimaryHDU, ImageHDU, CompImageHDU, table HDUs). */
-  campaignHdus: z.array(hduKind).min(1).default(['primary', 'image', 'compressed-image']),
-  /** 'exact': the header's text must be the campaign's name; 'lower': it is lower-cased first (ABC and abc become one campaign). */
-  campaignCase: z.enum(['exact', 'lower']).default('exact'),
-  /** File names (globs, `*` and `?`) that are FITS and have their header read. */
-  fitsPatterns: z.array(z.string()).default(['*.fits', '*.fit', '*.fts', '*.fits.gz', '*.fits.fz', '*.fz']),
-  public: z
-    .object({
-      /** Header rules marking quick-looks/previews/metadata, e.g. { keyword: LEVEL, values: [QL, PREVIEW] }; FITS keywords have at most 8 characters (longer ones are HIERARCH ...). */
-      keywords: z.array(keywordRule).default([{ keyword: 'LEVEL', values: ['QL', 'QUICKLOOK', 'PREVIEW'] }]),
-      /** File names that are always public (previews are often not FITS). */
-      filenames: z.array(z.string()).default(['*.png', '*.jpg', '*.jpeg', '*.gif', '*_ql.fits', '*.xml', '*.json']),
-    })
-    .default({ keywords: [{ keyword: 'LEVEL', values: ['QL', 'QUICKLOOK', 'PREVIEW'] }], filenames: ['*.png', '*.jpg', '*.jpeg', '*.gif', '*_ql.fits', '*.xml', '*.json'] }),
-});
-export type ClassificationRules = z.infer<typeof classificationSchema>;
+export type { ClassificationRules } from './rules.js';
 
 /** Where a campaign (or the reason there is none usable) was found. */
 export interface CampaignSource {
@@ -132,7 +106,7 @@ export class Classifier {
   private conflict(headers: FitsHeaders, found: Found): string | undefined {
     const same = JSON.stringify(plain(found.value));
     for (const hdu of headers.hdus) {
-      if (hdu.index === found.source.hdu || !this.hdus.has(hdu.kind as z.infer<typeof hduKind>)) continue;
+      if (hdu.index === found.source.hdu || !this.hdus.has(hdu.kind as CampaignHduKind)) continue;
       const e = hdu.header.entry(found.source.keyword);
       if (e && (e.problem || JSON.stringify(plain(e.value)) !== same)) return `HDU ${hdu.index} (${hdu.kind}) has ${found.source.keyword} too, with ${e.problem ? 'an unreadable' : 'a different'} value`;
     }
@@ -142,7 +116,7 @@ export class Classifier {
   /** The first of `keywords` present in the first searched HDU that has one. */
   private find(headers: FitsHeaders, keywords: string[]): Found | undefined {
     for (const hdu of headers.hdus) {
-      if (!this.hdus.has(hdu.kind as z.infer<typeof hduKind>)) continue;
+      if (!this.hdus.has(hdu.kind as CampaignHduKind)) continue;
       for (const keyword of keywords) {
         const e = hdu.header.entry(keyword);
         if (e) return { source: { hdu: hdu.index, hduKind: hdu.kind, keyword }, value: e.value, ...(e.problem ? { problem: e.problem } : {}) };

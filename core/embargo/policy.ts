@@ -17,9 +17,8 @@
  * its ingest. A DATE-OBS present but unreadable, or neither date known, keeps the file closed. In a
  * rolling campaign the campaign date, when also set, is a floor: no file opens before it.
  */
-import { z } from 'zod';
-import { fileModeSchema } from '../file-mode.js';
 import type { Classification } from './classify.js';
+import type { Modes } from './rules.js';
 import type { ObservationDate } from '../fits/date.js';
 
 export interface CampaignFacts {
@@ -93,19 +92,7 @@ export type Decision =
   | { action: 'quarantine'; target: Ownership; why: string; campaign?: string }
   | { action: 'leave'; why: string };
 
-export const modesSchema = z
-  .object({
-    /** science data under embargo: owner rw, group r, world nothing */
-    embargoed: fileModeSchema.refine((m) => m <= 0o777, 'no special bits on data files').default(0o640),
-    /** public data */
-    public: fileModeSchema.refine((m) => m <= 0o777, 'no special bits on data files').default(0o644),
-    /** what a FITS file without any campaign keyword gets: leave it alone (reported) or quarantine it */
-    noCampaign: z.enum(['leave', 'quarantine']).default('leave'),
-  })
-  .refine((m) => (m.embargoed & 0o007) === 0, { message: 'the embargoed mode must not give the world any access', path: ['embargoed'] })
-  .refine((m) => (m.public & 0o022) === 0, { message: 'the public mode must not let group or world write', path: ['public'] })
-  .default({ embargoed: 0o640, public: 0o644, noCampaign: 'leave' });
-export type Modes = z.infer<typeof modesSchema>;
+export type { Modes } from './rules.js';
 
 /**
  * The campaign date holds at `now`; with an untrusted clock (undefined) every dated embargo holds.

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { fileModeSchema, formatMode } from '../../core/file-mode.js';
-import { modesSchema } from '../../core/embargo/policy.js';
+import { modesSchema } from '../../core/embargo/rules.js';
 
 describe('core/file-mode', () => {
   it('reads octal strings, refuses bare numbers (YAML reads 0640 as decimal 640)', () => {

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Classifier, classificationSchema, type Classification } from '../../../core/embargo/classify.js';
+import { Classifier, type Classification } from '../../../core/embargo/classify.js';
+import { classificationSchema } from '../../../core/embargo/rules.js';
 import { readFitsFile, type FitsHeaders } from '../../../core/fits/detect.js';
 import { fitsFile, fzFile, header, type Card } from '../../support/fits.js';
 

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Classifier, classificationSchema } from '../../../core/embargo/classify.js';
-import { modesSchema, type CampaignFacts } from '../../../core/embargo/policy.js';
+import { Classifier } from '../../../core/embargo/classify.js';
+import { classificationSchema, modesSchema } from '../../../core/embargo/rules.js';
+import type { CampaignFacts } from '../../../core/embargo/policy.js';
 import { IngestEngine } from '../../../mapper-agent/ingest/engine.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
 import { fitsFile, fzFile, gzFile } from '../../support/fits.js';
@@ -140,8 +141,9 @@ describe('mapper-agent/ingest/engine (as root, real files)', function () {
     const script = `
       import { IngestEngine } from ${JSON.stringify(new URL('../../../mapper-agent/ingest/engine.ts', import.meta.url).pathname)};
       import { Journal } from ${JSON.stringify(new URL('../../../mapper-agent/ingest/journal.ts', import.meta.url).pathname)};
-      import { Classifier, classificationSchema } from ${JSON.stringify(new URL('../../../core/embargo/classify.ts', import.meta.url).pathname)};
-      import { modesSchema } from ${JSON.stringify(new URL('../../../core/embargo/policy.ts', import.meta.url).pathname)};
+      import { Classifier } from ${JSON.stringify(new URL('../../../core/embargo/classify.ts', import.meta.url).pathname)};
+      import { classificationSchema } from ${JSON.stringify(new URL('../../../core/embargo/rules.ts', import.meta.url).pathname)};
+      import { modesSchema } from ${JSON.stringify(new URL('../../../core/embargo/rules.ts', import.meta.url).pathname)};
       const [root, jfile] = process.argv.slice(1);
       const journal = new Journal(jfile, 'child');
       const e = new IngestEngine({ roots: [root], classifier: new Classifier(classificationSchema.parse({})), modes: modesSchema.parse({}),

@@ -12,8 +12,9 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Classifier, classificationSchema } from '../../../core/embargo/classify.js';
-import { modesSchema, type CampaignFacts } from '../../../core/embargo/policy.js';
+import { Classifier } from '../../../core/embargo/classify.js';
+import { classificationSchema, modesSchema } from '../../../core/embargo/rules.js';
+import type { CampaignFacts } from '../../../core/embargo/policy.js';
 import { IngestEngine } from '../../../mapper-agent/ingest/engine.js';
 import { liftEmbargoes } from '../../../mapper-agent/ingest/embargo.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
@@ -174,8 +175,9 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
     const script = `
       import { liftEmbargoes } from ${JSON.stringify(new URL('../../../mapper-agent/ingest/embargo.ts', import.meta.url).pathname)};
       import { Journal } from ${JSON.stringify(new URL('../../../mapper-agent/ingest/journal.ts', import.meta.url).pathname)};
-      import { Classifier, classificationSchema } from ${JSON.stringify(new URL('../../../core/embargo/classify.ts', import.meta.url).pathname)};
-      import { modesSchema } from ${JSON.stringify(new URL('../../../core/embargo/policy.ts', import.meta.url).pathname)};
+      import { Classifier } from ${JSON.stringify(new URL('../../../core/embargo/classify.ts', import.meta.url).pathname)};
+      import { classificationSchema } from ${JSON.stringify(new URL('../../../core/embargo/rules.ts', import.meta.url).pathname)};
+      import { modesSchema } from ${JSON.stringify(new URL('../../../core/embargo/rules.ts', import.meta.url).pathname)};
       const [root, jfile] = process.argv.slice(1);
       const campaigns = ${JSON.stringify([...campaigns.values()])}.map((c) => ({ ...c, embargoEnd: new Date(c.embargoEnd) }));
       let n = 0;

@@ -18,8 +18,9 @@ import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rena
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Classifier, classificationSchema } from '../../../core/embargo/classify.js';
-import { modesSchema, type CampaignFacts } from '../../../core/embargo/policy.js';
+import { Classifier } from '../../../core/embargo/classify.js';
+import { classificationSchema, modesSchema } from '../../../core/embargo/rules.js';
+import type { CampaignFacts } from '../../../core/embargo/policy.js';
 import { IngestEngine } from '../../../mapper-agent/ingest/engine.js';
 import { liftEmbargoes } from '../../../mapper-agent/ingest/embargo.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
