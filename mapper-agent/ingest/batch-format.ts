@@ -16,7 +16,8 @@ export interface BatchEntry {
 
 const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['ingest', 'quarantine', 'embargo-lift', 're-embargo', 'directory']);
 
-export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: string[] } {
+/** A document's shared strings (`s`): ref() gives a string's index, adding it the first time. */
+export function sharedStrings(): { strings: string[]; ref: (s: string) => number } {
   const strings: string[] = [];
   const index = new Map<string, number>();
   const ref = (s: string): number => {
@@ -27,6 +28,11 @@ export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: str
     }
     return i;
   };
+  return { strings, ref };
+}
+
+export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: string[] } {
+  const { strings, ref } = sharedStrings();
   const dirs = new Set<string>();
   const files = new Array<unknown[]>(changes.length);
   for (let i = 0; i < changes.length; i++) {

@@ -31,6 +31,7 @@
 import { createHash } from 'node:crypto';
 import type { Classification, ClassificationRules } from '../../core/embargo/classify.js';
 import type { HduKind } from '../../core/fits/hdus.js';
+import { sharedStrings } from './batch-format.js';
 import type { FileStat, Stamp } from './safe-file.js';
 
 export type ScienceClassification = Extract<Classification, { kind: 'science' }>;
@@ -88,16 +89,7 @@ function sameStamp(a: Stamp, b: Stamp): boolean {
 }
 
 export function encodeSeals(files: SealedFile[]): string {
-  const strings: string[] = [];
-  const index = new Map<string, number>();
-  const ref = (s: string): number => {
-    let i = index.get(s);
-    if (i === undefined) {
-      i = strings.push(s) - 1;
-      index.set(s, i);
-    }
-    return i;
-  };
+  const { strings, ref } = sharedStrings();
   const f = files.map(({ dir, name, dev, ino, seal: { classification: c, rules, stamp } }) => {
     const o = c.observed;
     const observed = !o ? null : o.kind === 'date' ? ['date', o.text, o.hdu, o.date.getTime()] : ['invalid', o.text, o.hdu, ref(o.reason)];
