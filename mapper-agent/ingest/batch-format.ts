@@ -6,6 +6,7 @@
  * (`json_each(changes, '$.f')`) by an operator with nothing else at hand.
  */
 import type { ChangeKind, PlannedChange } from './journal.js';
+import { sharedStrings } from './shared-strings.js';
 
 /** A decoded entry: the change, its directory and name kept apart (readers look files up by directory). */
 export interface BatchEntry {
@@ -15,21 +16,6 @@ export interface BatchEntry {
 }
 
 const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['ingest', 'quarantine', 'embargo-lift', 're-embargo', 'directory']);
-
-/** A document's shared strings (`s`): ref() gives a string's index, adding it the first time. */
-export function sharedStrings(): { strings: string[]; ref: (s: string) => number } {
-  const strings: string[] = [];
-  const index = new Map<string, number>();
-  const ref = (s: string): number => {
-    let i = index.get(s);
-    if (i === undefined) {
-      i = strings.push(s) - 1;
-      index.set(s, i);
-    }
-    return i;
-  };
-  return { strings, ref };
-}
 
 export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: string[] } {
   const { strings, ref } = sharedStrings();

@@ -31,7 +31,7 @@
 import { createHash } from 'node:crypto';
 import type { Classification, ClassificationRules } from '../../core/embargo/classify.js';
 import type { HduKind } from '../../core/fits/hdus.js';
-import { sharedStrings } from './batch-format.js';
+import { sharedStrings } from './shared-strings.js';
 import type { FileStat, Stamp } from './safe-file.js';
 
 export type ScienceClassification = Extract<Classification, { kind: 'science' }>;
