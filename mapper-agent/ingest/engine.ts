@@ -361,7 +361,11 @@ export class IngestEngine {
         this.problem(`${dir}: header seals not read, headers are read instead: ${(err as Error).message}`);
       }
       seals = new DirectorySeals(dir, docs, (err) => this.problem(`${dir}: a seal document passed over, its files' headers are read: ${err.message}`));
-      if (!this.o.dryRun) this.o.journal.pruneSeals(seals.prunable);
+      try {
+        if (!this.o.dryRun) this.o.journal.pruneSeals(seals.prunable);
+      } catch (err) {
+        this.problem(`${dir}: superseded header seals not pruned (later runs read them again): ${(err as Error).message}`);
+      }
       if (this.seals.size >= SEAL_DIRECTORIES) this.seals.delete(this.seals.keys().next().value!);
       this.seals.set(dir, seals);
     }
