@@ -25,7 +25,7 @@ import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFa
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
 import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
-import { DirectorySeals, rulesFingerprint, sealOf, type ScienceClassification } from './seal.js';
+import { DirectorySeals, quiet, rulesFingerprint, sealOf, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
 
@@ -309,7 +309,9 @@ export class IngestEngine {
         before: current, target: decision.target, reason: decision.why, ...(decision.campaign ? { campaign: decision.campaign } : {}), arrivedMs: opened.stat.mtimeMs,
       };
       if (decision.action === 'set') this.report.changed++;
-      this.plan({ change, fd: opened.fd, size: opened.stat.size, ...(science && decision.action === 'set' ? { header: { classification: science, opened: stampOf(opened.stat) } } : {}) });
+      // A file not quiet cannot be sealed (seal.ts): its change needs no status around it.
+      const sealable = science && decision.action === 'set' && quiet(opened.stat, this.runStartMs);
+      this.plan({ change, fd: opened.fd, size: opened.stat.size, ...(sealable ? { header: { classification: science, opened: stampOf(opened.stat) } } : {}) });
       keepOpen = true;
       if (decision.action === 'set') this.traverse(place.dir.realPath, decision.target);
       return this.batch.length >= (this.o.batchSize ?? 256);

@@ -72,11 +72,16 @@ export function rulesFingerprint(rules: ClassificationRules): string {
  * `applied`: just before and after the change; `runStartMs`: the host clock when the run began.
  */
 export function sealOf(classification: ScienceClassification, rules: string, opened: Stamp, applied: { before: Stamp; after: Stamp }, runStartMs: number): Seal | undefined {
-  const quietSince = runStartMs - QUIET_MS;
-  if (!(opened.mtimeMs <= quietSince && opened.ctimeMs <= quietSince)) return undefined;
+  if (!quiet(opened, runStartMs)) return undefined;
   if (!sameStamp(applied.before, opened)) return undefined;
   if (applied.after.size !== opened.size || applied.after.mtimeMs !== opened.mtimeMs) return undefined;
   return { classification, rules, stamp: applied.after };
+}
+
+/** The file had been left alone (mtime and ctime) for QUIET_MS when the run began: the first condition of a seal. */
+export function quiet(opened: Stamp, runStartMs: number): boolean {
+  const quietSince = runStartMs - QUIET_MS;
+  return opened.mtimeMs <= quietSince && opened.ctimeMs <= quietSince;
 }
 
 /** The seal still holds for this file as it is now (opened by the same name in the same directory). */
