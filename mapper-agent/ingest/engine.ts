@@ -24,7 +24,7 @@ import type { Classification, Classifier } from '../../core/embargo/classify.js'
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyOwnership, close, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { applyOwnership, close, closeAll, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
 import { DirectorySeals, quiet, rulesFingerprint, sealOf, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
@@ -525,13 +525,13 @@ export class IngestEngine {
         }
       }
     } finally {
-      for (const b of batch) close(b.fd);
+      closeAll(batch.map((b) => b.fd));
     }
   }
 
   /** Close what an interrupted call left planned; nothing of it is applied later. */
   private discardBatch(): void {
-    for (const b of this.batch.splice(0)) close(b.fd);
+    closeAll(this.batch.splice(0).map((b) => b.fd));
   }
 
   /** The absolute path under a root: lexically, or with its parent resolved (the last component is never followed). */

@@ -281,6 +281,25 @@ export function close(fd: number): void {
   if (r < 0) throw errnoError(-r, 'close');
 }
 
+/** Close every descriptor of a batch (one close_range per run of consecutive ones, natively); throws the first failure once all are closed. */
+export function closeAll(fds: number[]): void {
+  if (!fds.length) return;
+  if (addon) {
+    const r = addon.closeAll(Int32Array.from(fds));
+    if (r < 0) throw errnoError(-r, 'close');
+    return;
+  }
+  let failure: unknown;
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure) throw failure;
+}
+
 export type WalkItem =
   /** a regular-file entry; open() opens it through its directory's descriptor (valid while the item is current) */
   | { kind: 'file'; path: string; name: string; dir: DirHandle; open: () => OpenedFile }

@@ -21,6 +21,8 @@ export interface GuardFs {
   readAt(fd: number, buf: Buffer): number;
   /** 0 or -errno */
   close(fd: number): number;
+  /** 0, or -errno of the first failure; sorts `fds` in place (runs of consecutive descriptors: one close_range each) */
+  closeAll(fds: Int32Array): number;
   /** the next names (types[i] = DT_* of names[i]); [] at the end; -errno on error */
   readDir(fd: number, types: Uint8Array): string[] | number;
   statSlots: number;
@@ -53,7 +55,7 @@ function load(): Backend {
     if (!existsSync(file)) continue;
     try {
       const addon = createRequire(import.meta.url)(file) as GuardFs;
-      if (addon.statSlots !== S.SLOTS || (['openAt', 'statAt', 'apply', 'readAt', 'close', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
+      if (addon.statSlots !== S.SLOTS || (['openAt', 'statAt', 'apply', 'readAt', 'close', 'closeAll', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
       return { addon, name: 'native', why: file };
     } catch (err) {
       problem = `${file} does not load: ${(err as Error).message}`;

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DT, OPEN, PHASE, S, errnoError, type GuardFs } from '../../../mapper-agent/ingest/native/index.js';
-import { applyOwnership, close, fileBackend, openBeneath, openChild, openChildStart, readStart, Refused, statChild, walkSafely, type DirHandle } from '../../../mapper-agent/ingest/safe-file.js';
+import { applyOwnership, close, closeAll, fileBackend, openBeneath, openChild, openChildStart, readStart, Refused, statChild, walkSafely, type DirHandle } from '../../../mapper-agent/ingest/safe-file.js';
 
 const addonFile = join(import.meta.dirname, '../../../build/Release/guard_fs.node');
 
@@ -142,6 +142,24 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
       for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs'] as const) expect(st[k], `${name} ${k}`).to.equal(want[k]);
     }
     for (const bad of ['', '.', '..', 'sub/../file', 'missing']) expect(statChild(dir, bad), bad).to.equal(undefined);
+  });
+
+  it(`closeAll closes exactly the descriptors given, runs of consecutive ones at once (in use: ${fileBackend.name})`, () => {
+    const fds = Array.from({ length: 12 }, () => openSync(join(base, 'file'), 'r'));
+    const kept = fds[5]!; // opened among them, not given: must stay open
+    const given = fds.filter((fd) => fd !== kept);
+    closeAll([...given.slice(6), ...given.slice(0, 6)]); // any order
+    for (const fd of given) expect(() => fstatSync(fd), `fd ${fd} closed`).to.throw(/EBADF/);
+    expect(fstatSync(kept).isFile(), 'the descriptor between them is untouched').to.equal(true);
+    closeSync(kept);
+    closeAll([]);
+  });
+
+  direct('closeAll: a descriptor listed twice is closed once; -EBADF for one that was not open', (addon) => {
+    const a = openSync(join(base, 'file'), 'r');
+    expect(addon.closeAll(Int32Array.from([a, a]))).to.equal(0);
+    expect(addon.closeAll(Int32Array.from([a]))).to.equal(-9);
+    expect(() => addon.closeAll([a] as unknown as Int32Array)).to.throw(TypeError, /Int32Array/);
   });
 
   direct('statAt: -errno, and -EINVAL before any system call for a name that is not one plain name', (addon) => {
