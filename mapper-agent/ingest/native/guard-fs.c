@@ -54,6 +54,35 @@ static void fill(double *out, const struct stat *st) {
 }
 
 /*
+ * A typed array argument of `type` with at least `min` elements: its data and length, or false
+ * with a TypeError (`expected` says what was wanted) thrown.
+ */
+static bool typed(napi_env env, napi_value v, napi_typedarray_type type, size_t min, void **data, size_t *len, const char *expected) {
+  bool is = false;
+  napi_typedarray_type t;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &t, len, data, NULL, NULL) != napi_ok || t != type || *len < min) {
+    napi_throw_type_error(env, NULL, expected);
+    return false;
+  }
+  return true;
+}
+
+/* The statOut argument (Float64Array of S_SLOTS), or NULL with a TypeError thrown. */
+static double *stat_out(napi_env env, napi_value v) {
+  void *data;
+  size_t len;
+  return typed(env, v, napi_float64_array, S_SLOTS, &data, &len, "statOut must be a Float64Array of 12") ? data : NULL;
+}
+
+/* A whole name as napi gave it: not empty, shorter than PATH_MAX, no NUL inside. */
+static bool whole_name(const char *name, size_t len) { return len > 0 && len < PATH_MAX && strlen(name) == len; }
+
+/* One path component: a whole name without '/', not "." or "..". */
+static bool plain_name(const char *name, size_t len) {
+  return whole_name(name, len) && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/*
  * openAt(dirFd, name, flags, statOut: Float64Array(S_SLOTS), readBuf?: Buffer) -> fd | -1
  * flags: F_DIRECTORY opens a directory; F_PATH (a data root only) takes an absolute path from the
  * working directory instead of one name. With readBuf (files only), the file's first bytes are read
@@ -73,15 +102,8 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   int32_t dirfd, flags;
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
   CHECK(napi_get_value_int32(env, argv[2], &flags));
-  napi_typedarray_type ttype;
-  size_t slots;
-  void *tdata;
-  CHECK(napi_get_typedarray_info(env, argv[3], &ttype, &slots, &tdata, NULL, NULL));
-  if (ttype != napi_float64_array || slots < S_SLOTS) {
-    napi_throw_type_error(env, NULL, "statOut must be a Float64Array of 12");
-    return NULL;
-  }
-  double *out = tdata;
+  double *out = stat_out(env, argv[3]);
+  if (!out) return NULL;
   char *rbuf = NULL;
   size_t rlen = 0;
   if (argc >= 5) {
@@ -96,13 +118,8 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   out[S_PHASE] = PHASE_NAME;
   out[S_ERRNO] = 0;
   out[S_READ] = 0;
-  if (len == 0 || len >= PATH_MAX || strlen(name) != len) return int_(env, -1);
-  if (flags & F_PATH) {
-    if (name[0] != '/') return int_(env, -1);
-    dirfd = AT_FDCWD;
-  } else if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-    return int_(env, -1);
-  }
+  if ((flags & F_PATH) ? !(whole_name(name, len) && name[0] == '/') : !plain_name(name, len)) return int_(env, -1);
+  if (flags & F_PATH) dirfd = AT_FDCWD;
 
   int oflags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | ((flags & F_DIRECTORY) ? O_DIRECTORY : 0);
   int fd;
@@ -159,23 +176,17 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
   }
   int32_t dirfd;
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
-  napi_typedarray_type ttype;
-  size_t slots;
-  void *tdata;
-  CHECK(napi_get_typedarray_info(env, argv[2], &ttype, &slots, &tdata, NULL, NULL));
-  if (ttype != napi_float64_array || slots < S_SLOTS) {
-    napi_throw_type_error(env, NULL, "statOut must be a Float64Array of 12");
-    return NULL;
-  }
+  double *out = stat_out(env, argv[2]);
+  if (!out) return NULL;
   char name[PATH_MAX + 1];
   size_t len;
   CHECK(napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len));
-  if (len == 0 || len >= PATH_MAX || strlen(name) != len || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return int_(env, -EINVAL);
+  if (!plain_name(name, len)) return int_(env, -EINVAL);
   struct stat st;
   int r;
   do r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW); while (r != 0 && errno == EINTR);
   if (r != 0) return int_(env, -errno);
-  fill(tdata, &st);
+  fill(out, &st);
   return int_(env, 0);
 }
 
@@ -212,17 +223,8 @@ static napi_value Apply(napi_env env, napi_callback_info info) {
   if (argc >= 6) {
     napi_valuetype vt;
     CHECK(napi_typeof(env, argv[5], &vt));
-    if (vt != napi_undefined) {
-      napi_typedarray_type ttype;
-      size_t n;
-      void *data;
-      CHECK(napi_get_typedarray_info(env, argv[5], &ttype, &n, &data, NULL, NULL));
-      if (ttype != napi_float64_array || n < 6) {
-        napi_throw_type_error(env, NULL, "stamps must be a Float64Array of 6");
-        return NULL;
-      }
-      stamps = data;
-    }
+    size_t n;
+    if (vt != napi_undefined && !typed(env, argv[5], napi_float64_array, 6, (void **)&stamps, &n, "stamps must be a Float64Array of 6")) return NULL;
   }
   struct stat st;
   if (stamps) {
@@ -294,14 +296,9 @@ static napi_value CloseAll(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type ttype;
-  size_t n = 0;
-  void *data = NULL;
-  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &ttype, &n, &data, NULL, NULL) != napi_ok || ttype != napi_int32_array) {
-    napi_throw_type_error(env, NULL, "closeAll(fds: Int32Array)");
-    return NULL;
-  }
-  int *fds = data;
+  int *fds;
+  size_t n;
+  if (argc < 1 || !typed(env, argv[0], napi_int32_array, 0, (void **)&fds, &n, "closeAll(fds: Int32Array)")) return NULL;
   qsort(fds, n, sizeof *fds, by_value);
   int first = 0;
   for (size_t i = 0; i < n;) {
@@ -354,15 +351,9 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
   }
   int32_t fd;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
-  napi_typedarray_type ttype;
+  unsigned char *types;
   size_t cap;
-  void *tdata;
-  CHECK(napi_get_typedarray_info(env, argv[1], &ttype, &cap, &tdata, NULL, NULL));
-  if (ttype != napi_uint8_array || cap < MIN_TYPES) {
-    napi_throw_type_error(env, NULL, "types must be a Uint8Array of at least 1725");
-    return NULL;
-  }
-  unsigned char *types = tdata;
+  if (!typed(env, argv[1], napi_uint8_array, MIN_TYPES, (void **)&types, &cap, "types must be a Uint8Array of at least 1725")) return NULL;
   char buf[DIR_BUF] __attribute__((aligned(8)));
   napi_value names;
   CHECK(napi_create_array(env, &names));

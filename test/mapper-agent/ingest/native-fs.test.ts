@@ -167,6 +167,8 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
     expect(addon.statAt(dir.fd, 'a/b', statOut)).to.equal(-22);
     expect(addon.statAt(dir.fd, 'x\0y', statOut)).to.equal(-22);
     expect(addon.statAt(-1, 'file', statOut)).to.equal(-9);
+    expect(() => addon.statAt(dir.fd, 'file', new Float64Array(3))).to.throw(TypeError, /Float64Array of 12/);
+    expect(() => addon.openAt(dir.fd, 'file', OPEN.FILE, [] as unknown as Float64Array)).to.throw(TypeError, /Float64Array of 12/);
   });
 
   direct('apply and close: errors are the ones Node gives (code, syscall, message)', (addon) => {
