@@ -18,13 +18,13 @@
  * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
  */
 import { outermost } from './outermost.js';
-import { constants, fstatSync, lstatSync, realpathSync } from 'node:fs';
+import { fstatSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Classification, Classifier } from '../../core/embargo/classify.js';
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyOwnership, close, closeAll, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { applyOwnership, close, closeAll, isSingleLinkFile, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
 import { DirectorySeals, quiet, rulesFingerprint, sealOf, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
@@ -99,7 +99,6 @@ export interface ResumeReport {
 }
 
 export const MAX_PROBLEMS = 200;
-const { S_IFMT, S_IFREG } = constants;
 /** `header`: a science file's classification from its own header, and its status when read: sealed once applied (seal.ts) */
 type Pending = { change: PlannedChange; fd: number; size: number; header?: { classification: ScienceClassification; opened: Stamp } };
 type Decided = { decision: Decision; science?: ScienceClassification };
@@ -268,7 +267,7 @@ export class IngestEngine {
     // alike: a lift opens each file without a stat first, a run with nothing to do opens none).
     if (!this.lastWorthOpening && (this.o.enforce || this.changedSinceMs !== undefined)) {
       const st = statChild(place.dir, place.name);
-      if (st && (st.mode & S_IFMT) === S_IFREG && st.nlink === 1 && !this.worthOpening(st)) return false;
+      if (st && isSingleLinkFile(st) && !this.worthOpening(st)) return false;
     }
     let opened;
     try {
@@ -280,9 +279,9 @@ export class IngestEngine {
     }
     let keepOpen = false;
     try {
-      const current = ownershipOf(opened.stat);
       this.lastWorthOpening = this.worthOpening(opened.stat);
       if (!this.lastWorthOpening) return false;
+      const current = ownershipOf(opened.stat);
       this.report.files++;
       this.o.onFile?.();
       const sealed = this.o.enforce && this.o.sealedHeaders !== false ? this.sealed(place, opened.stat) : undefined;
@@ -412,15 +411,15 @@ export class IngestEngine {
 
   /** Enforcement: world read disagrees with its group's embargo; an incremental pass: changed since the last one. */
   private worthOpening(stat: OpenedFile['stat']): boolean {
-    if (this.o.enforce && !this.enforcementCandidate(ownershipOf(stat))) return false;
+    if (this.o.enforce && !this.enforcementCandidate(stat)) return false;
     return this.changedSinceMs === undefined || stat.ctimeMs >= this.changedSinceMs;
   }
 
   /** In enforcement mode only a file whose group is an ended campaign's without world read, or a running campaign's with it, is looked at. */
-  private enforcementCandidate(current: Ownership): boolean {
+  private enforcementCandidate(stat: { mode: number; gid: number }): boolean {
     const { ended, running } = this.o.enforce!;
-    const worldReadable = (current.mode & 0o004) !== 0;
-    return worldReadable ? running.has(current.gid) : ended.has(current.gid);
+    const worldReadable = (stat.mode & 0o004) !== 0;
+    return worldReadable ? running.has(stat.gid) : ended.has(stat.gid);
   }
 
   /**

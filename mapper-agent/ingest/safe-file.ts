@@ -141,8 +141,18 @@ function statFromSlots(): FileStat {
   };
 }
 
+/** One path component: not empty, no '/', not "." or "..". */
+function isPlainName(name: string): boolean {
+  return name !== '' && !name.includes('/') && name !== '.' && name !== '..';
+}
+
 function plainName(name: string): void {
-  if (name === '' || name.includes('/') || name === '.' || name === '..') throw new Refused('is not a plain file name');
+  if (!isPlainName(name)) throw new Refused('is not a plain file name');
+}
+
+/** What the agent may change: a regular file with one link (the checks openChild makes on the descriptor). */
+export function isSingleLinkFile(stat: FileStat): boolean {
+  return (stat.mode & constants.S_IFMT) === constants.S_IFREG && stat.nlink === 1;
 }
 
 /** Open `name` (a single path component) inside a directory we hold open. */
@@ -158,7 +168,7 @@ export function openChild(dir: DirHandle, name: string, kind: 'file' | 'director
  * opened at all: a file that is changed is opened and checked again (openChild).
  */
 export function statChild(dir: DirHandle, name: string): FileStat | undefined {
-  if (name === '' || name.includes('/') || name === '.' || name === '..') return undefined;
+  if (!isPlainName(name)) return undefined;
   if (addon) {
     return addon.statAt(dir.fd, name, statOut) === 0 ? statFromSlots() : undefined;
   }
