@@ -53,6 +53,17 @@ static void fill(double *out, const struct stat *st) {
   out[S_CTIME_MS] = ms(st->st_ctim);
 }
 
+/* The call's arguments: `max` of them in argv (*argc given), or false with a TypeError (`usage`) when fewer than `min`. */
+static bool args(napi_env env, napi_callback_info info, size_t min, size_t max, napi_value *argv, size_t *argc, const char *usage) {
+  *argc = max;
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return false;
+  if (*argc < min) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return true;
+}
+
 /*
  * A typed array argument of `type` with at least `min` elements: its data and length, or false
  * with a TypeError (`expected` says what was wanted) thrown.
@@ -92,13 +103,9 @@ static bool plain_name(const char *name, size_t len) {
  * stat fields describe what was found (the descriptor is already closed).
  */
 static napi_value OpenAt(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
+  size_t argc;
   napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, NULL, "openAt(dirFd, name, flags, statOut[, readBuf])");
-    return NULL;
-  }
+  if (!args(env, info, 4, 5, argv, &argc, "openAt(dirFd, name, flags, statOut[, readBuf])")) return NULL;
   int32_t dirfd, flags;
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
   CHECK(napi_get_value_int32(env, argv[2], &flags));
@@ -167,13 +174,9 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
  * changed is always opened and checked again (openAt).
  */
 static napi_value StatAt(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  size_t argc;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "statAt(dirFd, name, statOut)");
-    return NULL;
-  }
+  if (!args(env, info, 3, 3, argv, &argc, "statAt(dirFd, name, statOut)")) return NULL;
   int32_t dirfd;
   CHECK(napi_get_value_int32(env, argv[0], &dirfd));
   double *out = stat_out(env, argv[2]);
@@ -204,13 +207,9 @@ static void stamp(double *out, const struct stat *st) {
  * it to stamps[3..5] (size, mtime ms, ctime ms each): what a header seal is recorded from.
  */
 static napi_value Apply(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
+  size_t argc;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, NULL, "apply(fd, uid, gid, mode, chown[, stamps])");
-    return NULL;
-  }
+  if (!args(env, info, 5, 6, argv, &argc, "apply(fd, uid, gid, mode, chown[, stamps])")) return NULL;
   int32_t fd;
   uint32_t uid, gid, mode;
   bool doChown;
@@ -242,13 +241,9 @@ static napi_value Apply(napi_env env, napi_callback_info info) {
 
 /* readAt(fd, buf) -> bytes read from offset 0 (until buf is full or end of file), or -errno. */
 static napi_value ReadAt(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  size_t argc;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "readAt(fd, buf)");
-    return NULL;
-  }
+  if (!args(env, info, 2, 2, argv, &argc, "readAt(fd, buf)")) return NULL;
   int32_t fd;
   char *buf;
   size_t len;
@@ -269,11 +264,11 @@ static napi_value ReadAt(napi_env env, napi_callback_info info) {
 
 /* close(fd) -> 0 or -errno (EINTR is not retried: Linux has closed the descriptor anyway). */
 static napi_value Close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  size_t argc;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+  if (!args(env, info, 1, 1, argv, &argc, "close(fd)")) return NULL;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
     napi_throw_type_error(env, NULL, "close(fd)");
     return NULL;
   }
@@ -293,12 +288,11 @@ static int by_value(const void *a, const void *b) {
  * ever in a range.
  */
 static napi_value CloseAll(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  size_t argc;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int *fds;
   size_t n;
-  if (argc < 1 || !typed(env, argv[0], napi_int32_array, 0, (void **)&fds, &n, "closeAll(fds: Int32Array)")) return NULL;
+  if (!args(env, info, 1, 1, argv, &argc, "closeAll(fds: Int32Array)") || !typed(env, argv[0], napi_int32_array, 0, (void **)&fds, &n, "closeAll(fds: Int32Array)")) return NULL;
   qsort(fds, n, sizeof *fds, by_value);
   int first = 0;
   for (size_t i = 0; i < n;) {
@@ -342,13 +336,9 @@ struct linux_dirent64 {
  * regular file). An empty array: the end of the directory.
  */
 static napi_value ReadDir(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  size_t argc;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "readDir(fd, types)");
-    return NULL;
-  }
+  if (!args(env, info, 2, 2, argv, &argc, "readDir(fd, types)")) return NULL;
   int32_t fd;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   unsigned char *types;
