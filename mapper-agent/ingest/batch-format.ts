@@ -6,7 +6,7 @@
  * (`json_each(changes, '$.f')`) by an operator with nothing else at hand.
  */
 import type { ChangeKind, PlannedChange } from './journal.js';
-import { sharedStrings } from './shared-strings.js';
+import { parseDocument, sharedStrings, stringAt } from './journal-document.js';
 
 /** A decoded entry: the change, its directory and name kept apart (readers look files up by directory). */
 export interface BatchEntry {
@@ -17,16 +17,21 @@ export interface BatchEntry {
 
 const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['ingest', 'quarantine', 'embargo-lift', 're-embargo', 'directory']);
 
+/** A path's directory and name as the journal keeps them apart (readers look files up by directory). */
+export function placeOf(path: string): { dir: string; name: string } {
+  const cut = path.lastIndexOf('/');
+  return { dir: path.slice(0, cut) || '/', name: path.slice(cut + 1) };
+}
+
 export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: string[] } {
   const { strings, ref } = sharedStrings();
   const dirs = new Set<string>();
   const files = new Array<unknown[]>(changes.length);
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;
-    const cut = c.path.lastIndexOf('/');
-    const dir = c.path.slice(0, cut) || '/';
+    const { dir, name } = placeOf(c.path);
     dirs.add(dir);
-    files[i] = [ref(dir), c.path.slice(cut + 1), c.dev, c.ino, c.campaign === undefined ? -1 : ref(c.campaign), ref(c.kind), ref(c.reason),
+    files[i] = [ref(dir), name, c.dev, c.ino, c.campaign === undefined ? -1 : ref(c.campaign), ref(c.kind), ref(c.reason),
       c.before.uid, c.before.gid, c.before.mode, c.target.uid, c.target.gid, c.target.mode];
   }
   return { json: JSON.stringify({ v: 1, s: strings, f: files }), dirs: [...dirs] };
@@ -34,15 +39,9 @@ export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: str
 
 /** The entries of a batch document; an Error for a document this version cannot read (never a guess). */
 export function decodeBatch(json: string): BatchEntry[] {
-  const doc = JSON.parse(json) as { v?: unknown; s?: unknown; f?: unknown };
-  if (doc.v !== 1 || !Array.isArray(doc.s) || !Array.isArray(doc.f)) throw new Error('journal batch: not a version 1 batch document');
-  const s = doc.s as unknown[];
-  const str = (i: unknown): string => {
-    const v = typeof i === 'number' ? s[i] : undefined;
-    if (typeof v !== 'string') throw new Error(`journal batch: string ${String(i)} is missing`);
-    return v;
-  };
-  return (doc.f as unknown[]).map((f) => {
+  const doc = parseDocument(json, 'journal batch', 'batch');
+  const str = stringAt(doc.s, 'journal batch');
+  return doc.f.map((f) => {
     if (!Array.isArray(f) || f.length !== 13) throw new Error('journal batch: an entry is not 13 fields');
     const [dir, name, dev, ino, campaign, kind, reason, bu, bg, bm, u, g, m] = f as [number, string, number, number, number, number, number, number, number, number, number, number, number];
     const k = str(kind);

@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Ownership } from '../../core/embargo/policy.js';
-import { decodeBatch, encodeBatch, type BatchEntry } from './batch-format.js';
+import { decodeBatch, encodeBatch, placeOf, type BatchEntry } from './batch-format.js';
 import { encodeSeals, type Seal, type SealedFile } from './seal.js';
 
 export type ChangeKind = 'ingest' | 'quarantine' | 'embargo-lift' | 're-embargo' | 'directory';
@@ -145,10 +145,7 @@ export class Journal {
           const key = `${change.campaign ?? ''}\0${change.kind}`;
           const a = applied.get(key) ?? applied.set(key, { campaign: change.campaign ?? null, kind: change.kind, files: 0 }).get(key)!;
           a.files++;
-          if (d.seal) {
-            const cut = change.path.lastIndexOf('/');
-            seals.push({ dir: change.path.slice(0, cut) || '/', name: change.path.slice(cut + 1), dev: change.dev, ino: change.ino, seal: d.seal });
-          }
+          if (d.seal) seals.push({ ...placeOf(change.path), dev: change.dev, ino: change.ino, seal: d.seal });
         }
       }
       for (const a of applied.values()) count.run(batch, run, a.campaign, a.kind, a.files, at);

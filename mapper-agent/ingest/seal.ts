@@ -31,7 +31,7 @@
 import { createHash } from 'node:crypto';
 import type { Classification, ClassificationRules } from '../../core/embargo/classify.js';
 import type { HduKind } from '../../core/fits/hdus.js';
-import { sharedStrings } from './shared-strings.js';
+import { parseDocument, sharedStrings, stringAt, type JournalDocument } from './journal-document.js';
 import type { FileStat, Stamp } from './safe-file.js';
 
 export type ScienceClassification = Extract<Classification, { kind: 'science' }>;
@@ -105,13 +105,10 @@ export function encodeSeals(files: SealedFile[]): string {
 
 const HDU_KINDS: ReadonlySet<string> = new Set<HduKind>(['primary', 'image', 'compressed-image', 'table']);
 
-type Doc = { s: unknown[]; f: unknown[] };
 type Entry = unknown[];
 
-function parse(json: string): Doc {
-  const doc = JSON.parse(json) as { v?: unknown; s?: unknown; f?: unknown };
-  if (doc.v !== 1 || !Array.isArray(doc.s) || !Array.isArray(doc.f)) throw new Error('journal seals: not a version 1 seal document');
-  return doc as Doc;
+function parse(json: string): JournalDocument {
+  return parseDocument(json, 'journal seals', 'seal');
 }
 
 /** The seals of a document; an Error for one this version cannot read (never a guess: the header is read instead). */
@@ -137,7 +134,7 @@ export class DirectorySeals {
   /** `docs`: the directory's seal documents, newest first; one this version cannot read is passed over (its files' headers are read). */
   constructor(private readonly dir: string, docs: Iterable<{ id: number; seals: string }>, onUnreadable?: (err: Error) => void) {
     for (const { id, seals } of docs) {
-      let doc: Doc;
+      let doc: JournalDocument;
       try {
         doc = parse(seals);
       } catch (err) {
@@ -177,11 +174,7 @@ export class DirectorySeals {
 }
 
 function decodeEntry(s: unknown[], e: unknown): SealedFile {
-  const str = (i: unknown): string => {
-    const v = typeof i === 'number' ? s[i] : undefined;
-    if (typeof v !== 'string') throw new Error(`journal seals: string ${String(i)} is missing`);
-    return v;
-  };
+  const str = stringAt(s, 'journal seals');
   const num = (v: unknown): number => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error('journal seals: a number is missing');
     return v;
