@@ -5,9 +5,9 @@
  * roots, looks at files whose group is a campaign's and whose world read disagrees with that
  * campaign's embargo, reads each one's header through the verified descriptor (or decides from its
  * header seal while that holds: seal.ts) and changes it only when the classification says it is
- * that campaign's data and policy now says so. A group id
- * alone opens nothing: quarantined files, files of other campaigns in a setgid directory and files
- * never classified stay as they are, and are reported. Journaled in batches; a crashed run is
+ * that campaign's data and policy now says so. A group id alone opens nothing: quarantined files,
+ * files of other campaigns in a setgid directory and files never classified stay as they are, and
+ * are reported. Journaled in batches; a crashed run is
  * resumed only by this command, re-checked first. The campaigns' current embargo dates are read at
  * run time, and the time used is the directory server's (see clock.ts): a skewed or unknown clock
  * lifts nothing.

@@ -77,11 +77,11 @@ export async function runPool(queue: Iterator<string>, job: PoolJob, workers: nu
 }
 
 /**
- * Start the pool's workers now, before their job is known: each loads its modules (about 0.3 s of
- * CPU, a third of it zod, pulled in by the schemas of classify/policy/file-mode) while the main
- * thread reads the configuration, the clock, the campaigns and resumes the journal; it touches no
- * file before it is given the job (run). A pool that ends up unused must be terminated
- * (terminate()), or its idle workers keep the process alive.
+ * Start the pool's workers now, before their job is known: each loads its modules while the main
+ * thread reads the configuration, the clock, the campaigns and resumes the journal (keep zod out of
+ * a worker's imports: it was a third of its start; the rules' schemas live in core/embargo/rules.ts).
+ * A worker touches no file before it is given the job (run). A pool that ends up unused must be
+ * terminated (terminate()), or its idle workers keep the process alive.
  */
 export function startPool(workers: number, opts: { url?: URL } = {}): WorkerPool {
   return new WorkerPool(workers, opts.url ?? workerUrl());
