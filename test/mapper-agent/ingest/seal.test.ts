@@ -13,6 +13,7 @@
  * the name, not the ctime).
  */
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,6 +106,41 @@ describe('mapper-agent/ingest/seal: format and rules', () => {
     const corrupt = JSON.parse(encodeSeals([sealed('d.fits', 'flare', 20)])) as { f: unknown[][] };
     corrupt.f[0]![8] = 99; // an HDU kind string that is not there
     expect(new DirectorySeals('/d', [{ id: 1, seals: JSON.stringify(corrupt) }]).holding('d.fits', st(), 'r'), 'a corrupt entry: read the header').to.equal(undefined);
+  });
+
+  it('any seal round-trips; any damaged document is passed over or read without throwing, and a changed device, inode, size, mtime or ctime never holds (property)', () => {
+    const arbSealed = fc.record({
+      dir: fc.constantFrom('/d', '/data/obs', '/'), name: fc.string({ minLength: 1, maxLength: 12 }), dev: fc.nat(), ino: fc.nat(),
+      seal: fc.record({
+        classification: fc.record({
+          kind: fc.constant('science' as const), campaign: fc.string({ minLength: 1 }), reason: fc.string(),
+          source: fc.record({ hdu: fc.nat(9), hduKind: fc.constantFrom('primary' as const, 'image' as const, 'compressed-image' as const, 'table' as const), keyword: fc.string({ minLength: 1 }) }),
+        }),
+        rules: fc.string({ minLength: 1, maxLength: 16 }),
+        stamp: fc.record({ size: fc.nat(), mtimeMs: fc.double({ noNaN: true, noDefaultInfinity: true }), ctimeMs: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+      }),
+    });
+    // JSON has no -0: a stamp of -0 comes back as 0.
+    const plusZero = (f: SealedFile): SealedFile => ({ ...f, seal: { ...f.seal, stamp: { ...f.seal.stamp, mtimeMs: f.seal.stamp.mtimeMs + 0, ctimeMs: f.seal.stamp.ctimeMs + 0 } } });
+    fc.assert(fc.property(fc.array(arbSealed, { maxLength: 8 }), (files) => {
+      expect(decodeSeals(encodeSeals(files))).to.deep.equal(files.map(plusZero));
+    }));
+    // One entry for /d/a that holds for `st`, with one field replaced by any JSON value.
+    const st: FileStat = { dev: 1, ino: 2, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20 };
+    const entry = (f: SealedFile) => JSON.parse(encodeSeals([{ ...f, dir: '/d', name: 'a', dev: 1, ino: 2, seal: { ...f.seal, rules: 'r', stamp: { size: 2880, mtimeMs: 10, ctimeMs: 20 } } }])) as { f: unknown[][] };
+    const damaged = fc.tuple(arbSealed, fc.nat(13), fc.oneof(fc.jsonValue(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }))).map(([f, field, value]) => {
+      const doc = entry(f);
+      const before = doc.f[0]![field];
+      doc.f[0]![field] = value;
+      return { json: JSON.stringify(doc), field, changed: JSON.stringify(before) !== JSON.stringify(value) };
+    });
+    fc.assert(fc.property(damaged, fc.array(fc.oneof(fc.string(), fc.json()), { maxLength: 3 }), ({ json, field, changed }, noise) => {
+      const seals = new DirectorySeals('/d', [json, ...noise].map((seals, id) => ({ id, seals })));
+      const held = seals.holding('a', st, 'r');
+      // device, inode, size, mtime or ctime changed: the seal never holds
+      if (changed && [2, 3, 11, 12, 13].includes(field)) expect(held).to.equal(undefined);
+      if (held) expect(held.kind).to.equal('science');
+    }));
   });
 
   it('the rules fingerprint follows every rule', () => {
