@@ -53,6 +53,8 @@ export interface WriteResult {
 /** Where producers write text; counts map lines (non-empty, not starting with #) and hashes as it goes. */
 export interface TextSink {
   write(text: string): void;
+  /** the same as write() of their text: whole UTF-8 sequences, the sink keeps no reference to them */
+  writeBytes(bytes: Uint8Array): void;
 }
 
 const TEMP_MARK = '.cg-tmp-';
@@ -64,16 +66,20 @@ class LineCounter {
   private lineHasContent = false;
   private lineIsComment = false;
   feed(text: string): void {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 10) {
-        if (this.lineHasContent && !this.lineIsComment) this.lines++;
-        this.lineHasContent = false;
-        this.lineIsComment = false;
-      } else if (c !== 32 && c !== 9 && c !== 13) {
-        if (!this.lineHasContent && c === 35) this.lineIsComment = true;
-        this.lineHasContent = true;
-      }
+    for (let i = 0; i < text.length; i++) this.see(text.charCodeAt(i));
+  }
+  /** feed() of UTF-8 bytes: the characters it looks at are ASCII, and no byte of a longer sequence is one of them. */
+  feedBytes(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) this.see(bytes[i]!);
+  }
+  private see(c: number): void {
+    if (c === 10) {
+      if (this.lineHasContent && !this.lineIsComment) this.lines++;
+      this.lineHasContent = false;
+      this.lineIsComment = false;
+    } else if (c !== 32 && c !== 9 && c !== 13) {
+      if (!this.lineHasContent && c === 35) this.lineIsComment = true;
+      this.lineHasContent = true;
     }
   }
   end(): number {
@@ -102,12 +108,11 @@ export function fileFacts(path: string): { lines: number; sha256: string } | und
     const hash = createHash('sha256');
     const counter = new LineCounter();
     const buf = Buffer.allocUnsafe(CHUNK);
-    const decoder = new TextDecoder('utf-8');
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
       hash.update(buf.subarray(0, n));
-      counter.feed(decoder.decode(buf.subarray(0, n), { stream: true }));
+      counter.feedBytes(buf.subarray(0, n));
     }
     return { lines: counter.end(), sha256: hash.digest('hex') };
   } finally {
@@ -177,11 +182,20 @@ class TempFile implements TextSink {
     }
     this.used += this.buf.write(text, this.used, 'utf8');
   }
+  writeBytes(bytes: Uint8Array): void {
+    this.counter.feedBytes(bytes);
+    if (bytes.length > CHUNK - this.used) {
+      this.flush();
+      if (bytes.length > CHUNK) return this.put(bytes);
+    }
+    this.buf.set(bytes, this.used);
+    this.used += bytes.length;
+  }
   flush(): void {
     if (this.used) this.put(this.buf.subarray(0, this.used));
     this.used = 0;
   }
-  private put(data: Buffer): void {
+  private put(data: Uint8Array): void {
     this.hash.update(data);
     let off = 0;
     while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);

@@ -22,7 +22,7 @@
 import type { AccountLookup, DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
 import { AccountTable } from './account-table.js';
 import { Claims, type MergedKeys } from './claims.js';
-import { accountSuffix, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
+import { accountSuffix, accountSuffixInto, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
 import type { TextSink } from './atomic-write.js';
 import { isActive } from '../../core/directory/status.js';
 
@@ -147,15 +147,6 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
 
   let lines = 0;
   for (const keys of [dnKeys, oidcKeys]) for (let i = 0; i < keys.size; i++) if (!keys.out[i]) lines++;
-  let lastOwner = -1;
-  let lastSuffix = '';
-  const suffixOf = (o: number) => {
-    if (o !== lastOwner) {
-      lastSuffix = accountSuffix(owners.username(o), owners.uidNumber(o), owners.gidNumber(o), owners.campaignGids(o));
-      lastOwner = o;
-    }
-    return lastSuffix;
-  };
 
   return {
     lines,
@@ -165,9 +156,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
     explained,
     writeMultimap(sink) {
       sink.write(MULTIMAP_HEADER);
-      for (const keys of [dnKeys, oidcKeys]) {
-        for (let i = 0; i < keys.size; i++) if (!keys.out[i]) sink.write(`${quote(keys.key(i))}${suffixOf(keys.owner[i]!)}\n`);
-      }
+      writeMultimapLines(sink, [dnKeys, oidcKeys], owners);
     },
     writeGridMapfile(sink) {
       for (let i = 0; i < dnKeys.size; i++) {
@@ -188,6 +177,44 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
       sink.write('\n]\n');
     },
   };
+}
+
+const LINE_CHUNK = 1 << 16;
+
+/**
+ * The multimap's lines as bytes: each key straight from the claims' UTF-8 (quoted as quote() does),
+ * its account's suffix written as digits (accountSuffixInto). No string per line: lines are in key
+ * order, an account's lines spread over the file, so a string suffix was made again for most lines.
+ */
+function writeMultimapLines(sink: TextSink, keysOfEachType: MergedKeys[], owners: Owners): void {
+  const out = Buffer.allocUnsafe(LINE_CHUNK);
+  let at = 0;
+  const flush = () => {
+    if (at) sink.writeBytes(out.subarray(0, at));
+    at = 0;
+  };
+  /** key i and its owner's suffix at `from`: the end, or -1 when the chunk is too short */
+  const lineInto = (keys: MergedKeys, i: number, o: number, from: number) => {
+    let end = keys.quotedInto(i, out, from);
+    if (end >= 0) end = accountSuffixInto(out, end, owners.username(o), owners.uidNumber(o), owners.gidNumber(o), owners.campaignGids(o));
+    if (end < 0 || end >= out.length) return -1;
+    out[end] = 10;
+    return end + 1;
+  };
+  for (const keys of keysOfEachType) {
+    for (let i = 0; i < keys.size; i++) {
+      if (keys.out[i]) continue;
+      const o = keys.owner[i]!;
+      let end = lineInto(keys, i, o, at);
+      if (end < 0) {
+        flush();
+        end = lineInto(keys, i, o, 0);
+      }
+      if (end >= 0) at = end;
+      else sink.write(`${quote(keys.key(i))}${accountSuffix(owners.username(o), owners.uidNumber(o), owners.gidNumber(o), owners.campaignGids(o))}\n`); // longer than a chunk
+    }
+  }
+  flush();
 }
 
 /** Accounts by index, as the builder uses them: the reader's AccountTable as it is, any other lookup (tests) by object. */
@@ -263,7 +290,8 @@ function leaveOutMergedCrossMatches(dn: MergedKeys, oidc: MergedKeys, owners: Ow
 /** Collect a producer's output as a string (dry runs and tests). */
 export function render(produce: (sink: TextSink) => void): string {
   const parts: string[] = [];
-  produce({ write: (t) => void parts.push(t) });
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  produce({ write: (t) => void parts.push(t), writeBytes: (b) => void parts.push(decoder.decode(b)) });
   return parts.join('');
 }
 

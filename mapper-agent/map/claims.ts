@@ -46,8 +46,12 @@ export class Claims {
   private readonly sharedStart = new Uint32Array(MAX_PREFIXES);
   private readonly sharedLength = new Uint32Array(MAX_PREFIXES);
 
+  private readonly prefixBytes: Buffer;
+
   /** `prefix`: the key's type prefix (`dn:`); `splitAt`: values share what comes before the last such character */
-  constructor(readonly prefix: string, private readonly splitAt?: string) {}
+  constructor(readonly prefix: string, private readonly splitAt?: string) {
+    this.prefixBytes = Buffer.from(prefix, 'utf8');
+  }
 
   get size(): number {
     return this.count;
@@ -149,6 +153,23 @@ export class Claims {
     const rest = this.chunks[this.chunk[c]!]!.toString('utf8', s, s + this.length[c]!);
     const shared = this.shared[c]!;
     return shared < 0 ? rest : this.sharedText[shared]! + rest;
+  }
+
+  /**
+   * Claim c's key as multimap-format.ts quote() writes it (`"`, prefix, value, `"`, with a backslash
+   * before each backslash and double quote), as UTF-8 bytes into out at `at`: the end, or -1 when
+   * out may be too short.
+   */
+  quotedInto(c: number, out: Buffer, at: number): number {
+    const shared = this.shared[c]!;
+    const sharedLength = shared < 0 ? 0 : this.sharedLength[shared]!;
+    if (at + 2 + this.prefixBytes.length + 2 * (sharedLength + this.length[c]!) > out.length) return -1;
+    out[at++] = QUOTE;
+    at += this.prefixBytes.copy(out, at);
+    if (shared >= 0) at = escapedInto(this.chunks[this.sharedChunk[shared]!]!, this.sharedStart[shared]!, sharedLength, out, at);
+    at = escapedInto(this.chunks[this.chunk[c]!]!, this.start[c]!, this.length[c]!, out, at);
+    out[at++] = QUOTE;
+    return at;
   }
 
   /** Claims c and query (UTF-8 bytes) in string order: negative, 0 or positive. */
@@ -281,6 +302,23 @@ export class Claims {
   }
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Copy `length` bytes of `from` at `start` into out at `at`, a backslash before each backslash and double quote; the end. (No byte of a longer UTF-8 sequence is ASCII.) */
+function escapedInto(from: Buffer, start: number, length: number, out: Buffer, at: number): number {
+  let copied = start;
+  const end = start + length;
+  for (let i = start; i < end; i++) {
+    const b = from[i]!;
+    if (b !== QUOTE && b !== BACKSLASH) continue;
+    at += from.copy(out, at, copied, i);
+    out[at++] = BACKSLASH;
+    copied = i;
+  }
+  return at + from.copy(out, at, copied, end);
+}
+
 function median(a: number, b: number, c: number): number {
   return a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
 }
@@ -305,6 +343,10 @@ export class MergedKeys {
   }
   key(i: number): string {
     return this.claims.prefix + this.value(i);
+  }
+  /** key i quoted, as bytes into out at `at` (Claims.quotedInto): the end, or -1 when out may be too short */
+  quotedInto(i: number, out: Buffer, at: number): number {
+    return this.claims.quotedInto(this.claim[i]!, out, at);
   }
   /** index of the key with this value, or -1 */
   find(value: string): number {

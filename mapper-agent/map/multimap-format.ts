@@ -51,12 +51,56 @@ export function quote(token: string): string {
 
 /** Everything after the predicate: ` username:U uid:N gid:N,true gid:N...`, the same for all of an account's lines. */
 export function accountSuffix(username: string, uid: number, primaryGid: number, secondaryGids: number[]): string {
+  checkAccount(username, uid, primaryGid, secondaryGids);
+  const secondary = secondaryGids.filter((g) => g !== primaryGid).map((g) => ` gid:${g}`).join('');
+  return ` username:${username} uid:${uid} gid:${primaryGid},true${secondary}`;
+}
+
+/**
+ * accountSuffix() as bytes into out at `at` (the map writer's, no string per line): the end, or -1
+ * when out may be too short. The same checks, the same bytes (a username and ids are ASCII).
+ */
+export function accountSuffixInto(out: Buffer, at: number, username: string, uid: number, primaryGid: number, secondaryGids: number[]): number {
+  checkAccount(username, uid, primaryGid, secondaryGids);
+  // The longest it can be: 45 bytes of labels and two ids of up to 10 digits, 15 per secondary gid.
+  if (at + 45 + username.length + 15 * secondaryGids.length > out.length) return -1;
+  at = asciiInto(' username:', out, at);
+  at = asciiInto(username, out, at);
+  at = asciiInto(' uid:', out, at);
+  at = digitsInto(uid, out, at);
+  at = asciiInto(' gid:', out, at);
+  at = digitsInto(primaryGid, out, at);
+  at = asciiInto(',true', out, at);
+  for (const g of secondaryGids) {
+    if (g === primaryGid) continue;
+    at = asciiInto(' gid:', out, at);
+    at = digitsInto(g, out, at);
+  }
+  return at;
+}
+
+/** An ASCII string's bytes into out at `at`; the end. A loop: these strings are a few bytes, shorter than a native call is worth. */
+function asciiInto(text: string, out: Buffer, at: number): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
+}
+
+function checkAccount(username: string, uid: number, primaryGid: number, secondaryGids: number[]): void {
   if (!NAME_PATTERN.test(username)) throw new Error(`username ${JSON.stringify(username)} is not a POSIX name`);
   for (const n of [uid, primaryGid, ...secondaryGids]) {
     if (!Number.isInteger(n) || n < 0 || n > 0xfffffffe) throw new Error(`not a POSIX id: ${n}`);
   }
-  const secondary = secondaryGids.filter((g) => g !== primaryGid).map((g) => ` gid:${g}`).join('');
-  return ` username:${username} uid:${uid} gid:${primaryGid},true${secondary}`;
+}
+
+/** The decimal digits of a non-negative integer (at most 10 of them: a POSIX id) into out at `at`; the end. */
+function digitsInto(n: number, out: Buffer, at: number): number {
+  let end = at + 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
 }
 
 export function formatLine(line: MapLine): string {

@@ -20,7 +20,7 @@ const NAMES = ['alice', 'bob', 'carol', 'dave', 'eve', 'ghost'];
 /** Mostly active: a key claimed twice only conflicts between active accounts' active identities. */
 const mostly = fc.constantFrom(true, true, true, false);
 
-const dnPart = fc.constantFrom('/CN=a', '/CN=a@iam', '@iam', '/cn=a', '/CN=A', '/O=x@iam', '/o=x@iam', '/CN=say "hi"', '/CN=line\nbreak', ' /CN=a', '/CN=a ', '/DC=org', '/CN=\u00e9', '/CN=\ud83d\ude00', '/CN=\uff21', 'CN=noslash');
+const dnPart = fc.constantFrom('/CN=a', '/CN=a@iam', '@iam', '/cn=a', '/CN=A', '/O=x@iam', '/o=x@iam', '/CN=say "hi"', '/CN=back\\slash', '/CN=line\nbreak', ' /CN=a', '/CN=a ', '/DC=org', '/CN=\u00e9', '/CN=\ud83d\ude00', '/CN=\uff21', 'CN=noslash');
 const subject = fc.array(dnPart, { minLength: 1, maxLength: 3 }).map((parts) => parts.join(''));
 const oidcSub = fc.constantFrom('x', 'x@iam', 'x@iam@other', 'a', '/CN=a', '/cn=a', '/CN=a@iam', 'y@other', '\u00e9', 'tab\there', 'z'.repeat(256), '/O=x@iam');
 
@@ -148,6 +148,23 @@ describe('mapper-agent/map/build: the same map as the reference builder', () => 
     }
     const r = await bothWays(list, identities, []);
     expect(r.reference.lines).to.be.greaterThan(2 * n);
+    expect(r.reference.multimap.length, 'the lines span several of the writer\'s 64 KiB chunks').to.be.greaterThan(4 << 16);
     expect(r.fromTable).to.deep.equal(r.reference);
+  });
+
+  it('the same bytes for keys to escape and lines longer than the writer\'s 64 KiB chunk (written as text)', async () => {
+    const people = ['alice', 'bob'].map((username, i) => ({ username, active: true, gids: Array.from({ length: 3000 * i }, (_, g) => 500000 + g) }));
+    const dnOf = (owner: string, s: string): MapIdentity => ({ dn: '', key: '', type: 'x509', ref: { type: 'x509', subject: s }, ownerDn: '', owner, status: 'active', certSubject: s });
+    const identities = [
+      dnOf('alice', `/CN=${'"\\'.repeat(20000)}`), // 40k characters fit a chunk, escaped (80k) they do not
+      dnOf('alice', `/CN=${'x'.repeat(70000)}`), // the key alone is longer than a chunk
+      dnOf('bob', '/CN=bob'), // bob's suffix (3,000 campaign gids, ~36 KB) and the key before it overflow a chunk
+      dnOf('bob', `/CN=bob ${'\u00e9'.repeat(20000)}`),
+      dnOf('alice', '/CN=a "quoted" \\ name'),
+    ];
+    const r = await bothWays(people, identities, []);
+    expect(r.reference.lines).to.equal(5);
+    expect(r.fromTable).to.deep.equal(r.reference);
+    expect(r.fromMap).to.deep.equal(r.reference);
   });
 });

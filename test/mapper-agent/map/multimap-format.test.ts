@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { dnPredicate, formatGridMapLine, formatLine, oidcPredicate, quote, unrepresentable } from '../../../mapper-agent/map/multimap-format.js';
+import fc from 'fast-check';
+import { accountSuffix, accountSuffixInto, dnPredicate, formatGridMapLine, formatLine, oidcPredicate, quote, unrepresentable } from '../../../mapper-agent/map/multimap-format.js';
 
 describe('mapper-agent/map/multimap-format', () => {
   const line = (predicate: string, secondaryGids: number[] = [30042]) => formatLine({ predicate, username: 'alice', uid: 10001, primaryGid: 20001, secondaryGids });
@@ -38,6 +39,25 @@ describe('mapper-agent/map/multimap-format', () => {
   it('refuses usernames and ids that are not POSIX', () => {
     expect(() => formatLine({ predicate: 'dn:/CN=x', username: 'Alice Smith', uid: 1, primaryGid: 1, secondaryGids: [] })).to.throw(/POSIX name/);
     expect(() => formatLine({ predicate: 'dn:/CN=x', username: 'a', uid: -1, primaryGid: 1, secondaryGids: [] })).to.throw(/POSIX id/);
+  });
+
+  it('writes an account\'s suffix as bytes exactly as the text, and refuses what the text refuses (property)', () => {
+    const id = fc.oneof(fc.nat({ max: 0xfffffffe }), fc.constantFrom(0, 9, 10, 99, 100, 0xfffffffe, 0xffffffff, -1, 1.5));
+    const username = fc.oneof(fc.constantFrom('alice', 'a', 'x.y-z_0', 'a'.repeat(32)), fc.constantFrom('Alice', '', '1a', 'a'.repeat(33), 'a b'));
+    fc.assert(fc.property(username, id, id, fc.array(id, { maxLength: 5 }), fc.nat({ max: 8 }), (user, uid, gid, gids, at) => {
+      const out = Buffer.alloc(256, 0x2a);
+      let text: string | Error;
+      try {
+        text = accountSuffix(user, uid, gid, gids);
+      } catch (err) {
+        text = err as Error;
+      }
+      if (text instanceof Error) return void expect(() => accountSuffixInto(out, at, user, uid, gid, gids)).to.throw(text.message);
+      const end = accountSuffixInto(out, at, user, uid, gid, gids);
+      expect(out.toString('utf8', at, end)).to.equal(text);
+      expect(out[end], 'nothing written past the end').to.equal(0x2a);
+      expect(accountSuffixInto(Buffer.alloc(text.length - 1), 0, user, uid, gid, gids), 'too short: -1').to.equal(-1);
+    }), { seed: 3, numRuns: 500 });
   });
 
   it('writes grid-mapfile lines and refuses a DN with a double quote there', () => {
