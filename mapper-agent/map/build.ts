@@ -136,14 +136,14 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   const candidates: number[] = [];
   for (let i = 0; i < dnKeys.size; i++) {
     if (dnKeys.out[i]) continue;
-    if (typeof formatGridMapLine(dnKeys.value(i), 'x') === 'string') candidates.push(i);
+    if (!dnKeys.hasByte(i, DOUBLE_QUOTE)) candidates.push(i); // formatGridMapLine's refusal, without a string per key
     else {
       gridOut[i] = 1;
       problems.push(`${dnKeys.key(i)}: not in the grid-mapfile: a grid-mapfile cannot hold a DN with a double quote`);
     }
   }
-  const clashing = gridClashes(candidates.length, (j) => dnKeys.key(candidates[j]!), (j) => dnKeys.owner[candidates[j]!]!, (o) => owners.username(o as number), problems);
-  for (const j of clashing) gridOut[candidates[j]!] = 1;
+  const clashing = gridClashes(dnKeys, candidates, (o) => owners.username(o), problems);
+  for (const i of clashing) gridOut[i] = 1;
 
   let lines = 0;
   for (const keys of [dnKeys, oidcKeys]) for (let i = 0; i < keys.size; i++) if (!keys.out[i]) lines++;
@@ -295,44 +295,44 @@ export function render(produce: (sink: TextSink) => void): string {
   return parts.join('');
 }
 
-/**
- * The classic grid-mapfile (dCache up to 11.2, gplazma2-grid GridMapFile) keys every DN by
- * capitalizeLabels: each "/LABEL=" span upper-cased, so DNs that differ only there are one key and
- * the first line wins. Such DNs of different accounts are left out of the grid-mapfile, and reported.
- */
-export function withoutGridMapfileClashes(keys: string[], accountOf: (key: string) => MapAccount, problems: string[]): string[] {
-  const clashing = gridClashes(keys.length, (i) => keys[i]!, (i) => accountOf(keys[i]!), (a) => (a as MapAccount).username, problems);
-  return keys.filter((_, i) => !clashing.has(i));
-}
+const DOUBLE_QUOTE = 0x22;
+
+/** The grid-mapfile's key of a DN (gplazma2-grid GridMapFile.capitalizeLabels): trimmed, each "/LABEL=" span upper-cased. */
+const gridKey = (dn: string) => dn.trim().replace(/\/[^=]+=/g, (label) => label.toUpperCase());
 
 /**
- * The positions of keys (`dn:…`, in the order given) to leave out of the grid-mapfile, reporting
- * each group. Only a key its grid key changes (a lower-case label, spaces at the ends) can share a
- * grid key with another one: those grid keys are collected first, then only keys landing on one of
- * them are grouped, so memory is spent on the few such keys, not on every key.
+ * The classic grid-mapfile (dCache up to 11.2, gplazma2-grid GridMapFile) keys every DN by
+ * gridKey, so DNs that differ only there are one key and the first line wins. Returns the dn keys
+ * (of `candidates`, indices into `dn`) to leave out of it: each group of such keys spanning more
+ * than one account, reported. Only a key its grid key changes (a lower-case label, spaces at the
+ * ends) can share one with another key: those are found from their bytes (gridKeyMayChange) and
+ * computed; the one key whose value is such a grid key already is found by binary search. No
+ * string is made for the other keys, which are nearly all of them.
  */
-function gridClashes(n: number, keyAt: (i: number) => string, ownerAt: (i: number) => unknown, usernameOf: (owner: unknown) => string, problems: string[]): Set<number> {
-  const gridKey = (k: string) => k.slice(3).trim().replace(/\/[^=]+=/g, (label) => label.toUpperCase());
-  const changed = new Set<string>();
-  for (let i = 0; i < n; i++) {
-    const k = keyAt(i);
-    const gk = gridKey(k);
-    if (gk !== k.slice(3)) changed.add(gk);
+function gridClashes(dn: MergedKeys, candidates: number[], usernameOf: (owner: number) => string, problems: string[]): Set<number> {
+  const groups = new Map<string, number[]>();
+  for (const i of candidates) {
+    if (!dn.gridKeyMayChange(i)) continue;
+    const value = dn.value(i);
+    const gk = gridKey(value);
+    if (gk === value) continue;
+    const group = groups.get(gk);
+    if (group) group.push(i);
+    else groups.set(gk, [i]);
   }
   const clashing = new Set<number>();
-  if (!changed.size) return clashing;
-  const byGridKey = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
-    const gk = gridKey(keyAt(i));
-    if (!changed.has(gk)) continue;
-    const group = byGridKey.get(gk);
-    if (group) group.push(i);
-    else byGridKey.set(gk, [i]);
+  if (!groups.size) return clashing;
+  const isCandidate = new Set(candidates);
+  for (const [gk, group] of groups) {
+    const same = dn.find(gk); // the key whose value is gk, when gk is its own grid key
+    if (same >= 0 && isCandidate.has(same) && gridKey(gk) === gk) group.push(same);
+    group.sort((a, b) => a - b);
   }
-  for (const [gk, group] of byGridKey) {
-    if (new Set(group.map(ownerAt)).size < 2) continue;
+  // In the order of each group's first key, its keys in key order.
+  for (const [gk, group] of [...groups].sort((a, b) => a[1][0]! - b[1][0]!)) {
+    if (new Set(group.map((i) => dn.owner[i]!)).size < 2) continue;
     for (const i of group) clashing.add(i);
-    problems.push(`${group.map(keyAt).join(', ')} (${group.map((i) => usernameOf(ownerAt(i))).join(', ')}): the same key ${JSON.stringify(gk)} in a grid-mapfile, which upper-cases every /LABEL=; left out of the grid-mapfile`);
+    problems.push(`${group.map((i) => dn.key(i)).join(', ')} (${group.map((i) => usernameOf(dn.owner[i]!)).join(', ')}): the same key ${JSON.stringify(gk)} in a grid-mapfile, which upper-cases every /LABEL=; left out of the grid-mapfile`);
   }
   return clashing;
 }

@@ -172,6 +172,49 @@ export class Claims {
     return at;
   }
 
+  /** Claim c's value has this byte (an ASCII character: no byte of a longer UTF-8 sequence is one). */
+  hasByte(c: number, byte: number): boolean {
+    for (let d = 0, b = this.byteAt(c, 0); b >= 0; b = this.byteAt(c, ++d)) if (b === byte) return true;
+    return false;
+  }
+
+  /**
+   * False only when the grid-mapfile's key of claim c's DN (build.ts gridKey: trimmed, each span
+   * from a / to the next = upper-cased) is the value itself: all ASCII, no space or control
+   * character at either end, no a-z between a / and the next =. True may still give the same key.
+   */
+  gridKeyMayChange(c: number): boolean {
+    const length = this.valueLength(c);
+    if (!length) return false;
+    const edge = (b: number) => b <= 0x20 || b >= 0x80;
+    if (edge(this.byteAt(c, 0)) || edge(this.byteAt(c, length - 1))) return true;
+    let inLabel = false;
+    for (let d = 0; d < length; d++) {
+      const b = this.byteAt(c, d);
+      if (b >= 0x80) return true;
+      if (b === SLASH) inLabel = true;
+      else if (b === EQUALS) inLabel = false;
+      else if (inLabel && b >= 0x61 && b <= 0x7a) return true;
+    }
+    return false;
+  }
+
+  private valueLength(c: number): number {
+    const shared = this.shared[c]!;
+    return (shared < 0 ? 0 : this.sharedLength[shared]!) + this.length[c]!;
+  }
+
+  /** The byte at depth d of claim c's value, or -1 past the end. */
+  private byteAt(c: number, d: number): number {
+    const shared = this.shared[c]!;
+    if (shared >= 0) {
+      const l = this.sharedLength[shared]!;
+      if (d < l) return this.chunks[this.sharedChunk[shared]!]![this.sharedStart[shared]! + d]!;
+      d -= l;
+    }
+    return d < this.length[c]! ? this.chunks[this.chunk[c]!]![this.start[c]! + d]! : -1;
+  }
+
   /** Claims c and query (UTF-8 bytes) in string order: negative, 0 or positive. */
   compareTo(c: number, query: Buffer): number {
     for (let d = 0; ; d++) {
@@ -198,13 +241,8 @@ export class Claims {
 
   /** The character at depth d of claim c: its byte's rank, or -1 past the end. */
   private charAt(c: number, d: number): number {
-    const shared = this.shared[c]!;
-    if (shared >= 0) {
-      const l = this.sharedLength[shared]!;
-      if (d < l) return RANK[this.chunks[this.sharedChunk[shared]!]![this.sharedStart[shared]! + d]!]!;
-      d -= l;
-    }
-    return d < this.length[c]! ? RANK[this.chunks[this.chunk[c]!]![this.start[c]! + d]!]! : -1;
+    const b = this.byteAt(c, d);
+    return b < 0 ? -1 : RANK[b]!;
   }
 
   /** Claims c and e compared from depth d on, equal keys in arrival order. */
@@ -304,6 +342,8 @@ export class Claims {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const SLASH = 0x2f;
+const EQUALS = 0x3d;
 
 /** Copy `length` bytes of `from` at `start` into out at `at`, a backslash before each backslash and double quote; the end. (No byte of a longer UTF-8 sequence is ASCII.) */
 function escapedInto(from: Buffer, start: number, length: number, out: Buffer, at: number): number {
@@ -347,6 +387,14 @@ export class MergedKeys {
   /** key i quoted, as bytes into out at `at` (Claims.quotedInto): the end, or -1 when out may be too short */
   quotedInto(i: number, out: Buffer, at: number): number {
     return this.claims.quotedInto(this.claim[i]!, out, at);
+  }
+  /** key i's value has this (ASCII) byte */
+  hasByte(i: number, byte: number): boolean {
+    return this.claims.hasByte(this.claim[i]!, byte);
+  }
+  /** false only when key i's grid-mapfile key is its value (Claims.gridKeyMayChange) */
+  gridKeyMayChange(i: number): boolean {
+    return this.claims.gridKeyMayChange(this.claim[i]!);
   }
   /** index of the key with this value, or -1 */
   find(value: string): number {

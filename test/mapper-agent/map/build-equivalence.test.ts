@@ -20,7 +20,7 @@ const NAMES = ['alice', 'bob', 'carol', 'dave', 'eve', 'ghost'];
 /** Mostly active: a key claimed twice only conflicts between active accounts' active identities. */
 const mostly = fc.constantFrom(true, true, true, false);
 
-const dnPart = fc.constantFrom('/CN=a', '/CN=a@iam', '@iam', '/cn=a', '/CN=A', '/O=x@iam', '/o=x@iam', '/CN=say "hi"', '/CN=back\\slash', '/CN=line\nbreak', ' /CN=a', '/CN=a ', '/DC=org', '/CN=\u00e9', '/CN=\ud83d\ude00', '/CN=\uff21', 'CN=noslash');
+const dnPart = fc.constantFrom('/CN=a', '/a=x', '/A=x', '/CN=a@iam', '@iam', '/cn=a', '/CN=A', '/O=x@iam', '/o=x@iam', '/CN=say "hi"', '/CN=back\\slash', '/CN=line\nbreak', ' /CN=a', '/CN=a ', '/DC=org', '/CN=\u00e9', '/CN=\ud83d\ude00', '/CN=\uff21', 'CN=noslash');
 const subject = fc.array(dnPart, { minLength: 1, maxLength: 3 }).map((parts) => parts.join(''));
 const oidcSub = fc.constantFrom('x', 'x@iam', 'x@iam@other', 'a', '/CN=a', '/cn=a', '/CN=a@iam', 'y@other', '\u00e9', 'tab\there', 'z'.repeat(256), '/O=x@iam');
 
@@ -107,6 +107,14 @@ describe('mapper-agent/map/build: the same map as the reference builder', () => 
       expect(r.reference.lines).to.equal(1);
       expect(r.fromTable).to.deep.equal(r.reference);
     }
+  });
+
+  it('groups for the grid-mapfile only keys that are in the map: a key two accounts claim does not take a third one\'s out', async () => {
+    const people = ['alice', 'bob', 'carol'].map((username) => ({ username, active: true, gids: [] }));
+    const dnOf = (owner: string, s: string): MapIdentity => ({ dn: '', key: '', type: 'x509', ref: { type: 'x509', subject: s }, ownerDn: '', owner, status: 'active', certSubject: s });
+    const r = await bothWays(people, [dnOf('alice', '/A=x'), dnOf('bob', '/A=x'), dnOf('carol', '/a=x')], []);
+    expect(r.reference.grid).to.equal('"/a=x" carol\n');
+    expect(r.fromTable).to.deep.equal(r.reference);
   });
 
   it('takes the claims of one key in arrival order however many there are (past the sort\'s small-range cut-off)', async () => {
