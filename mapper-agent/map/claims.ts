@@ -174,8 +174,9 @@ export class Claims {
 
   /** Claim c's value has this byte (an ASCII character: no byte of a longer UTF-8 sequence is one). */
   hasByte(c: number, byte: number): boolean {
-    for (let d = 0, b = this.byteAt(c, 0); b >= 0; b = this.byteAt(c, ++d)) if (b === byte) return true;
-    return false;
+    const shared = this.shared[c]!;
+    if (shared >= 0 && hasByteIn(this.chunks[this.sharedChunk[shared]!]!, this.sharedStart[shared]!, this.sharedLength[shared]!, byte)) return true;
+    return hasByteIn(this.chunks[this.chunk[c]!]!, this.start[c]!, this.length[c]!, byte);
   }
 
   /**
@@ -188,15 +189,11 @@ export class Claims {
     if (!length) return false;
     const edge = (b: number) => b <= 0x20 || b >= 0x80;
     if (edge(this.byteAt(c, 0)) || edge(this.byteAt(c, length - 1))) return true;
-    let inLabel = false;
-    for (let d = 0; d < length; d++) {
-      const b = this.byteAt(c, d);
-      if (b >= 0x80) return true;
-      if (b === SLASH) inLabel = true;
-      else if (b === EQUALS) inLabel = false;
-      else if (inLabel && b >= 0x61 && b <= 0x7a) return true;
-    }
-    return false;
+    const shared = this.shared[c]!;
+    let state = 0;
+    if (shared >= 0) state = labelScan(this.chunks[this.sharedChunk[shared]!]!, this.sharedStart[shared]!, this.sharedLength[shared]!, state);
+    if (state >= 0) state = labelScan(this.chunks[this.chunk[c]!]!, this.start[c]!, this.length[c]!, state);
+    return state < 0;
   }
 
   private valueLength(c: number): number {
@@ -357,6 +354,27 @@ function escapedInto(from: Buffer, start: number, length: number, out: Buffer, a
     copied = i;
   }
   return at + from.copy(out, at, copied, end);
+}
+
+function hasByteIn(from: Buffer, start: number, length: number, byte: number): boolean {
+  for (let i = start, end = start + length; i < end; i++) if (from[i] === byte) return true;
+  return false;
+}
+
+/**
+ * Scan `length` bytes of a DN from `start` for what its grid key may change (see gridKeyMayChange):
+ * -1 when found, else whether it ends inside a span from a / to the next = (1) or not (0), to go
+ * on from. `state` is where the bytes before left off.
+ */
+function labelScan(from: Buffer, start: number, length: number, state: number): number {
+  for (let i = start, end = start + length; i < end; i++) {
+    const b = from[i]!;
+    if (b >= 0x80) return -1;
+    if (b === SLASH) state = 1;
+    else if (b === EQUALS) state = 0;
+    else if (state === 1 && b >= 0x61 && b <= 0x7a) return -1;
+  }
+  return state;
 }
 
 function median(a: number, b: number, c: number): number {

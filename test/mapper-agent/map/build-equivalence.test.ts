@@ -115,6 +115,10 @@ describe('mapper-agent/map/build: the same map as the reference builder', () => 
     const r = await bothWays(people, [dnOf('alice', '/A=x'), dnOf('bob', '/A=x'), dnOf('carol', '/a=x')], []);
     expect(r.reference.grid).to.equal('"/a=x" carol\n');
     expect(r.fromTable).to.deep.equal(r.reference);
+    // The lower-case label in the part of the DN the claims store once for many DNs (before its last /).
+    const shared = await bothWays(people, [dnOf('alice', '/o=x/CN=a'), dnOf('bob', '/O=x/CN=a'), dnOf('carol', '/O=x/CN=c')], []);
+    expect(shared.reference.grid).to.equal('"/O=x/CN=c" carol\n');
+    expect(shared.fromTable).to.deep.equal(shared.reference);
   });
 
   it('takes the claims of one key in arrival order however many there are (past the sort\'s small-range cut-off)', async () => {
