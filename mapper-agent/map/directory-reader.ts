@@ -109,12 +109,10 @@ export async function readDirectory(ldap: LdapConnection, baseDn: string, pageSi
     const campaigns = campaignReader.search({ base: layout.campaigns, scope: 'one', equality: ['objectClass', 'posixGroup'], attributes: CAMPAIGN_MAP_ATTRIBUTES, pageSize }, (dn, a) => {
       const campaign = decodeCampaign(dn, a, layout);
       if (typeof campaign === 'string') return void campaignProblems.push(`${dn}: ${campaign}`);
-      // Most campaigns have no membership end: no lookup per member then (a fresh string as a property name costs a hash-table probe).
-      const ends = Object.keys(campaign.memberUntil).length ? campaign.memberUntil : undefined;
       for (const member of campaign.members) {
         // A membership past its end (cgMemberUntil) no longer counts, though the portal's hourly
         // expiry job may not have removed the memberUid yet: the map drops the gid on the date.
-        const until = ends?.[member];
+        const until = campaign.memberUntil[member];
         if (until && until.getTime() <= now.getTime()) continue;
         accounts.addMembership(member, campaign.gidNumber);
       }
