@@ -55,7 +55,7 @@ function fill(path: string, n: number): void {
 
 /** The directory's seals as the engine loads them (engine.ts `sealed()`); in a function of its own, so nothing else of the loading outlives it. */
 function loadSeals(journal: Journal): DirectorySeals {
-  return new DirectorySeals(DIR, journal.sealDocs(DIR));
+  return new DirectorySeals(DIR, journal.eachSealDoc(DIR));
 }
 
 function load(path: string, n: number): void {

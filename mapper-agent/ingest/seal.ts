@@ -295,3 +295,53 @@ function decodeObserved(o: unknown, str: (i: unknown) => string, num: (v: unknow
   if (o[0] === 'invalid') return { kind: 'invalid', text: o[1], hdu: num(o[2]), reason: str(o[3]) };
   throw new Error(`journal seals: unknown observation date kind ${String(o[0])}`);
 }
+
+/**
+ * How many directories' seals, and how many seals in all, a run keeps at hand. A walk comes back to
+ * a parent after each subdirectory: a parent's seals are worth keeping, a finished leaf's (often the
+ * big per-day directory) are not. A seal kept costs about 190 bytes (bench/seal-memory-probe.ts), so
+ * the others kept beside the current directory stay within about 190 MB. The current directory is
+ * kept whatever its size: a directory of 2M sealed files costs about 380 MB while it is walked (and
+ * until the next one is loaded).
+ */
+export const SEAL_BOUNDS = { directories: 64, entries: 1_000_000 };
+
+/** The seals of the directories a run looks at: the current one always, the most recently used others within `bounds`. */
+export class SealCache {
+  /** least recently used first */
+  private readonly kept = new Map<string, DirectorySeals>();
+  private entries = 0;
+  private current: { dir: string; seals: DirectorySeals } | undefined;
+
+  constructor(private readonly load: (dir: string) => DirectorySeals, private readonly bounds = SEAL_BOUNDS) {}
+
+  /** `dir`'s seals: kept, or loaded now (then the least recently used others go while over the bounds). */
+  of(dir: string): DirectorySeals {
+    if (this.current?.dir === dir) return this.current.seals;
+    let seals = this.kept.get(dir);
+    if (seals) {
+      this.kept.delete(dir); // set again below, as the most recently used
+    } else {
+      seals = this.load(dir);
+      this.entries += seals.size;
+    }
+    this.kept.set(dir, seals);
+    this.current = { dir, seals };
+    this.evict(dir);
+    return seals;
+  }
+
+  clear(): void {
+    this.kept.clear();
+    this.entries = 0;
+    this.current = undefined;
+  }
+
+  private evict(current: string): void {
+    for (const [dir, seals] of this.kept) {
+      if (dir === current || (this.kept.size <= this.bounds.directories && this.entries <= this.bounds.entries)) return;
+      this.kept.delete(dir);
+      this.entries -= seals.size;
+    }
+  }
+}
