@@ -125,8 +125,12 @@ interface Form {
   campaign: string;
   reason: string;
   source: ScienceClassification['source'];
-  /** the observation date's kind and HDU, and an invalid one's reason (its text and time are the file's own) */
-  observed: null | { kind: 'date'; hdu: number } | { kind: 'invalid'; hdu: number; reason: string };
+  /**
+   * The observation date's kind and HDU, and an invalid one's reason; its time and text are the
+   * file's own. A date's text is nearly always the start of the date's ISO form ('2026-12-02',
+   * '2026-12-02T03:04:05.678'): then `iso` is its length and the text is not kept.
+   */
+  observed: null | { kind: 'date'; hdu: number; iso: number | null } | { kind: 'invalid'; hdu: number; reason: string };
 }
 
 /** A file's form index when its newest seal cannot be read: the name is taken (older seals never count), nothing holds. */
@@ -136,15 +140,17 @@ const NUMBERS = 6;
 
 /**
  * The seals of one directory's files, newest first per name (a newer seal of a name means a later
- * change: an older one cannot hold). Each name's newest seal is checked and kept in flat columns
- * (its numbers, its form, its observation date's text): about 200 bytes a file (measured:
- * bench/seal-memory-probe.ts, docs/ingest.md#header-seals), where the parsed entries took 455.
+ * change: an older one cannot hold). Each name's newest seal is decoded once and kept in flat
+ * columns (its numbers, its form's index, its observation date's text when needed): about 150 bytes
+ * a file, the name included, where the parsed entries kept until asked for took 455 (measured:
+ * bench/seal-memory-probe.ts, docs/ingest.md#header-seals).
  */
 export class DirectorySeals {
   /** name -> slot in the columns below */
   private readonly slots = new Map<string, number>();
   private numbers = new Float64Array(NUMBERS * 64);
   private formOf = new Int32Array(64);
+  /** the observation date's text when not its ISO form's start (Form.observed), else '' */
   private readonly observedText: string[] = [];
   private readonly forms: Form[] = [];
   /** forms by reason (a reason names the campaign and keyword): few forms to compare each */
@@ -214,7 +220,7 @@ export class DirectorySeals {
     }
     const c = sealed?.seal.classification;
     this.formOf[slot] = sealed ? this.formIndex(sealed.seal.rules, c!) : UNREADABLE;
-    this.observedText.push(c?.observed?.text ?? '');
+    this.observedText.push(c?.observed && !isoPrefix(c.observed) ? c.observed.text : '');
     if (!sealed) return;
     const at = slot * NUMBERS;
     const { dev, ino, seal: { stamp } } = sealed;
@@ -248,7 +254,7 @@ export class DirectorySeals {
 
 function formOfSeal(rules: string, c: ScienceClassification): Form {
   const o = c.observed;
-  const observed: Form['observed'] = !o ? null : o.kind === 'date' ? { kind: 'date', hdu: o.hdu } : { kind: 'invalid', hdu: o.hdu, reason: o.reason };
+  const observed: Form['observed'] = !o ? null : o.kind === 'date' ? { kind: 'date', hdu: o.hdu, iso: isoPrefix(o) ? o.text.length : null } : { kind: 'invalid', hdu: o.hdu, reason: o.reason };
   return { rules, campaign: c.campaign, reason: c.reason, source: c.source, observed };
 }
 
@@ -261,14 +267,20 @@ function sameForm(a: Form, b: Form): boolean {
 function sameObserved(a: Form['observed'], b: Form['observed']): boolean {
   if (a === null || b === null) return a === b;
   if (a.kind !== b.kind || !Object.is(a.hdu, b.hdu)) return false;
-  return a.kind === 'date' || a.reason === (b as { reason: string }).reason;
+  return a.kind === 'date' ? a.iso === (b as { iso: number | null }).iso : a.reason === (b as { reason: string }).reason;
+}
+
+/** A valid observation date whose text is the start of its ISO form (then only the text's length is kept). */
+function isoPrefix(o: NonNullable<ScienceClassification['observed']>): boolean {
+  return o.kind === 'date' && !Number.isNaN(o.date.getTime()) && o.date.toISOString().startsWith(o.text);
 }
 
 /** A held seal's classification, as decodeEntry gives it: a new object each time. */
 function classificationOf(form: Form, observedText: string, observedMs: number): ScienceClassification {
   const o = form.observed;
   const observed: ScienceClassification['observed'] = !o ? undefined
-    : o.kind === 'date' ? { kind: 'date', text: observedText, hdu: o.hdu, date: new Date(observedMs) } : { kind: 'invalid', text: observedText, hdu: o.hdu, reason: o.reason };
+    : o.kind === 'invalid' ? { kind: 'invalid', text: observedText, hdu: o.hdu, reason: o.reason }
+    : { kind: 'date', text: o.iso === null ? observedText : new Date(observedMs).toISOString().slice(0, o.iso), hdu: o.hdu, date: new Date(observedMs) };
   return { kind: 'science', campaign: form.campaign, reason: form.reason, source: { ...form.source }, ...(observed ? { observed } : {}) };
 }
 
@@ -299,10 +311,10 @@ function decodeObserved(o: unknown, str: (i: unknown) => string, num: (v: unknow
 /**
  * How many directories' seals, and how many seals in all, a run keeps at hand. A walk comes back to
  * a parent after each subdirectory: a parent's seals are worth keeping, a finished leaf's (often the
- * big per-day directory) are not. A seal kept costs about 190 bytes (bench/seal-memory-probe.ts), so
- * the others kept beside the current directory stay within about 190 MB. The current directory is
- * kept whatever its size: a directory of 2M sealed files costs about 380 MB while it is walked (and
- * until the next one is loaded).
+ * big per-day directory) are not. A seal kept costs about 150 bytes (DirectorySeals), so what is
+ * kept stays within about 150 MB, or the current directory alone when it has more: it is kept
+ * whatever its size (2M sealed files: about 300 MB while it is walked). The directory loaded next is
+ * loaded before the others go: for a moment both are held.
  */
 export const SEAL_BOUNDS = { directories: 64, entries: 1_000_000 };
 

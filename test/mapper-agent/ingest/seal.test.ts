@@ -189,7 +189,9 @@ describe('mapper-agent/ingest/seal: format and rules', () => {
           kind: fc.constant('science' as const), campaign: fc.constantFrom('flare', 'sky'), reason: fc.constantFrom('CAMPAIGN = flare', 'CAMPAIGN = sky'),
           source: fc.record({ hdu: fc.nat(1), hduKind: fc.constantFrom('primary' as const, 'compressed-image' as const), keyword: fc.constantFrom('CAMPAIGN', 'PROPOSID') }),
           observed: fc.option(fc.oneof(
-            fc.record({ kind: fc.constant('date' as const), text: fc.string({ maxLength: 6 }), hdu: fc.nat(1), date: fc.integer({ min: -1e13, max: 1e13 }).map((ms) => new Date(ms)) }),
+            // a date's text: any, or the start of its ISO form (as a FITS date is)
+            fc.record({ hdu: fc.nat(1), ms: fc.integer({ min: -1e13, max: 1e13 }), text: fc.string({ maxLength: 6 }), iso: fc.option(fc.constantFrom(10, 19, 21, 23, 24)) })
+              .map(({ hdu, ms, text, iso }) => ({ kind: 'date' as const, text: iso === null ? text : new Date(ms).toISOString().slice(0, iso), hdu, date: new Date(ms) })),
             fc.record({ kind: fc.constant('invalid' as const), text: fc.string({ maxLength: 6 }), hdu: fc.nat(1), reason: fc.constantFrom('is not a FITS date', 'is empty') }),
           ), { nil: undefined, freq: 3 }),
         }, { requiredKeys: ['kind', 'campaign', 'reason', 'source'] }),
@@ -241,7 +243,7 @@ describe('mapper-agent/ingest/seal: format and rules', () => {
       [science({ source: { hdu: 1, hduKind: 'primary', keyword: 'CAMPAIGN' } }), 'r'], [science({ source: { hdu: 0, hduKind: 'image', keyword: 'CAMPAIGN' } }), 'r'],
       [science({ source: { hdu: 0, hduKind: 'primary', keyword: 'PROPOSID' } }), 'r'],
       [science({ observed: date }), 'r'], [science({ observed: { ...date, hdu: 1 } }), 'r'], [science({ observed: { ...date, text: '2026-01-02T00:00' } }), 'r'],
-      [science({ observed: { ...date, date: new Date('2027-01-02T00:00:00Z') } }), 'r'],
+      [science({ observed: { ...date, date: new Date('2027-01-02T00:00:00Z') } }), 'r'], [science({ observed: { ...date, text: '2026-01-02T00:00:00.0001' } }), 'r'],
       [science({ observed: invalid }), 'r'], [science({ observed: { ...invalid, hdu: 1 } }), 'r'], [science({ observed: { ...invalid, reason: 'is empty' } }), 'r'],
     ];
     const files: SealedFile[] = variants.map(([classification, rules], i) => ({ dir: '/d', name: `f${i}`, dev: 5, ino: i, seal: { classification, rules, stamp: stamp(2880, 10, 20) } }));
