@@ -189,7 +189,7 @@ export class DirectorySeals {
     this.formOf = this.formOf.slice(0, this.size);
   }
 
-  /** How many names have a seal here (what the engine's cache counts: SEAL_ENTRIES). */
+  /** How many names have a seal here (what SealCache counts against SEAL_BOUNDS.entries). */
   get size(): number {
     return this.slots.size;
   }
@@ -212,24 +212,17 @@ export class DirectorySeals {
     const slot = this.slots.size;
     this.slots.set(name, slot);
     if (this.formOf.length === slot) this.grow();
-    let sealed: SealedFile | undefined;
-    try {
-      sealed = decodeEntry(s, e);
-    } catch {
-      // left undefined: an entry this version cannot read
+    const sealed = decodedOrUndefined(s, e);
+    if (!sealed) {
+      this.formOf[slot] = UNREADABLE;
+      this.observedText.push('');
+      return;
     }
-    const c = sealed?.seal.classification;
-    this.formOf[slot] = sealed ? this.formIndex(sealed.seal.rules, c!) : UNREADABLE;
-    this.observedText.push(c?.observed && !isoPrefix(c.observed) ? c.observed.text : '');
-    if (!sealed) return;
-    const at = slot * NUMBERS;
-    const { dev, ino, seal: { stamp } } = sealed;
-    this.numbers[at] = dev;
-    this.numbers[at + 1] = ino;
-    this.numbers[at + 2] = stamp.size;
-    this.numbers[at + 3] = stamp.mtimeMs;
-    this.numbers[at + 4] = stamp.ctimeMs;
-    this.numbers[at + 5] = c!.observed?.kind === 'date' ? c!.observed.date.getTime() : 0;
+    const { dev, ino, seal: { classification, rules, stamp } } = sealed;
+    const o = classification.observed;
+    this.formOf[slot] = this.formIndex(rules, classification);
+    this.observedText.push(o && !isoPrefix(o) ? o.text : '');
+    this.numbers.set([dev, ino, stamp.size, stamp.mtimeMs, stamp.ctimeMs, o?.kind === 'date' ? o.date.getTime() : 0], slot * NUMBERS);
   }
 
   private grow(): void {
@@ -282,6 +275,14 @@ function classificationOf(form: Form, observedText: string, observedMs: number):
     : o.kind === 'invalid' ? { kind: 'invalid', text: observedText, hdu: o.hdu, reason: o.reason }
     : { kind: 'date', text: o.iso === null ? observedText : new Date(observedMs).toISOString().slice(0, o.iso), hdu: o.hdu, date: new Date(observedMs) };
   return { kind: 'science', campaign: form.campaign, reason: form.reason, source: { ...form.source }, ...(observed ? { observed } : {}) };
+}
+
+function decodedOrUndefined(s: unknown[], e: unknown): SealedFile | undefined {
+  try {
+    return decodeEntry(s, e);
+  } catch {
+    return undefined; // an entry this version cannot read
+  }
 }
 
 function decodeEntry(s: unknown[], e: unknown): SealedFile {
