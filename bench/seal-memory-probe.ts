@@ -58,21 +58,24 @@ function loadSeals(journal: Journal): DirectorySeals {
   return new DirectorySeals(DIR, journal.eachSealDoc(DIR));
 }
 
-function load(path: string, n: number): void {
+async function load(path: string, n: number): Promise<void> {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const journal = new Journal(path, 'seal-memory-probe');
-  // What the seals keep: their JS heap and their typed arrays' buffers (outside the heap).
-  const kept = () => {
+  // What the seals keep: their JS heap and their typed arrays' buffers (outside the heap; those let
+  // go are freed by a thread of their own after a GC: a moment later, and a second GC).
+  const kept = async () => {
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
     gc();
     const m = process.memoryUsage();
     return m.heapUsed + m.arrayBuffers;
   };
-  const before = kept();
+  const before = await kept();
   const t0 = performance.now();
   const seals = loadSeals(journal);
   const t1 = performance.now();
-  const keptMb = (kept() - before) / 2 ** 20;
+  const keptMb = ((await kept()) - before) / 2 ** 20;
   let held = 0;
   for (let i = 0; i < n; i++) {
     const { name, stat } = file(i);
@@ -88,5 +91,5 @@ const [mode, path, count] = process.argv.slice(2);
 const n = Number(count);
 if (!path || !Number.isInteger(n) || n < 0) throw new Error('usage: seal-memory-probe fill|load JOURNAL N');
 if (mode === 'fill') fill(path, n);
-else if (mode === 'load') load(path, n);
+else if (mode === 'load') await load(path, n);
 else throw new Error(`unknown mode ${mode}: fill or load`);
