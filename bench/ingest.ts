@@ -19,6 +19,26 @@ import { QUIET_MS } from '../mapper-agent/ingest/seal.js';
 import { fitsFile } from '../test/support/fits.js';
 import { median, report, rounds, runCommand } from './lib.js';
 
+/**
+ * How the header seals of one big directory grow an enforcement run (bench/seal-memory-probe.ts: a
+ * journal of N seals of one directory, loaded as the engine loads them, every name looked up): peak
+ * RSS and what the seals keep, at 100k and 1M seals (BENCH_SEAL_SIZES to change them).
+ */
+function sealMemoryGrowth(base: string): void {
+  const sizes = (process.env.BENCH_SEAL_SIZES ?? '100000,1000000').split(',').map(Number).filter((n) => n > 0);
+  const grows: Record<string, number> = {};
+  for (const n of sizes) {
+    const journal = join(base, `seals-${n}.sqlite`);
+    runCommand(process.execPath, ['dist/bench/seal-memory-probe.js', 'fill', journal, String(n)]);
+    const probe = runCommand(process.execPath, ['dist/bench/seal-memory-probe.js', 'load', journal, String(n)]);
+    const label = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`;
+    grows[`rss_mb_${label}`] = probe.peakRssMb;
+    grows[`kept_bytes_per_seal_${label}`] = (JSON.parse(probe.stdout) as { bytes_per_entry: number }).bytes_per_entry;
+    rmSync(journal, { force: true });
+  }
+  if (sizes.length) report('seal memory (one directory)', grows);
+}
+
 export async function benchIngest(scale: number): Promise<void> {
   const files = Math.round(100_000 * scale);
   const liftFiles = Math.round(1_000_000 * scale);
@@ -169,6 +189,8 @@ export async function benchIngest(scale: number): Promise<void> {
     report('embargo lift', { files: liftFiles, agent_s: median(lifted), chmod_R_s: chmodS, ratio: lratio, peak_rss_mb: Math.max(...liftRss) }, { ok: lratio <= 1.5, target: 'ratio <= 1.5' });
     report('lift floor (C, descriptor)', { files: liftFiles, c_s: median(floors), chmod_R_s: chmodS, ratio: median(floors) / chmodS });
     report('embargo lift vs floor', { one_core: median(liftedOne) / median(floors), pool: median(lifted) / median(floors) });
+
+    sealMemoryGrowth(base);
 
     // The archive's case: the campaign's pages have left the cache (page cache dropped before each
     // run; inodes and dentries stay, so chmod -R is not slowed). Once, on the pool: headers re-read

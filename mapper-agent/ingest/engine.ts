@@ -25,7 +25,7 @@ import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFa
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
 import { applyOwnership, close, closeAll, isSingleLinkFile, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
-import { DirectorySeals, quiet, rulesFingerprint, sealOf, type ScienceClassification } from './seal.js';
+import { DirectorySeals, quiet, rulesFingerprint, SealCache, sealOf, SEAL_BOUNDS, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
 
@@ -59,6 +59,8 @@ export interface EngineOptions {
   sealedHeaders?: boolean;
   /** the host's clock (ms), read when a run begins: how long files have been quiet (seal.ts); default Date.now */
   hostClockMs?: () => number;
+  /** how many directories' header seals, and seals in all, a run keeps at hand (seal.ts SEAL_BOUNDS, the default; tests make them small) */
+  sealBounds?: typeof SEAL_BOUNDS;
 }
 
 export interface AppliedChange {
@@ -102,8 +104,6 @@ export const MAX_PROBLEMS = 200;
 /** `header`: a science file's classification from its own header, and its status when read: sealed once applied (seal.ts) */
 type Pending = { change: PlannedChange; fd: number; size: number; header?: { classification: ScienceClassification; opened: Stamp } };
 type Decided = { decision: Decision; science?: ScienceClassification };
-/** Directories whose seals a run keeps at hand (a walk comes back to a parent after each subdirectory). */
-const SEAL_DIRECTORIES = 64;
 type Place = { dir: DirHandle; name: string };
 
 export class IngestEngine {
@@ -118,12 +118,13 @@ export class IngestEngine {
   private readonly rules: string;
   /** the host clock when the current run began (seal.ts: how long a file has been quiet) */
   private runStartMs = 0;
-  private readonly seals = new Map<string, DirectorySeals>();
+  private readonly seals: SealCache;
   /** the previous file looked at was worth opening (worthOpening): the next is opened without a stat first */
   private lastWorthOpening = true;
 
   constructor(private readonly o: EngineOptions) {
     this.rules = rulesFingerprint(o.classifier.rules);
+    this.seals = new SealCache((dir) => this.loadSeals(dir), o.sealBounds);
     this.roots = o.roots.map((r) => realpathSync(r));
     this.publicAreas = (o.publicAreas ?? []).map((a) => a.replace(/\/+$/, ''));
   }
@@ -352,25 +353,25 @@ export class IngestEngine {
   /** The classification of the file's header seal, when one holds for it as it is now (seal.ts); else undefined: read the header. */
   private sealed(place: Place | undefined, stat: OpenedFile['stat']): ScienceClassification | undefined {
     if (!place) return undefined;
-    const dir = place.dir.realPath;
-    let seals = this.seals.get(dir);
-    if (!seals) {
-      let docs: { id: number; seals: string }[] = [];
-      try {
-        docs = this.o.journal.sealDocs(dir);
-      } catch (err) {
-        this.problem(`${dir}: header seals not read, headers are read instead: ${(err as Error).message}`);
-      }
-      seals = new DirectorySeals(dir, docs, (err) => this.problem(`${dir}: a seal document passed over, its files' headers are read: ${err.message}`));
-      try {
-        if (!this.o.dryRun) this.o.journal.pruneSeals(seals.prunable);
-      } catch (err) {
-        this.problem(`${dir}: superseded header seals not pruned (later runs read them again): ${(err as Error).message}`);
-      }
-      if (this.seals.size >= SEAL_DIRECTORIES) this.seals.delete(this.seals.keys().next().value!);
-      this.seals.set(dir, seals);
+    return this.seals.of(place.dir.realPath).holding(place.name, stat, this.rules);
+  }
+
+  /** A directory's seals from the journal, those superseded pruned; none when they cannot be read (the headers are read instead). */
+  private loadSeals(dir: string): DirectorySeals {
+    let seals: DirectorySeals;
+    try {
+      // The documents are read one at a time (eachSealDoc): only the seals they leave are kept.
+      seals = new DirectorySeals(dir, this.o.journal.eachSealDoc(dir), (err) => this.problem(`${dir}: a seal document passed over, its files' headers are read: ${err.message}`));
+    } catch (err) {
+      this.problem(`${dir}: header seals not read, headers are read instead: ${(err as Error).message}`);
+      return new DirectorySeals(dir, []);
     }
-    return seals.holding(place.name, stat, this.rules);
+    try {
+      if (!this.o.dryRun) this.o.journal.pruneSeals(seals.prunable);
+    } catch (err) {
+      this.problem(`${dir}: superseded header seals not pruned (later runs read them again): ${(err as Error).message}`);
+    }
+    return seals;
   }
 
   /**

@@ -105,8 +105,6 @@ export function encodeSeals(files: SealedFile[]): string {
 
 const HDU_KINDS: ReadonlySet<string> = new Set<HduKind>(['primary', 'image', 'compressed-image', 'table']);
 
-type Entry = unknown[];
-
 function parse(json: string): JournalDocument {
   return parseDocument(json, 'journal seals', 'seal');
 }
@@ -118,12 +116,45 @@ export function decodeSeals(json: string): SealedFile[] {
 }
 
 /**
+ * What a seal says besides its file's own status and observation date: the rules and the shared
+ * part of its classification. A directory's files have few distinct forms (one campaign, one
+ * keyword), so each is kept once and a file keeps its form's index.
+ */
+interface Form {
+  rules: string;
+  campaign: string;
+  reason: string;
+  source: ScienceClassification['source'];
+  /**
+   * The observation date's kind and HDU, and an invalid one's reason; its time and text are the
+   * file's own. A date's text is nearly always the start of the date's ISO form ('2026-12-02',
+   * '2026-12-02T03:04:05.678'): then `iso` is its length and the text is not kept.
+   */
+  observed: null | { kind: 'date'; hdu: number; iso: number | null } | { kind: 'invalid'; hdu: number; reason: string };
+}
+
+/** A file's form index when its newest seal cannot be read: the name is taken (older seals never count), nothing holds. */
+const UNREADABLE = -1;
+/** A file's numbers in `numbers`: device, inode, size, mtime, ctime, observation time. */
+const NUMBERS = 6;
+
+/**
  * The seals of one directory's files, newest first per name (a newer seal of a name means a later
- * change: an older one cannot hold). Entries stay as parsed until one is asked for and holds, then
- * it is decoded and checked in full: a directory of a million files costs its JSON, not objects.
+ * change: an older one cannot hold). Each name's newest seal is decoded once and kept in flat
+ * columns (its numbers, its form's index, its observation date's text when needed): about 150 bytes
+ * a file, the name included, where the parsed entries kept until asked for took 455 (measured:
+ * bench/seal-memory-probe.ts, docs/ingest.md#header-seals).
  */
 export class DirectorySeals {
-  private readonly newest = new Map<string, { s: unknown[]; e: Entry }>();
+  /** name -> slot in the columns below */
+  private readonly slots = new Map<string, number>();
+  private numbers = new Float64Array(NUMBERS * 64);
+  private formOf = new Int32Array(64);
+  /** the observation date's text when not its ISO form's start (Form.observed), else '' */
+  private readonly observedText: string[] = [];
+  private readonly forms: Form[] = [];
+  /** forms by reason (a reason names the campaign and keyword): few forms to compare each */
+  private readonly formsByReason = new Map<string, number[]>();
   /**
    * Documents with entries of this directory that can never count again (every one superseded by a
    * newer seal): `seals` is the document without them, or null when nothing else is left in it.
@@ -132,7 +163,7 @@ export class DirectorySeals {
   readonly prunable: { id: number; seals: string | null }[] = [];
 
   /** `docs`: the directory's seal documents, newest first; one this version cannot read is passed over (its files' headers are read). */
-  constructor(private readonly dir: string, docs: Iterable<{ id: number; seals: string }>, onUnreadable?: (err: Error) => void) {
+  constructor(dir: string, docs: Iterable<{ id: number; seals: string }>, onUnreadable?: (err: Error) => void) {
     for (const { id, seals } of docs) {
       let doc: JournalDocument;
       try {
@@ -148,28 +179,109 @@ export class DirectorySeals {
           others.push(e); // not this directory's to judge
           continue;
         }
-        if (this.newest.has(e[1])) continue;
-        this.newest.set(e[1], { s: doc.s, e });
+        if (this.slots.has(e[1])) continue;
+        this.keep(e[1], doc.s, e);
         live = true;
       }
       if (!live) this.prunable.push({ id, seals: others.length ? JSON.stringify({ v: 1, s: doc.s, f: others }) : null });
     }
+    this.numbers = this.numbers.slice(0, this.size * NUMBERS);
+    this.formOf = this.formOf.slice(0, this.size);
+  }
+
+  /** How many names have a seal here (what SealCache counts against SEAL_BOUNDS.entries). */
+  get size(): number {
+    return this.slots.size;
   }
 
   /** The classification of `name`'s seal when it holds for the file as it is now (sealHolds), else undefined. */
   holding(name: string, stat: FileStat, rules: string): ScienceClassification | undefined {
-    const found = this.newest.get(name);
-    if (!found) return undefined;
-    const { s, e } = found;
+    const slot = this.slots.get(name);
+    if (slot === undefined) return undefined;
+    const f = this.formOf[slot]!;
+    const n = this.numbers;
+    const at = slot * NUMBERS;
     // The cheap comparisons first: most misses are a moved ctime.
-    if (e[13] !== stat.ctimeMs || e[3] !== stat.ino || e[2] !== stat.dev || s[e[4] as number] !== rules) return undefined;
-    let sealed: SealedFile;
-    try {
-      sealed = decodeEntry(s, e);
-    } catch {
-      return undefined;
+    if (f === UNREADABLE || n[at + 4] !== stat.ctimeMs || n[at + 1] !== stat.ino || n[at] !== stat.dev || n[at + 2] !== stat.size || n[at + 3] !== stat.mtimeMs) return undefined;
+    const form = this.forms[f]!;
+    return form.rules === rules ? classificationOf(form, this.observedText[slot]!, n[at + 5]!) : undefined;
+  }
+
+  /** Keep `name`'s newest seal: decoded in full once (a seal that cannot be read never holds), then its columns. */
+  private keep(name: string, s: unknown[], e: unknown): void {
+    const slot = this.slots.size;
+    this.slots.set(name, slot);
+    if (this.formOf.length === slot) this.grow();
+    const sealed = decodedOrUndefined(s, e);
+    if (!sealed) {
+      this.formOf[slot] = UNREADABLE;
+      this.observedText.push('');
+      return;
     }
-    return sealed.dir === this.dir && sealed.name === name && sealHolds(sealed, stat, rules) ? sealed.seal.classification : undefined;
+    const { dev, ino, seal: { classification, rules, stamp } } = sealed;
+    const o = classification.observed;
+    this.formOf[slot] = this.formIndex(rules, classification);
+    this.observedText.push(o && !isoPrefix(o) ? o.text : '');
+    this.numbers.set([dev, ino, stamp.size, stamp.mtimeMs, stamp.ctimeMs, o?.kind === 'date' ? o.date.getTime() : 0], slot * NUMBERS);
+  }
+
+  private grow(): void {
+    const numbers = new Float64Array(this.numbers.length * 2);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    const formOf = new Int32Array(this.formOf.length * 2);
+    formOf.set(this.formOf);
+    this.formOf = formOf;
+  }
+
+  /** The index of this seal's form, added the first time it is seen. */
+  private formIndex(rules: string, c: ScienceClassification): number {
+    const form = formOfSeal(rules, c);
+    const same = this.formsByReason.get(form.reason) ?? this.formsByReason.set(form.reason, []).get(form.reason)!;
+    for (const i of same) if (sameForm(this.forms[i]!, form)) return i;
+    const i = this.forms.push(form) - 1;
+    same.push(i);
+    return i;
+  }
+}
+
+function formOfSeal(rules: string, c: ScienceClassification): Form {
+  const o = c.observed;
+  const observed: Form['observed'] = !o ? null : o.kind === 'date' ? { kind: 'date', hdu: o.hdu, iso: isoPrefix(o) ? o.text.length : null } : { kind: 'invalid', hdu: o.hdu, reason: o.reason };
+  return { rules, campaign: c.campaign, reason: c.reason, source: c.source, observed };
+}
+
+/** The same form, HDUs compared with Object.is: a form kept gives back exactly what each of its seals said (even an HDU of -0). */
+function sameForm(a: Form, b: Form): boolean {
+  return a.rules === b.rules && a.campaign === b.campaign && a.reason === b.reason && a.source.keyword === b.source.keyword
+    && a.source.hduKind === b.source.hduKind && Object.is(a.source.hdu, b.source.hdu) && sameObserved(a.observed, b.observed);
+}
+
+function sameObserved(a: Form['observed'], b: Form['observed']): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.kind !== b.kind || !Object.is(a.hdu, b.hdu)) return false;
+  return a.kind === 'date' ? a.iso === (b as { iso: number | null }).iso : a.reason === (b as { reason: string }).reason;
+}
+
+/** A valid observation date whose text is the start of its ISO form (then only the text's length is kept). */
+function isoPrefix(o: NonNullable<ScienceClassification['observed']>): boolean {
+  return o.kind === 'date' && !Number.isNaN(o.date.getTime()) && o.date.toISOString().startsWith(o.text);
+}
+
+/** A held seal's classification, as decodeEntry gives it: a new object each time. */
+function classificationOf(form: Form, observedText: string, observedMs: number): ScienceClassification {
+  const o = form.observed;
+  const observed: ScienceClassification['observed'] = !o ? undefined
+    : o.kind === 'invalid' ? { kind: 'invalid', text: observedText, hdu: o.hdu, reason: o.reason }
+    : { kind: 'date', text: o.iso === null ? observedText : new Date(observedMs).toISOString().slice(0, o.iso), hdu: o.hdu, date: new Date(observedMs) };
+  return { kind: 'science', campaign: form.campaign, reason: form.reason, source: { ...form.source }, ...(observed ? { observed } : {}) };
+}
+
+function decodedOrUndefined(s: unknown[], e: unknown): SealedFile | undefined {
+  try {
+    return decodeEntry(s, e);
+  } catch {
+    return undefined; // an entry this version cannot read
   }
 }
 
@@ -195,4 +307,54 @@ function decodeObserved(o: unknown, str: (i: unknown) => string, num: (v: unknow
   if (o[0] === 'date') return { kind: 'date', text: o[1], hdu: num(o[2]), date: new Date(num(o[3])) };
   if (o[0] === 'invalid') return { kind: 'invalid', text: o[1], hdu: num(o[2]), reason: str(o[3]) };
   throw new Error(`journal seals: unknown observation date kind ${String(o[0])}`);
+}
+
+/**
+ * How many directories' seals, and how many seals in all, a run keeps at hand. A walk comes back to
+ * a parent after each subdirectory: a parent's seals are worth keeping, a finished leaf's (often the
+ * big per-day directory) are not. A seal kept costs about 150 bytes (DirectorySeals), so what is
+ * kept stays within about 150 MB, or the current directory alone when it has more: it is kept
+ * whatever its size (2M sealed files: about 300 MB while it is walked). The directory loaded next is
+ * loaded before the others go: for a moment both are held.
+ */
+export const SEAL_BOUNDS = { directories: 64, entries: 1_000_000 };
+
+/** The seals of the directories a run looks at: the current one always, the most recently used others within `bounds`. */
+export class SealCache {
+  /** least recently used first */
+  private readonly kept = new Map<string, DirectorySeals>();
+  private entries = 0;
+  private current: { dir: string; seals: DirectorySeals } | undefined;
+
+  constructor(private readonly load: (dir: string) => DirectorySeals, private readonly bounds = SEAL_BOUNDS) {}
+
+  /** `dir`'s seals: kept, or loaded now (then the least recently used others go while over the bounds). */
+  of(dir: string): DirectorySeals {
+    if (this.current?.dir === dir) return this.current.seals;
+    let seals = this.kept.get(dir);
+    if (seals) {
+      this.kept.delete(dir); // set again below, as the most recently used
+    } else {
+      seals = this.load(dir);
+      this.entries += seals.size;
+    }
+    this.kept.set(dir, seals);
+    this.current = { dir, seals };
+    this.evict(dir);
+    return seals;
+  }
+
+  clear(): void {
+    this.kept.clear();
+    this.entries = 0;
+    this.current = undefined;
+  }
+
+  private evict(current: string): void {
+    for (const [dir, seals] of this.kept) {
+      if (dir === current || (this.kept.size <= this.bounds.directories && this.entries <= this.bounds.entries)) return;
+      this.kept.delete(dir);
+      this.entries -= seals.size;
+    }
+  }
 }

@@ -25,7 +25,7 @@ import type { CampaignFacts } from '../../../core/embargo/policy.js';
 import { IngestEngine } from '../../../mapper-agent/ingest/engine.js';
 import { liftEmbargoes } from '../../../mapper-agent/ingest/embargo.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
-import { decodeSeals, DirectorySeals, encodeSeals, QUIET_MS, rulesFingerprint, sealHolds, sealOf, type ScienceClassification, type SealedFile } from '../../../mapper-agent/ingest/seal.js';
+import { decodeSeals, DirectorySeals, encodeSeals, QUIET_MS, rulesFingerprint, SealCache, sealHolds, sealOf, type ScienceClassification, type SealedFile } from '../../../mapper-agent/ingest/seal.js';
 import type { FileStat } from '../../../mapper-agent/ingest/safe-file.js';
 import { fitsFile } from '../../support/fits.js';
 
@@ -141,6 +141,160 @@ describe('mapper-agent/ingest/seal: format and rules', () => {
       if (changed && [2, 3, 11, 12, 13].includes(field)) expect(held).to.equal(undefined);
       if (held) expect(held.kind).to.equal('science');
     }));
+  });
+
+  it("a directory's seals give exactly the answers of the rules read from the documents themselves, damaged entries and documents included (property)", () => {
+    // The reference: the newest entry of the name in the directory (documents newest first, entries
+    // in order) alone counts; it holds when it decodes and sealHolds says so. Prunable: the documents
+    // none of whose entries of the directory is the newest of its name.
+    type Doc = { id: number; seals: string };
+    const parsed = (seals: string): { s: unknown[]; f: unknown[] } | undefined => {
+      try {
+        const d = JSON.parse(seals) as { v?: unknown; s?: unknown; f?: unknown } | null;
+        return d && d.v === 1 && Array.isArray(d.s) && Array.isArray(d.f) ? (d as { s: unknown[]; f: unknown[] }) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const mine = (doc: { s: unknown[] }, e: unknown): e is unknown[] => Array.isArray(e) && typeof e[1] === 'string' && doc.s[e[0] as number] === '/d';
+    const reference = (docs: ReturnType<typeof parsed>[], name: string, st: FileStat, rules: string): ScienceClassification | undefined => {
+      for (const doc of docs) {
+        const e = doc?.f.find((x) => mine(doc, x) && x[1] === name);
+        if (!e) continue;
+        let sealed: SealedFile;
+        try {
+          [sealed] = decodeSeals(JSON.stringify({ v: 1, s: doc!.s, f: [e] })) as [SealedFile];
+        } catch {
+          return undefined;
+        }
+        return sealHolds(sealed, st, rules) ? sealed.seal.classification : undefined;
+      }
+      return undefined;
+    };
+    const referencePrunable = (docs: Doc[]): number[] => {
+      const seen = new Set<string>();
+      return docs.filter(({ seals }) => {
+        const doc = parsed(seals);
+        if (!doc) return false;
+        let live = false;
+        for (const e of doc.f) if (mine(doc, e) && !seen.has(e[1] as string)) live = !!seen.add(e[1] as string);
+        return !live;
+      }).map((d) => d.id);
+    };
+    // Few names, stamps, rules and forms, so that names recur across documents and stats match.
+    const arbSealed = fc.record({
+      dir: fc.constantFrom('/d', '/d', '/e'), name: fc.constantFrom('a', 'b', 'c', 'd'), dev: fc.constantFrom(1, 2), ino: fc.constantFrom(7, 8),
+      seal: fc.record({
+        classification: fc.record({
+          kind: fc.constant('science' as const), campaign: fc.constantFrom('flare', 'sky'), reason: fc.constantFrom('CAMPAIGN = flare', 'CAMPAIGN = sky'),
+          source: fc.record({ hdu: fc.nat(1), hduKind: fc.constantFrom('primary' as const, 'compressed-image' as const), keyword: fc.constantFrom('CAMPAIGN', 'PROPOSID') }),
+          observed: fc.option(fc.oneof(
+            // a date's text: any, or the start of its ISO form (as a FITS date is)
+            fc.record({ hdu: fc.nat(1), ms: fc.integer({ min: -1e13, max: 1e13 }), text: fc.string({ maxLength: 6 }), iso: fc.option(fc.constantFrom(10, 19, 21, 23, 24)) })
+              .map(({ hdu, ms, text, iso }) => ({ kind: 'date' as const, text: iso === null ? text : new Date(ms).toISOString().slice(0, iso), hdu, date: new Date(ms) })),
+            fc.record({ kind: fc.constant('invalid' as const), text: fc.string({ maxLength: 6 }), hdu: fc.nat(1), reason: fc.constantFrom('is not a FITS date', 'is empty') }),
+          ), { nil: undefined, freq: 3 }),
+        }, { requiredKeys: ['kind', 'campaign', 'reason', 'source'] }),
+        rules: fc.constantFrom('r', 's'),
+        stamp: fc.record({ size: fc.constantFrom(2880, 5760), mtimeMs: fc.constantFrom(10, 10.5), ctimeMs: fc.constantFrom(20, 20.25) }),
+      }),
+    });
+    // A document: up to 5 seals, some entries damaged (one field replaced by any JSON value), or not a document at all.
+    const arbDoc = fc.oneof(
+      { weight: 6, arbitrary: fc.tuple(fc.array(arbSealed, { minLength: 1, maxLength: 5 }), fc.array(fc.tuple(fc.nat(4), fc.nat(14), fc.jsonValue()), { maxLength: 2 })).map(([files, damage]) => {
+        const doc = JSON.parse(encodeSeals(files)) as { f: unknown[] };
+        for (const [entry, field, value] of damage) {
+          const e = doc.f[entry % doc.f.length];
+          if (field === 14 || !Array.isArray(e)) doc.f[entry % doc.f.length] = value; // the whole entry
+          else e[field] = value;
+        }
+        return JSON.stringify(doc);
+      }) },
+      { weight: 1, arbitrary: fc.oneof(fc.string(), fc.json(), fc.constant('{"v":2,"s":[],"f":[]}')) },
+    );
+    // Every status the seals above can have.
+    const stats: FileStat[] = [];
+    for (const dev of [1, 2]) for (const ino of [7, 8]) for (const size of [2880, 5760]) for (const mtimeMs of [10, 10.5]) for (const ctimeMs of [20, 20.25])
+      stats.push({ dev, ino, size, mtimeMs, ctimeMs, mode: 0o100640, nlink: 1, uid: 1, gid: 2 });
+    let held = 0;
+    fc.assert(fc.property(fc.array(arbDoc, { maxLength: 6 }), (texts) => {
+      const docs = texts.map((seals, i) => ({ id: texts.length - i, seals }));
+      const passedOver: string[] = [];
+      const seals = new DirectorySeals('/d', docs, (err) => passedOver.push(err.message));
+      expect(seals.prunable.map((p) => p.id)).to.deep.equal(referencePrunable(docs));
+      expect(passedOver).to.have.length(docs.filter((d) => !parsed(d.seals)).length);
+      const parsedDocs = docs.map((d) => parsed(d.seals));
+      for (const name of ['a', 'b', 'c', 'd', 'x'])
+        for (const st of stats)
+          for (const rules of ['r', 's']) {
+            const got = seals.holding(name, st, rules);
+            expect(got, `${name} ${JSON.stringify(st)} ${rules}`).to.deep.equal(reference(parsedDocs, name, st, rules));
+            if (got) held++;
+          }
+    }), { seed: 42, numRuns: 200 });
+    expect(held, 'seals held in some runs').to.be.greaterThan(100);
+  });
+
+  it('a held seal gives back every field as journaled, for seals that differ from one another in one field only', () => {
+    const date = { kind: 'date' as const, text: '2026-01-02', hdu: 0, date: new Date('2026-01-02T00:00:00Z') };
+    const invalid = { kind: 'invalid' as const, text: '02/01/26', hdu: 0, reason: 'is not a FITS date' };
+    const variants: [ScienceClassification, string][] = [
+      [science(), 'r'], [science(), 's'], [science({ campaign: 'sky' }), 'r'], [science({ reason: 'other' }), 'r'],
+      [science({ source: { hdu: 1, hduKind: 'primary', keyword: 'CAMPAIGN' } }), 'r'], [science({ source: { hdu: 0, hduKind: 'image', keyword: 'CAMPAIGN' } }), 'r'],
+      [science({ source: { hdu: 0, hduKind: 'primary', keyword: 'PROPOSID' } }), 'r'],
+      [science({ observed: date }), 'r'], [science({ observed: { ...date, hdu: 1 } }), 'r'], [science({ observed: { ...date, text: '2026-01-02T00:00' } }), 'r'],
+      [science({ observed: { ...date, date: new Date('2027-01-02T00:00:00Z') } }), 'r'], [science({ observed: { ...date, text: '2026-01-02T00:00:00.0001' } }), 'r'],
+      [science({ observed: invalid }), 'r'], [science({ observed: { ...invalid, hdu: 1 } }), 'r'], [science({ observed: { ...invalid, reason: 'is empty' } }), 'r'],
+    ];
+    const files: SealedFile[] = variants.map(([classification, rules], i) => ({ dir: '/d', name: `f${i}`, dev: 5, ino: i, seal: { classification, rules, stamp: stamp(2880, 10, 20) } }));
+    const seals = new DirectorySeals('/d', [{ id: 1, seals: encodeSeals(files) }]);
+    files.forEach(({ name, ino, seal }) => {
+      const st: FileStat = { dev: 5, ino, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20 };
+      expect(seals.holding(name, st, seal.rules), name).to.deep.equal(seal.classification);
+      expect(seals.holding(name, st, seal.rules === 'r' ? 's' : 'r'), `${name}, other rules`).to.equal(undefined);
+    });
+  });
+
+  it('the seals of the directories a run looks at: the current one always kept, the least recently used others let go over the bounds, and found again when loaded again', () => {
+    const st: FileStat = { dev: 5, ino: 6, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20 };
+    const sizes: Record<string, number> = { a: 2, b: 2, c: 4, huge: 10 };
+    const docsOf = (dir: string) => [{ id: 1, seals: encodeSeals(Array.from({ length: sizes[dir]! }, (_, i) => ({ dir, name: `f${i}`, dev: 5, ino: 6, seal: { classification: science({ campaign: dir }), rules: 'r', stamp: stamp(2880, 10, 20) } }))) }];
+    const loads: string[] = [];
+    const cache = new SealCache((dir) => {
+      loads.push(dir);
+      return new DirectorySeals(dir, docsOf(dir));
+    }, { directories: 3, entries: 5 });
+    const holds = (dir: string) => cache.of(dir).holding('f1', st, 'r')?.campaign;
+    expect(holds('a')).to.equal('a');
+    expect(holds('b')).to.equal('b');
+    expect(holds('a'), 'kept').to.equal('a');
+    expect(loads).to.deep.equal(['a', 'b']);
+    expect(holds('c'), 'c (4 seals) comes: b then a go (a was used after b)').to.equal('c');
+    expect(holds('c')).to.equal('c');
+    expect(loads).to.deep.equal(['a', 'b', 'c']);
+    expect(holds('a'), 'let go, loaded again: its seals as before').to.equal('a');
+    expect(loads).to.deep.equal(['a', 'b', 'c', 'a']);
+    expect(holds('huge'), 'more seals than the bound: kept while current, every other let go').to.equal('huge');
+    expect(holds('huge')).to.equal('huge');
+    expect(cache.of('huge').holding('f9', st, 'r')?.campaign).to.equal('huge');
+    expect(loads).to.deep.equal(['a', 'b', 'c', 'a', 'huge']);
+    expect(holds('a')).to.equal('a');
+    expect(holds('c')).to.equal('c');
+    expect(loads, 'huge went when a came').to.deep.equal(['a', 'b', 'c', 'a', 'huge', 'a', 'c']);
+    expect(holds('a'), 'a (2) and c (4) are over 5: a went when c came').to.equal('a');
+    expect(loads).to.deep.equal(['a', 'b', 'c', 'a', 'huge', 'a', 'c', 'a']);
+
+    const few = new SealCache((dir) => {
+      loads.push(dir);
+      return new DirectorySeals(dir, []);
+    }, { directories: 2, entries: 100 });
+    loads.length = 0;
+    for (const dir of ['x', 'y', 'x', 'z', 'x', 'y']) few.of(dir);
+    expect(loads, 'at most 2 directories: y went when z came, x was used after it').to.deep.equal(['x', 'y', 'z', 'y']);
+    cache.clear();
+    loads.length = 0;
+    holds('a');
+    expect(loads, 'a new run starts empty').to.deep.equal(['a']);
   });
 
   it('the rules fingerprint follows every rule', () => {
@@ -305,6 +459,27 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     const again = await enforce({ roots: [root] });
     expect(again.sealed, 'fresh.fits read again').to.equal(0);
     expect(mode(fresh)).to.equal('644');
+  });
+
+  it("a directory's seals let go over the bounds are loaded again when the run comes back to it, and still decide", async () => {
+    const files = [put('obs/a.fits', [['CAMPAIGN', 'flare']]), put('other/b.fits', [['CAMPAIGN', 'flare']]), put('obs/c.fits', [['CAMPAIGN', 'flare']])];
+    await ingest();
+    campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
+    const loads: string[] = [];
+    const each = journal.eachSealDoc.bind(journal);
+    journal.eachSealDoc = (dir) => {
+      loads.push(dir.slice(root.length + 1));
+      return each(dir);
+    };
+    const enforcing = { enforce: { ended: new Map([[GID, 'flare']]), running: new Map<number, string>() } };
+    // The files one by one, obs/ then other/ then obs/ again; at most one directory's seals kept.
+    const lift = await new IngestEngine({ roots: [root], classifier, modes, resolve: () => campaign, journal, now: NOW, hostClockMs: later, dryRun: true, ...enforcing, sealBounds: { directories: 1, entries: 0 } }).ingest(files);
+    expect(lift).to.include({ lifted: 3, sealed: 3 });
+    expect(loads).to.deep.equal(['obs', 'other', 'obs']);
+    loads.length = 0;
+    expect(await new IngestEngine({ roots: [root], classifier, modes, resolve: () => campaign, journal, now: NOW, hostClockMs: later, ...enforcing }).ingest(files)).to.include({ lifted: 3, sealed: 3 });
+    expect(loads, 'within the default bounds obs/ is kept').to.deep.equal(['obs', 'other']);
+    for (const f of files) expect(mode(f)).to.equal('644');
   });
 
   it('the worker pool decides from the same seals; a journal from before seals gets its column and reads as before', async () => {
