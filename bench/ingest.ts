@@ -7,6 +7,7 @@
  *    `mapper-agent embargo` (from header seals, and with every header re-read) against
  *    `chmod -R o+r` on a twin tree of the same shape; ratio = agent time / chmod time. Also the
  *    floor of any descriptor-checked change (bench/lift-ref.c) against the same chmod.
+ * The agent and the probes run with the node flags it is deployed with (mapper-agent/node-flags.ts).
  */
 import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, ftruncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { startManagedSlapd } from '../core/ldap/managed-slapd.js';
 import { QUIET_MS } from '../mapper-agent/ingest/seal.js';
 import { fitsFile } from '../test/support/fits.js';
 import { median, report, rounds, runCommand } from './lib.js';
+import { AGENT_NODE_FLAGS } from '../mapper-agent/node-flags.js';
 
 /**
  * How the header seals of one big directory grow an enforcement run (bench/seal-memory-probe.ts: a
@@ -29,8 +31,8 @@ function sealMemoryGrowth(base: string): void {
   const grows: Record<string, number> = {};
   for (const n of sizes) {
     const journal = join(base, `seals-${n}.sqlite`);
-    runCommand(process.execPath, ['dist/bench/seal-memory-probe.js', 'fill', journal, String(n)]);
-    const probe = runCommand(process.execPath, ['dist/bench/seal-memory-probe.js', 'load', journal, String(n)]);
+    runCommand(process.execPath, [...AGENT_NODE_FLAGS, 'dist/bench/seal-memory-probe.js', 'fill', journal, String(n)]);
+    const probe = runCommand(process.execPath, [...AGENT_NODE_FLAGS, 'dist/bench/seal-memory-probe.js', 'load', journal, String(n)]);
     const label = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`;
     grows[`rss_mb_${label}`] = probe.peakRssMb;
     grows[`kept_bytes_per_seal_${label}`] = (JSON.parse(probe.stdout) as { bytes_per_entry: number }).bytes_per_entry;
@@ -60,7 +62,7 @@ export async function benchIngest(scale: number): Promise<void> {
       ldap: { url: slapd.url, bindDn: slapd.agent.dn, password: slapd.agent.password, baseDn: slapd.baseDn },
       agent: { stateDir: join(base, 'state'), ingest: { roots: [root], noticeDays: 0 } },
     }));
-    const agent = (...args: string[]) => runCommand(process.execPath, ['dist/mapper-agent/cli.js', '--config', config, ...args], { ...process.env, CG_LOG_LEVEL: 'error' });
+    const agent = (...args: string[]) => runCommand(process.execPath, [...AGENT_NODE_FLAGS, 'dist/mapper-agent/cli.js', '--config', config, ...args], { ...process.env, CG_LOG_LEVEL: 'error' });
 
     // ingest: 20 kB files (header block + data, sparse), 100 campaign directories
     console.log(`ingest: creating ${files} FITS files of 20 kB in 100 campaign directories ...`);
@@ -146,7 +148,7 @@ export async function benchIngest(scale: number): Promise<void> {
     await embargoOf(new Date('2020-01-01T00:00:00Z'));
     const reread = join(base, 'agent-reread.yaml');
     writeFileSync(reread, readFileSync(config, 'utf8').replace('"noticeDays":0', '"noticeDays":0,"sealedHeaders":false'));
-    const rereading = (...args: string[]) => runCommand(process.execPath, ['dist/mapper-agent/cli.js', '--config', reread, ...args], { ...process.env, CG_LOG_LEVEL: 'error' });
+    const rereading = (...args: string[]) => runCommand(process.execPath, [...AGENT_NODE_FLAGS, 'dist/mapper-agent/cli.js', '--config', reread, ...args], { ...process.env, CG_LOG_LEVEL: 'error' });
     const lift = (args: string[], sealed: boolean) => {
       const run = sealed ? agent('embargo', ...args) : rereading('embargo', ...args);
       const opened = Number(/(\d+) made world-readable/.exec(run.stdout)?.[1]);

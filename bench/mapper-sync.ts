@@ -5,7 +5,8 @@
  * unchanged-directory check (one contextCSN read). Then how the map's memory grows with the
  * directory: peak RSS of the builder (bench/map-memory-probe.ts: the same entries generated, decoded
  * and built into a written map, without a directory server) at 10k, 100k and 1M accounts
- * (BENCH_MAP_SIZES to change them).
+ * (BENCH_MAP_SIZES to change them). The agent and the probe run with the node flags it is deployed
+ * with (mapper-agent/node-flags.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { readContextCsn } from '../core/directory/change-signal.js';
 import { loadLargeDirectory } from './directory-fixture.js';
 import { median, report, rounds, runCommand } from './lib.js';
+import { AGENT_NODE_FLAGS } from '../mapper-agent/node-flags.js';
 
 export async function benchMapperSync(scale: number): Promise<void> {
   const size = { accounts: Math.round(100_000 * scale), oidc: Math.round(20_000 * scale), campaigns: Math.max(1, Math.round(500 * scale)) };
@@ -30,7 +32,7 @@ export async function benchMapperSync(scale: number): Promise<void> {
     const attrs = ['uid', 'uidNumber', 'gidNumber', 'voPersonStatus', 'memberUid', 'cgIdentityType', 'cgOwner', 'cgCertSubject', 'cgCertNotAfter', 'cgOidcIssuer', 'cgOidcSubject'];
     const filter = '(|(objectClass=posixAccount)(objectClass=cgIdentity)(objectClass=posixGroup))';
     const ldapsearch = () => runCommand('sh', ['-c', `ldapsearch -LLL -x -H ${slapd.url} -D '${slapd.agent.dn}' -w '${slapd.agent.password}' -b '${slapd.baseDn}' -E pr=1000/noprompt '${filter}' ${attrs.join(' ')} > ${join(dir, 'dump.ldif')}`]);
-    const agent = () => runCommand(process.execPath, ['dist/mapper-agent/cli.js', '--config', config, 'sync', '--force'], { ...process.env, CG_LOG_LEVEL: 'error' });
+    const agent = () => runCommand(process.execPath, [...AGENT_NODE_FLAGS, 'dist/mapper-agent/cli.js', '--config', config, 'sync', '--force'], { ...process.env, CG_LOG_LEVEL: 'error' });
 
     agent(); // first run writes the map; the timed rounds measure full regenerations of an existing map
     const ref: number[] = [], ours: number[] = [], rss: number[] = [];
@@ -58,7 +60,7 @@ export async function benchMapperSync(scale: number): Promise<void> {
     const sizes = (process.env.BENCH_MAP_SIZES ?? '10000,100000,1000000').split(',').map(Number).filter((n) => n > 0);
     const grows: Record<string, number> = {};
     for (const accounts of sizes) {
-      const probe = runCommand(process.execPath, ['dist/bench/map-memory-probe.js', String(accounts), String(Math.round(accounts / 5)), String(Math.max(1, Math.round(accounts / 200))), join(dir, 'probe-map')]);
+      const probe = runCommand(process.execPath, [...AGENT_NODE_FLAGS, 'dist/bench/map-memory-probe.js', String(accounts), String(Math.round(accounts / 5)), String(Math.max(1, Math.round(accounts / 200))), join(dir, 'probe-map')]);
       grows[`rss_mb_${accounts >= 1e6 ? `${accounts / 1e6}M` : `${accounts / 1e3}k`}`] = probe.peakRssMb;
       rmSync(join(dir, 'probe-map'), { force: true });
     }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * mapper-agent: keeps a storage node's dCache gPlazma map in step with LDAP, applies campaign
  * ownership to ingested files and lifts embargoes. `mapper-agent --help` lists the commands.

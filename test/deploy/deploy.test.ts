@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { agentConfigSchema } from '../../mapper-agent/config.js';
+import { AGENT_NODE_FLAGS } from '../../mapper-agent/node-flags.js';
 import { portalConfigSchema } from '../../server/config.js';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
@@ -33,6 +34,26 @@ describe('deploy/ (systemd units, example configurations)', function () {
       expect(analyze(join(DEPLOY, 'systemd', unit))).to.deep.equal({ status: 0, stderr: '' });
     });
   }
+
+  it('the agent runs with its node flags everywhere: both agent units, the bin\'s shebang (which starts it on this Debian), the benchmarks', () => {
+    const flags = AGENT_NODE_FLAGS.join(' ');
+    for (const unit of ['mapper-agent.service', 'mapper-agent-ingest.service']) {
+      const exec = readFileSync(join(DEPLOY, 'systemd', unit), 'utf8').split('\n').find((l) => l.startsWith('ExecStart='));
+      expect(exec, unit).to.match(new RegExp(`^ExecStart=/usr/bin/node ${flags} /opt/campaign-guard/dist/mapper-agent/cli\\.js `));
+    }
+    const cli = new URL('../../mapper-agent/cli.ts', import.meta.url).pathname;
+    expect(readFileSync(cli, 'utf8').split('\n')[0]).to.equal(`#!/usr/bin/env -S node ${flags}`);
+    for (const bench of ['ingest.ts', 'mapper-sync.ts']) {
+      const text = readFileSync(new URL(`../../bench/${bench}`, import.meta.url).pathname, 'utf8');
+      expect(text.match(/runCommand\(process\.execPath, \[(?!\.\.\.AGENT_NODE_FLAGS)/g), `${bench}: every node it starts gets the flags`).to.equal(null);
+    }
+    // The kernel and env -S (coreutils) hand node the flags (the build test below: the built bin keeps the line).
+    const script = join(mkdtempSync(join(tmpdir(), 'cg-bin-')), 'flags');
+    writeFileSync(script, `#!/usr/bin/env -S node ${flags}\nconsole.log(JSON.stringify(process.execArgv));\n`, { mode: 0o755 });
+    const r = spawnSync(script, [], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal([...AGENT_NODE_FLAGS]);
+  });
 
   it('the check can fail: a misspelt directive is reported', function () {
     if (spawnSync('systemd-analyze', ['--version']).status !== 0) this.skip();
@@ -77,6 +98,7 @@ describe('deploy/ (systemd units, example configurations)', function () {
     writeFileSync(join(out, 'package.json'), readFileSync(join(root, 'package.json')));
     symlinkSync(join(root, 'node_modules'), join(out, 'node_modules')); // an install's dependencies, as npm ci lays them
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(readFileSync(join(out, 'dist/mapper-agent/cli.js'), 'utf8').split('\n')[0], 'the shebang with the agent\'s node flags').to.equal(`#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(' ')}`);
     for (const cli of ['dist/mapper-agent/cli.js', 'dist/server/cli.js']) {
       const v = spawnSync(process.execPath, [join(out, cli), '--version'], { encoding: 'utf8', cwd: out });
       expect(v.stdout.trim(), cli + v.stderr).to.equal(version);
