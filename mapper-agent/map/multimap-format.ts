@@ -51,19 +51,20 @@ export function quote(token: string): string {
 
 /** Everything after the predicate: ` username:U uid:N gid:N,true gid:N...`, the same for all of an account's lines. */
 export function accountSuffix(username: string, uid: number, primaryGid: number, secondaryGids: number[]): string {
-  checkAccount(username, uid, primaryGid, secondaryGids);
-  const secondary = secondaryGids.filter((g) => g !== primaryGid).map((g) => ` gid:${g}`).join('');
-  return ` username:${username} uid:${uid} gid:${primaryGid},true${secondary}`;
+  const out = Buffer.allocUnsafe(longestSuffix(username, secondaryGids));
+  return out.toString('latin1', 0, accountSuffixInto(out, 0, username, uid, primaryGid, secondaryGids));
 }
 
 /**
  * accountSuffix() as bytes into out at `at` (the map writer's, no string per line): the end, or -1
- * when out may be too short. The same checks, the same bytes (a username and ids are ASCII).
+ * when out may be too short. The one writer of the format (a username and ids are ASCII).
  */
 export function accountSuffixInto(out: Buffer, at: number, username: string, uid: number, primaryGid: number, secondaryGids: number[]): number {
-  checkAccount(username, uid, primaryGid, secondaryGids);
-  // The longest it can be: 45 bytes of labels and two ids of up to 10 digits, 15 per secondary gid.
-  if (at + 45 + username.length + 15 * secondaryGids.length > out.length) return -1;
+  if (!NAME_PATTERN.test(username)) throw new Error(`username ${JSON.stringify(username)} is not a POSIX name`);
+  for (const n of [uid, primaryGid, ...secondaryGids]) {
+    if (!Number.isInteger(n) || n < 0 || n > 0xfffffffe) throw new Error(`not a POSIX id: ${n}`);
+  }
+  if (at + longestSuffix(username, secondaryGids) > out.length) return -1;
   at = asciiInto(' username:', out, at);
   at = asciiInto(username, out, at);
   at = asciiInto(' uid:', out, at);
@@ -85,11 +86,9 @@ function asciiInto(text: string, out: Buffer, at: number): number {
   return at;
 }
 
-function checkAccount(username: string, uid: number, primaryGid: number, secondaryGids: number[]): void {
-  if (!NAME_PATTERN.test(username)) throw new Error(`username ${JSON.stringify(username)} is not a POSIX name`);
-  for (const n of [uid, primaryGid, ...secondaryGids]) {
-    if (!Number.isInteger(n) || n < 0 || n > 0xfffffffe) throw new Error(`not a POSIX id: ${n}`);
-  }
+/** The longest a suffix can be: 45 bytes of labels and two ids of up to 10 digits, 15 per secondary gid. */
+function longestSuffix(username: string, secondaryGids: number[]): number {
+  return 45 + username.length + 15 * secondaryGids.length;
 }
 
 /** The decimal digits of a non-negative integer (at most 10 of them: a POSIX id) into out at `at`; the end. */

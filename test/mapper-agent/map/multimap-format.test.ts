@@ -41,7 +41,7 @@ describe('mapper-agent/map/multimap-format', () => {
     expect(() => formatLine({ predicate: 'dn:/CN=x', username: 'a', uid: -1, primaryGid: 1, secondaryGids: [] })).to.throw(/POSIX id/);
   });
 
-  it('writes an account\'s suffix as bytes exactly as the text, and refuses what the text refuses (property)', () => {
+  it('writes an account\'s suffix into a buffer: never past its end, -1 when it may not fit, the text the same bytes, the same refusals (property)', () => {
     const id = fc.oneof(fc.nat({ max: 0xfffffffe }), fc.constantFrom(0, 9, 10, 99, 100, 0xfffffffe, 0xffffffff, -1, 1.5));
     const username = fc.oneof(fc.constantFrom('alice', 'a', 'x.y-z_0', 'a'.repeat(32)), fc.constantFrom('Alice', '', '1a', 'a'.repeat(33), 'a b'));
     fc.assert(fc.property(username, id, id, fc.array(id, { maxLength: 5 }), fc.nat({ max: 8 }), (user, uid, gid, gids, at) => {
