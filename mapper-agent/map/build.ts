@@ -22,7 +22,7 @@
 import type { AccountLookup, DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
 import { AccountTable } from './account-table.js';
 import { Claims, type MergedKeys } from './claims.js';
-import { accountSuffix, accountSuffixInto, dnPredicate, formatGridMapLine, oidcPredicate, quote } from './multimap-format.js';
+import { accountSuffix, accountSuffixInto, dnPredicate, formatGridMapLine, GRID_MAPFILE_UNWRITABLE, oidcPredicate, quote } from './multimap-format.js';
 import type { TextSink } from './atomic-write.js';
 import { isActive } from '../../core/directory/status.js';
 
@@ -136,7 +136,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
   const candidates: number[] = [];
   for (let i = 0; i < dnKeys.size; i++) {
     if (dnKeys.out[i]) continue;
-    if (!dnKeys.hasByte(i, DOUBLE_QUOTE)) candidates.push(i); // formatGridMapLine's refusal, without a string per key
+    if (!dnKeys.hasByte(i, GRID_MAPFILE_UNWRITABLE.charCodeAt(0))) candidates.push(i); // formatGridMapLine's refusal, without a string per key
     else {
       gridOut[i] = 1;
       problems.push(`${dnKeys.key(i)}: not in the grid-mapfile: a grid-mapfile cannot hold a DN with a double quote`);
@@ -294,8 +294,6 @@ export function render(produce: (sink: TextSink) => void): string {
   produce({ write: (t) => void parts.push(t), writeBytes: (b) => void parts.push(decoder.decode(b)) });
   return parts.join('');
 }
-
-const DOUBLE_QUOTE = 0x22;
 
 /** The grid-mapfile's key of a DN (gplazma2-grid GridMapFile.capitalizeLabels): trimmed, each "/LABEL=" span upper-cased. */
 const gridKey = (dn: string) => dn.trim().replace(/\/[^=]+=/g, (label) => label.toUpperCase());

@@ -106,8 +106,11 @@ export function formatLine(line: MapLine): string {
   return quote(line.predicate) + accountSuffix(line.username, line.uid, line.primaryGid, line.secondaryGids);
 }
 
+/** The one character a grid-mapfile line cannot hold in a DN (it has no escaping); the builder checks keys' bytes for it. */
+export const GRID_MAPFILE_UNWRITABLE = '"';
+
 /** Classic grid-mapfile line `"DN" user`; it has no escaping, so a DN holding `"` cannot be written. */
 export function formatGridMapLine(subject: string, username: string): string | { refused: string } {
-  if (subject.includes('"')) return { refused: 'a grid-mapfile cannot hold a DN with a double quote' };
+  if (subject.includes(GRID_MAPFILE_UNWRITABLE)) return { refused: 'a grid-mapfile cannot hold a DN with a double quote' };
   return `"${subject}" ${username}`;
 }
