@@ -220,8 +220,10 @@ export class DirectorySeals {
     }
     const { dev, ino, seal: { classification, rules, stamp } } = sealed;
     const o = classification.observed;
-    this.formOf[slot] = this.formIndex(rules, classification);
-    this.observedText.push(o && !isoPrefix(o) ? o.text : '');
+    const form = formOfSeal(rules, classification);
+    this.formOf[slot] = this.formIndex(form);
+    const textFromIso = form.observed?.kind === 'date' && form.observed.iso !== null; // isoPrefix, as formOfSeal found it
+    this.observedText.push(o && !textFromIso ? o.text : '');
     this.numbers.set([dev, ino, stamp.size, stamp.mtimeMs, stamp.ctimeMs, o?.kind === 'date' ? o.date.getTime() : 0], slot * NUMBERS);
   }
 
@@ -235,8 +237,7 @@ export class DirectorySeals {
   }
 
   /** The index of this seal's form, added the first time it is seen. */
-  private formIndex(rules: string, c: ScienceClassification): number {
-    const form = formOfSeal(rules, c);
+  private formIndex(form: Form): number {
     const same = this.formsByReason.get(form.reason) ?? this.formsByReason.set(form.reason, []).get(form.reason)!;
     for (const i of same) if (sameForm(this.forms[i]!, form)) return i;
     const i = this.forms.push(form) - 1;
