@@ -238,12 +238,10 @@ export class Journal {
     return files;
   }
 
-  /** The seal documents (seal.ts) of the batches with files in one directory, newest first. */
-  sealDocs(dir: string): { id: number; seals: string }[] {
-    return [...this.eachSealDoc(dir)];
-  }
-
-  /** sealDocs() one document at a time: a directory of a million files has thousands, not all needed in memory at once. */
+  /**
+   * The seal documents (seal.ts) of the batches with files in one directory, newest first, one at a
+   * time: a directory of a million files has thousands, not all needed in memory at once.
+   */
   eachSealDoc(dir: string): IterableIterator<{ id: number; seals: string }> {
     this.dirSealsStmt ??= this.db.prepare('SELECT b.id, b.seals FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? AND b.seals IS NOT NULL ORDER BY b.id DESC');
     return this.dirSealsStmt.iterate(dir) as IterableIterator<{ id: number; seals: string }>;

@@ -386,7 +386,7 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     for (let i = 0; i < 3; i++) put(`obs/f${i}.fits`, [['CAMPAIGN', 'flare']]);
     put('other/g.fits', [['CAMPAIGN', 'flare']]); // a batch spans two directories
     await ingest({ batchSize: 2 });
-    const docs = () => journal.sealDocs(join(root, 'obs')).map((d) => d.id);
+    const docs = () => [...journal.eachSealDoc(join(root, 'obs'))].map((d) => d.id);
     const sealedAtIngest = docs();
     expect(sealedAtIngest).to.have.length(2);
     campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
@@ -399,7 +399,7 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     expect(docs()).to.have.length(3);
     expect(await enforce()).to.include({ lifted: 4, sealed: 4 });
     expect(docs().filter((id) => sealedAtIngest.includes(id)), "the ingest documents hold no seal of obs/ any more").to.deep.equal([]);
-    expect(journal.sealDocs(join(root, 'other')), "other/'s seal is kept").to.have.length(1);
+    expect([...journal.eachSealDoc(join(root, 'other'))], "other/'s seal is kept").to.have.length(1);
   });
 
   it('a header rewritten in place with its mtime put back is read again: ctime moved', async () => {
@@ -494,7 +494,7 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     db.close();
     const upgraded = new Journal(old, 'test: upgraded');
     try {
-      expect(upgraded.sealDocs('/nowhere')).to.deep.equal([]);
+      expect([...upgraded.eachSealDoc('/nowhere')]).to.deep.equal([]);
     } finally {
       upgraded.close();
     }
