@@ -88,13 +88,21 @@ export async function benchIngest(scale: number): Promise<void> {
       const out = runCommand(cref, [listFile, String(uid), String(gid), mode]).stdout;
       return Number(/seconds=([\d.]+)/.exec(out)![1]);
     };
+    // Each agent run starts with every file quiet (left alone for QUIET_MS, as `watch` hands them over
+    // and as a bulk ingest of files landed earlier finds them): every header read is sealed
+    // (seal.ts), the agent's full per-file work. Without the wait, whether a file is quiet would
+    // depend on how long into the run it is reached: the pool's later directories sealed, the rest
+    // not, and one core and the pool would not do the same work.
+    const quiet = () => new Promise((r) => setTimeout(r, QUIET_MS + 200));
     c(0, 0, '644');
     const one: number[] = [], two: number[] = [], ref: number[] = [], rss: number[] = [];
     for (let r = 0; r < rounds(); r++) {
+      await quiet();
       const run1 = agent('ingest', '--workers', '1', join(root, 'raw'));
       one.push(run1.seconds);
       rss.push(run1.peakRssMb);
       ref.push(c(0, 0, '644')); // the same per-file work, back to the starting state
+      await quiet();
       const run2 = agent('ingest', '--workers', '2', join(root, 'raw'));
       two.push(run2.seconds);
       rss.push(run2.peakRssMb);
@@ -140,8 +148,6 @@ export async function benchIngest(scale: number): Promise<void> {
         await d.ldap.close();
       }
     };
-    // A seal is recorded only for a file left alone for QUIET_MS before the run (seal.ts).
-    const quiet = () => new Promise((r) => setTimeout(r, QUIET_MS + 200));
     await embargoOf(new Date('2030-01-01T00:00:00Z'));
     await quiet();
     agent('ingest', tree);
