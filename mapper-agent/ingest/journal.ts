@@ -105,56 +105,41 @@ export class Journal {
     if (!(this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).some((c) => c.name === 'seals')) this.db.exec('ALTER TABLE batches ADD COLUMN seals TEXT');
     const insertBatch = this.db.prepare('INSERT INTO batches (run, planned_at, files, changes) VALUES (?, ?, ?, ?)');
     const insertDir = this.db.prepare('INSERT OR IGNORE INTO batch_dirs (dir, batch) VALUES (?, ?)');
-    this.writeBatch = this.db.transaction((changes: PlannedChange[], at: string): number => {
-      const { json, dirs } = encodeBatch(changes);
-      const id = Number(insertBatch.run(this.run, at, changes.length, json).lastInsertRowid);
+    // Every write transaction is immediate and holds SQLite's write lock only for its statements:
+    // documents are encoded before it begins. The pool's workers share this file; one that finds the
+    // lock taken sleeps at least a millisecond (SQLite's busy handler), so a short hold is fewer sleeps.
+    const writeBatch = this.db.transaction((changes: number, json: string, dirs: string[], at: string): number => {
+      const id = Number(insertBatch.run(this.run, at, changes, json).lastInsertRowid);
       for (const d of dirs) insertDir.run(d, id);
       return id;
-    });
+    }).immediate;
+    this.writeBatch = (changes, at) => {
+      const { json, dirs } = encodeBatch(changes);
+      return writeBatch(changes.length, json, dirs, at);
+    };
     const readBatch = this.db.prepare('SELECT * FROM batches WHERE id = ?');
     const closeBatch = this.db.prepare('UPDATE batches SET done_at = ?, outcome = ?, seals = ? WHERE id = ? AND done_at IS NULL');
     const growOutcome = this.db.prepare('UPDATE batches SET outcome = ? WHERE id = ? AND done_at IS NULL');
     const count = this.db.prepare('INSERT INTO batch_counts (batch, run, campaign, kind, files, at) VALUES (?, ?, ?, ?, ?, ?)');
-    // Immediate: it reads the batch, then writes; a deferred transaction would fail at once (SQLITE_BUSY,
-    // no retry) when a pool worker wrote in between.
-    this.confirmBatch = this.db.transaction((batch: number, done: Settled[], at: string) => {
-      const mine = this.planned.get(batch);
-      let changes: PlannedChange[];
-      let run = this.run;
-      let outcome: Outcome = {};
-      if (mine) {
-        changes = mine;
-      } else {
-        const row = readBatch.get(batch) as BatchRow | undefined;
-        if (!row) throw new Error(`journal: batch ${batch} does not exist`);
-        if (row.done_at !== null) return; // settled already: never twice
-        changes = decodeBatch(row.changes).map((e) => e.change);
-        run = row.run;
-        if (row.outcome) outcome = JSON.parse(row.outcome) as Outcome;
-      }
-      // The engine confirms its own batch whole: applied entries need no outcome, only skipped ones.
-      const whole = Object.keys(outcome).length === 0 && done.length === changes.length;
-      const applied = new Map<string, { campaign: string | null; kind: string; files: number }>();
-      const seals: SealedFile[] = [];
-      for (const d of done) {
-        const index = (d.id as { index: number }).index;
-        const change = changes[index];
-        if (!change || outcome[index]) continue;
-        if (d.state === 'skipped' || !whole) outcome[index] = [d.state, d.state === 'skipped' ? (d.reason ?? null) : null, at];
-        if (d.state === 'applied') {
-          const key = `${change.campaign ?? ''}\0${change.kind}`;
-          const a = applied.get(key) ?? applied.set(key, { campaign: change.campaign ?? null, kind: change.kind, files: 0 }).get(key)!;
-          a.files++;
-          if (d.seal) seals.push({ ...placeOf(change.path), dev: change.dev, ino: change.ino, seal: d.seal });
-        }
-      }
-      for (const a of applied.values()) count.run(batch, run, a.campaign, a.kind, a.files, at);
-      const settled = Object.keys(outcome).length;
-      const keep = settled ? JSON.stringify(outcome) : null;
-      // Closed once every entry is settled; until then (resume settling part of it) only its outcome grows.
-      if (whole || settled === changes.length) closeBatch.run(at, keep, seals.length ? encodeSeals(seals) : null, batch);
-      else growOutcome.run(keep, batch);
+    /** Write a settlement: counted only when the batch was still open (never twice, whoever settled it first). */
+    const record = (batch: number, run: number, s: Settlement, at: string) => {
+      const open = s.closes ? closeBatch.run(at, s.outcome, s.seals, batch) : growOutcome.run(s.outcome, batch);
+      if (open.changes) for (const a of s.applied) count.run(batch, run, a.campaign, a.kind, a.files, at);
+    };
+    const recordOwn = this.db.transaction(record).immediate;
+    // A batch planned elsewhere (resume) is read first: immediate, so no other writer comes in between.
+    const confirmRead = this.db.transaction((batch: number, done: Settled[], at: string) => {
+      const row = readBatch.get(batch) as BatchRow | undefined;
+      if (!row) throw new Error(`journal: batch ${batch} does not exist`);
+      if (row.done_at !== null) return; // settled already: never twice
+      const changes = decodeBatch(row.changes).map((e) => e.change);
+      record(batch, row.run, settle(changes, row.outcome ? (JSON.parse(row.outcome) as Outcome) : {}, done, at), at);
     }).immediate;
+    this.confirmBatch = (batch, done, at) => {
+      const mine = this.planned.get(batch);
+      if (!mine) return confirmRead(batch, done, at);
+      recordOwn(batch, this.run, settle(mine, {}, done, at), at);
+    };
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
   }
 
@@ -397,6 +382,40 @@ function fromRow(r: Row): JournalRow {
     before: { uid: r.before_uid, gid: r.before_gid, mode: r.before_mode },
     target: { uid: r.uid, gid: r.gid, mode: r.mode },
   };
+}
+
+/** How a batch stands once `done` is settled: its outcome (JSON), whether it closes, the applied changes per campaign and kind, and its seals document. */
+interface Settlement {
+  outcome: string | null;
+  closes: boolean;
+  applied: { campaign: string | null; kind: string; files: number }[];
+  seals: string | null;
+}
+
+/**
+ * Settle `done` on a batch's `changes` and what its outcome already says. A batch confirmed whole
+ * (the engine's case) needs no outcome, only skipped entries are listed; it closes once every
+ * entry is settled (until then, resume settling part of it, only its outcome grows).
+ */
+function settle(changes: PlannedChange[], outcome: Outcome, done: Settled[], at: string): Settlement {
+  const whole = Object.keys(outcome).length === 0 && done.length === changes.length;
+  const applied = new Map<string, { campaign: string | null; kind: string; files: number }>();
+  const seals: SealedFile[] = [];
+  for (const d of done) {
+    const index = (d.id as { index: number }).index;
+    const change = changes[index];
+    if (!change || outcome[index]) continue;
+    if (d.state === 'skipped' || !whole) outcome[index] = [d.state, d.state === 'skipped' ? (d.reason ?? null) : null, at];
+    if (d.state === 'applied') {
+      const key = `${change.campaign ?? ''}\0${change.kind}`;
+      const a = applied.get(key) ?? applied.set(key, { campaign: change.campaign ?? null, kind: change.kind, files: 0 }).get(key)!;
+      a.files++;
+      if (d.seal) seals.push({ ...placeOf(change.path), dev: change.dev, ino: change.ino, seal: d.seal });
+    }
+  }
+  const settled = Object.keys(outcome).length;
+  const closes = whole || settled === changes.length;
+  return { outcome: settled ? JSON.stringify(outcome) : null, closes, applied: [...applied.values()], seals: closes && seals.length ? encodeSeals(seals) : null };
 }
 
 /** A batch's entries with their states (see Outcome) and, once settled, when. */

@@ -152,6 +152,23 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
     }
   });
 
+  it('a batch settled by another connection first (a resume) is not counted again when its planner confirms it', () => {
+    const file = join(base, 'j.sqlite');
+    const planner = new Journal(file, 'ingest');
+    const other = new Journal(file, 'ingest (resume)');
+    try {
+      const changes = Array.from({ length: 3 }, (_, i) => ({ path: `/x/g${i}`, dev: 1, ino: 200 + i, kind: 'ingest' as const, campaign: 'flare', before: { uid: 0, gid: 0, mode: 0o664 }, target: { uid: PI, gid: GID, mode: 0o640 }, reason: 'r' }));
+      const ids = planner.plan(changes);
+      other.finish(ids.map((id) => ({ id, state: 'applied' as const })));
+      planner.finish(ids.map((id) => ({ id, state: 'applied' as const })));
+      expect(planner.appliedByCampaign(['ingest']).map((a) => [a.campaign, a.files])).to.deep.equal([['flare', 3]]);
+      expect(planner.counts()).to.deep.equal({ applied: 3 });
+    } finally {
+      planner.close();
+      other.close();
+    }
+  });
+
   it('the query docs/ingest.md gives operators lists a directory\'s changes from the batch documents', () => {
     const journal = new Journal(join(base, 'j.sqlite'), 'test');
     const change = (dir: string, name: string, mode: number) => ({ path: `${dir}/${name}`, dev: 1, ino: name.length, kind: 'ingest' as const, campaign: 'flare', before: { uid: 0, gid: 0, mode: 0o664 }, target: { uid: PI, gid: GID, mode }, reason: 'r' });
