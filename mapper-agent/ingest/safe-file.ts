@@ -325,7 +325,11 @@ export interface WalkOptions {
   recursive?: boolean;
   /** also yield every directory (the pool's work list) */
   directories?: boolean;
-  /** false: do not yield files (listing directories only) */
+  /**
+   * false: only directories (and problems) are yielded: files and other entries are not looked at,
+   * and natively not even made into strings (the pool's list of directories; each worker reports
+   * what it finds in its directory)
+   */
   files?: boolean;
 }
 
@@ -351,15 +355,17 @@ class JsListing implements Listing {
   name = '';
   type = DT.UNKNOWN as number;
   private readonly dir: Dir;
-  constructor(private readonly fd: number) {
+  constructor(private readonly fd: number, private readonly directoriesOnly: boolean) {
     this.dir = opendirSync(`/proc/self/fd/${fd}`);
   }
   next(): boolean {
-    const entry = this.dir.readSync();
-    if (!entry) return false;
-    this.name = entry.name;
-    this.type = entry.isDirectory() ? DT.DIR : entry.isFile() ? DT.REG : entry.isSymbolicLink() ? DT.LNK : entry.isFIFO() ? DT.FIFO : DT.UNKNOWN;
-    return true;
+    for (let entry = this.dir.readSync(); entry; entry = this.dir.readSync()) {
+      if (this.directoriesOnly && !entry.isDirectory()) continue;
+      this.name = entry.name;
+      this.type = entry.isDirectory() ? DT.DIR : entry.isFile() ? DT.REG : entry.isSymbolicLink() ? DT.LNK : entry.isFIFO() ? DT.FIFO : DT.UNKNOWN;
+      return true;
+    }
+    return false;
   }
   close(): void {
     this.dir.closeSync();
@@ -374,10 +380,10 @@ class NativeListing implements Listing {
   private names: string[] = [];
   private at = 0;
   private readonly types = new Uint8Array(DIR_BATCH);
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: number, private readonly directoriesOnly: boolean) {}
   next(): boolean {
     if (this.at === this.names.length) {
-      const got = addon!.readDir(this.fd, this.types);
+      const got = addon!.readDir(this.fd, this.types, this.directoriesOnly);
       if (typeof got === 'number') throw errnoError(-got, 'scandir');
       if (got.length === 0) return false;
       this.names = got;
@@ -417,7 +423,7 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
     const stack: Frame[] = [];
     const push = (d: DirHandle): boolean => {
       try {
-        stack.push({ fd: d.fd, realPath: d.realPath, listing: addon ? new NativeListing(d.fd) : new JsListing(d.fd) });
+        stack.push({ fd: d.fd, realPath: d.realPath, listing: addon ? new NativeListing(d.fd, !wantFiles) : new JsListing(d.fd, !wantFiles) });
         return true;
       } catch (err) {
         close(d.fd);
@@ -447,9 +453,9 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
         }
         const name = listing.name;
         const type = listing.type;
+        if (type === DT.DIR && !recursive) continue;
         const path = `${frame.realPath}/${name}`;
         if (type === DT.DIR) {
-          if (!recursive) continue;
           let child: OpenedFile;
           try {
             child = openChild(frame, name, 'directory');

@@ -23,6 +23,9 @@
 #include <unistd.h>
 #include <node_api.h>
 
+/* What index.ts checks: a build from another version of this file is not used (2: readDir's directoriesOnly). */
+#define GUARD_FS_VERSION 2
+
 /* statOut slots (keep in step with native/index.ts) */
 enum { S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, S_MTIME_MS, S_CTIME_MS, S_ERRNO, S_PHASE, S_READ, S_SLOTS };
 /* phases of a failed openAt */
@@ -328,22 +331,28 @@ struct linux_dirent64 {
 #define MIN_TYPES (DIR_BUF / 19 + 1) /* the smallest record is 19 bytes + a 1-char name, 8-aligned: 24 */
 
 /*
- * readDir(fd, types: Uint8Array(>= MIN_TYPES)) -> string[] | -errno
+ * readDir(fd, types: Uint8Array(>= MIN_TYPES), directoriesOnly?: boolean) -> string[] | -errno
  * The next names of the directory open on fd (getdents64 on that descriptor, so it reads from the
  * descriptor's position: the caller lists a descriptor it holds only once), without "." and "..";
  * types[i] is names[i]'s DT_* type. A DT_UNKNOWN entry (some file systems) is resolved with
  * fstatat(AT_SYMLINK_NOFOLLOW); if that fails it stays DT_UNKNOWN (the caller treats it as not a
- * regular file). An empty array: the end of the directory.
+ * regular file). With directoriesOnly, only DT_DIR entries are returned (the worker pool's list of
+ * directories: no string is made for the files). An empty array: the end of the directory.
  */
 static napi_value ReadDir(napi_env env, napi_callback_info info) {
   size_t argc;
-  napi_value argv[2];
-  if (!args(env, info, 2, 2, argv, &argc, "readDir(fd, types)")) return NULL;
+  napi_value argv[3];
+  if (!args(env, info, 2, 3, argv, &argc, "readDir(fd, types, directoriesOnly?)")) return NULL;
   int32_t fd;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   unsigned char *types;
   size_t cap;
   if (!typed(env, argv[1], napi_uint8_array, MIN_TYPES, (void **)&types, &cap, "types must be a Uint8Array of at least 1725")) return NULL;
+  bool directoriesOnly = false;
+  if (argc > 2 && napi_get_value_bool(env, argv[2], &directoriesOnly) != napi_ok) {
+    napi_throw_type_error(env, NULL, "directoriesOnly must be a boolean");
+    return NULL;
+  }
   char buf[DIR_BUF] __attribute__((aligned(8)));
   napi_value names;
   CHECK(napi_create_array(env, &names));
@@ -363,6 +372,7 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
         struct stat st;
         if (fstatat(fd, nm, &st, AT_SYMLINK_NOFOLLOW) == 0) type = IFTODT(st.st_mode);
       }
+      if (directoriesOnly && type != DT_DIR) continue;
       napi_value s;
       CHECK(napi_create_string_utf8(env, nm, NAPI_AUTO_LENGTH, &s));
       CHECK(napi_set_element(env, names, count, s));
@@ -385,5 +395,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   napi_value v;
   if (napi_create_uint32(env, S_SLOTS, &v) == napi_ok) napi_set_named_property(env, exports, "statSlots", v);
+  if (napi_create_uint32(env, GUARD_FS_VERSION, &v) == napi_ok) napi_set_named_property(env, exports, "version", v);
   return exports;
 }

@@ -23,10 +23,15 @@ export interface GuardFs {
   close(fd: number): number;
   /** 0, or -errno of the first failure; sorts `fds` in place (runs of consecutive descriptors: one close_range each) */
   closeAll(fds: Int32Array): number;
-  /** the next names (types[i] = DT_* of names[i]); [] at the end; -errno on error */
-  readDir(fd: number, types: Uint8Array): string[] | number;
+  /** the next names (types[i] = DT_* of names[i]; with directoriesOnly, only directories); [] at the end; -errno on error */
+  readDir(fd: number, types: Uint8Array, directoriesOnly?: boolean): string[] | number;
   statSlots: number;
+  /** guard-fs.c's GUARD_FS_VERSION */
+  version: number;
 }
+
+/** guard-fs.c's GUARD_FS_VERSION: a build of another version is not loaded */
+export const GUARD_FS_VERSION = 2;
 
 /** statOut slots */
 export const S = { DEV: 0, INO: 1, MODE: 2, NLINK: 3, UID: 4, GID: 5, SIZE: 6, MTIME_MS: 7, CTIME_MS: 8, ERRNO: 9, PHASE: 10, READ: 11, SLOTS: 12 } as const;
@@ -55,7 +60,7 @@ function load(): Backend {
     if (!existsSync(file)) continue;
     try {
       const addon = createRequire(import.meta.url)(file) as GuardFs;
-      if (addon.statSlots !== S.SLOTS || (['openAt', 'statAt', 'apply', 'readAt', 'close', 'closeAll', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
+      if (addon.statSlots !== S.SLOTS || addon.version !== GUARD_FS_VERSION || (['openAt', 'statAt', 'apply', 'readAt', 'close', 'closeAll', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
       return { addon, name: 'native', why: file };
     } catch (err) {
       problem = `${file} does not load: ${(err as Error).message}`;

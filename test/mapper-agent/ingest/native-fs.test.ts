@@ -219,6 +219,20 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
     }
     expect(Object.fromEntries(kinds)).to.deep.equal({ file: DT.REG, linked: DT.REG, 'second-link': DT.REG, symlink: DT.LNK, dirlink: DT.LNK, fifo: DT.FIFO, null: DT.CHR, sub: DT.DIR, many: DT.DIR });
     expect(addon.readDir(-1, types)).to.equal(-9);
+    // directoriesOnly: the directories alone, even where a whole getdents buffer holds only files
+    for (let i = 0; i < 3; i++) mkdirSync(join(many, `zdir${i}`));
+    const dirs: string[] = [];
+    const again = addon.openAt(-100, many, OPEN.DIRECTORY | OPEN.PATH, statOut);
+    try {
+      for (let got = addon.readDir(again, types, true); typeof got !== 'number' && got.length; got = addon.readDir(again, types, true)) {
+        got.forEach((n, i) => expect(types[i], n).to.equal(DT.DIR));
+        dirs.push(...got);
+      }
+    } finally {
+      addon.close(again);
+    }
+    expect(dirs.sort()).to.deep.equal(['zdir0', 'zdir1', 'zdir2']);
+    expect(() => addon.readDir(-1, types, 1 as unknown as boolean)).to.throw(TypeError, /directoriesOnly must be a boolean/);
   });
 
   it('walkSafely yields the same items either way: files, and the rest refused with a reason', () => {
@@ -228,5 +242,13 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
       'file /file', 'file /linked', 'file /second-link', // hard links are refused when opened, not when listed
       'other /dirlink: is a symbolic link', 'other /fifo: is a FIFO', 'other /null: is not a regular file', 'other /symlink: is a symbolic link',
     ]);
+  });
+
+  it('walkSafely without files yields the directories alone, symlinked ones never (the pool\'s work list), the same either way', () => {
+    mkdirSync(join(base, 'sub', 'deeper'));
+    writeFileSync(join(base, 'sub', 'deeper', 'f.fits'), '');
+    symlinkSync(join(base, 'sub'), join(base, 'sub', 'loop'));
+    const items = [...walkSafely([base], [tmpdir()], { directories: true, files: false })].map((i) => `${i.kind} ${i.path.slice(base.length)}`);
+    expect(items.sort()).to.deep.equal(['directory ', 'directory /sub', 'directory /sub/deeper']);
   });
 });
