@@ -18,6 +18,7 @@ import type { CampaignHduKind, ClassificationRules } from './rules.js';
 import type { FitsHeaders, HduKind } from '../fits/hdus.js';
 import { FitsNumber, plain, type FitsValue } from '../fits/value.js';
 import { parseFitsDate, type ObservationDate } from '../fits/date.js';
+import { memoLast } from '../memo-last.js';
 
 export type { ClassificationRules } from './rules.js';
 
@@ -86,7 +87,7 @@ export class Classifier {
       return isPublic ? { kind: 'public', reason: why } : { kind: 'no-campaign', reason: where };
     }
     const { source } = found;
-    const at = `${source.keyword} in HDU ${source.hdu} (${source.hduKind})`;
+    const at = sourceText(source.keyword, source.hdu, source.hduKind);
     const invalid = (value: string, problem: string): Classification => ({ kind: 'invalid-campaign', value, reason: `${at}: ${problem}`, source });
     if (found.problem) return invalid('', found.problem);
     const conflict = this.conflict(headers, found);
@@ -99,7 +100,7 @@ export class Classifier {
     if (!NAME_PATTERN.test(campaign)) return invalid(raw, `${JSON.stringify(raw)} is not a campaign name`);
     if (isPublic) return { kind: 'public', campaign, reason: why, source };
     const observed = observationDate(headers, source.hdu);
-    return { kind: 'science', campaign, reason: `${at} = ${campaign}`, source, ...(observed ? { observed } : {}) };
+    return { kind: 'science', campaign, reason: scienceReason(at, campaign), source, ...(observed ? { observed } : {}) };
   }
 
   /** Another searched HDU that has the deciding keyword with another value, or none usable: not ours to choose. */
@@ -125,6 +126,10 @@ export class Classifier {
     return undefined;
   }
 }
+
+// A directory's files name their campaign alike: one reason string, not one per file.
+const sourceText = memoLast((keyword: string, hdu: number, hduKind: HduKind) => `${keyword} in HDU ${hdu} (${hduKind})`);
+const scienceReason = memoLast((at: string, campaign: string) => `${at} = ${campaign}`);
 
 /**
  * DATE-OBS of the HDU the campaign was found in, else of the primary HDU (rolling release, see

@@ -20,6 +20,7 @@
 import type { Classification } from './classify.js';
 import type { Modes } from './rules.js';
 import type { ObservationDate } from '../fits/date.js';
+import { memoLast } from '../memo-last.js';
 
 export interface CampaignFacts {
   name: string;
@@ -49,7 +50,7 @@ const DAY_MS = 86_400_000;
 export function fileEmbargo(c: CampaignFacts, file: FileDates, now: Date | undefined): { embargoed: boolean; until?: Date; why: string } {
   if (c.proprietaryDays === undefined) {
     const embargoed = isEmbargoed(c, now);
-    return { embargoed, ...(embargoed ? { until: c.embargoEnd! } : {}), why: embargoed ? `embargoed until ${day(c.embargoEnd!)}` : '' };
+    return { embargoed, ...(embargoed ? { until: c.embargoEnd! } : {}), why: embargoed ? embargoedUntil(c.embargoEnd!) : '' };
   }
   const period = `${c.proprietaryDays} days`;
   const obs = file.observed;
@@ -75,6 +76,10 @@ export function fileEmbargo(c: CampaignFacts, file: FileDates, now: Date | undef
   const embargoed = until.getTime() > now.getTime();
   return { embargoed, until, why: embargoed ? `${rule}: embargoed until ${day(until)}` : `${rule}: ended ${day(until)}` };
 }
+
+// A campaign's files one after another: one string, not one (and a toISOString) per file.
+const embargoedUntil = memoLast((end: Date) => `embargoed until ${day(end)}`);
+const joinReasons = memoLast((first: string, second: string) => `${first}; ${second}`);
 
 function day(d: Date): string {
   return d.toISOString().slice(0, 10);
@@ -138,7 +143,7 @@ export function decide(
       const embargoed = e.embargoed;
       return {
         action: 'set', campaign: c.name, embargoed, ...(embargoed && e.until ? { until: e.until } : {}),
-        why: e.why ? `${classification.reason}; ${e.why}` : classification.reason,
+        why: e.why ? joinReasons(classification.reason, e.why) : classification.reason,
         target: { uid: c.piUid, gid: c.gid, mode: embargoed ? modes.embargoed : modes.public },
       };
     }

@@ -7,6 +7,7 @@
  */
 import type { ChangeKind, PlannedChange } from './journal.js';
 import { parseDocument, sharedStrings, stringAt } from './journal-document.js';
+import { memoLast } from '../../core/memo-last.js';
 
 /** A decoded entry: the change, its directory and name kept apart (readers look files up by directory). */
 export interface BatchEntry {
@@ -20,8 +21,11 @@ const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['ingest', 'quarantine', 
 /** A path's directory and name as the journal keeps them apart (readers look files up by directory). */
 export function placeOf(path: string): { dir: string; name: string } {
   const cut = path.lastIndexOf('/');
-  return { dir: path.slice(0, cut) || '/', name: path.slice(cut + 1) };
+  return { dir: sameDir(path.slice(0, cut) || '/'), name: path.slice(cut + 1) };
 }
+
+/** The directory of the file before, when it is the same: one string object for a directory's files (shared strings hash it once). */
+const sameDir = memoLast((dir: string) => dir);
 
 export function encodeBatch(changes: PlannedChange[]): { json: string; dirs: string[] } {
   const { strings, ref } = sharedStrings();
