@@ -11,8 +11,8 @@
  * access removed) and the run goes on; nothing is made world-readable unless the decision can say
  * why (public data of a campaign, or data of a campaign whose embargo ended).
  *
- * Changes are journaled in batches: planned before they are applied, confirmed after, and reported
- * only once applied. After a crash, `resume()` re-evaluates every unconfirmed plan under the
+ * Changes are journaled in batches: planned before they are applied, confirmed after (with the next
+ * batch's plan, one transaction, or when the call ends), and reported only once applied. After a crash, `resume()` re-evaluates every unconfirmed plan under the
  * current policy: a plan is finished only when policy still gives the same target; a stale one is
  * dropped (and the file handled as policy says now). A dry run plans and reports, and changes
  * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
@@ -28,6 +28,7 @@ import { applyOwnership, close, closeAll, isSingleLinkFile, locate, openBeneath,
 import { DirectorySeals, quiet, rulesFingerprint, SealCache, sealOf, SEAL_BOUNDS, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
+import { memoLast } from '../../core/memo-last.js';
 
 export interface EngineOptions {
   /** data roots (absolute); nothing outside them is ever changed */
@@ -121,6 +122,12 @@ export class IngestEngine {
   private readonly seals: SealCache;
   /** the previous file looked at was worth opening (worthOpening): the next is opened without a stat first */
   private lastWorthOpening = true;
+  /**
+   * The last batch's confirmations (applied, or skipped with the reason) and when: journaled with
+   * the next batch's plan, in its transaction, or by confirm() when the call ends. A crash before
+   * leaves that batch planned: resume() finds its targets in place and finishes it.
+   */
+  private unconfirmed: { done: Settled[]; at: string } | undefined;
 
   constructor(private readonly o: EngineOptions) {
     this.rules = rulesFingerprint(o.classifier.rules);
@@ -163,6 +170,7 @@ export class IngestEngine {
     try {
       for (const p of outermost(paths)) await this.path(p);
       await this.flush();
+      this.confirm();
     } finally {
       this.discardBatch(); // only after an unexpected error: nothing planned survives into the next call
     }
@@ -330,7 +338,7 @@ export class IngestEngine {
     try {
       let classification: Classification;
       if (sealed) {
-        classification = { ...sealed, reason: `${sealed.reason} (header as journaled; the file is unchanged since)` };
+        classification = { ...sealed, reason: asJournaled(sealed.reason) };
       } else {
         const start = opened.start ?? readStart(opened.fd, this.block);
         if (start instanceof Error) throw start;
@@ -437,7 +445,7 @@ export class IngestEngine {
     if (decision.campaign !== campaign) return { action: 'leave', why: `its header says ${decision.campaign ? `campaign ${decision.campaign}` : 'no campaign'}, not ${campaign}` };
     if (open && (decision.target.mode & 0o004) === 0) return { action: 'leave', why: `policy keeps it closed: ${decision.why}` };
     if (!open && (decision.target.mode & 0o004) !== 0) return decision; // a public product: stays as policy says
-    return { ...decision, why: open ? `embargo of ${campaign} ended; ${decision.why}` : `${campaign} is under embargo again; ${decision.why}` };
+    return { ...decision, why: open ? embargoEnded(campaign, decision.why) : underEmbargoAgain(campaign, decision.why) };
   }
 
   /**
@@ -496,7 +504,8 @@ export class IngestEngine {
     if (!batch.length) return;
     try {
       if (this.o.dryRun) return;
-      const ids = this.o.journal.plan(batch.map((b) => b.change));
+      const ids = this.o.journal.plan(batch.map((b) => b.change), this.unconfirmed?.done, this.unconfirmed?.at);
+      this.unconfirmed = undefined; // journaled with this plan
       const done: Settled[] = [];
       const applied: AppliedChange[] = [];
       batch.forEach((b, i) => {
@@ -515,7 +524,7 @@ export class IngestEngine {
           this.problem(`${b.change.path}: could not apply: ${(err as Error).message}`);
         }
       });
-      this.o.journal.finish(done);
+      this.unconfirmed = { done, at: new Date().toISOString() };
       for (const a of applied) this.announce(a.change);
       if (this.o.afterApply) {
         try {
@@ -529,9 +538,21 @@ export class IngestEngine {
     }
   }
 
-  /** Close what an interrupted call left planned; nothing of it is applied later. */
+  /** Journal the last batch's confirmations now (the call ends: no next plan to write them with). */
+  private confirm(): void {
+    const last = this.unconfirmed;
+    this.unconfirmed = undefined;
+    if (last) this.o.journal.finish(last.done, last.at);
+  }
+
+  /** Close what an interrupted call left planned (nothing of it is applied later); confirm what it applied, if the journal still takes it. */
   private discardBatch(): void {
     closeAll(this.batch.splice(0).map((b) => b.fd));
+    try {
+      this.confirm();
+    } catch {
+      // the call is failing already; that batch stays planned, and resume() finishes it
+    }
   }
 
   /** The absolute path under a root: lexically, or with its parent resolved (the last component is never followed). */
@@ -556,6 +577,11 @@ export class IngestEngine {
     if (this.report.problems.length < MAX_PROBLEMS) this.report.problems.push(text);
   }
 }
+
+// The reasons enforcement journals: one string for a directory's files, not one per file.
+const asJournaled = memoLast((reason: string) => `${reason} (header as journaled; the file is unchanged since)`);
+const embargoEnded = memoLast((campaign: string | undefined, why: string) => `embargo of ${campaign} ended; ${why}`);
+const underEmbargoAgain = memoLast((campaign: string | undefined, why: string) => `${campaign} is under embargo again; ${why}`);
 
 /**
  * A directory's target on the mode it has now: the plan only adds traverse bits, and another

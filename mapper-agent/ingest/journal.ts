@@ -59,7 +59,7 @@ type BatchRow = { id: number; run: number; planned_at: string; done_at: string |
 
 export class Journal {
   private readonly db: Database.Database;
-  private readonly writeBatch: (changes: PlannedChange[], at: string) => number;
+  private readonly writeBatch: (changes: PlannedChange[], at: string, first?: OwnConfirmation) => number;
   private readonly confirmBatch: (batch: number, done: Settled[], at: string) => void;
   /** the changes of batches this connection planned and has not confirmed yet (confirmation needs no read then) */
   private readonly planned = new Map<number, PlannedChange[]>();
@@ -112,18 +112,6 @@ export class Journal {
     if (!(this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).some((c) => c.name === 'seals')) this.db.exec('ALTER TABLE batches ADD COLUMN seals TEXT');
     const insertBatch = this.db.prepare('INSERT INTO batches (run, planned_at, files, changes) VALUES (?, ?, ?, ?)');
     const insertDir = this.db.prepare('INSERT OR IGNORE INTO batch_dirs (dir, batch) VALUES (?, ?)');
-    // Every write transaction is immediate and holds SQLite's write lock only for its statements:
-    // documents are encoded before it begins. The pool's workers share this file; one that finds the
-    // lock taken sleeps at least a millisecond (SQLite's busy handler), so a short hold is fewer sleeps.
-    const writeBatch = this.db.transaction((changes: number, json: string, dirs: string[], at: string): number => {
-      const id = Number(insertBatch.run(this.run, at, changes, json).lastInsertRowid);
-      for (const d of dirs) insertDir.run(d, id);
-      return id;
-    }).immediate;
-    this.writeBatch = (changes, at) => {
-      const { json, dirs } = encodeBatch(changes);
-      return writeBatch(changes.length, json, dirs, at);
-    };
     const readBatch = this.db.prepare('SELECT * FROM batches WHERE id = ?');
     const closeBatch = this.db.prepare('UPDATE batches SET done_at = ?, outcome = ?, seals = ? WHERE id = ? AND done_at IS NULL');
     const growOutcome = this.db.prepare('UPDATE batches SET outcome = ? WHERE id = ? AND done_at IS NULL');
@@ -132,6 +120,20 @@ export class Journal {
     const record = (batch: number, run: number, s: Settlement, at: string) => {
       const open = s.closes ? closeBatch.run(at, s.outcome, s.seals, batch) : growOutcome.run(s.outcome, batch);
       if (open.changes) for (const a of s.applied) count.run(batch, run, a.campaign, a.kind, a.files, at);
+      this.ingestIndex = undefined; // built before this confirmation: its entries were not applied yet
+    };
+    // Every write transaction is immediate and holds SQLite's write lock only for its statements:
+    // documents are encoded before it begins. The pool's workers share this file; one that finds the
+    // lock taken sleeps at least a millisecond (SQLite's busy handler), so a short hold is fewer sleeps.
+    const writeBatch = this.db.transaction((changes: number, json: string, dirs: string[], at: string, first?: OwnConfirmation): number => {
+      if (first) record(first.batch, this.run, first.settlement, first.at);
+      const id = Number(insertBatch.run(this.run, at, changes, json).lastInsertRowid);
+      for (const d of dirs) insertDir.run(d, id);
+      return id;
+    }).immediate;
+    this.writeBatch = (changes, at, first) => {
+      const { json, dirs } = encodeBatch(changes);
+      return writeBatch(changes.length, json, dirs, at, first);
     };
     const recordOwn = this.db.transaction(record).immediate;
     // A batch planned elsewhere (resume) is read first: immediate, so no other writer comes in between.
@@ -150,20 +152,42 @@ export class Journal {
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
   }
 
-  /** Record a batch as planned, in one transaction (one row); returns the entries' ids, in order. */
-  plan(batch: PlannedChange[]): EntryId[] {
-    if (!batch.length) return [];
-    const id = this.writeBatch(batch, new Date().toISOString());
+  /**
+   * Record a batch as planned, in one transaction (one row); returns the entries' ids, in order.
+   * `confirmFirst`: the previous batch's confirmations, settled at `confirmedAt` (as finish() would
+   * record them), written in the same transaction when that batch was planned here: one commit a
+   * batch instead of two.
+   */
+  plan(batch: PlannedChange[], confirmFirst: Settled[] = [], confirmedAt = new Date().toISOString()): EntryId[] {
+    if (!batch.length) {
+      if (confirmFirst.length) this.finish(confirmFirst, confirmedAt);
+      return [];
+    }
+    const first = this.ownConfirmation(confirmFirst, confirmedAt);
+    if (!first && confirmFirst.length) this.finish(confirmFirst, confirmedAt);
+    let id: number;
+    try {
+      id = this.writeBatch(batch, new Date().toISOString(), first);
+    } finally {
+      if (first) this.planned.delete(first.batch); // confirmed, or left for resume to read back from the file
+    }
     this.planned.set(id, batch);
     return batch.map((_, index) => ({ batch: id, index }));
+  }
+
+  /** Confirmations of one batch this connection planned, settled (outside any transaction); else undefined. */
+  private ownConfirmation(done: Settled[], at: string): OwnConfirmation | undefined {
+    const batch = done.length && 'batch' in done[0]!.id ? done[0]!.id.batch : undefined;
+    const mine = batch === undefined ? undefined : this.planned.get(batch);
+    if (!mine || !done.every((d) => 'batch' in d.id && d.id.batch === batch)) return undefined;
+    return { batch: batch!, settlement: settle(mine, {}, done, at), at };
   }
 
   /**
    * Mark entries applied or skipped (with the reason). A batch confirmed whole (the engine's case)
    * costs one update; skipped entries and entries settled one by one (resume) are kept in its outcome.
    */
-  finish(done: Settled[]): void {
-    const at = new Date().toISOString();
+  finish(done: Settled[], at = new Date().toISOString()): void {
     const byBatch = new Map<number, Settled[]>();
     const rows: Settled[] = [];
     for (const d of done) {
@@ -389,6 +413,13 @@ function fromRow(r: Row): JournalRow {
     before: { uid: r.before_uid, gid: r.before_gid, mode: r.before_mode },
     target: { uid: r.uid, gid: r.gid, mode: r.mode },
   };
+}
+
+/** A batch's confirmations settled before the transaction that records them (Journal.plan's confirmFirst). */
+interface OwnConfirmation {
+  batch: number;
+  settlement: Settlement;
+  at: string;
 }
 
 /** How a batch stands once `done` is settled: its outcome (JSON), whether it closes, the applied changes per campaign and kind, and its seals document. */

@@ -152,6 +152,31 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
     }
   });
 
+  it("a batch's confirmations written with the next batch's plan land as finish() would write them, with their own time", () => {
+    const journal = new Journal(join(base, 'j.sqlite'), 'test');
+    const other = new Journal(join(base, 'j.sqlite'), 'another run');
+    try {
+      const change = (i: number) => ({ path: `/x/h${i}`, dev: 1, ino: 300 + i, kind: 'ingest' as const, campaign: 'flare', before: { uid: 0, gid: 0, mode: 0o664 }, target: { uid: PI, gid: GID, mode: 0o640 }, reason: `r${i}` });
+      const first = journal.plan([change(0), change(1)]);
+      const appliedAt = '2026-11-24T01:02:03.456Z';
+      const second = journal.plan([change(2)], [{ id: first[0]!, state: 'applied' }, { id: first[1]!, state: 'skipped', reason: 'apply failed: EPERM' }], appliedAt);
+      expect(journal.history('/x/h0')[0]).to.deep.include({ state: 'applied', at: appliedAt });
+      expect(journal.history('/x/h1')[0]).to.deep.include({ state: 'skipped', reason: 'apply failed: EPERM', at: appliedAt });
+      expect(journal.history('/x/h2')[0]).to.deep.include({ state: 'planned' });
+      expect(journal.counts()).to.deep.equal({ applied: 1, skipped: 1, planned: 1 });
+      // confirmations of a batch planned by another connection (not this one's to settle unread) go the usual way first
+      const third = other.plan([change(3)]);
+      journal.plan([change(4)], [{ id: third[0]!, state: 'applied' }]);
+      expect(journal.history('/x/h3')[0]).to.deep.include({ state: 'applied' });
+      journal.finish([{ id: second[0]!, state: 'applied' }]);
+      expect(journal.counts()).to.deep.equal({ applied: 3, skipped: 1, planned: 1 });
+      expect(journal.appliedByCampaign(['ingest']).map((a) => [a.campaign, a.files])).to.deep.equal([['flare', 3]]);
+    } finally {
+      journal.close();
+      other.close();
+    }
+  });
+
   it('a batch settled by another connection first (a resume) is not counted again when its planner confirms it', () => {
     const file = join(base, 'j.sqlite');
     const planner = new Journal(file, 'ingest');
