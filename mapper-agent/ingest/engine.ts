@@ -12,9 +12,10 @@
  * why (public data of a campaign, or data of a campaign whose embargo ended).
  *
  * Changes are journaled in batches: planned before they are applied, confirmed after (with the next
- * batch's plan, one transaction, or when the call ends), and reported only once applied. After a crash, `resume()` re-evaluates every unconfirmed plan under the
- * current policy: a plan is finished only when policy still gives the same target; a stale one is
- * dropped (and the file handled as policy says now). A dry run plans and reports, and changes
+ * batch's plan, one transaction, or when the call ends), and reported only once applied. After a
+ * crash, `resume()` re-evaluates every unconfirmed plan under the current policy: a plan is finished
+ * only when policy still gives the same target; a stale one is dropped (and the file handled as
+ * policy says now). A dry run plans and reports, and changes
  * nothing. Memory is flat in the number of files: the walk streams, batches are bounded.
  */
 import { outermost } from './outermost.js';
