@@ -174,13 +174,15 @@ export class DirectorySeals {
       }
       let live = false;
       const others: unknown[] = [];
+      const dirIndex = doc.s.indexOf(dir); // most entries refer to it: a number to compare, not a string
+      const last: LastForm = { entry: undefined, form: UNREADABLE };
       for (const e of doc.f) {
-        if (!Array.isArray(e) || typeof e[1] !== 'string' || doc.s[e[0] as number] !== dir) {
+        if (!Array.isArray(e) || typeof e[1] !== 'string' || (e[0] !== dirIndex && doc.s[e[0] as number] !== dir)) {
           others.push(e); // not this directory's to judge
           continue;
         }
         if (this.slots.has(e[1])) continue;
-        this.keep(e[1], doc.s, e);
+        this.keep(e[1], doc.s, e, last);
         live = true;
       }
       if (!live) this.prunable.push({ id, seals: others.length ? JSON.stringify({ v: 1, s: doc.s, f: others }) : null });
@@ -207,11 +209,16 @@ export class DirectorySeals {
     return form.rules === rules ? classificationOf(form, this.observedText[slot]!, n[at + 5]!) : undefined;
   }
 
-  /** Keep `name`'s newest seal: decoded in full once (a seal that cannot be read never holds), then its columns. */
-  private keep(name: string, s: unknown[], e: unknown): void {
+  /**
+   * Keep `name`'s newest seal: decoded in full once (a seal that cannot be read never holds), then
+   * its columns. `last`: the entry kept before it from the same document and its form; a seal that
+   * refers to the same strings and HDU has that form, and only its own fields are checked here.
+   */
+  private keep(name: string, s: unknown[], e: unknown[], last: LastForm): void {
     const slot = this.slots.size;
     this.slots.set(name, slot);
     if (this.formOf.length === slot) this.grow();
+    if (this.keepLike(slot, e, last)) return;
     const sealed = decodedOrUndefined(s, e);
     if (!sealed) {
       this.formOf[slot] = UNREADABLE;
@@ -225,6 +232,48 @@ export class DirectorySeals {
     const textFromIso = form.observed?.kind === 'date' && form.observed.iso !== null; // isoPrefix, as formOfSeal found it
     this.observedText.push(o && !textFromIso ? o.text : '');
     this.numbers.set([dev, ino, stamp.size, stamp.mtimeMs, stamp.ctimeMs, o?.kind === 'date' ? o.date.getTime() : 0], slot * NUMBERS);
+    if (!o || o.kind === 'date') {
+      last.entry = e;
+      last.form = this.formOf[slot]!;
+      last.date = form.observed?.kind === 'date' ? { hdu: form.observed.hdu, iso: form.observed.iso } : undefined;
+    }
+  }
+
+  /**
+   * Keep the seal `e` in `slot` as the one before it (`last`) when it has the same form: the same
+   * indices of rules, campaign, reason, HDU kind and keyword, the same HDU (Object.is), and no
+   * observation date or a date in the same HDU whose text is, or is not, its ISO form's start alike.
+   * Its own fields are checked as decodeEntry checks them. False: decode it in full.
+   */
+  private keepLike(slot: number, e: unknown[], last: LastForm): boolean {
+    const p = last.entry;
+    if (!p || e.length !== 14) return false;
+    for (let i = 4; i <= 9; i++) if (!Object.is(e[i], p[i])) return false;
+    const [, , dev, ino, , , , , , , observed, size, mtimeMs, ctimeMs] = e;
+    if (!finite(dev) || !finite(ino) || !finite(size) || !finite(mtimeMs) || !finite(ctimeMs)) return false;
+    const before = last.date;
+    let text = '';
+    let observedMs = 0;
+    if (observed !== null || before !== undefined) {
+      if (observed === null || before === undefined || !Array.isArray(observed) || observed.length !== 4 || observed[0] !== 'date') return false;
+      if (typeof observed[1] !== 'string' || !Object.is(observed[2], before.hdu) || !finite(observed[3])) return false;
+      const date = new Date(observed[3]); // its time as decodeEntry keeps it (a Date's: whole milliseconds, NaN out of range)
+      const iso = isoPrefix({ kind: 'date', text: observed[1], hdu: observed[2] as number, date }) ? observed[1].length : null;
+      if (iso !== before.iso) return false;
+      text = iso === null ? observed[1] : '';
+      observedMs = date.getTime();
+    }
+    this.formOf[slot] = last.form;
+    this.observedText.push(text);
+    const at = slot * NUMBERS;
+    const n = this.numbers;
+    n[at] = dev;
+    n[at + 1] = ino;
+    n[at + 2] = size;
+    n[at + 3] = mtimeMs;
+    n[at + 4] = ctimeMs;
+    n[at + 5] = observedMs;
+    return true;
   }
 
   private grow(): void {
@@ -244,6 +293,18 @@ export class DirectorySeals {
     same.push(i);
     return i;
   }
+}
+
+/** The entry DirectorySeals kept last from a document, and its form (keepLike). */
+interface LastForm {
+  entry: unknown[] | undefined;
+  form: number;
+  /** its form's observation date (Form.observed), when it has one */
+  date?: { hdu: number; iso: number | null };
+}
+
+function finite(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
 }
 
 function formOfSeal(rules: string, c: ScienceClassification): Form {

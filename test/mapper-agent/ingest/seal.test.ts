@@ -199,13 +199,24 @@ describe('mapper-agent/ingest/seal: format and rules', () => {
         stamp: fc.record({ size: fc.constantFrom(2880, 5760), mtimeMs: fc.constantFrom(10, 10.5), ctimeMs: fc.constantFrom(20, 20.25) }),
       }),
     });
-    // A document: up to 5 seals, some entries damaged (one field replaced by any JSON value), or not a document at all.
+    // Seals of one form (the same classification and rules, the observation date's own fields aside),
+    // as a directory's files mostly are: the entries after the first are kept as the first's form.
+    const arbOneForm = fc.tuple(arbSealed, fc.array(fc.tuple(arbSealed, fc.boolean()), { minLength: 1, maxLength: 4 })).map(([first, rest]) => [first, ...rest.map(([other, sameDate]) => {
+      const o = first.seal.classification.observed;
+      const observed = sameDate || !o || o.kind !== 'date' ? o : { ...o, date: other.seal.classification.observed?.kind === 'date' ? other.seal.classification.observed.date : o.date };
+      return { ...other, dir: first.dir, seal: { ...other.seal, rules: first.seal.rules, classification: { ...first.seal.classification, ...(observed ? { observed } : {}) } } };
+    })]);
+    // An observation time as no Date gives it (a fraction of a millisecond, out of a Date's range, not a number).
+    const arbOddTime = fc.oneof(fc.double({ min: -1e13, max: 1e13, noNaN: true }), fc.constantFrom(9e15, -9e15, 1e300), fc.jsonValue());
+    // A document: up to 5 seals, some entries damaged (one field replaced by any JSON value, or the
+    // observation time by an odd one), or not a document at all.
     const arbDoc = fc.oneof(
-      { weight: 6, arbitrary: fc.tuple(fc.array(arbSealed, { minLength: 1, maxLength: 5 }), fc.array(fc.tuple(fc.nat(4), fc.nat(14), fc.jsonValue()), { maxLength: 2 })).map(([files, damage]) => {
+      { weight: 6, arbitrary: fc.tuple(fc.oneof(fc.array(arbSealed, { minLength: 1, maxLength: 5 }), arbOneForm), fc.array(fc.tuple(fc.nat(4), fc.nat(15), fc.jsonValue(), arbOddTime), { maxLength: 2 })).map(([files, damage]) => {
         const doc = JSON.parse(encodeSeals(files)) as { f: unknown[] };
-        for (const [entry, field, value] of damage) {
+        for (const [entry, field, value, time] of damage) {
           const e = doc.f[entry % doc.f.length];
           if (field === 14 || !Array.isArray(e)) doc.f[entry % doc.f.length] = value; // the whole entry
+          else if (field === 15) Array.isArray(e[10]) && (e[10][3] = time);
           else e[field] = value;
         }
         return JSON.stringify(doc);
@@ -246,13 +257,20 @@ describe('mapper-agent/ingest/seal: format and rules', () => {
       [science({ observed: { ...date, date: new Date('2027-01-02T00:00:00Z') } }), 'r'], [science({ observed: { ...date, text: '2026-01-02T00:00:00.0001' } }), 'r'],
       [science({ observed: invalid }), 'r'], [science({ observed: { ...invalid, hdu: 1 } }), 'r'], [science({ observed: { ...invalid, reason: 'is empty' } }), 'r'],
     ];
-    const files: SealedFile[] = variants.map(([classification, rules], i) => ({ dir: '/d', name: `f${i}`, dev: 5, ino: i, seal: { classification, rules, stamp: stamp(2880, 10, 20) } }));
-    const seals = new DirectorySeals('/d', [{ id: 1, seals: encodeSeals(files) }]);
+    // Each variant right after a seal of the first form (the first with a date, for a dated one): kept
+    // as that form only when it is one (DirectorySeals.keepLike).
+    const files: SealedFile[] = variants.flatMap(([classification, rules], i) => [variants[classification.observed?.kind === 'date' ? 7 : 0]!, [classification, rules] as const].map(([c, r], k) =>
+      ({ dir: '/d', name: `f${i}${k ? '' : '-first'}`, dev: 5, ino: 2 * i + k, seal: { classification: c, rules: r, stamp: stamp(2880, 10, 20) } })));
+    // A seal of the first form whose ctime is not a number (a text of one, which a Float64Array would take) never holds.
+    const doc = JSON.parse(encodeSeals([...files, { ...files[0]!, name: 'text-ctime', ino: 99 }])) as { f: unknown[][] };
+    doc.f.at(-1)![13] = '20';
+    const seals = new DirectorySeals('/d', [{ id: 1, seals: JSON.stringify(doc) }]);
+    const statOf = (ino: number): FileStat => ({ dev: 5, ino, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20 });
     files.forEach(({ name, ino, seal }) => {
-      const st: FileStat = { dev: 5, ino, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20 };
-      expect(seals.holding(name, st, seal.rules), name).to.deep.equal(seal.classification);
-      expect(seals.holding(name, st, seal.rules === 'r' ? 's' : 'r'), `${name}, other rules`).to.equal(undefined);
+      expect(seals.holding(name, statOf(ino), seal.rules), name).to.deep.equal(seal.classification);
+      expect(seals.holding(name, statOf(ino), seal.rules === 'r' ? 's' : 'r'), `${name}, other rules`).to.equal(undefined);
     });
+    expect(seals.holding('text-ctime', statOf(99), 'r')).to.equal(undefined);
   });
 
   it('the seals of the directories a run looks at: the current one always kept, the least recently used others let go over the bounds, and found again when loaded again', () => {
