@@ -528,6 +528,8 @@ export class IngestEngine {
       this.unconfirmed = { done, at: new Date().toISOString() };
       for (const a of applied) this.announce(a.change);
       if (this.o.afterApply) {
+        // What runs after applying (Rucio's metadata: a rolling file's journaled ingest time) reads the journal: confirmed first.
+        this.confirm();
         try {
           await this.o.afterApply(applied.filter((a) => a.change.kind !== 'directory'));
         } catch (err) {
