@@ -220,23 +220,30 @@ export class DirectorySeals {
     if (this.formOf.length === slot) this.grow();
     if (this.keepLike(slot, e, last)) return;
     const sealed = decodedOrUndefined(s, e);
-    if (!sealed) {
-      this.formOf[slot] = UNREADABLE;
-      this.observedText.push('');
-      return;
-    }
+    if (!sealed) return this.store(slot, UNREADABLE, '', 0, 0, 0, 0, 0, 0);
     const { dev, ino, seal: { classification, rules, stamp } } = sealed;
     const o = classification.observed;
     const form = formOfSeal(rules, classification);
-    this.formOf[slot] = this.formIndex(form);
     const textFromIso = form.observed?.kind === 'date' && form.observed.iso !== null; // isoPrefix, as formOfSeal found it
-    this.observedText.push(o && !textFromIso ? o.text : '');
-    this.numbers.set([dev, ino, stamp.size, stamp.mtimeMs, stamp.ctimeMs, o?.kind === 'date' ? o.date.getTime() : 0], slot * NUMBERS);
+    this.store(slot, this.formIndex(form), o && !textFromIso ? o.text : '', dev, ino, stamp.size, stamp.mtimeMs, stamp.ctimeMs, o?.kind === 'date' ? o.date.getTime() : 0);
     if (!o || o.kind === 'date') {
       last.entry = e;
       last.form = this.formOf[slot]!;
-      last.date = form.observed?.kind === 'date' ? { hdu: form.observed.hdu, iso: form.observed.iso } : undefined;
     }
+  }
+
+  /** A kept seal's columns: its form, its observation date's text when not its ISO form's start, its numbers. */
+  private store(slot: number, form: number, text: string, dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number, observedMs: number): void {
+    this.formOf[slot] = form;
+    this.observedText.push(text);
+    const at = slot * NUMBERS;
+    const n = this.numbers;
+    n[at] = dev;
+    n[at + 1] = ino;
+    n[at + 2] = size;
+    n[at + 3] = mtimeMs;
+    n[at + 4] = ctimeMs;
+    n[at + 5] = observedMs;
   }
 
   /**
@@ -251,11 +258,11 @@ export class DirectorySeals {
     for (let i = 4; i <= 9; i++) if (!Object.is(e[i], p[i])) return false;
     const [, , dev, ino, , , , , , , observed, size, mtimeMs, ctimeMs] = e;
     if (!finite(dev) || !finite(ino) || !finite(size) || !finite(mtimeMs) || !finite(ctimeMs)) return false;
-    const before = last.date;
+    const before = this.forms[last.form]!.observed; // none, or a date (keep() sets `last` for no other)
     let text = '';
     let observedMs = 0;
-    if (observed !== null || before !== undefined) {
-      if (observed === null || before === undefined || !Array.isArray(observed) || observed.length !== 4 || observed[0] !== 'date') return false;
+    if (observed !== null || before !== null) {
+      if (observed === null || before?.kind !== 'date' || !Array.isArray(observed) || observed.length !== 4 || observed[0] !== 'date') return false;
       if (typeof observed[1] !== 'string' || !Object.is(observed[2], before.hdu) || !finite(observed[3])) return false;
       const date = new Date(observed[3]); // its time as decodeEntry keeps it (a Date's: whole milliseconds, NaN out of range)
       const iso = isoPrefix({ kind: 'date', text: observed[1], hdu: observed[2] as number, date }) ? observed[1].length : null;
@@ -263,16 +270,7 @@ export class DirectorySeals {
       text = iso === null ? observed[1] : '';
       observedMs = date.getTime();
     }
-    this.formOf[slot] = last.form;
-    this.observedText.push(text);
-    const at = slot * NUMBERS;
-    const n = this.numbers;
-    n[at] = dev;
-    n[at + 1] = ino;
-    n[at + 2] = size;
-    n[at + 3] = mtimeMs;
-    n[at + 4] = ctimeMs;
-    n[at + 5] = observedMs;
+    this.store(slot, last.form, text, dev, ino, size, mtimeMs, ctimeMs, observedMs);
     return true;
   }
 
@@ -299,10 +297,9 @@ export class DirectorySeals {
 interface LastForm {
   entry: unknown[] | undefined;
   form: number;
-  /** its form's observation date (Form.observed), when it has one */
-  date?: { hdu: number; iso: number | null };
 }
 
+/** A journaled number: finite (what decodeEntry and keepLike accept). */
 function finite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
@@ -350,7 +347,7 @@ function decodedOrUndefined(s: unknown[], e: unknown): SealedFile | undefined {
 function decodeEntry(s: unknown[], e: unknown): SealedFile {
   const str = stringAt(s, 'journal seals');
   const num = (v: unknown): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error('journal seals: a number is missing');
+    if (!finite(v)) throw new Error('journal seals: a number is missing');
     return v;
   };
   if (!Array.isArray(e) || e.length !== 14 || typeof e[1] !== 'string') throw new Error('journal seals: an entry is not 14 fields');
