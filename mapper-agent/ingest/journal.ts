@@ -122,11 +122,12 @@ export class Journal {
       if (open.changes) for (const a of s.applied) count.run(batch, run, a.campaign, a.kind, a.files, at);
       this.ingestIndex = undefined; // built before this confirmation: its entries were not applied yet
     };
+    const recordOwn = (c: OwnConfirmation) => record(c.batch, this.run, c.settlement, c.at);
     // Every write transaction is immediate and holds SQLite's write lock only for its statements:
     // documents are encoded before it begins. The pool's workers share this file; one that finds the
     // lock taken sleeps at least a millisecond (SQLite's busy handler), so a short hold is fewer sleeps.
     const writeBatch = this.db.transaction((changes: number, json: string, dirs: string[], at: string, first?: OwnConfirmation): number => {
-      if (first) record(first.batch, this.run, first.settlement, first.at);
+      if (first) recordOwn(first);
       const id = Number(insertBatch.run(this.run, at, changes, json).lastInsertRowid);
       for (const d of dirs) insertDir.run(d, id);
       return id;
@@ -135,7 +136,7 @@ export class Journal {
       const { json, dirs } = encodeBatch(changes);
       return writeBatch(changes.length, json, dirs, at, first);
     };
-    const recordOwn = this.db.transaction(record).immediate;
+    const confirmOwn = this.db.transaction(recordOwn).immediate;
     // A batch planned elsewhere (resume) is read first: immediate, so no other writer comes in between.
     const confirmRead = this.db.transaction((batch: number, done: Settled[], at: string) => {
       const row = readBatch.get(batch) as BatchRow | undefined;
@@ -145,9 +146,9 @@ export class Journal {
       record(batch, row.run, settle(changes, row.outcome ? (JSON.parse(row.outcome) as Outcome) : {}, done, at), at);
     }).immediate;
     this.confirmBatch = (batch, done, at) => {
-      const mine = this.planned.get(batch);
-      if (!mine) return confirmRead(batch, done, at);
-      recordOwn(batch, this.run, settle(mine, {}, done, at), at);
+      const own = this.ownConfirmation(done, at);
+      if (own) confirmOwn(own);
+      else confirmRead(batch, done, at);
     };
     this.run = Number(this.db.prepare('INSERT INTO runs (command, started) VALUES (?, ?)').run(command, new Date().toISOString()).lastInsertRowid);
   }
