@@ -104,7 +104,9 @@ export interface ResumeReport {
 
 export const MAX_PROBLEMS = 200;
 /** `header`: a science file's classification from its own header, and its status when read: sealed once applied (seal.ts) */
-type Pending = { change: PlannedChange; fd: number; size: number; header?: { classification: ScienceClassification; opened: Stamp } };
+type Pending = { change: PlannedChange; fd: number; size: number; header?: { classification: ScienceClassification; opened: Stamp }; spends?: SealUse };
+/** The header seal a change was decided from: spent once the change is applied (it moves the file's ctime). */
+type SealUse = { seals: DirectorySeals; name: string };
 type Decided = { decision: Decision; science?: ScienceClassification };
 type Place = { dir: DirHandle; name: string };
 
@@ -132,7 +134,7 @@ export class IngestEngine {
 
   constructor(private readonly o: EngineOptions) {
     this.rules = rulesFingerprint(o.classifier.rules);
-    this.seals = new SealCache((dir) => this.loadSeals(dir), o.sealBounds);
+    this.seals = new SealCache((dir) => this.loadSeals(dir), o.sealBounds, (dir, seals) => this.pruneSpent(dir, seals));
     this.roots = o.roots.map((r) => realpathSync(r));
     this.publicAreas = (o.publicAreas ?? []).map((a) => a.replace(/\/+$/, ''));
   }
@@ -172,6 +174,7 @@ export class IngestEngine {
       for (const p of outermost(paths)) await this.path(p);
       await this.flush();
       this.confirm();
+      this.seals.clear(); // what this run spent is pruned (pruneSpent)
     } finally {
       this.discardBatch(); // only after an unexpected error: nothing planned survives into the next call
     }
@@ -294,7 +297,8 @@ export class IngestEngine {
       const current = ownershipOf(opened.stat);
       this.report.files++;
       this.o.onFile?.();
-      const sealed = this.o.enforce && this.o.sealedHeaders !== false ? this.sealed(place, opened.stat) : undefined;
+      const sealsHere = this.o.enforce && this.o.sealedHeaders !== false ? this.seals.of(place.dir.realPath) : undefined;
+      const sealed = sealsHere?.holding(place.name, opened.stat, this.rules);
       if (sealed) this.report.sealed++;
       const { decision: decided, science } = this.decideSafely(path, opened, current, place, sealed);
       if (this.o.enforce) this.noteOpening(decided);
@@ -320,7 +324,10 @@ export class IngestEngine {
       if (decision.action === 'set') this.report.changed++;
       // A file not quiet cannot be sealed (seal.ts): its change needs no status around it.
       const sealable = science && decision.action === 'set' && quiet(opened.stat, this.runStartMs);
-      this.plan({ change, fd: opened.fd, size: opened.stat.size, ...(sealable ? { header: { classification: science, opened: stampOf(opened.stat) } } : {}) });
+      this.plan({
+        change, fd: opened.fd, size: opened.stat.size, ...(sealable ? { header: { classification: science, opened: stampOf(opened.stat) } } : {}),
+        ...(sealed ? { spends: { seals: sealsHere!, name: place.name } } : {}),
+      });
       keepOpen = true;
       if (decision.action === 'set') this.traverse(place.dir.realPath, decision.target);
       return this.batch.length >= (this.o.batchSize ?? 256);
@@ -359,12 +366,6 @@ export class IngestEngine {
     }
   }
 
-  /** The classification of the file's header seal, when one holds for it as it is now (seal.ts); else undefined: read the header. */
-  private sealed(place: Place | undefined, stat: OpenedFile['stat']): ScienceClassification | undefined {
-    if (!place) return undefined;
-    return this.seals.of(place.dir.realPath).holding(place.name, stat, this.rules);
-  }
-
   /** A directory's seals from the journal, those superseded pruned; none when they cannot be read (the headers are read instead). */
   private loadSeals(dir: string): DirectorySeals {
     let seals: DirectorySeals;
@@ -381,6 +382,16 @@ export class IngestEngine {
       this.problem(`${dir}: superseded header seals not pruned (later runs read them again): ${(err as Error).message}`);
     }
     return seals;
+  }
+
+  /** A directory's seals are let go: the documents all of whose seals this run spent are dropped (not in a dry run: it spends none). */
+  private pruneSpent(dir: string, seals: DirectorySeals): void {
+    if (this.o.dryRun) return;
+    try {
+      this.o.journal.pruneSeals(seals.spentDocuments());
+    } catch (err) {
+      this.problem(`${dir}: spent header seals not pruned (later runs read them again): ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -519,6 +530,7 @@ export class IngestEngine {
             applyOwnership(b.fd, target, b.change.before);
             done.push({ id: ids[i]!, state: 'applied' });
           }
+          b.spends?.seals.spend(b.spends.name);
           applied.push(b);
         } catch (err) {
           done.push({ id: ids[i]!, state: 'skipped', reason: `apply failed: ${(err as Error).message}` });

@@ -161,6 +161,11 @@ export class DirectorySeals {
    * Writing them back (Journal.pruneSeals) keeps what later runs read small; it only drops entries.
    */
   readonly prunable: { id: number; seals: string | null }[] = [];
+  /** the documents kept seals come from (`docOf`: a slot's index here), with their other directories' entries when they have any */
+  private readonly docs: { id: number; others: JournalDocument | null }[] = [];
+  private docOf = new Int32Array(64);
+  /** 1: the slot's seal can never hold again (spend, or a file found changed since) */
+  private spent = new Uint8Array(64);
 
   /** `docs`: the directory's seal documents, newest first; one this version cannot read is passed over (its files' headers are read). */
   constructor(dir: string, docs: Iterable<{ id: number; seals: string }>, onUnreadable?: (err: Error) => void) {
@@ -183,12 +188,16 @@ export class DirectorySeals {
         }
         if (this.slots.has(e[1])) continue;
         this.keep(e[1], doc.s, e, last);
+        this.docOf[this.size - 1] = this.docs.length;
         live = true;
       }
-      if (!live) this.prunable.push({ id, seals: others.length ? JSON.stringify({ v: 1, s: doc.s, f: others }) : null });
+      if (live) this.docs.push({ id, others: others.length ? { s: doc.s, f: others } : null });
+      else this.prunable.push({ id, seals: withOnly(doc.s, others) });
     }
     this.numbers = this.numbers.slice(0, this.size * NUMBERS);
     this.formOf = this.formOf.slice(0, this.size);
+    this.docOf = this.docOf.slice(0, this.size);
+    this.spent = this.spent.slice(0, this.size);
   }
 
   /** How many names have a seal here (what SealCache counts against SEAL_BOUNDS.entries). */
@@ -203,10 +212,33 @@ export class DirectorySeals {
     const f = this.formOf[slot]!;
     const n = this.numbers;
     const at = slot * NUMBERS;
-    // The cheap comparisons first: most misses are a moved ctime.
-    if (f === UNREADABLE || n[at + 4] !== stat.ctimeMs || n[at + 1] !== stat.ino || n[at] !== stat.dev || n[at + 2] !== stat.size || n[at + 3] !== stat.mtimeMs) return undefined;
+    if (f === UNREADABLE) return undefined;
+    // The cheap comparisons first: most misses are a moved ctime. A file changed since its seal
+    // (ctime only moves forward, an inode is another file) never matches it again.
+    if (n[at + 4] !== stat.ctimeMs || n[at + 1] !== stat.ino || n[at] !== stat.dev || n[at + 2] !== stat.size || n[at + 3] !== stat.mtimeMs) {
+      this.spent[slot] = 1;
+      return undefined;
+    }
     const form = this.forms[f]!;
     return form.rules === rules ? classificationOf(form, this.observedText[slot]!, n[at + 5]!) : undefined;
+  }
+
+  /** `name`'s seal decided a change that is now applied: the change moved the file's ctime, so the seal can never hold again. */
+  spend(name: string): void {
+    const slot = this.slots.get(name);
+    if (slot !== undefined) this.spent[slot] = 1;
+  }
+
+  /**
+   * The documents every kept seal of which can never hold again (spent), as `prunable` gives them:
+   * without this directory's entries, or null when nothing else is left in them. Dropping them
+   * loses nothing: an older seal of the same name that then counts does not hold either (the file
+   * changed after it too). A lift spends its directory's seals: later runs do not read them again.
+   */
+  spentDocuments(): { id: number; seals: string | null }[] {
+    const unspent = new Uint8Array(this.docs.length);
+    for (let slot = 0; slot < this.size; slot++) if (!this.spent[slot]) unspent[this.docOf[slot]!] = 1;
+    return this.docs.flatMap((d, i) => (unspent[i] ? [] : [{ id: d.id, seals: d.others ? withOnly(d.others.s, d.others.f) : null }]));
   }
 
   /**
@@ -281,6 +313,12 @@ export class DirectorySeals {
     const formOf = new Int32Array(this.formOf.length * 2);
     formOf.set(this.formOf);
     this.formOf = formOf;
+    const docOf = new Int32Array(this.docOf.length * 2);
+    docOf.set(this.docOf);
+    this.docOf = docOf;
+    const spent = new Uint8Array(this.spent.length * 2);
+    spent.set(this.spent);
+    this.spent = spent;
   }
 
   /** The index of this seal's form, added the first time it is seen. */
@@ -291,6 +329,11 @@ export class DirectorySeals {
     same.push(i);
     return i;
   }
+}
+
+/** A seal document with only these entries (`s` as it was), or null for none. */
+function withOnly(s: unknown[], entries: unknown[]): string | null {
+  return entries.length ? JSON.stringify({ v: 1, s, f: entries }) : null;
 }
 
 /** The entry DirectorySeals kept last from a document, and its form (keepLike). */
@@ -385,7 +428,8 @@ export class SealCache {
   private entries = 0;
   private current: { dir: string; seals: DirectorySeals } | undefined;
 
-  constructor(private readonly load: (dir: string) => DirectorySeals, private readonly bounds = SEAL_BOUNDS) {}
+  /** `letGo`: told of each directory's seals as they are let go (over the bounds, or clear()) */
+  constructor(private readonly load: (dir: string) => DirectorySeals, private readonly bounds = SEAL_BOUNDS, private readonly letGo?: (dir: string, seals: DirectorySeals) => void) {}
 
   /** `dir`'s seals: kept, or loaded now (then the least recently used others go while over the bounds). */
   of(dir: string): DirectorySeals {
@@ -403,10 +447,13 @@ export class SealCache {
     return seals;
   }
 
+  /** Let every directory's seals go. */
   clear(): void {
+    const kept = [...this.kept];
     this.kept.clear();
     this.entries = 0;
     this.current = undefined;
+    for (const [dir, seals] of kept) this.letGo?.(dir, seals);
   }
 
   private evict(current: string): void {
@@ -414,6 +461,7 @@ export class SealCache {
       if (dir === current || (this.kept.size <= this.bounds.directories && this.entries <= this.bounds.entries)) return;
       this.kept.delete(dir);
       this.entries -= seals.size;
+      this.letGo?.(dir, seals);
     }
   }
 }

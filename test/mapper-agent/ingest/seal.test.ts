@@ -400,24 +400,71 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     expect(await enforce()).to.include({ lifted: 3, sealed: 3 });
   });
 
-  it('seals superseded by newer ones are pruned by the next enforcement run, not by a dry run', async () => {
-    for (let i = 0; i < 3; i++) put(`obs/f${i}.fits`, [['CAMPAIGN', 'flare']]);
-    put('other/g.fits', [['CAMPAIGN', 'flare']]); // a batch spans two directories
+  it('seals superseded by newer ones are pruned by the next enforcement run that loads them, not by a dry run', async () => {
+    const files = [0, 1, 2].map((i) => put(`obs/f${i}.fits`, [['CAMPAIGN', 'flare']]));
     await ingest({ batchSize: 2 });
     const docs = () => [...journal.eachSealDoc(join(root, 'obs'))].map((d) => d.id);
     const sealedAtIngest = docs();
     expect(sealedAtIngest).to.have.length(2);
     campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
-    await enforce(); // from the seals
+    expect(await enforce({ sealedHeaders: false, batchSize: 8 })).to.include({ lifted: 3, sealed: 0 }); // headers read: sealed again, one newer document
+    const newer = docs().filter((id) => !sealedAtIngest.includes(id));
+    expect(newer).to.have.length(1);
+    chmodSync(files[2]!, 0o640); // by hand: not a file a re-embargo looks at, so its seal is neither used nor spent
     campaign = { ...campaign, embargoEnd: new Date('2027-06-01T00:00:00Z') };
-    await enforce({ batchSize: 8 }); // the headers read again: one newer document
+    expect(await enforce({ dryRun: true })).to.include({ sealed: 2 });
     expect(docs()).to.have.length(3);
+    expect(await enforce()).to.include({ reclosed: 2, sealed: 2 });
+    expect(docs(), 'the ingest documents, superseded, are gone; the newer one keeps a seal not spent').to.deep.equal(newer);
+  });
+
+  it('the seals a change was decided from are pruned once it is applied, not by a dry run; a document shared with another directory keeps its entries', async () => {
+    for (let i = 0; i < 3; i++) put(`obs/f${i}.fits`, [['CAMPAIGN', 'flare']]);
+    const g = put('other/g.fits', [['CAMPAIGN', 'flare']]); // a batch spans two directories
+    await ingest({ batchSize: 2 });
+    chmodSync(g, 0o644); // by hand: not a file a lift looks at, its seal stays unused
+    const docs = (dir: string) => [...journal.eachSealDoc(join(root, dir))];
+    /** the seals journaled for files in obs/ */
+    const inObs = () => docs('obs').flatMap((d) => decodeSeals(d.seals)).filter((f) => f.dir === join(root, 'obs')).map((f) => f.name).sort();
+    expect(docs('obs')).to.have.length(2);
+    const shared = docs('other');
+    expect(shared).to.have.length(1);
     campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
-    expect(await enforce({ dryRun: true })).to.include({ sealed: 4 });
-    expect(docs()).to.have.length(3);
-    expect(await enforce()).to.include({ lifted: 4, sealed: 4 });
-    expect(docs().filter((id) => sealedAtIngest.includes(id)), "the ingest documents hold no seal of obs/ any more").to.deep.equal([]);
-    expect([...journal.eachSealDoc(join(root, 'other'))], "other/'s seal is kept").to.have.length(1);
+    expect(await enforce({ dryRun: true })).to.include({ lifted: 3, sealed: 3 });
+    expect(inObs(), 'a dry run spends nothing').to.deep.equal(['f0.fits', 'f1.fits', 'f2.fits']);
+    expect(await enforce()).to.include({ lifted: 3, sealed: 3 });
+    expect(inObs(), "obs/'s seals are spent: the lift moved every ctime").to.deep.equal([]);
+    expect(docs('obs').map((d) => d.id), 'of its documents only the shared one is left').to.deep.equal(shared.map((d) => d.id));
+    const kept = docs('other');
+    expect(kept.map((d) => d.id)).to.deep.equal(shared.map((d) => d.id));
+    expect(decodeSeals(kept[0]!.seals).map((f) => `${f.dir}/${f.name}`), "only other/'s entry is left in the shared document").to.deep.equal([g]);
+    // A re-embargo reads the headers again (the lift moved their ctimes) and seals them anew.
+    campaign = { ...campaign, embargoEnd: new Date('2027-06-01T00:00:00Z') };
+    expect(await enforce()).to.include({ reclosed: 4, sealed: 0 }); // other/g.fits too, opened by hand
+    expect(inObs()).to.deep.equal(['f0.fits', 'f1.fits', 'f2.fits']);
+  });
+
+  it('a seal is spent when its change is applied (spend) or the file no longer matches it, not under other rules; a document goes when all its seals are spent', () => {
+    const st = (over: Partial<FileStat> = {}): FileStat => ({ dev: 5, ino: 6, mode: 0o100640, nlink: 1, uid: 1, gid: 2, size: 2880, mtimeMs: 10, ctimeMs: 20, ...over });
+    const sealed = (name: string, dir = '/d'): SealedFile => ({ dir, name, dev: 5, ino: 6, seal: { classification: science(), rules: 'r', stamp: stamp(2880, 10, 20) } });
+    const docs = [
+      { id: 3, seals: encodeSeals([sealed('a'), sealed('b')]) },
+      { id: 2, seals: encodeSeals([sealed('c'), sealed('x', '/elsewhere')]) },
+      { id: 1, seals: encodeSeals([sealed('d')]) },
+    ];
+    const seals = new DirectorySeals('/d', docs);
+    expect(seals.spentDocuments(), 'nothing looked at').to.deep.equal([]);
+    expect(seals.holding('a', st(), 'r')).to.not.equal(undefined);
+    seals.spend('a');
+    expect(seals.holding('b', st({ ctimeMs: 21 }), 'r'), 'changed since').to.equal(undefined);
+    expect(seals.holding('c', st(), 'other rules'), 'other rules: could hold again under the old ones').to.equal(undefined);
+    expect(seals.holding('d', st({ ino: 7 }), 'r'), 'another file').to.equal(undefined);
+    expect(seals.spentDocuments()).to.deep.equal([{ id: 3, seals: null }, { id: 1, seals: null }]);
+    seals.spend('c');
+    const [, second] = seals.spentDocuments();
+    expect(second?.id).to.equal(2);
+    expect(decodeSeals(second!.seals!), "another directory's entry is kept").to.deep.equal([sealed('x', '/elsewhere')]);
+    expect(seals.holding('a', st(), 'r'), 'spending forgets nothing in this run').to.not.equal(undefined);
   });
 
   it('a header rewritten in place with its mtime put back is read again: ctime moved', async () => {
