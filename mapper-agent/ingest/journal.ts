@@ -70,7 +70,7 @@ export class Journal {
   private lastBatchStmt: Database.Statement | undefined;
   private dirBatchesStmt: Database.Statement | undefined;
   private dirSealsStmt: Database.Statement | undefined;
-  private pruneStmt: Database.Statement | undefined;
+  private pruneStmts: { drop: Database.Statement; rewrite: Database.Statement } | undefined;
   readonly run: number;
 
   constructor(readonly file: string, command: string) {
@@ -108,19 +108,24 @@ export class Journal {
       CREATE TABLE IF NOT EXISTS digests (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, sent_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS retries (path TEXT PRIMARY KEY, due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
     `);
-    // Seals (seal.ts) came after the batches table: journals written before get the column.
-    if (!(this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).some((c) => c.name === 'seals')) this.db.exec('ALTER TABLE batches ADD COLUMN seals TEXT');
+    // A batch's header seals (seal.ts) in a table of their own: pruning one (seal.ts: spent or
+    // superseded) deletes or rewrites that document alone, not the batch's row with its changes.
+    this.db.exec('CREATE TABLE IF NOT EXISTS batch_seals (batch INTEGER PRIMARY KEY, seals TEXT NOT NULL)');
+    this.moveSealColumn();
     const insertBatch = this.db.prepare('INSERT INTO batches (run, planned_at, files, changes) VALUES (?, ?, ?, ?)');
     const insertDir = this.db.prepare('INSERT OR IGNORE INTO batch_dirs (dir, batch) VALUES (?, ?)');
     const readBatch = this.db.prepare('SELECT * FROM batches WHERE id = ?');
-    const closeBatch = this.db.prepare('UPDATE batches SET done_at = ?, outcome = ?, seals = ? WHERE id = ? AND done_at IS NULL');
+    const closeBatch = this.db.prepare('UPDATE batches SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL');
+    const insertSeals = this.db.prepare('INSERT OR REPLACE INTO batch_seals (batch, seals) VALUES (?, ?)');
     const growOutcome = this.db.prepare('UPDATE batches SET outcome = ? WHERE id = ? AND done_at IS NULL');
     const count = this.db.prepare('INSERT INTO batch_counts (batch, run, campaign, kind, files, at) VALUES (?, ?, ?, ?, ?, ?)');
     /** Write a settlement: counted only when the batch was still open (never twice, whoever settled it first). */
     const record = (batch: number, run: number, s: Settlement, at: string) => {
-      const open = s.closes ? closeBatch.run(at, s.outcome, s.seals, batch) : growOutcome.run(s.outcome, batch);
-      if (open.changes) for (const a of s.applied) count.run(batch, run, a.campaign, a.kind, a.files, at);
       this.ingestIndex = undefined; // built before this confirmation: its entries were not applied yet
+      const open = s.closes ? closeBatch.run(at, s.outcome, batch) : growOutcome.run(s.outcome, batch);
+      if (!open.changes) return;
+      for (const a of s.applied) count.run(batch, run, a.campaign, a.kind, a.files, at);
+      if (s.seals) insertSeals.run(batch, s.seals);
     };
     const recordOwn = (c: OwnConfirmation) => record(c.batch, this.run, c.settlement, c.at);
     // Every write transaction is immediate and holds SQLite's write lock only for its statements:
@@ -260,18 +265,34 @@ export class Journal {
    * time: a directory of a million files has thousands, not all needed in memory at once.
    */
   eachSealDoc(dir: string): IterableIterator<{ id: number; seals: string }> {
-    this.dirSealsStmt ??= this.db.prepare('SELECT b.id, b.seals FROM batch_dirs d JOIN batches b ON b.id = d.batch WHERE d.dir = ? AND b.seals IS NOT NULL ORDER BY b.id DESC');
+    this.dirSealsStmt ??= this.db.prepare('SELECT s.batch AS id, s.seals FROM batch_dirs d JOIN batch_seals s ON s.batch = d.batch WHERE d.dir = ? ORDER BY s.batch DESC');
     return this.dirSealsStmt.iterate(dir) as IterableIterator<{ id: number; seals: string }>;
   }
 
   /** Write back seal documents without the entries that can never count again (DirectorySeals.prunable): later runs read less. */
   pruneSeals(docs: { id: number; seals: string | null }[]): void {
     if (!docs.length) return;
-    this.pruneStmt ??= this.db.prepare('UPDATE batches SET seals = ? WHERE id = ?');
-    const stmt = this.pruneStmt;
+    this.pruneStmts ??= { drop: this.db.prepare('DELETE FROM batch_seals WHERE batch = ?'), rewrite: this.db.prepare('UPDATE batch_seals SET seals = ? WHERE batch = ?') };
+    const { drop, rewrite } = this.pruneStmts;
     this.db.transaction(() => {
-      for (const d of docs) stmt.run(d.seals, d.id);
-    })();
+      for (const d of docs) {
+        if (d.seals === null) drop.run(d.id);
+        else rewrite.run(d.seals, d.id);
+      }
+    }).immediate();
+  }
+
+  /**
+   * Journals of the versions that kept seals in a column of `batches` (`batches.seals`): the
+   * documents move to `batch_seals` once, in one transaction (the pool's workers open the file at
+   * the same time: the first moves them, the others find none left). The column stays, empty.
+   */
+  private moveSealColumn(): void {
+    if (!(this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).some((c) => c.name === 'seals')) return;
+    this.db.transaction(() => {
+      this.db.exec('INSERT OR IGNORE INTO batch_seals (batch, seals) SELECT id, seals FROM batches WHERE seals IS NOT NULL');
+      this.db.exec('UPDATE batches SET seals = NULL WHERE seals IS NOT NULL');
+    }).immediate();
   }
 
   /** A directory's batches, oldest first; with `name`, only those whose document mentions it (as a JSON string). */

@@ -23,7 +23,7 @@
  * keeps our tick) that also puts mtime back exactly. Only the file's owner or root can do that, and
  * either could simply chmod the file: it widens no one's access.
  *
- * The seals of a batch are one JSON document (`batches.seals`), written with its confirmation:
+ * The seals of a batch are one JSON document (`batch_seals.seals`), written with its confirmation:
  *   {"v":1,"s":[strings...],"f":[[dir,name,dev,ino,rules,campaign,reason,hdu,hduKind,keyword,observed,size,mtimeMs,ctimeMs],...]}
  * `dir`, `rules`, `campaign`, `reason`, `hduKind` and `keyword` index `s`; `observed` is null,
  * ["date",text,hdu,ms] or ["invalid",text,hdu,reason].

@@ -547,7 +547,7 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     for (const f of files) expect(mode(f)).to.equal('644');
   });
 
-  it('the worker pool decides from the same seals; a journal from before seals gets its column and reads as before', async () => {
+  it('the worker pool decides from the same seals; a journal from before seals reads as before, one that kept them in batches.seals has them moved once', async () => {
     for (let d = 0; d < 4; d++) for (let f = 0; f < 3; f++) put(`obs/d${d}/f${f}.fits`, [['CAMPAIGN', 'flare']]);
     await ingest();
     campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
@@ -563,8 +563,27 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     } finally {
       upgraded.close();
     }
-    const cols = new Database(old, { readonly: true });
-    expect((cols.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).map((c) => c.name)).to.include('seals');
-    cols.close();
+
+    // The previous version's layout: the seal document in a column of the batch's row.
+    const column = join(base, 'column.sqlite');
+    const doc = encodeSeals([{ dir: '/data/obs', name: 'a.fits', dev: 1, ino: 2, seal: { classification: science(), rules: 'r', stamp: stamp(2880, 10, 20) } }]);
+    const before = new Database(column);
+    before.exec(`CREATE TABLE batches (id INTEGER PRIMARY KEY, run INTEGER NOT NULL, planned_at TEXT NOT NULL, done_at TEXT, files INTEGER NOT NULL, changes TEXT NOT NULL, outcome TEXT, seals TEXT);
+      CREATE TABLE batch_dirs (dir TEXT NOT NULL, batch INTEGER NOT NULL, PRIMARY KEY (dir, batch)) WITHOUT ROWID;`);
+    before.prepare("INSERT INTO batches VALUES (7, 1, 'then', 'then', 1, '{}', NULL, ?)").run(doc);
+    before.prepare("INSERT INTO batches VALUES (8, 1, 'then', 'then', 1, '{}', NULL, NULL)").run();
+    before.exec("INSERT INTO batch_dirs VALUES ('/data/obs', 7), ('/data/obs', 8)");
+    before.close();
+    for (let open = 0; open < 2; open++) {
+      const moved = new Journal(column, 'test: moved');
+      try {
+        expect([...moved.eachSealDoc('/data/obs')], `opened ${open + 1} time(s)`).to.deep.equal([{ id: 7, seals: doc }]);
+      } finally {
+        moved.close();
+      }
+    }
+    const after = new Database(column, { readonly: true });
+    expect(after.prepare('SELECT count(*) AS n FROM batches WHERE seals IS NOT NULL').get(), 'the column is emptied').to.deep.equal({ n: 0 });
+    after.close();
   });
 });
