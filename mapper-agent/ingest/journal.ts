@@ -285,13 +285,20 @@ export class Journal {
   /**
    * Journals of the versions that kept seals in a column of `batches` (`batches.seals`): the
    * documents move to `batch_seals` once, in one transaction (the pool's workers open the file at
-   * the same time: the first moves them, the others find none left). The column stays, empty.
+   * the same time: the first moves them, the others find it done). The column stays, empty.
+   * `user_version` 1 records that it is done: the check on every open reads the file's header only
+   * (looking for seals left in the column would read every batch).
    */
   private moveSealColumn(): void {
-    if (!(this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).some((c) => c.name === 'seals')) return;
+    const version = () => this.db.pragma('user_version', { simple: true }) as number;
+    if (version() >= SEALS_APART) return;
     this.db.transaction(() => {
-      this.db.exec('INSERT OR IGNORE INTO batch_seals (batch, seals) SELECT id, seals FROM batches WHERE seals IS NOT NULL');
-      this.db.exec('UPDATE batches SET seals = NULL WHERE seals IS NOT NULL');
+      if (version() >= SEALS_APART) return;
+      if ((this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]).some((c) => c.name === 'seals')) {
+        this.db.exec('INSERT OR IGNORE INTO batch_seals (batch, seals) SELECT id, seals FROM batches WHERE seals IS NOT NULL');
+        this.db.exec('UPDATE batches SET seals = NULL WHERE seals IS NOT NULL');
+      }
+      this.db.pragma(`user_version = ${SEALS_APART}`);
     }).immediate();
   }
 
@@ -425,6 +432,9 @@ export class Journal {
     this.db.close();
   }
 }
+
+/** The journal's `user_version` once header seals are kept in `batch_seals` alone (moveSealColumn). */
+const SEALS_APART = 1;
 
 type Row = { id: number; run: number; path: string; dev: number; ino: number; campaign: string | null; kind: ChangeKind; reason: string; before_uid: number; before_gid: number; before_mode: number; uid: number; gid: number; mode: number; state: JournalRow['state'] };
 

@@ -582,8 +582,17 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
         moved.close();
       }
     }
-    const after = new Database(column, { readonly: true });
+    const after = new Database(column);
     expect(after.prepare('SELECT count(*) AS n FROM batches WHERE seals IS NOT NULL').get(), 'the column is emptied').to.deep.equal({ n: 0 });
+    expect(after.pragma('user_version', { simple: true }), 'and that is recorded').to.equal(1);
+    // Recorded: a document left in the column (none is written there any more) is not looked for again.
+    after.prepare("UPDATE batches SET seals = ? WHERE id = 8").run(doc);
     after.close();
+    const again = new Journal(column, 'test: opened again');
+    try {
+      expect([...again.eachSealDoc('/data/obs')].map((d) => d.id)).to.deep.equal([7]);
+    } finally {
+      again.close();
+    }
   });
 });
