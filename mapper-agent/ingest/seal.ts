@@ -307,18 +307,10 @@ export class DirectorySeals {
   }
 
   private grow(): void {
-    const numbers = new Float64Array(this.numbers.length * 2);
-    numbers.set(this.numbers);
-    this.numbers = numbers;
-    const formOf = new Int32Array(this.formOf.length * 2);
-    formOf.set(this.formOf);
-    this.formOf = formOf;
-    const docOf = new Int32Array(this.docOf.length * 2);
-    docOf.set(this.docOf);
-    this.docOf = docOf;
-    const spent = new Uint8Array(this.spent.length * 2);
-    spent.set(this.spent);
-    this.spent = spent;
+    this.numbers = doubled(this.numbers);
+    this.formOf = doubled(this.formOf);
+    this.docOf = doubled(this.docOf);
+    this.spent = doubled(this.spent);
   }
 
   /** The index of this seal's form, added the first time it is seen. */
@@ -329,6 +321,13 @@ export class DirectorySeals {
     same.push(i);
     return i;
   }
+}
+
+/** A column twice as long, its values kept. */
+function doubled<T extends Float64Array | Int32Array | Uint8Array>(column: T): T {
+  const longer = new (column.constructor as new (length: number) => T)(column.length * 2);
+  longer.set(column);
+  return longer;
 }
 
 /** A seal document with only these entries (`s` as it was), or null for none. */
