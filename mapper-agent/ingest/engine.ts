@@ -134,7 +134,7 @@ export class IngestEngine {
 
   constructor(private readonly o: EngineOptions) {
     this.rules = rulesFingerprint(o.classifier.rules);
-    this.seals = new SealCache((dir) => this.loadSeals(dir), o.sealBounds, (dir, seals) => this.pruneSpent(dir, seals));
+    this.seals = new SealCache((dir) => this.loadSeals(dir), o.sealBounds, (dir, seals) => this.pruneSeals(dir, seals));
     this.roots = o.roots.map((r) => realpathSync(r));
     this.publicAreas = (o.publicAreas ?? []).map((a) => a.replace(/\/+$/, ''));
   }
@@ -174,7 +174,7 @@ export class IngestEngine {
       for (const p of outermost(paths)) await this.path(p);
       await this.flush();
       this.confirm();
-      this.seals.clear(); // what this run spent is pruned (pruneSpent)
+      this.seals.clear(); // what can never count again is pruned (pruneSeals)
     } finally {
       this.discardBatch(); // only after an unexpected error: nothing planned survives into the next call
     }
@@ -366,31 +366,27 @@ export class IngestEngine {
     }
   }
 
-  /** A directory's seals from the journal, those superseded pruned; none when they cannot be read (the headers are read instead). */
+  /** A directory's seals from the journal; none when they cannot be read (the headers are read instead). */
   private loadSeals(dir: string): DirectorySeals {
-    let seals: DirectorySeals;
     try {
       // The documents are read one at a time (eachSealDoc): only the seals they leave are kept.
-      seals = new DirectorySeals(dir, this.o.journal.eachSealDoc(dir), (err) => this.problem(`${dir}: a seal document passed over, its files' headers are read: ${err.message}`));
+      return new DirectorySeals(dir, this.o.journal.eachSealDoc(dir), (err) => this.problem(`${dir}: a seal document passed over, its files' headers are read: ${err.message}`));
     } catch (err) {
       this.problem(`${dir}: header seals not read, headers are read instead: ${(err as Error).message}`);
       return new DirectorySeals(dir, []);
     }
-    try {
-      if (!this.o.dryRun) this.o.journal.pruneSeals(seals.prunable);
-    } catch (err) {
-      this.problem(`${dir}: superseded header seals not pruned (later runs read them again): ${(err as Error).message}`);
-    }
-    return seals;
   }
 
-  /** A directory's seals are let go: the documents all of whose seals this run spent are dropped (not in a dry run: it spends none). */
-  private pruneSpent(dir: string, seals: DirectorySeals): void {
+  /**
+   * A directory's seals are let go: the documents that can never count again, superseded when they
+   * were loaded or spent by this run, are dropped in one transaction (not in a dry run).
+   */
+  private pruneSeals(dir: string, seals: DirectorySeals): void {
     if (this.o.dryRun) return;
     try {
-      this.o.journal.pruneSeals(seals.spentDocuments());
+      this.o.journal.pruneSeals([...seals.prunable, ...seals.spentDocuments()]);
     } catch (err) {
-      this.problem(`${dir}: spent header seals not pruned (later runs read them again): ${(err as Error).message}`);
+      this.problem(`${dir}: superseded or spent header seals not pruned (later runs read them again): ${(err as Error).message}`);
     }
   }
 
