@@ -25,7 +25,7 @@ import type { Classification, Classifier } from '../../core/embargo/classify.js'
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyOwnership, close, closeAll, isSingleLinkFile, locate, openBeneath, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { applyEach, close, closeAll, FILES_AT_ONCE, isSingleLinkFile, locate, openBeneath, openChildrenStart, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
 import { DirectorySeals, quiet, rulesFingerprint, SealCache, sealOf, SEAL_BOUNDS, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
@@ -114,6 +114,8 @@ export class IngestEngine {
   private readonly roots: string[];
   private readonly publicAreas: string[];
   private readonly block = Buffer.allocUnsafe(BLOCK);
+  /** the first blocks of the files opened together (files()) */
+  private readonly blocks = { buf: Buffer.allocUnsafe(FILES_AT_ONCE * BLOCK), size: BLOCK };
   private readonly batch: Pending[] = [];
   private readonly traversed = new Set<string>();
   /** the directory (and reach) traverse() saw last: a directory's files come one after another */
@@ -263,28 +265,49 @@ export class IngestEngine {
   /** Every file under `top` (see walkSafely), flushing whenever a batch fills. */
   private async walk(top: string): Promise<void> {
     for (const item of walkSafely([top], this.roots, { recursive: this.o.recursive !== false })) {
-      if (item.kind === 'file') {
-        if (this.file(item.path, item)) await this.flush();
-      } else if (item.kind !== 'directory') this.refuse(item.path, item.reason);
+      if (item.kind === 'files') await this.files(item.dir, item.names);
+      else if (item.kind !== 'directory') this.refuse(item.path, item.reason);
+    }
+  }
+
+  /**
+   * Some of a directory's files, in the walk's order: opened together (one native call, their first
+   * blocks read too when ingesting), except where the files before were passed over on their status
+   * alone (see file()).
+   */
+  private async files(dir: DirHandle, names: string[]): Promise<void> {
+    const skimming = this.o.enforce !== undefined || this.changedSinceMs !== undefined;
+    const opened = skimming && !this.lastWorthOpening ? undefined : openChildrenStart(dir, names, skimming ? undefined : this.blocks);
+    let at = 0;
+    try {
+      for (; at < names.length; at++) {
+        const name = names[at]!;
+        if (this.file(`${dir.realPath}/${name}`, { dir, name }, opened?.[at])) await this.flush();
+      }
+    } finally {
+      // only after an error part-way: the descriptors not handed to file() yet
+      for (const rest of opened?.slice(at + 1) ?? []) if (!(rest instanceof Error)) close(rest.fd);
     }
   }
 
   /**
    * Look at one file, plan its change; true when the batch is full and must be flushed. Synchronous:
-   * no promise per file. Its first block is read as it is opened (one native call), except where
-   * most files are skipped on their status alone (enforcement, an incremental pass).
+   * no promise per file. Its first block is read as it is opened, except where most files are
+   * skipped on their status alone (enforcement, an incremental pass). `pre`: the file opened
+   * already (or the error opening it gave); file() owns its descriptor.
    */
-  private file(path: string, place: Place): boolean {
+  private file(path: string, place: Place, pre?: OpenedStart | Error): boolean {
     // Enforcement and incremental passes pass over most files on their status alone: a stat by name
     // first, no descriptor, unless the previous file was worth opening (a directory's files are
     // alike: a lift opens each file without a stat first, a run with nothing to do opens none).
-    if (!this.lastWorthOpening && (this.o.enforce || this.changedSinceMs !== undefined)) {
+    if (!pre && !this.lastWorthOpening && (this.o.enforce || this.changedSinceMs !== undefined)) {
       const st = statChild(place.dir, place.name);
       if (st && isSingleLinkFile(st) && !this.worthOpening(st)) return false;
     }
     let opened;
     try {
-      opened = openChildStart(place.dir, place.name, this.o.enforce || this.changedSinceMs !== undefined ? undefined : this.block);
+      if (pre instanceof Error) throw pre;
+      opened = pre ?? openChildStart(place.dir, place.name, this.o.enforce || this.changedSinceMs !== undefined ? undefined : this.block);
     } catch (err) {
       this.report.files++;
       this.refuse(path, err instanceof Refused ? err.message : `cannot open: ${(err as Error).message}`);
@@ -516,16 +539,26 @@ export class IngestEngine {
       this.unconfirmed = undefined; // journaled with this plan
       const done: Settled[] = [];
       const applied: AppliedChange[] = [];
+      // The batch's changes in one native call; a directory's target is read from its mode first (addedBits).
+      const targets = batch.map((b) => {
+        try {
+          return b.change.kind === 'directory' ? addedBits(b.fd, b.change) : b.change.target;
+        } catch (err) {
+          return err as Error;
+        }
+      });
+      const results = applyEach(batch.flatMap((b, i) => {
+        const target = targets[i]!;
+        return target instanceof Error ? [] : [{ fd: b.fd, target, before: b.change.before, watched: b.header !== undefined }];
+      }));
+      let next = 0;
       batch.forEach((b, i) => {
         try {
-          const target = b.change.kind === 'directory' ? addedBits(b.fd, b.change) : b.change.target;
-          if (b.header) {
-            const seal = sealOf(b.header.classification, this.rules, b.header.opened, applyOwnership(b.fd, target, b.change.before, true), this.runStartMs);
-            done.push({ id: ids[i]!, state: 'applied', ...(seal ? { seal } : {}) });
-          } else {
-            applyOwnership(b.fd, target, b.change.before);
-            done.push({ id: ids[i]!, state: 'applied' });
-          }
+          const target = targets[i]!;
+          const result = target instanceof Error ? target : results[next++];
+          if (result instanceof Error) throw result;
+          const seal = b.header && result ? sealOf(b.header.classification, this.rules, b.header.opened, result, this.runStartMs) : undefined;
+          done.push({ id: ids[i]!, state: 'applied', ...(seal ? { seal } : {}) });
           b.spends?.seals.spend(b.spends.name);
           applied.push(b);
         } catch (err) {

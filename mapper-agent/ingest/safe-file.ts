@@ -14,7 +14,8 @@
  *    go through the same descriptor.
  * Two implementations of the same rules, chosen at load (native/index.ts): the native primitives
  * (openat on the parent's descriptor itself, fstat, the checks and the first block's read in one
- * call; fchown + fchmod in one; directories listed with getdents64 on their descriptor) when the
+ * call; fchown + fchmod in one; a directory's files opened, and a batch's changes applied, in one
+ * call for all; directories listed with getdents64 on their descriptor) when the
  * addon is built, and Node's fs otherwise (or with CAMPAIGN_GUARD_FS=js). Both give the same
  * refusals with the same reasons; the ingest tests run against both.
  */
@@ -22,7 +23,7 @@ import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, ope
 import { sep } from 'node:path';
 import { CampaignGuardError } from '../../core/errors.js';
 import type { Ownership } from '../../core/embargo/policy.js';
-import { backend, DIR_BATCH, DT, errnoError, OPEN, PHASE, S } from './native/index.js';
+import { APPLY, backend, DIR_BATCH, DT, errnoError, OPEN, PHASE, S } from './native/index.js';
 
 const addon = backend.addon;
 /** Which implementation is in use ('native' or 'js') and why (the agent logs it, doctor reports it). */
@@ -112,32 +113,40 @@ function openChecked(path: string, kind: 'file' | 'directory', realPath: string)
 const statOut = new Float64Array(S.SLOTS);
 function openNative(dirFd: number, name: string, flags: number, kind: 'file' | 'directory', realPath: string, start?: Buffer): OpenedStart {
   const fd = addon!.openAt(dirFd, name, flags, statOut, start);
-  if (fd < 0) {
-    switch (statOut[S.PHASE]) {
-      case PHASE.NAME:
-        throw new Refused('is not a plain file name');
-      case PHASE.OPEN:
-        throw refusedFor(errnoError(statOut[S.ERRNO]!, 'open'));
-      case PHASE.FSTAT:
-        throw errnoError(statOut[S.ERRNO]!, 'fstat');
-      default: {
-        const mode = statOut[S.MODE]!;
-        if (kind === 'directory') throw new Refused('is not a directory');
-        if ((mode & constants.S_IFMT) !== constants.S_IFREG) throw new Refused(notRegular(mode));
-        throw new Refused(`has ${statOut[S.NLINK]} hard links`);
-      }
+  if (fd < 0) throw openFailure(statOut, 0, kind);
+  return openedFrom(fd, statOut, 0, realPath, start);
+}
+
+/** What a failed native open reported at slots[at ..], as the error the pure-JS path throws. */
+function openFailure(slots: Float64Array, at: number, kind: 'file' | 'directory'): Error {
+  switch (slots[at + S.PHASE]) {
+    case PHASE.NAME:
+      return new Refused('is not a plain file name');
+    case PHASE.OPEN:
+      return refusedFor(errnoError(slots[at + S.ERRNO]!, 'open'));
+    case PHASE.FSTAT:
+      return errnoError(slots[at + S.ERRNO]!, 'fstat');
+    default: {
+      const mode = slots[at + S.MODE]!;
+      if (kind === 'directory') return new Refused('is not a directory');
+      if ((mode & constants.S_IFMT) !== constants.S_IFREG) return new Refused(notRegular(mode));
+      return new Refused(`has ${slots[at + S.NLINK]} hard links`);
     }
   }
-  const stat = statFromSlots();
+}
+
+/** A file the addon opened, from its status at slots[at ..]; `start`: the buffer its first bytes were read into. */
+function openedFrom(fd: number, slots: Float64Array, at: number, realPath: string, start?: Buffer): OpenedStart {
+  const stat = statFromSlots(slots, at);
   if (!start) return { fd, stat, realPath };
-  const got = statOut[S.READ]!;
+  const got = slots[at + S.READ]!;
   return { fd, stat, realPath, start: got >= 0 ? start.subarray(0, got) : errnoError(-got, 'read') };
 }
 
-function statFromSlots(): FileStat {
+function statFromSlots(slots: Float64Array, at: number): FileStat {
   return {
-    dev: statOut[S.DEV]!, ino: statOut[S.INO]!, mode: statOut[S.MODE]!, nlink: statOut[S.NLINK]!, uid: statOut[S.UID]!, gid: statOut[S.GID]!,
-    size: statOut[S.SIZE]!, mtimeMs: statOut[S.MTIME_MS]!, ctimeMs: statOut[S.CTIME_MS]!,
+    dev: slots[at + S.DEV]!, ino: slots[at + S.INO]!, mode: slots[at + S.MODE]!, nlink: slots[at + S.NLINK]!, uid: slots[at + S.UID]!, gid: slots[at + S.GID]!,
+    size: slots[at + S.SIZE]!, mtimeMs: slots[at + S.MTIME_MS]!, ctimeMs: slots[at + S.CTIME_MS]!,
   };
 }
 
@@ -170,7 +179,7 @@ export function openChild(dir: DirHandle, name: string, kind: 'file' | 'director
 export function statChild(dir: DirHandle, name: string): FileStat | undefined {
   if (!isPlainName(name)) return undefined;
   if (addon) {
-    return addon.statAt(dir.fd, name, statOut) === 0 ? statFromSlots() : undefined;
+    return addon.statAt(dir.fd, name, statOut) === 0 ? statFromSlots(statOut, 0) : undefined;
   }
   try {
     return lstatSync(`/proc/self/fd/${dir.fd}/${name}`);
@@ -200,6 +209,38 @@ export function openChildStart(dir: DirHandle, name: string, buf: Buffer | undef
     opened.start = err as Error;
   }
   return opened;
+}
+
+/** The native batch calls' outputs, grown to the largest batch seen (one set per thread: module state). */
+let manyStats = new Float64Array(0);
+let manyFds = new Int32Array(0);
+
+/**
+ * openChildStart for each of `names` (files of one directory we hold open), natively in one call.
+ * With `blocks` (block bytes per name), file i's first bytes are read into its i-th block. Each
+ * result is the opened file or the error openChildStart would have thrown for it; the caller owns
+ * every descriptor returned.
+ */
+export function openChildrenStart(dir: DirHandle, names: string[], blocks?: { buf: Buffer; size: number }): (OpenedStart | Error)[] {
+  const blockOf = (i: number) => blocks?.buf.subarray(i * blocks.size, (i + 1) * blocks.size);
+  if (!addon) {
+    return names.map((name, i) => {
+      try {
+        return openChildStart(dir, name, blockOf(i));
+      } catch (err) {
+        return err as Error;
+      }
+    });
+  }
+  if (manyFds.length < names.length) {
+    manyFds = new Int32Array(names.length);
+    manyStats = new Float64Array(names.length * S.SLOTS);
+  }
+  addon.openFiles(dir.fd, names, manyStats, manyFds, blocks?.buf, blocks?.size);
+  return names.map((name, i) => {
+    const fd = manyFds[i]!;
+    return fd < 0 ? openFailure(manyStats, i * S.SLOTS, 'file') : openedFrom(fd, manyStats, i * S.SLOTS, `${dir.realPath}/${name}`, blockOf(i));
+  });
 }
 
 /**
@@ -277,6 +318,61 @@ export function applyOwnership(fd: number, target: Ownership, before: Ownership,
   if (pre) return { before: pre, after: stampOf(fstatSync(fd)) };
 }
 
+/** One change for applyEach: applyOwnership's arguments. */
+export interface OwnershipChange {
+  fd: number;
+  target: Ownership;
+  before: Ownership;
+  watched: boolean;
+}
+
+let applyPlan = new Uint32Array(0);
+let applyStamps = new Float64Array(0);
+let applyResults = new Int32Array(0);
+
+/**
+ * applyOwnership for each change, natively in one call. Each result: the status before and after
+ * (watched), nothing, or the error applyOwnership would have thrown; a failure does not stop the others.
+ */
+export function applyEach(changes: OwnershipChange[]): ({ before: Stamp; after: Stamp } | undefined | Error)[] {
+  if (!addon) {
+    return changes.map((c) => {
+      try {
+        if (c.watched) return applyOwnership(c.fd, c.target, c.before, true);
+        applyOwnership(c.fd, c.target, c.before);
+        return undefined;
+      } catch (err) {
+        return err as Error;
+      }
+    });
+  }
+  const n = changes.length;
+  if (applyResults.length < n) {
+    applyPlan = new Uint32Array(n * APPLY.SLOTS);
+    applyStamps = new Float64Array(n * 6);
+    applyResults = new Int32Array(n);
+  }
+  const fds = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const { fd, target, before, watched } = changes[i]!;
+    const chown = target.uid !== before.uid || target.gid !== before.gid;
+    const at = i * APPLY.SLOTS;
+    fds[i] = fd;
+    applyPlan[at] = target.uid;
+    applyPlan[at + 1] = target.gid;
+    applyPlan[at + 2] = target.mode & 0o7777;
+    applyPlan[at + 3] = (chown ? APPLY.CHOWN : 0) | (watched ? APPLY.WATCHED : 0);
+  }
+  addon.applyAll(fds, applyPlan.subarray(0, n * APPLY.SLOTS), applyStamps, applyResults.subarray(0, n));
+  return changes.map((c, i) => {
+    const r = applyResults[i]!;
+    if (r < 0) return errnoError(Math.floor(-r / 4), APPLY_CALLS[-r % 4]!);
+    if (!c.watched) return undefined;
+    const t = applyStamps.subarray(i * 6, i * 6 + 6);
+    return { before: { size: t[0]!, mtimeMs: t[1]!, ctimeMs: t[2]! }, after: { size: t[3]!, mtimeMs: t[4]!, ctimeMs: t[5]! } };
+  });
+}
+
 export function stampOf(stat: FileStat): Stamp {
   return { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs };
 }
@@ -311,14 +407,17 @@ export function closeAll(fds: number[]): void {
 }
 
 export type WalkItem =
-  /** a regular-file entry; open() opens it through its directory's descriptor (valid while the item is current) */
-  | { kind: 'file'; path: string; name: string; dir: DirHandle; open: () => OpenedFile }
+  /** regular-file entries of one directory (at most FILES_AT_ONCE), in the listing's order; opened through `dir`, held open while the item is current */
+  | { kind: 'files'; path: string; dir: DirHandle; names: string[] }
   /** a directory reached by the walk (only with `directories: true`) */
   | { kind: 'directory'; path: string }
   /** an entry that is neither a directory nor a regular file (symlink, FIFO, device, socket) */
   | { kind: 'other'; path: string; reason: string }
   /** a directory that could not be opened or read */
   | { kind: 'problem'; path: string; reason: string };
+
+/** How many regular files of a directory a walk item holds at most: opened in one native call (openChildrenStart). */
+export const FILES_AT_ONCE = 64;
 
 export interface WalkOptions {
   /** false: only the entries directly in each top (the worker pool hands out directories) */
@@ -331,15 +430,6 @@ export interface WalkOptions {
    * what it finds in its directory)
    */
   files?: boolean;
-}
-
-/** A file entry of the walk (a class, so no closure is made per file). */
-class FileItem {
-  readonly kind = 'file' as const;
-  constructor(readonly path: string, readonly name: string, readonly dir: DirHandle) {}
-  open(): OpenedFile {
-    return openChild(this.dir, this.name);
-  }
 }
 
 /** One directory's entries as they are read: next() sets name and type (a DT_* value), false at the end. */
@@ -421,6 +511,13 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
       continue;
     }
     const stack: Frame[] = [];
+    /** the current directory's regular files not yet yielded */
+    let files: string[] = [];
+    const filesOf = (frame: Frame): WalkItem => {
+      const item = { kind: 'files' as const, path: frame.realPath, dir: { fd: frame.fd, realPath: frame.realPath }, names: files };
+      files = [];
+      return item;
+    };
     const push = (d: DirHandle): boolean => {
       try {
         stack.push({ fd: d.fd, realPath: d.realPath, listing: addon ? new NativeListing(d.fd, !wantFiles) : new JsListing(d.fd, !wantFiles) });
@@ -447,13 +544,21 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
           more = false;
         }
         if (!more) {
+          if (files.length) yield filesOf(frame); // while its descriptor is still open
           stack.pop();
           listing.close();
           continue;
         }
         const name = listing.name;
         const type = listing.type;
+        if (type === DT.REG) {
+          if (!wantFiles) continue;
+          files.push(name);
+          if (files.length === FILES_AT_ONCE) yield filesOf(frame);
+          continue;
+        }
         if (type === DT.DIR && !recursive) continue;
+        if (files.length) yield filesOf(frame); // before a subdirectory's frame is pushed
         const path = `${frame.realPath}/${name}`;
         if (type === DT.DIR) {
           let child: OpenedFile;
@@ -465,8 +570,6 @@ export function* walkSafely(tops: string[], roots: string[], options: WalkOption
           }
           if (options.directories) yield { kind: 'directory', path };
           if (!push({ fd: child.fd, realPath: child.realPath })) yield { kind: 'problem', path, reason: 'cannot list directory' };
-        } else if (type === DT.REG) {
-          if (wantFiles) yield new FileItem(path, name, frame);
         } else {
           yield { kind: 'other', path, reason: type === DT.LNK ? 'is a symbolic link' : type === DT.FIFO ? 'is a FIFO' : 'is not a regular file' };
         }

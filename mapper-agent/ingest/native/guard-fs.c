@@ -1,7 +1,11 @@
 /*
  * Descriptor-relative file primitives for the ingest agent (mapper-agent/ingest/safe-file.ts), one
  * JS->C crossing each where Node needs several: openat + fstat + the checks + pread of the first
- * block; fchown + fchmod; getdents64 in batches. Plain N-API (node_api.h), no state between calls
+ * block; fchown + fchmod; getdents64 in batches. A batch's files are opened, and its changes applied,
+ * in one crossing too (openFiles, applyAll): a crossing per file and call costs user time (1M files
+ * opened, fstat'ed, fchmod'ed and closed, in interleaved runs here: 3.6-4.9 s of user time from
+ * Node one call at a time, 2.6-3.5 s batched, 2.0-2.4 s for the same loop in C; kernel time the
+ * same). Plain N-API (node_api.h), no state between calls
  * (safe in worker threads). Every safety rule is the caller's contract and is kept here too:
  *  - a child is opened with openat(dirfd, name, O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY[|O_DIRECTORY]),
  *    and a name with '/' (or empty, ".", "..", a NUL) is refused before any system call;
@@ -23,8 +27,8 @@
 #include <unistd.h>
 #include <node_api.h>
 
-/* What index.ts checks: a build from another version of this file is not used (2: readDir's directoriesOnly). */
-#define GUARD_FS_VERSION 2
+/* What index.ts checks: a build from another version of this file is not used (2: readDir's directoriesOnly; 3: openFiles, applyAll). */
+#define GUARD_FS_VERSION 3
 
 /* statOut slots (keep in step with native/index.ts) */
 enum { S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, S_MTIME_MS, S_CTIME_MS, S_ERRNO, S_PHASE, S_READ, S_SLOTS };
@@ -97,6 +101,66 @@ static bool plain_name(const char *name, size_t len) {
 }
 
 /*
+ * One file or directory opened as openAt describes (below); `name` is NUL-terminated, `len` its length.
+ * Returns the descriptor, or -1 with out[S_PHASE] and out[S_ERRNO] set.
+ */
+static int open_one(int dirfd, const char *name, size_t len, int flags, double *out, char *rbuf, size_t rlen) {
+  out[S_PHASE] = PHASE_NAME;
+  out[S_ERRNO] = 0;
+  out[S_READ] = 0;
+  if ((flags & F_PATH) ? !(whole_name(name, len) && name[0] == '/') : !plain_name(name, len)) return -1;
+  if (flags & F_PATH) dirfd = AT_FDCWD;
+
+  int oflags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | ((flags & F_DIRECTORY) ? O_DIRECTORY : 0);
+  int fd;
+  do fd = openat(dirfd, name, oflags); while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    out[S_PHASE] = PHASE_OPEN;
+    out[S_ERRNO] = errno;
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    out[S_PHASE] = PHASE_FSTAT;
+    out[S_ERRNO] = errno;
+    close(fd);
+    return -1;
+  }
+  fill(out, &st);
+  int accepted = (flags & F_DIRECTORY) ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && st.st_nlink == 1);
+  if (!accepted) {
+    out[S_PHASE] = PHASE_REJECTED;
+    close(fd);
+    return -1;
+  }
+  out[S_PHASE] = PHASE_OK;
+  if (rbuf && !(flags & F_DIRECTORY)) {
+    size_t got = 0;
+    while (got < rlen) {
+      ssize_t n = pread(fd, rbuf + got, rlen - got, (off_t)got);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        out[S_READ] = -(double)errno;
+        return fd;
+      }
+      if (n == 0) break;
+      got += (size_t)n;
+    }
+    out[S_READ] = (double)got;
+  }
+  return fd;
+}
+
+/* An optional Buffer argument: its data and length, or NULL data for undefined/null; false on a napi error. */
+static bool optional_buffer(napi_env env, napi_value v, char **data, size_t *len) {
+  napi_valuetype t;
+  *data = NULL;
+  *len = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  return t == napi_undefined || t == napi_null || napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
+}
+
+/*
  * openAt(dirFd, name, flags, statOut: Float64Array(S_SLOTS), readBuf?: Buffer) -> fd | -1
  * flags: F_DIRECTORY opens a directory; F_PATH (a data root only) takes an absolute path from the
  * working directory instead of one name. With readBuf (files only), the file's first bytes are read
@@ -116,59 +180,67 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   if (!out) return NULL;
   char *rbuf = NULL;
   size_t rlen = 0;
-  if (argc >= 5) {
-    napi_valuetype t;
-    CHECK(napi_typeof(env, argv[4], &t));
-    if (t != napi_undefined && t != napi_null) CHECK(napi_get_buffer_info(env, argv[4], (void **)&rbuf, &rlen));
-  }
-
+  if (argc >= 5 && !optional_buffer(env, argv[4], &rbuf, &rlen)) return NULL;
   char name[PATH_MAX + 1];
   size_t len;
   CHECK(napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len));
-  out[S_PHASE] = PHASE_NAME;
-  out[S_ERRNO] = 0;
-  out[S_READ] = 0;
-  if ((flags & F_PATH) ? !(whole_name(name, len) && name[0] == '/') : !plain_name(name, len)) return int_(env, -1);
-  if (flags & F_PATH) dirfd = AT_FDCWD;
+  return int_(env, open_one(dirfd, name, len, flags, out, rbuf, rlen));
+}
 
-  int oflags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | ((flags & F_DIRECTORY) ? O_DIRECTORY : 0);
-  int fd;
-  do fd = openat(dirfd, name, oflags); while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    out[S_PHASE] = PHASE_OPEN;
-    out[S_ERRNO] = errno;
-    return int_(env, -1);
+/*
+ * openFiles(dirFd, names: string[], statOut: Float64Array(n * S_SLOTS), fds: Int32Array(n)[, readBuf: Buffer, block]) -> n
+ * openAt(dirFd, names[i], FILE, ...) for each of the first n = names.length files, in one call (a
+ * JS->C crossing per file costs as much as a system call here): fds[i] and statOut[i * S_SLOTS ..]
+ * are what openAt would return and report for names[i]; with readBuf, file i's first bytes are read
+ * into readBuf[i * block .. (i + 1) * block). The caller owns every descriptor returned.
+ */
+static napi_value OpenFiles(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[6];
+  if (!args(env, info, 4, 6, argv, &argc, "openFiles(dirFd, names, statOut, fds[, readBuf, block])")) return NULL;
+  int32_t dirfd;
+  uint32_t n;
+  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
+  bool isArray = false;
+  CHECK(napi_is_array(env, argv[1], &isArray));
+  if (!isArray) {
+    napi_throw_type_error(env, NULL, "names must be an array of strings");
+    return NULL;
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    out[S_PHASE] = PHASE_FSTAT;
-    out[S_ERRNO] = errno;
-    close(fd);
-    return int_(env, -1);
-  }
-  fill(out, &st);
-  int accepted = (flags & F_DIRECTORY) ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && st.st_nlink == 1);
-  if (!accepted) {
-    out[S_PHASE] = PHASE_REJECTED;
-    close(fd);
-    return int_(env, -1);
-  }
-  out[S_PHASE] = PHASE_OK;
-  if (rbuf && !(flags & F_DIRECTORY)) {
-    size_t got = 0;
-    while (got < rlen) {
-      ssize_t n = pread(fd, rbuf + got, rlen - got, (off_t)got);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        out[S_READ] = -(double)errno;
-        return int_(env, fd);
-      }
-      if (n == 0) break;
-      got += (size_t)n;
+  CHECK(napi_get_array_length(env, argv[1], &n));
+  double *out;
+  int32_t *fds;
+  size_t olen, flen;
+  if (!typed(env, argv[2], napi_float64_array, (size_t)n * S_SLOTS, (void **)&out, &olen, "statOut must be a Float64Array of 12 per name")) return NULL;
+  if (!typed(env, argv[3], napi_int32_array, n, (void **)&fds, &flen, "fds must be an Int32Array of one per name")) return NULL;
+  char *rbuf = NULL;
+  size_t rlen = 0;
+  uint32_t block = 0;
+  if (argc >= 5 && !optional_buffer(env, argv[4], &rbuf, &rlen)) return NULL;
+  if (rbuf) {
+    if (argc < 6 || napi_get_value_uint32(env, argv[5], &block) != napi_ok || block == 0 || (size_t)block * n > rlen) {
+      napi_throw_type_error(env, NULL, "readBuf must hold block bytes per name");
+      return NULL;
     }
-    out[S_READ] = (double)got;
   }
-  return int_(env, fd);
+  char name[PATH_MAX + 1];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_valuetype t;
+    size_t len;
+    CHECK(napi_get_element(env, argv[1], i, &v));
+    CHECK(napi_typeof(env, v, &t));
+    double *o = out + (size_t)i * S_SLOTS;
+    if (t != napi_string) {
+      o[S_PHASE] = PHASE_NAME;
+      o[S_ERRNO] = 0;
+      fds[i] = -1;
+      continue;
+    }
+    CHECK(napi_get_value_string_utf8(env, v, name, sizeof name, &len));
+    fds[i] = open_one(dirfd, name, len, 0, o, rbuf ? rbuf + (size_t)i * block : NULL, block);
+  }
+  return int_(env, (int32_t)n);
 }
 
 /*
@@ -203,6 +275,22 @@ static void stamp(double *out, const struct stat *st) {
   out[2] = ms(st->st_ctim);
 }
 
+/* fchown (when asked) and fchmod through fd, with the status before and after into stamps when given; 0 or Apply's negative codes. */
+static int apply_one(int fd, uint32_t uid, uint32_t gid, uint32_t mode, bool doChown, double *stamps) {
+  struct stat st;
+  if (stamps) {
+    if (fstat(fd, &st) != 0) return -(errno * 4 + 3);
+    stamp(stamps, &st);
+  }
+  if (doChown && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) return -(errno * 4 + 1);
+  if (fchmod(fd, (mode_t)(mode & 07777)) != 0) return -(errno * 4 + 2);
+  if (stamps) {
+    if (fstat(fd, &st) != 0) return -(errno * 4 + 3);
+    stamp(stamps + 3, &st);
+  }
+  return 0;
+}
+
 /*
  * apply(fd, uid, gid, mode, chown[, stamps: Float64Array(6)]) -> 0, or -(errno * 4 + 1) when fchown
  * failed, -(errno * 4 + 2) when fchmod failed, -(errno * 4 + 3) when an fstat failed.
@@ -228,18 +316,36 @@ static napi_value Apply(napi_env env, napi_callback_info info) {
     size_t n;
     if (vt != napi_undefined && !typed(env, argv[5], napi_float64_array, 6, (void **)&stamps, &n, "stamps must be a Float64Array of 6")) return NULL;
   }
-  struct stat st;
-  if (stamps) {
-    if (fstat(fd, &st) != 0) return int_(env, -(errno * 4 + 3));
-    stamp(stamps, &st);
+  return int_(env, apply_one(fd, uid, gid, mode, doChown, stamps));
+}
+
+/* applyAll's plan: four numbers a change */
+enum { P_UID, P_GID, P_MODE, P_FLAGS, P_SLOTS };
+enum { P_CHOWN = 1, P_WATCHED = 2 };
+
+/*
+ * applyAll(fds: Int32Array(n), plan: Uint32Array(n * 4), stamps: Float64Array(n * 6), results: Int32Array(n)) -> n
+ * apply() for each descriptor in one call: plan[i * 4 ..] = uid, gid, mode, flags (1: chown, 2: the
+ * status before and after into stamps[i * 6 ..]); results[i] is what apply would return. A failed
+ * change does not stop the others (each is journaled on its own).
+ */
+static napi_value ApplyAll(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[4];
+  if (!args(env, info, 4, 4, argv, &argc, "applyAll(fds, plan, stamps, results)")) return NULL;
+  int32_t *fds, *results;
+  uint32_t *plan;
+  double *stamps;
+  size_t n, len;
+  if (!typed(env, argv[0], napi_int32_array, 0, (void **)&fds, &n, "fds must be an Int32Array")) return NULL;
+  if (!typed(env, argv[1], napi_uint32_array, n * P_SLOTS, (void **)&plan, &len, "plan must be a Uint32Array of 4 per descriptor")) return NULL;
+  if (!typed(env, argv[2], napi_float64_array, n * 6, (void **)&stamps, &len, "stamps must be a Float64Array of 6 per descriptor")) return NULL;
+  if (!typed(env, argv[3], napi_int32_array, n, (void **)&results, &len, "results must be an Int32Array of one per descriptor")) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t *p = plan + i * P_SLOTS;
+    results[i] = apply_one(fds[i], p[P_UID], p[P_GID], p[P_MODE], (p[P_FLAGS] & P_CHOWN) != 0, (p[P_FLAGS] & P_WATCHED) ? stamps + i * 6 : NULL);
   }
-  if (doChown && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) return int_(env, -(errno * 4 + 1));
-  if (fchmod(fd, (mode_t)(mode & 07777)) != 0) return int_(env, -(errno * 4 + 2));
-  if (stamps) {
-    if (fstat(fd, &st) != 0) return int_(env, -(errno * 4 + 3));
-    stamp(stamps + 3, &st);
-  }
-  return int_(env, 0);
+  return int_(env, (int32_t)n);
 }
 
 /* readAt(fd, buf) -> bytes read from offset 0 (until buf is full or end of file), or -errno. */
@@ -385,7 +491,9 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
     { "openAt", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "openFiles", NULL, OpenFiles, NULL, NULL, NULL, napi_enumerable, NULL },
     { "apply", NULL, Apply, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "applyAll", NULL, ApplyAll, NULL, NULL, NULL, napi_enumerable, NULL },
     { "statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL },
     { "readAt", NULL, ReadAt, NULL, NULL, NULL, napi_enumerable, NULL },
     { "close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL },

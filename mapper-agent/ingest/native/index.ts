@@ -13,8 +13,12 @@ import { getSystemErrorMap } from 'node:util';
 export interface GuardFs {
   /** see guard-fs.c: fd, or -1 with statOut[PHASE] and statOut[ERRNO] set */
   openAt(dirFd: number, name: string, flags: number, statOut: Float64Array, readBuf?: Buffer): number;
+  /** openAt(dirFd, names[i], FILE) for each name in one call: fds[i], statOut[i * S.SLOTS ..], first bytes into readBuf[i * block ..]; returns names.length */
+  openFiles(dirFd: number, names: string[], statOut: Float64Array, fds: Int32Array, readBuf?: Buffer, block?: number): number;
   /** 0, or -(errno * 4 + 1) (fchown failed) / -(errno * 4 + 2) (fchmod failed) / -(errno * 4 + 3) (fstat failed); stamps: status before [0..2] and after [3..5] */
   apply(fd: number, uid: number, gid: number, mode: number, chown: boolean, stamps?: Float64Array): number;
+  /** apply() for each of fds in one call: plan[i * 4 ..] = uid, gid, mode, flags (APPLY.CHOWN | APPLY.WATCHED); stamps[i * 6 ..]; results[i] as apply returns */
+  applyAll(fds: Int32Array, plan: Uint32Array, stamps: Float64Array, results: Int32Array): number;
   /** fstatat(dirFd, name, AT_SYMLINK_NOFOLLOW) into statOut: 0, or -errno (-EINVAL for a name that is not one plain name) */
   statAt(dirFd: number, name: string, statOut: Float64Array): number;
   /** bytes read from offset 0, or -errno */
@@ -31,12 +35,14 @@ export interface GuardFs {
 }
 
 /** guard-fs.c's GUARD_FS_VERSION: a build of another version is not loaded */
-export const GUARD_FS_VERSION = 2;
+export const GUARD_FS_VERSION = 3;
 
 /** statOut slots */
 export const S = { DEV: 0, INO: 1, MODE: 2, NLINK: 3, UID: 4, GID: 5, SIZE: 6, MTIME_MS: 7, CTIME_MS: 8, ERRNO: 9, PHASE: 10, READ: 11, SLOTS: 12 } as const;
 export const PHASE = { OK: 0, OPEN: 1, FSTAT: 2, REJECTED: 3, NAME: 4 } as const;
 export const OPEN = { FILE: 0, DIRECTORY: 1, PATH: 2 } as const;
+/** applyAll's plan: four numbers a change, the last of them flags */
+export const APPLY = { SLOTS: 4, CHOWN: 1, WATCHED: 2 } as const;
 export const DT = { UNKNOWN: 0, FIFO: 1, CHR: 2, DIR: 4, BLK: 6, REG: 8, LNK: 10, SOCK: 12 } as const;
 /** readDir's types array must be at least this long (guard-fs.c MIN_TYPES) */
 export const DIR_BATCH = 2048;
@@ -60,7 +66,7 @@ function load(): Backend {
     if (!existsSync(file)) continue;
     try {
       const addon = createRequire(import.meta.url)(file) as GuardFs;
-      if (addon.statSlots !== S.SLOTS || addon.version !== GUARD_FS_VERSION || (['openAt', 'statAt', 'apply', 'readAt', 'close', 'closeAll', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
+      if (addon.statSlots !== S.SLOTS || addon.version !== GUARD_FS_VERSION || (['openAt', 'openFiles', 'statAt', 'apply', 'applyAll', 'readAt', 'close', 'closeAll', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
       return { addon, name: 'native', why: file };
     } catch (err) {
       problem = `${file} does not load: ${(err as Error).message}`;

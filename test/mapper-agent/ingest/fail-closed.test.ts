@@ -4,7 +4,8 @@
  * come from a fixed table here; the commands' tests run the same engine against a real slapd.
  */
 import { expect } from 'chai';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, opendirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Classifier } from '../../../core/embargo/classify.js';
@@ -126,6 +127,30 @@ describe('mapper-agent/ingest: embargo never leaks (as root, real files)', funct
       expect(failed, 'the run reports the failure').to.be.an('error');
       expect(mode(q)).to.equal('0:0 0664');
       expect(openFds()).to.equal(fds);
+    });
+    it('a run that fails part-way through the files opened together closes every descriptor it holds, applied or not', async () => {
+      // 40 files opened in one call; the 10th is refused and the run fails there (its onRefused throws)
+      for (let i = 0; i < 40; i++) put(`obs/f${String(i).padStart(2, '0')}.fits`, fitsFile([['CAMPAIGN', 'flare']]), 0o664);
+      const fds = openFds();
+      let failed: unknown;
+      let refused = 0;
+      const run = engine({ batchSize: 4, onRefused: () => { refused++; throw new Error('stop here'); } });
+      const linked = join(root, 'obs', 'f09.fits');
+      writeFileSync(join(base, 'outside'), 'x');
+      renameSync(linked, join(base, 'gone'));
+      execFileSync('ln', [join(base, 'outside'), linked]); // two links: refused when opened
+      await run.ingest([join(root, 'obs')]).catch((err: unknown) => (failed = err));
+      expect((failed as Error).message).to.equal('stop here');
+      expect(refused).to.equal(1);
+      expect(openFds(), 'no descriptor left open').to.equal(fds);
+      const listed: string[] = []; // the walk's order (getdents; readdirSync sorts)
+      const listing = opendirSync(join(root, 'obs'));
+      for (let e = listing.readSync(); e; e = listing.readSync()) listed.push(e.name);
+      listing.closeSync();
+      const before = listed.indexOf('f09.fits');
+      const changed = listed.filter((n) => mode(join(root, 'obs', n)) === `${PI}:${GID} 0640`);
+      expect(changed, 'the full batches before the failure, applied; the rest untouched').to.deep.equal(listed.slice(0, before - (before % 4)));
+      expect(mode(join(base, 'outside'))).to.equal('0:0 0644');
     });
   });
 

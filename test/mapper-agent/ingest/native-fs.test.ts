@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DT, OPEN, PHASE, S, errnoError, type GuardFs } from '../../../mapper-agent/ingest/native/index.js';
-import { applyOwnership, close, closeAll, fileBackend, openBeneath, openChild, openChildStart, readStart, Refused, statChild, walkSafely, type DirHandle } from '../../../mapper-agent/ingest/safe-file.js';
+import { applyEach, applyOwnership, close, closeAll, fileBackend, FILES_AT_ONCE, openBeneath, openChild, openChildrenStart, openChildStart, readStart, Refused, statChild, walkSafely, type DirHandle, type OpenedStart } from '../../../mapper-agent/ingest/safe-file.js';
 
 const addonFile = join(import.meta.dirname, '../../../build/Release/guard_fs.node');
 
@@ -237,11 +237,100 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
 
   it('walkSafely yields the same items either way: files, and the rest refused with a reason', () => {
     chmodSync(join(base, 'file'), 0o600);
-    const items = [...walkSafely([base], [tmpdir()])].map((i) => `${i.kind} ${i.path.slice(base.length)}${'reason' in i ? `: ${i.reason}` : ''}`).sort();
+    const items = [...walkSafely([base], [tmpdir()])].flatMap((i) => (i.kind === 'files' ? i.names.map((n) => `file ${i.path.slice(base.length)}/${n}`) : [`${i.kind} ${i.path.slice(base.length)}${'reason' in i ? `: ${i.reason}` : ''}`])).sort();
     expect(items).to.deep.equal([
       'file /file', 'file /linked', 'file /second-link', // hard links are refused when opened, not when listed
       'other /dirlink: is a symbolic link', 'other /fifo: is a FIFO', 'other /null: is not a regular file', 'other /symlink: is a symbolic link',
     ]);
+  });
+
+  it(`walkSafely: a directory's files in items of at most ${FILES_AT_ONCE}, each before anything further down, its directory open while it is current (in use: ${fileBackend.name})`, () => {
+    const many = join(base, 'many');
+    mkdirSync(join(many, 'inner'), { recursive: true });
+    const count = FILES_AT_ONCE * 2 + 7;
+    for (let i = 0; i < count; i++) writeFileSync(join(many, `f${i}`), '');
+    writeFileSync(join(many, 'inner', 'g'), '');
+    const seen: string[] = [];
+    const order: string[] = [];
+    for (const item of walkSafely([many], [tmpdir()])) {
+      if (item.kind !== 'files') continue;
+      expect(item.names.length).to.be.within(1, FILES_AT_ONCE);
+      expect(fstatSync(item.dir.fd).ino, 'the item\'s directory descriptor is that directory').to.equal(statSync(item.path).ino);
+      order.push(item.path.slice(many.length));
+      seen.push(...item.names.map((n) => `${item.path.slice(many.length)}/${n}`));
+    }
+    expect(seen.sort()).to.deep.equal([...Array.from({ length: count }, (_, i) => `/f${i}`), '/inner/g'].sort());
+    // three full or partial items, one more where the subdirectory's entry falls between two of them
+    expect(order.filter((p) => p === '').length, 'items of the top directory').to.be.within(3, 4);
+  });
+
+  it(`openChildrenStart: for each name what openChildStart gives, refusals as errors in their place, first blocks apart, no descriptor left behind (in use: ${fileBackend.name})`, () => {
+    writeFileSync(join(base, 'big'), Buffer.alloc(5000, 'B'));
+    const names = ['file', 'symlink', 'big', 'linked', 'fifo', 'absent', 'sub', 'null', '..', 'a/b'];
+    const fdsBefore = readdirSync('/proc/self/fd').length;
+    const blocks = { buf: Buffer.alloc(names.length * 2880, 0), size: 2880 };
+    const results = openChildrenStart(dir, names, blocks);
+    try {
+      expect(results.map((r) => (r instanceof Error ? `${r.name}: ${r.message}` : 'opened'))).to.deep.equal(names.map((n) => {
+        try {
+          close(openChild(dir, n).fd);
+          return 'opened';
+        } catch (err) {
+          return `${(err as Error).name}: ${(err as Error).message}`;
+        }
+      }));
+      expect(readdirSync('/proc/self/fd').length, 'a descriptor for each file opened, none for a refusal').to.equal(fdsBefore + 2);
+      const [file, , big] = results as OpenedStart[];
+      expect(String(file!.start)).to.equal('SIMPLE  = T');
+      expect(big!.start).to.deep.equal(Buffer.alloc(2880, 'B'));
+      expect(big!.realPath).to.equal(`${base}/big`);
+      const st = fstatSync(big!.fd);
+      for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs'] as const) expect(big!.stat[k], k).to.equal(st[k]);
+      const unread = openChildrenStart(dir, ['file'])[0] as OpenedStart;
+      close(unread.fd);
+      expect(unread.start, 'no blocks: nothing read').to.equal(undefined);
+    } finally {
+      for (const r of results) if (!(r instanceof Error)) close(r.fd);
+    }
+  });
+
+  it(`applyEach: what applyOwnership does for each change, a failing one in its place without stopping the others (in use: ${fileBackend.name})`, () => {
+    for (const n of ['a', 'b', 'c']) writeFileSync(join(base, n), 'x');
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => openChild(dir, n));
+    const gone = openSync(join(base, 'file'), 'r');
+    closeSync(gone);
+    try {
+      const results = applyEach([
+        { fd: a!.fd, target: { uid: 4242, gid: 4343, mode: 0o2640 }, before: { uid: 0, gid: 0, mode: 0o644 }, watched: false },
+        { fd: gone, target: { uid: 1, gid: 1, mode: 0o644 }, before: { uid: 0, gid: 0, mode: 0o644 }, watched: false },
+        { fd: b!.fd, target: { uid: 0, gid: 0, mode: 0o604 }, before: { uid: 0, gid: 0, mode: 0o644 }, watched: true },
+        { fd: c!.fd, target: { uid: 0, gid: 0, mode: 0o600 }, before: { uid: 0, gid: 0, mode: 0o644 }, watched: false },
+      ]);
+      expect(results[0]).to.equal(undefined);
+      expect((results[1] as Error).message).to.match(/^EBADF: bad file descriptor, fchown/);
+      const now = fstatSync(b!.fd);
+      expect(results[2]).to.deep.equal({ before: { size: b!.stat.size, mtimeMs: b!.stat.mtimeMs, ctimeMs: b!.stat.ctimeMs }, after: { size: now.size, mtimeMs: now.mtimeMs, ctimeMs: now.ctimeMs } });
+      expect(results[3]).to.equal(undefined);
+      const modes = ['a', 'b', 'c'].map((n) => statSync(join(base, n)));
+      expect(modes.map((m) => [m.uid, m.gid, m.mode & 0o7777])).to.deep.equal([[4242, 4343, 0o2640], [0, 0, 0o604], [0, 0, 0o600]]);
+      expect(applyEach([])).to.deep.equal([]);
+    } finally {
+      for (const o of [a, b, c]) close(o!.fd);
+    }
+  });
+
+  direct('openFiles and applyAll: their arguments are checked (a TypeError, no system call)', (addon) => {
+    const fds = new Int32Array(2);
+    const out = new Float64Array(2 * S.SLOTS);
+    expect(() => addon.openFiles(dir.fd, 'file' as unknown as string[], out, fds)).to.throw(TypeError, /array of strings/);
+    expect(() => addon.openFiles(dir.fd, ['file', 'big'], new Float64Array(S.SLOTS), fds)).to.throw(TypeError, /12 per name/);
+    expect(() => addon.openFiles(dir.fd, ['file', 'big'], out, new Int32Array(1))).to.throw(TypeError, /one per name/);
+    expect(() => addon.openFiles(dir.fd, ['file', 'big'], out, fds, Buffer.alloc(100), 2880)).to.throw(TypeError, /block bytes per name/);
+    expect(addon.openFiles(dir.fd, [42 as unknown as string, ''], out, fds)).to.equal(2);
+    expect([fds[0], out[S.PHASE], fds[1], out[S.SLOTS + S.PHASE]], 'a name that is not a string, or not a plain name: refused before any call').to.deep.equal([-1, PHASE.NAME, -1, PHASE.NAME]);
+    expect(() => addon.applyAll(Int32Array.from([1]), new Uint32Array(3), new Float64Array(6), new Int32Array(1))).to.throw(TypeError, /4 per descriptor/);
+    expect(() => addon.applyAll(Int32Array.from([1]), new Uint32Array(4), new Float64Array(5), new Int32Array(1))).to.throw(TypeError, /6 per descriptor/);
+    expect(() => addon.applyAll(Int32Array.from([1]), new Uint32Array(4), new Float64Array(6), new Int32Array(0))).to.throw(TypeError, /one per descriptor/);
   });
 
   it('walkSafely without files yields the directories alone, symlinked ones never (the pool\'s work list), the same either way', () => {
