@@ -125,8 +125,12 @@ export class IngestEngine {
   /** the host clock when the current run began (seal.ts: how long a file has been quiet) */
   private runStartMs = 0;
   private readonly seals: SealCache;
-  /** the previous file looked at was worth opening (worthOpening): the next is opened without a stat first */
-  private lastWorthOpening = true;
+  /**
+   * How many files in a row (up to FILES_AT_ONCE) were worth opening (worthOpening). In a pass that
+   * skips files on their status: after none, the next is looked at with a stat first; after a full
+   * run, the next files are opened together without (a lift); in between, opened one at a time.
+   */
+  private worthRun = FILES_AT_ONCE;
   /**
    * The last batch's confirmations (applied, or skipped with the reason) and when: journaled with
    * the next batch's plan, in its transaction, or by confirm() when the call ends. A crash before
@@ -272,12 +276,12 @@ export class IngestEngine {
 
   /**
    * Some of a directory's files, in the walk's order: opened together (one native call, their first
-   * blocks read too when ingesting), except where the files before were passed over on their status
-   * alone (see file()).
+   * blocks read too when ingesting), except in a pass that skips files on their status (see file()),
+   * unless every file of as many before was worth opening (a lift).
    */
   private async files(dir: DirHandle, names: string[]): Promise<void> {
     const skimming = this.o.enforce !== undefined || this.changedSinceMs !== undefined;
-    const opened = skimming && !this.lastWorthOpening ? undefined : openChildrenStart(dir, names, skimming ? undefined : this.blocks);
+    const opened = skimming && this.worthRun < FILES_AT_ONCE ? undefined : openChildrenStart(dir, names, skimming ? undefined : this.blocks);
     let at = 0;
     try {
       for (; at < names.length; at++) {
@@ -300,7 +304,7 @@ export class IngestEngine {
     // Enforcement and incremental passes pass over most files on their status alone: a stat by name
     // first, no descriptor, unless the previous file was worth opening (a directory's files are
     // alike: a lift opens each file without a stat first, a run with nothing to do opens none).
-    if (!pre && !this.lastWorthOpening && (this.o.enforce || this.changedSinceMs !== undefined)) {
+    if (!pre && this.worthRun === 0 && (this.o.enforce || this.changedSinceMs !== undefined)) {
       const st = statChild(place.dir, place.name);
       if (st && isSingleLinkFile(st) && !this.worthOpening(st)) return false;
     }
@@ -315,8 +319,11 @@ export class IngestEngine {
     }
     let keepOpen = false;
     try {
-      this.lastWorthOpening = this.worthOpening(opened.stat);
-      if (!this.lastWorthOpening) return false;
+      if (!this.worthOpening(opened.stat)) {
+        this.worthRun = 0;
+        return false;
+      }
+      if (this.worthRun < FILES_AT_ONCE) this.worthRun++;
       const current = ownershipOf(opened.stat);
       this.report.files++;
       this.o.onFile?.();
