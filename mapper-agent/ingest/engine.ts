@@ -25,7 +25,7 @@ import type { Classification, Classifier } from '../../core/embargo/classify.js'
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyEach, close, closeAll, FILES_AT_ONCE, isSingleLinkFile, locate, openBeneath, openChildrenStart, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, walkSafely, type DirHandle, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { applyEach, close, closeAll, FILES_AT_ONCE, isSingleLinkFile, locate, openBeneath, openChildrenStart, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, statChildren, walkSafely, type DirHandle, type FileStat, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
 import { DirectorySeals, quiet, rulesFingerprint, SealCache, sealOf, SEAL_BOUNDS, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
@@ -282,11 +282,19 @@ export class IngestEngine {
   private async files(dir: DirHandle, names: string[]): Promise<void> {
     const skimming = this.o.enforce !== undefined || this.changedSinceMs !== undefined;
     const opened = skimming && this.worthRun < FILES_AT_ONCE ? undefined : openChildrenStart(dir, names, skimming ? undefined : this.blocks);
+    // Files looked at with a stat first: the rest of the names stat'ed together, when first needed.
+    let stats: (FileStat | undefined)[] | undefined;
+    let statsFrom = 0;
     let at = 0;
     try {
       for (; at < names.length; at++) {
         const name = names[at]!;
-        if (this.file(`${dir.realPath}/${name}`, { dir, name }, opened?.[at])) await this.flush();
+        let stat: FileStat | undefined;
+        if (!opened && skimming && this.worthRun === 0) {
+          if (!stats) [stats, statsFrom] = [statChildren(dir, names.slice(at)), at];
+          stat = stats[at - statsFrom];
+        }
+        if (this.file(`${dir.realPath}/${name}`, { dir, name }, opened?.[at], stat)) await this.flush();
       }
     } finally {
       // only after an error part-way: the descriptors not handed to file() yet
@@ -298,14 +306,15 @@ export class IngestEngine {
    * Look at one file, plan its change; true when the batch is full and must be flushed. Synchronous:
    * no promise per file. Its first block is read as it is opened, except where most files are
    * skipped on their status alone (enforcement, an incremental pass). `pre`: the file opened
-   * already (or the error opening it gave); file() owns its descriptor.
+   * already (or the error opening it gave); file() owns its descriptor. `stat`: its status, taken
+   * by name already.
    */
-  private file(path: string, place: Place, pre?: OpenedStart | Error): boolean {
+  private file(path: string, place: Place, pre?: OpenedStart | Error, stat?: FileStat): boolean {
     // Enforcement and incremental passes pass over most files on their status alone: a stat by name
     // first, no descriptor, unless the previous file was worth opening (a directory's files are
     // alike: a lift opens each file without a stat first, a run with nothing to do opens none).
     if (!pre && this.worthRun === 0 && (this.o.enforce || this.changedSinceMs !== undefined)) {
-      const st = statChild(place.dir, place.name);
+      const st = stat ?? statChild(place.dir, place.name);
       if (st && isSingleLinkFile(st) && !this.worthOpening(st)) return false;
     }
     let opened;

@@ -188,6 +188,26 @@ export function statChild(dir: DirHandle, name: string): FileStat | undefined {
   }
 }
 
+/** The native batch calls' outputs, grown to the largest batch seen (one set per thread: module state). */
+let manyStats = new Float64Array(0);
+let manyFds = new Int32Array(0);
+let statResults = new Int32Array(0);
+
+/** Status slots for n names (statOut of the batch calls). */
+function statsFor(n: number): Float64Array {
+  if (manyStats.length < n * S.SLOTS) manyStats = new Float64Array(n * S.SLOTS);
+  return manyStats;
+}
+
+/** statChild for each of `names` (entries of one directory we hold open), natively in one call. */
+export function statChildren(dir: DirHandle, names: string[]): (FileStat | undefined)[] {
+  if (!addon) return names.map((name) => statChild(dir, name));
+  if (statResults.length < names.length) statResults = new Int32Array(names.length);
+  const stats = statsFor(names.length);
+  addon.statFiles(dir.fd, names, stats, statResults);
+  return names.map((_, i) => (statResults[i] === 0 ? statFromSlots(stats, i * S.SLOTS) : undefined));
+}
+
 /** A file opened with its first bytes read through the descriptor, or the error that read gave (the file stays open). */
 export interface OpenedStart extends OpenedFile {
   start?: Buffer | Error;
@@ -211,10 +231,6 @@ export function openChildStart(dir: DirHandle, name: string, buf: Buffer | undef
   return opened;
 }
 
-/** The native batch calls' outputs, grown to the largest batch seen (one set per thread: module state). */
-let manyStats = new Float64Array(0);
-let manyFds = new Int32Array(0);
-
 /**
  * openChildStart for each of `names` (files of one directory we hold open), natively in one call.
  * With `blocks` (block bytes per name), file i's first bytes are read into its i-th block. Each
@@ -232,14 +248,12 @@ export function openChildrenStart(dir: DirHandle, names: string[], blocks?: { bu
       }
     });
   }
-  if (manyFds.length < names.length) {
-    manyFds = new Int32Array(names.length);
-    manyStats = new Float64Array(names.length * S.SLOTS);
-  }
-  addon.openFiles(dir.fd, names, manyStats, manyFds, blocks?.buf, blocks?.size);
+  if (manyFds.length < names.length) manyFds = new Int32Array(names.length);
+  const stats = statsFor(names.length);
+  addon.openFiles(dir.fd, names, stats, manyFds, blocks?.buf, blocks?.size);
   return names.map((name, i) => {
     const fd = manyFds[i]!;
-    return fd < 0 ? openFailure(manyStats, i * S.SLOTS, 'file') : openedFrom(fd, manyStats, i * S.SLOTS, `${dir.realPath}/${name}`, blockOf(i));
+    return fd < 0 ? openFailure(stats, i * S.SLOTS, 'file') : openedFrom(fd, stats, i * S.SLOTS, `${dir.realPath}/${name}`, blockOf(i));
   });
 }
 

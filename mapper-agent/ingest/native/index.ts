@@ -21,6 +21,8 @@ export interface GuardFs {
   applyAll(fds: Int32Array, plan: Uint32Array, stamps: Float64Array, results: Int32Array): number;
   /** fstatat(dirFd, name, AT_SYMLINK_NOFOLLOW) into statOut: 0, or -errno (-EINVAL for a name that is not one plain name) */
   statAt(dirFd: number, name: string, statOut: Float64Array): number;
+  /** statAt for each name in one call: results[i] = 0 (statOut[i * S.SLOTS ..] filled) or -errno */
+  statFiles(dirFd: number, names: string[], statOut: Float64Array, results: Int32Array): number;
   /** bytes read from offset 0, or -errno */
   readAt(fd: number, buf: Buffer): number;
   /** 0 or -errno */
@@ -35,7 +37,7 @@ export interface GuardFs {
 }
 
 /** guard-fs.c's GUARD_FS_VERSION: a build of another version is not loaded */
-export const GUARD_FS_VERSION = 3;
+export const GUARD_FS_VERSION = 4;
 
 /** statOut slots */
 export const S = { DEV: 0, INO: 1, MODE: 2, NLINK: 3, UID: 4, GID: 5, SIZE: 6, MTIME_MS: 7, CTIME_MS: 8, ERRNO: 9, PHASE: 10, READ: 11, SLOTS: 12 } as const;
@@ -66,7 +68,7 @@ function load(): Backend {
     if (!existsSync(file)) continue;
     try {
       const addon = createRequire(import.meta.url)(file) as GuardFs;
-      if (addon.statSlots !== S.SLOTS || addon.version !== GUARD_FS_VERSION || (['openAt', 'openFiles', 'statAt', 'apply', 'applyAll', 'readAt', 'close', 'closeAll', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
+      if (addon.statSlots !== S.SLOTS || addon.version !== GUARD_FS_VERSION || (['openAt', 'openFiles', 'statAt', 'statFiles', 'apply', 'applyAll', 'readAt', 'close', 'closeAll', 'readDir'] as const).some((f) => typeof addon[f] !== 'function')) throw new Error('built from another version of guard-fs.c: npm run build:native');
       return { addon, name: 'native', why: file };
     } catch (err) {
       problem = `${file} does not load: ${(err as Error).message}`;

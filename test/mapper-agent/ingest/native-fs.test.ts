@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DT, OPEN, PHASE, S, errnoError, type GuardFs } from '../../../mapper-agent/ingest/native/index.js';
-import { applyEach, applyOwnership, close, closeAll, fileBackend, FILES_AT_ONCE, openBeneath, openChild, openChildrenStart, openChildStart, readStart, Refused, statChild, walkSafely, type DirHandle, type OpenedStart } from '../../../mapper-agent/ingest/safe-file.js';
+import { applyEach, applyOwnership, close, closeAll, fileBackend, FILES_AT_ONCE, openBeneath, openChild, openChildrenStart, openChildStart, readStart, Refused, statChild, statChildren, walkSafely, type DirHandle, type OpenedStart } from '../../../mapper-agent/ingest/safe-file.js';
 
 const addonFile = join(import.meta.dirname, '../../../build/Release/guard_fs.node');
 
@@ -142,6 +142,20 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
       for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs'] as const) expect(st[k], `${name} ${k}`).to.equal(want[k]);
     }
     for (const bad of ['', '.', '..', 'sub/../file', 'missing']) expect(statChild(dir, bad), bad).to.equal(undefined);
+  });
+
+  it(`statChildren: for each name what statChild gives, in one call (in use: ${fileBackend.name})`, () => {
+    const names = ['file', 'symlink', 'fifo', 'sub', 'second-link', 'missing', '..', 'a/b', ''];
+    const fdsBefore = readdirSync('/proc/self/fd').length;
+    const stats = statChildren(dir, names);
+    expect(stats.length).to.equal(names.length);
+    names.forEach((name, i) => {
+      const one = statChild(dir, name);
+      if (!one) return expect(stats[i], name).to.equal(undefined);
+      for (const k of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'size', 'mtimeMs', 'ctimeMs'] as const) expect(stats[i]![k], `${name} ${k}`).to.equal(one[k]);
+    });
+    expect(readdirSync('/proc/self/fd').length, 'nothing opened').to.equal(fdsBefore);
+    expect(statChildren(dir, [])).to.deep.equal([]);
   });
 
   it(`closeAll closes exactly the descriptors given, runs of consecutive ones at once (in use: ${fileBackend.name})`, () => {
@@ -319,7 +333,7 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
     }
   });
 
-  direct('openFiles and applyAll: their arguments are checked (a TypeError, no system call)', (addon) => {
+  direct('openFiles, statFiles and applyAll: their arguments are checked (a TypeError, no system call)', (addon) => {
     const fds = new Int32Array(2);
     const out = new Float64Array(2 * S.SLOTS);
     expect(() => addon.openFiles(dir.fd, 'file' as unknown as string[], out, fds)).to.throw(TypeError, /array of strings/);
@@ -328,6 +342,12 @@ describe('mapper-agent/ingest/native: descriptor-relative file primitives (as ro
     expect(() => addon.openFiles(dir.fd, ['file', 'big'], out, fds, Buffer.alloc(100), 2880)).to.throw(TypeError, /block bytes per name/);
     expect(addon.openFiles(dir.fd, [42 as unknown as string, ''], out, fds)).to.equal(2);
     expect([fds[0], out[S.PHASE], fds[1], out[S.SLOTS + S.PHASE]], 'a name that is not a string, or not a plain name: refused before any call').to.deep.equal([-1, PHASE.NAME, -1, PHASE.NAME]);
+    const results = new Int32Array(3);
+    expect(() => addon.statFiles(dir.fd, {} as unknown as string[], new Float64Array(3 * S.SLOTS), results)).to.throw(TypeError, /array of strings/);
+    expect(() => addon.statFiles(dir.fd, ['a', 'b', 'c'], new Float64Array(S.SLOTS), results)).to.throw(TypeError, /12 per name/);
+    expect(() => addon.statFiles(dir.fd, ['a', 'b', 'c'], new Float64Array(3 * S.SLOTS), new Int32Array(2))).to.throw(TypeError, /one per name/);
+    expect(addon.statFiles(-1, [7 as unknown as string, 'a/b', 'file'], new Float64Array(3 * S.SLOTS), results)).to.equal(3);
+    expect([...results], 'not a string or not a plain name: -EINVAL before any call; EBADF from the one that reached fstatat').to.deep.equal([-22, -22, -9]);
     expect(() => addon.applyAll(Int32Array.from([1]), new Uint32Array(3), new Float64Array(6), new Int32Array(1))).to.throw(TypeError, /4 per descriptor/);
     expect(() => addon.applyAll(Int32Array.from([1]), new Uint32Array(4), new Float64Array(5), new Int32Array(1))).to.throw(TypeError, /6 per descriptor/);
     expect(() => addon.applyAll(Int32Array.from([1]), new Uint32Array(4), new Float64Array(6), new Int32Array(0))).to.throw(TypeError, /one per descriptor/);
