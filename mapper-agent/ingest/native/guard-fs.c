@@ -110,6 +110,22 @@ static bool names_arg(napi_env env, napi_value v, uint32_t *n) {
   return true;
 }
 
+/*
+ * The arguments every batch call starts with: dirFd, names (n of them), statOut (S_SLOTS numbers a
+ * name) and an Int32Array of one number a name (`ints`, described by `intsExpected`); false with a
+ * TypeError thrown.
+ */
+static bool batch_args(napi_env env, napi_value *argv, int32_t *dirfd, uint32_t *n, double **out, int32_t **ints, const char *intsExpected) {
+  size_t len;
+  if (napi_get_value_int32(env, argv[0], dirfd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dirFd must be a number");
+    return false;
+  }
+  return names_arg(env, argv[1], n)
+    && typed(env, argv[2], napi_float64_array, (size_t)*n * S_SLOTS, (void **)out, &len, "statOut must be a Float64Array of 12 per name")
+    && typed(env, argv[3], napi_int32_array, *n, (void **)ints, &len, intsExpected);
+}
+
 /* names[i] into buf (NUL-terminated, its length in *len): 1, or 0 when it is not a string, or -1 on a napi error. */
 static int name_at(napi_env env, napi_value names, uint32_t i, char *buf, size_t size, size_t *len) {
   napi_value v;
@@ -208,8 +224,8 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
 
 /*
  * openFiles(dirFd, names: string[], statOut: Float64Array(n * S_SLOTS), fds: Int32Array(n)[, readBuf: Buffer, block]) -> n
- * openAt(dirFd, names[i], FILE, ...) for each of the first n = names.length files, in one call (a
- * JS->C crossing per file costs as much as a system call here): fds[i] and statOut[i * S_SLOTS ..]
+ * openAt(dirFd, names[i], FILE, ...) for each of the n = names.length files, in one call (see the
+ * file comment: a crossing per file costs user time): fds[i] and statOut[i * S_SLOTS ..]
  * are what openAt would return and report for names[i]; with readBuf, file i's first bytes are read
  * into readBuf[i * block .. (i + 1) * block). The caller owns every descriptor returned.
  */
@@ -217,15 +233,10 @@ static napi_value OpenFiles(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[6];
   if (!args(env, info, 4, 6, argv, &argc, "openFiles(dirFd, names, statOut, fds[, readBuf, block])")) return NULL;
-  int32_t dirfd;
+  int32_t dirfd, *fds;
   uint32_t n;
-  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
-  if (!names_arg(env, argv[1], &n)) return NULL;
   double *out;
-  int32_t *fds;
-  size_t olen, flen;
-  if (!typed(env, argv[2], napi_float64_array, (size_t)n * S_SLOTS, (void **)&out, &olen, "statOut must be a Float64Array of 12 per name")) return NULL;
-  if (!typed(env, argv[3], napi_int32_array, n, (void **)&fds, &flen, "fds must be an Int32Array of one per name")) return NULL;
+  if (!batch_args(env, argv, &dirfd, &n, &out, &fds, "fds must be an Int32Array of one per name")) return NULL;
   char *rbuf = NULL;
   size_t rlen = 0;
   uint32_t block = 0;
@@ -286,15 +297,10 @@ static napi_value StatFiles(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[4];
   if (!args(env, info, 4, 4, argv, &argc, "statFiles(dirFd, names, statOut, results)")) return NULL;
-  int32_t dirfd;
+  int32_t dirfd, *results;
   uint32_t n;
-  CHECK(napi_get_value_int32(env, argv[0], &dirfd));
-  if (!names_arg(env, argv[1], &n)) return NULL;
   double *out;
-  int32_t *results;
-  size_t len;
-  if (!typed(env, argv[2], napi_float64_array, (size_t)n * S_SLOTS, (void **)&out, &len, "statOut must be a Float64Array of 12 per name")) return NULL;
-  if (!typed(env, argv[3], napi_int32_array, n, (void **)&results, &len, "results must be an Int32Array of one per name")) return NULL;
+  if (!batch_args(env, argv, &dirfd, &n, &out, &results, "results must be an Int32Array of one per name")) return NULL;
   char name[PATH_MAX + 1];
   for (uint32_t i = 0; i < n; i++) {
     size_t len;
