@@ -317,14 +317,52 @@ function refuseIfRunning(dir: string): void {
   }
 }
 
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((res, rej) => {
+/** Ports handed out by freeLoopbackPort in this process: never handed out twice (two callers may not have bound theirs yet). */
+const handedOut = new Set<number>();
+/** The lowest port freeLoopbackPort picks from. */
+const LOWEST_PICKED = 10000;
+
+/**
+ * A loopback port that is free now, for a server the caller starts next. It is picked below the
+ * kernel's ephemeral range (net.ipv4.ip_local_port_range): a port from listen(0) lies in that
+ * range, where any outgoing connection or another listen(0) may take it before the caller binds
+ * it (seen in the tests: EADDRINUSE for a portal whose port an LDAP client's connection had
+ * taken). Only when nothing below the range is free after some tries does the kernel pick.
+ * `random`: the picks (tests).
+ */
+export async function freeLoopbackPort(random: () => number = Math.random): Promise<number> {
+  const low = ephemeralLow();
+  for (let tries = 0; low - LOWEST_PICKED > 1000 && tries < 50; tries++) {
+    const port = LOWEST_PICKED + Math.floor(random() * (low - LOWEST_PICKED));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  const port = await bindable(0);
+  if (port === false) throw new Error('no free loopback port');
+  handedOut.add(port);
+  return port;
+}
+
+/** The first port of the kernel's ephemeral range (32768 when it cannot be read, Linux's default). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Listen on the port (0: the kernel picks) on 127.0.0.1 and close again: the port, or false when it is taken. */
+function bindable(port: number): Promise<number | false> {
+  return new Promise((res) => {
     const srv = createServer();
     srv.unref();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+      srv.close(() => res(typeof addr === 'object' && addr ? addr.port : false));
     });
   });
 }

@@ -2,8 +2,45 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startManagedSlapd } from '../../../core/ldap/managed-slapd.js';
+import { freeLoopbackPort, startManagedSlapd } from '../../../core/ldap/managed-slapd.js';
+import { createServer } from 'node:net';
 import { DirectoryUnavailableError } from '../../../core/errors.js';
+
+describe('core/ldap/managed-slapd: freeLoopbackPort', () => {
+  it('gives free ports below the kernel\'s ephemeral range (where no outgoing connection takes them), never the same twice', async () => {
+    // ip_local_port_range (Linux, Documentation/networking/ip-sysctl.rst): the ports connect() and listen(0) take
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const ports: number[] = [];
+    for (let i = 0; i < 100; i++) ports.push(await freeLoopbackPort());
+    expect(new Set(ports).size).to.equal(ports.length);
+    for (const port of ports) expect(port).to.be.within(10000, low - 1);
+    // each is free: a server listens on it
+    const srv = createServer();
+    await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(ports[0], '127.0.0.1', resolve));
+    await new Promise((resolve) => srv.close(resolve));
+  });
+
+  it('passes over a port that is taken, and one it handed out before', async () => {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const at = (port: number) => (port - 10000 + 0.5) / (low - 10000); // the random number that picks this port
+    const given = await freeLoopbackPort();
+    const taken = createServer(); // a port below the range some other server holds
+    let port = 20000;
+    for (; port < low; port++) {
+      const ok = await new Promise<boolean>((resolve) => taken.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)));
+      if (ok && port !== given) break;
+      if (ok) await new Promise((resolve) => taken.close(resolve));
+    }
+    try {
+      const picks = [at(port), at(given), at(port + 1)];
+      const got = await freeLoopbackPort(() => picks.shift() ?? Math.random());
+      expect(picks, 'the taken port and the one handed out were tried and passed over').to.deep.equal([]);
+      expect(got).to.not.be.oneOf([port, given]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
 
 describe('core/ldap/managed-slapd', function () {
   this.timeout(30000);
