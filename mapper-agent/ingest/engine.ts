@@ -25,7 +25,7 @@ import type { Classification, Classifier } from '../../core/embargo/classify.js'
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyEach, close, closeAll, FILES_AT_ONCE, isSingleLinkFile, locate, openBeneath, openChildrenStart, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, statChildren, walkSafely, type DirHandle, type FileStat, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { applyEach, close, closeAll, orError, FILES_AT_ONCE, isSingleLinkFile, locate, openBeneath, openChildrenStart, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, statChildren, walkSafely, type DirHandle, type FileStat, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
 import { DirectorySeals, quiet, rulesFingerprint, SealCache, sealOf, SEAL_BOUNDS, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
@@ -160,6 +160,11 @@ export class IngestEngine {
 
   private changedSinceMs: number | undefined;
 
+  /** A pass that skips most files on their status alone (enforcement, an incremental pass): their first blocks are not read as they are opened. */
+  private get skimming(): boolean {
+    return this.o.enforce !== undefined || this.changedSinceMs !== undefined;
+  }
+
   /**
    * Ingest (or enforce) files and directory trees. Paths outside the roots are refused.
    * `changedSinceMs` (an incremental reconciliation pass): files whose status (ctime) has not changed
@@ -280,7 +285,7 @@ export class IngestEngine {
    * unless every file of as many before was worth opening (a lift).
    */
   private async files(dir: DirHandle, names: string[]): Promise<void> {
-    const skimming = this.o.enforce !== undefined || this.changedSinceMs !== undefined;
+    const skimming = this.skimming;
     const opened = skimming && this.worthRun < FILES_AT_ONCE ? undefined : openChildrenStart(dir, names, skimming ? undefined : this.blocks);
     // Files looked at with a stat first: the rest of the names stat'ed together, when first needed.
     let stats: (FileStat | undefined)[] | undefined;
@@ -294,7 +299,9 @@ export class IngestEngine {
           if (!stats) [stats, statsFrom] = [statChildren(dir, names.slice(at)), at];
           stat = stats[at - statsFrom];
         }
-        if (this.file(`${dir.realPath}/${name}`, { dir, name }, opened?.[at], stat)) await this.flush();
+        const pre = opened?.[at];
+        const path = pre && !(pre instanceof Error) ? pre.realPath : `${dir.realPath}/${name}`;
+        if (this.file(path, { dir, name }, pre, stat)) await this.flush();
       }
     } finally {
       // only after an error part-way: the descriptors not handed to file() yet
@@ -313,14 +320,14 @@ export class IngestEngine {
     // Enforcement and incremental passes pass over most files on their status alone: a stat by name
     // first, no descriptor, unless the previous file was worth opening (a directory's files are
     // alike: a lift opens each file without a stat first, a run with nothing to do opens none).
-    if (!pre && this.worthRun === 0 && (this.o.enforce || this.changedSinceMs !== undefined)) {
+    if (!pre && this.worthRun === 0 && this.skimming) {
       const st = stat ?? statChild(place.dir, place.name);
       if (st && isSingleLinkFile(st) && !this.worthOpening(st)) return false;
     }
     let opened;
     try {
       if (pre instanceof Error) throw pre;
-      opened = pre ?? openChildStart(place.dir, place.name, this.o.enforce || this.changedSinceMs !== undefined ? undefined : this.block);
+      opened = pre ?? openChildStart(place.dir, place.name, this.skimming ? undefined : this.block);
     } catch (err) {
       this.report.files++;
       this.refuse(path, err instanceof Refused ? err.message : `cannot open: ${(err as Error).message}`);
@@ -556,13 +563,7 @@ export class IngestEngine {
       const done: Settled[] = [];
       const applied: AppliedChange[] = [];
       // The batch's changes in one native call; a directory's target is read from its mode first (addedBits).
-      const targets = batch.map((b) => {
-        try {
-          return b.change.kind === 'directory' ? addedBits(b.fd, b.change) : b.change.target;
-        } catch (err) {
-          return err as Error;
-        }
-      });
+      const targets = batch.map((b) => (b.change.kind === 'directory' ? orError(() => addedBits(b.fd, b.change)) : b.change.target));
       const results = applyEach(batch.flatMap((b, i) => {
         const target = targets[i]!;
         return target instanceof Error ? [] : [{ fd: b.fd, target, before: b.change.before, watched: b.header !== undefined }];

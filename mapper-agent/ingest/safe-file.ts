@@ -188,6 +188,15 @@ export function statChild(dir: DirHandle, name: string): FileStat | undefined {
   }
 }
 
+/** What f returns, or the error it throws: the batch calls' results, each in its place. */
+export function orError<T>(f: () => T): T | Error {
+  try {
+    return f();
+  } catch (err) {
+    return err as Error;
+  }
+}
+
 /** The native batch calls' outputs, grown to the largest batch seen (one set per thread: module state). */
 let manyStats = new Float64Array(0);
 let manyFds = new Int32Array(0);
@@ -239,15 +248,7 @@ export function openChildStart(dir: DirHandle, name: string, buf: Buffer | undef
  */
 export function openChildrenStart(dir: DirHandle, names: string[], blocks?: { buf: Buffer; size: number }): (OpenedStart | Error)[] {
   const blockOf = (i: number) => blocks?.buf.subarray(i * blocks.size, (i + 1) * blocks.size);
-  if (!addon) {
-    return names.map((name, i) => {
-      try {
-        return openChildStart(dir, name, blockOf(i));
-      } catch (err) {
-        return err as Error;
-      }
-    });
-  }
+  if (!addon) return names.map((name, i) => orError(() => openChildStart(dir, name, blockOf(i))));
   if (manyFds.length < names.length) manyFds = new Int32Array(names.length);
   const stats = statsFor(names.length);
   addon.openFiles(dir.fd, names, stats, manyFds, blocks?.buf, blocks?.size);
@@ -350,15 +351,13 @@ let applyResults = new Int32Array(0);
  */
 export function applyEach(changes: OwnershipChange[]): ({ before: Stamp; after: Stamp } | undefined | Error)[] {
   if (!addon) {
-    return changes.map((c) => {
-      try {
+    return changes.map((c) =>
+      orError(() => {
         if (c.watched) return applyOwnership(c.fd, c.target, c.before, true);
         applyOwnership(c.fd, c.target, c.before);
         return undefined;
-      } catch (err) {
-        return err as Error;
-      }
-    });
+      }),
+    );
   }
   const n = changes.length;
   if (applyResults.length < n) {
