@@ -110,20 +110,31 @@ static bool names_arg(napi_env env, napi_value v, uint32_t *n) {
   return true;
 }
 
+/* A batch call's arguments: the four every one starts with (dirFd, names, statOut, one number a name), and the rest as given. */
+struct batch {
+  napi_value argv[6];
+  size_t argc;
+  int32_t dirfd;
+  uint32_t n;
+  double *out;
+  int32_t *ints;
+};
+
 /*
- * The arguments every batch call starts with: dirFd, names (n of them), statOut (S_SLOTS numbers a
- * name) and an Int32Array of one number a name (`ints`, described by `intsExpected`); false with a
- * TypeError thrown.
+ * Read a batch call's arguments (4 to `max`; `usage` names them): dirFd, names (n of them), statOut
+ * (S_SLOTS numbers a name) and an Int32Array of one number a name (`ints`, described by
+ * `intsExpected`); false with a TypeError thrown.
  */
-static bool batch_args(napi_env env, napi_value *argv, int32_t *dirfd, uint32_t *n, double **out, int32_t **ints, const char *intsExpected) {
+static bool batch_args(napi_env env, napi_callback_info info, size_t max, const char *usage, const char *intsExpected, struct batch *b) {
   size_t len;
-  if (napi_get_value_int32(env, argv[0], dirfd) != napi_ok) {
+  if (!args(env, info, 4, max, b->argv, &b->argc, usage)) return false;
+  if (napi_get_value_int32(env, b->argv[0], &b->dirfd) != napi_ok) {
     napi_throw_type_error(env, NULL, "dirFd must be a number");
     return false;
   }
-  return names_arg(env, argv[1], n)
-    && typed(env, argv[2], napi_float64_array, (size_t)*n * S_SLOTS, (void **)out, &len, "statOut must be a Float64Array of 12 per name")
-    && typed(env, argv[3], napi_int32_array, *n, (void **)ints, &len, intsExpected);
+  return names_arg(env, b->argv[1], &b->n)
+    && typed(env, b->argv[2], napi_float64_array, (size_t)b->n * S_SLOTS, (void **)&b->out, &len, "statOut must be a Float64Array of 12 per name")
+    && typed(env, b->argv[3], napi_int32_array, b->n, (void **)&b->ints, &len, intsExpected);
 }
 
 /* names[i] into buf (NUL-terminated, its length in *len): 1, or 0 when it is not a string, or -1 on a napi error. */
@@ -230,32 +241,27 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
  * into readBuf[i * block .. (i + 1) * block). The caller owns every descriptor returned.
  */
 static napi_value OpenFiles(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[6];
-  if (!args(env, info, 4, 6, argv, &argc, "openFiles(dirFd, names, statOut, fds[, readBuf, block])")) return NULL;
-  int32_t dirfd, *fds;
-  uint32_t n;
-  double *out;
-  if (!batch_args(env, argv, &dirfd, &n, &out, &fds, "fds must be an Int32Array of one per name")) return NULL;
+  struct batch b;
+  if (!batch_args(env, info, 6, "openFiles(dirFd, names, statOut, fds[, readBuf, block])", "fds must be an Int32Array of one per name", &b)) return NULL;
   char *rbuf = NULL;
   size_t rlen = 0;
   uint32_t block = 0;
-  if (argc >= 5 && !optional_buffer(env, argv[4], &rbuf, &rlen)) return NULL;
+  if (b.argc >= 5 && !optional_buffer(env, b.argv[4], &rbuf, &rlen)) return NULL;
   if (rbuf) {
-    if (argc < 6 || napi_get_value_uint32(env, argv[5], &block) != napi_ok || block == 0 || (size_t)block * n > rlen) {
+    if (b.argc < 6 || napi_get_value_uint32(env, b.argv[5], &block) != napi_ok || block == 0 || (size_t)block * b.n > rlen) {
       napi_throw_type_error(env, NULL, "readBuf must hold block bytes per name");
       return NULL;
     }
   }
   char name[PATH_MAX + 1];
-  for (uint32_t i = 0; i < n; i++) {
+  for (uint32_t i = 0; i < b.n; i++) {
     size_t len;
-    int got = name_at(env, argv[1], i, name, sizeof name, &len);
+    int got = name_at(env, b.argv[1], i, name, sizeof name, &len);
     if (got < 0) return NULL;
     if (got == 0) len = 0; /* not a string: refused as a name that is not one plain name */
-    fds[i] = open_one(dirfd, got ? name : "", len, 0, out + (size_t)i * S_SLOTS, rbuf ? rbuf + (size_t)i * block : NULL, block);
+    b.ints[i] = open_one(b.dirfd, got ? name : "", len, 0, b.out + (size_t)i * S_SLOTS, rbuf ? rbuf + (size_t)i * block : NULL, block);
   }
-  return int_(env, (int32_t)n);
+  return int_(env, (int32_t)b.n);
 }
 
 /* fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW) into out: 0, or -errno (-EINVAL for a name that is not one plain name, before any call). */
@@ -294,21 +300,16 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
  * an element that is not a string), statOut[i * S_SLOTS ..] its status.
  */
 static napi_value StatFiles(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[4];
-  if (!args(env, info, 4, 4, argv, &argc, "statFiles(dirFd, names, statOut, results)")) return NULL;
-  int32_t dirfd, *results;
-  uint32_t n;
-  double *out;
-  if (!batch_args(env, argv, &dirfd, &n, &out, &results, "results must be an Int32Array of one per name")) return NULL;
+  struct batch b;
+  if (!batch_args(env, info, 4, "statFiles(dirFd, names, statOut, results)", "results must be an Int32Array of one per name", &b)) return NULL;
   char name[PATH_MAX + 1];
-  for (uint32_t i = 0; i < n; i++) {
+  for (uint32_t i = 0; i < b.n; i++) {
     size_t len;
-    int got = name_at(env, argv[1], i, name, sizeof name, &len);
+    int got = name_at(env, b.argv[1], i, name, sizeof name, &len);
     if (got < 0) return NULL;
-    results[i] = got ? stat_one(dirfd, name, len, out + (size_t)i * S_SLOTS) : -EINVAL;
+    b.ints[i] = got ? stat_one(b.dirfd, name, len, b.out + (size_t)i * S_SLOTS) : -EINVAL;
   }
-  return int_(env, (int32_t)n);
+  return int_(env, (int32_t)b.n);
 }
 
 /* The status a change is checked against: size, mtime and ctime (ms, as Node computes them). */
