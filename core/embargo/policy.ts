@@ -139,7 +139,7 @@ export function decide(
       const c = resolve(classification.campaign);
       if (!c) return quarantine(`campaign ${classification.campaign} is not in the directory`, classification.campaign);
       if (c.piUid === undefined) return quarantine(`campaign ${c.name} has no PI account`, c.name);
-      const e = classification.kind === 'science' ? fileEmbargo(c, { ...file, ...(classification.observed ? { observed: classification.observed } : {}) }, now) : { embargoed: false, why: '' };
+      const e = classification.kind === 'science' ? fileEmbargo(c, { observed: classification.observed ?? file.observed, ingestedAt: file.ingestedAt }, now) : { embargoed: false, why: '' };
       const embargoed = e.embargoed;
       return {
         action: 'set', campaign: c.name, embargoed, ...(embargoed && e.until ? { until: e.until } : {}),
