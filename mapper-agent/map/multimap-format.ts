@@ -61,9 +61,10 @@ export function accountSuffix(username: string, uid: number, primaryGid: number,
  */
 export function accountSuffixInto(out: Buffer, at: number, username: string, uid: number, primaryGid: number, secondaryGids: number[]): number {
   if (!NAME_PATTERN.test(username)) throw new Error(`username ${JSON.stringify(username)} is not a POSIX name`);
-  for (const n of [uid, primaryGid, ...secondaryGids]) {
-    if (!Number.isInteger(n) || n < 0 || n > 0xfffffffe) throw new Error(`not a POSIX id: ${n}`);
-  }
+  // Each id checked where it is used (no array of them made per line).
+  checkId(uid);
+  checkId(primaryGid);
+  for (let i = 0; i < secondaryGids.length; i++) checkId(secondaryGids[i]!);
   if (at + longestSuffix(username, secondaryGids) > out.length) return -1;
   at = asciiInto(' username:', out, at);
   at = asciiInto(username, out, at);
@@ -78,6 +79,10 @@ export function accountSuffixInto(out: Buffer, at: number, username: string, uid
     at = digitsInto(g, out, at);
   }
   return at;
+}
+
+function checkId(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xfffffffe) throw new Error(`not a POSIX id: ${n}`);
 }
 
 /** An ASCII string's bytes into out at `at`; the end. A loop: these strings are a few bytes, shorter than a native call is worth. */
