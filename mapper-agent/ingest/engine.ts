@@ -564,10 +564,13 @@ export class IngestEngine {
       const applied: AppliedChange[] = [];
       // The batch's changes in one native call; a directory's target is read from its mode first (addedBits).
       const targets = batch.map((b) => (b.change.kind === 'directory' ? orError(() => addedBits(b.fd, b.change)) : b.change.target));
-      const results = applyEach(batch.flatMap((b, i) => {
+      const changes: Parameters<typeof applyEach>[0] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const b = batch[i]!;
         const target = targets[i]!;
-        return target instanceof Error ? [] : [{ fd: b.fd, target, before: b.change.before, watched: b.header !== undefined }];
-      }));
+        if (!(target instanceof Error)) changes.push({ fd: b.fd, target, before: b.change.before, watched: b.header !== undefined });
+      }
+      const results = applyEach(changes);
       let next = 0;
       batch.forEach((b, i) => {
         try {
