@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Classifier, type Classification } from '../../../core/embargo/classify.js';
+import { anyGlob, Classifier, globToRegExp, type Classification } from '../../../core/embargo/classify.js';
+import fc from 'fast-check';
 import { classificationSchema } from '../../../core/embargo/rules.js';
 import { readFitsFile, type FitsHeaders } from '../../../core/fits/detect.js';
 import { fitsFile, fzFile, header, type Card } from '../../support/fits.js';
@@ -85,5 +86,29 @@ describe('core/embargo/classify: campaign from the headers, where it lives, exac
   it('public by header only from a trusted value', () => {
     expect(classify(fitsFile([['CAMPAIGN', 'flare'], ['LEVEL', 'QL']]))).to.include({ kind: 'public', campaign: 'flare' });
     expect(classify(fitsFile([['CAMPAIGN', 'flare'], "LEVEL   = 'QL'", "CONTINUE  'X'"]))).to.include({ kind: 'science' });
+  });
+});
+
+describe('core/embargo/classify: anyGlob', () => {
+  // The combined regex (with `.*` written once when every glob starts with `*`) matches exactly the names one of its globs matches.
+  const glob = fc.array(fc.constantFrom('*', '?', '.', 'a', 'B', '_', 'ql', 'fits', '(', '[', '+', '\\'), { minLength: 1, maxLength: 5 }).map((p) => p.join(''));
+  const name = fc.array(fc.constantFrom('a', 'A', 'b', '.', '_', 'ql', 'fits', '\n', '(', '[', '+', '\\', 'x'), { maxLength: 8 }).map((p) => p.join(''));
+  it('matches a name exactly when one of the globs does, factored or not (property)', () => {
+    for (const starred of [true, false]) {
+      fc.assert(fc.property(fc.array(glob.map((g) => (starred ? `*${g}` : g)), { minLength: 1, maxLength: 4 }), fc.array(name, { minLength: 1, maxLength: 10 }), (globs, names) => {
+        const any = anyGlob(globs);
+        for (const n of names) expect(any.test(n), `${JSON.stringify(globs)} on ${JSON.stringify(n)}`).to.equal(globs.some((g) => globToRegExp(g).test(n)));
+      }), { seed: 7, numRuns: 400 });
+    }
+  });
+
+  it('the default public names: `.*` once, case-insensitive, a newline in a name not crossed', () => {
+    const any = anyGlob(['*.png', '*.jpg', '*_ql.fits']);
+    expect(any.source).to.equal('^.*(?:\\.png|\\.jpg|_ql\\.fits)$');
+    expect(any.test('sun.PNG')).to.equal(true);
+    expect(any.test('a_ql.fits')).to.equal(true);
+    expect(any.test('a.fits')).to.equal(false);
+    expect(any.test('x\ny.png')).to.equal(false);
+    expect(anyGlob([]).test('')).to.equal(false);
   });
 });
