@@ -25,7 +25,7 @@ import type { Classification, Classifier } from '../../core/embargo/classify.js'
 import { decide, formatOwnership, sameOwnership, traverseTarget, type CampaignFacts, type Decision, type Modes, type Ownership } from '../../core/embargo/policy.js';
 import { BLOCK, FitsError } from '../../core/fits/header.js';
 import { readFitsFromFd } from '../../core/fits/detect.js';
-import { applyEach, close, closeAll, orError, FILES_AT_ONCE, isSingleLinkFile, locate, openBeneath, openChildrenStart, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, statChildren, walkSafely, type DirHandle, type FileStat, type OpenedFile, type OpenedStart, type Stamp } from './safe-file.js';
+import { applyEach, close, closeAll, orError, FILES_AT_ONCE, isSingleLinkFile, locate, openBeneath, openChildrenStart, openChildStart, ownershipOf, readStart, Refused, stampOf, statChild, statChildren, walkSafely, type DirHandle, type FileStat, type OpenedFile, type OpenedStart, type OwnershipChange, type Stamp } from './safe-file.js';
 import { DirectorySeals, quiet, rulesFingerprint, SealCache, sealOf, SEAL_BOUNDS, type ScienceClassification } from './seal.js';
 import { findProduct } from './sidecar.js';
 import type { ChangeKind, Journal, PlannedChange, Settled } from './journal.js';
@@ -563,11 +563,11 @@ export class IngestEngine {
       const done: Settled[] = [];
       const applied: AppliedChange[] = [];
       // The batch's changes in one native call; a directory's target is read from its mode first (addedBits).
-      const targets = batch.map((b) => (b.change.kind === 'directory' ? orError(() => addedBits(b.fd, b.change)) : b.change.target));
-      const changes: Parameters<typeof applyEach>[0] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const b = batch[i]!;
-        const target = targets[i]!;
+      const targets: (Ownership | Error)[] = [];
+      const changes: OwnershipChange[] = [];
+      for (const b of batch) {
+        const target = b.change.kind === 'directory' ? orError(() => addedBits(b.fd, b.change)) : b.change.target;
+        targets.push(target);
         if (!(target instanceof Error)) changes.push({ fd: b.fd, target, before: b.change.before, watched: b.header !== undefined });
       }
       const results = applyEach(changes);

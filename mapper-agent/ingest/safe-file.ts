@@ -341,6 +341,7 @@ export interface OwnershipChange {
   watched: boolean;
 }
 
+let applyFds = new Int32Array(0);
 let applyPlan = new Uint32Array(0);
 let applyStamps = new Float64Array(0);
 let applyResults = new Int32Array(0);
@@ -361,11 +362,12 @@ export function applyEach(changes: OwnershipChange[]): ({ before: Stamp; after: 
   }
   const n = changes.length;
   if (applyResults.length < n) {
+    applyFds = new Int32Array(n);
     applyPlan = new Uint32Array(n * APPLY.SLOTS);
     applyStamps = new Float64Array(n * 6);
     applyResults = new Int32Array(n);
   }
-  const fds = new Int32Array(n);
+  const fds = applyFds.subarray(0, n);
   for (let i = 0; i < n; i++) {
     const { fd, target, before, watched } = changes[i]!;
     const chown = target.uid !== before.uid || target.gid !== before.gid;

@@ -61,7 +61,7 @@ export function accountSuffix(username: string, uid: number, primaryGid: number,
  */
 export function accountSuffixInto(out: Buffer, at: number, username: string, uid: number, primaryGid: number, secondaryGids: number[]): number {
   if (!NAME_PATTERN.test(username)) throw new Error(`username ${JSON.stringify(username)} is not a POSIX name`);
-  // Each id checked where it is used (no array of them made per line).
+  // Each id checked in turn (no array of them made per line).
   checkId(uid);
   checkId(primaryGid);
   for (let i = 0; i < secondaryGids.length; i++) checkId(secondaryGids[i]!);
