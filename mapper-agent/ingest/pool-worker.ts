@@ -4,6 +4,7 @@
  * engine and touches any file; then ingests (or, in enforcement mode, lifts) the files of one
  * directory per message.
  */
+import { inspect } from 'node:util';
 import { parentPort } from 'node:worker_threads';
 import { Classifier } from '../../core/embargo/classify.js';
 import { emptyReport, IngestEngine } from './engine.js';
@@ -38,4 +39,19 @@ function start(job: PoolJob): void {
   parentPort!.postMessage({ ready: true });
 }
 
-parentPort!.once('message', (m: { job: PoolJob }) => start(m.job));
+parentPort!.once('message', (m: { job: PoolJob }) => {
+  try {
+    start(m.job);
+  } catch (e) {
+    throw asError(e);
+  }
+});
+
+/**
+ * Node sends a worker's uncaught failure to the main thread whole only if it is a real Error; a
+ * DOMException (a DataCloneError, say) would arrive as a bare "[object Object]". The pool's
+ * bootstrap (pool.ts) does the same for a failure to load this module.
+ */
+function asError(e: unknown): unknown {
+  return Object.prototype.toString.call(e) === '[object Error]' ? e : new Error(inspect(e, { breakLength: Infinity }));
+}

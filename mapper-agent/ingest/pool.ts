@@ -7,6 +7,7 @@
  * engine's bound. The workers can be started before the job is known (startPool): they load their
  * modules meanwhile and build their engine only once run() gives them the job.
  */
+import { inspect } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { walkSafely } from './safe-file.js';
@@ -127,16 +128,12 @@ export class WorkerPool {
   }
 
   private spawn(url: URL): Slot {
-    // From sources (tests, development) the worker registers tsx itself: loader hooks given as
-    // execArgv do not reach worker threads.
-    const worker = url.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true })
-      : new Worker(url);
+    const worker = new Worker(bootstrap(url), { eval: true });
     alive.n++;
     const slot: Slot = { worker, exited: undefined as unknown as Promise<void>, ready: false, done: false };
     // Listened to from the start: an error while idle (a module that fails to load) is kept for
     // run() to report, never thrown in the main thread nor left as an unhandled rejection.
-    worker.on('error', (err) => (slot.error ??= err instanceof Error ? err : new Error(String(err))));
+    worker.on('error', (err) => (slot.error ??= err instanceof Error ? err : new Error(inspect(err, { depth: 4, breakLength: Infinity }))));
     worker.on('message', (m) => slot.onMessage?.(m));
     slot.exited = new Promise((resolve) =>
       worker.once('exit', (code) => {
@@ -201,6 +198,22 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => (s.code === undefined ? s.worker.terminate().then(() => s.exited) : s.exited)));
   }
 }
+
+/**
+ * The worker's first code: loads the worker module; from sources (tests, development) it registers
+ * tsx first, as loader hooks given as execArgv do not reach worker threads. A failure that is not an
+ * Error (a DOMException: a DataCloneError, an AbortError) would reach the main thread as a bare
+ * "[object Object]" (Node's error serialization keeps only real Errors), so it is made one here,
+ * with what inspect shows of it.
+ */
+function bootstrap(url: URL): string {
+  const href = JSON.stringify(url.href);
+  const load = url.pathname.endsWith('.ts') ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${href}); })` : `import(${href})`;
+  return `${load}.catch((e) => { throw ${asErrorSource}(e); });`;
+}
+
+/** asError (pool-worker.ts) as source, for the bootstrap: the worker module may be what failed to load. */
+const asErrorSource = `((e) => Object.prototype.toString.call(e) === '[object Error]' ? e : new Error(require('node:util').inspect(e, { breakLength: Infinity })))`;
 
 function workerUrl(): URL {
   // Under tsx (tests, development) the sources are .ts; after `npm run build` they are .js.

@@ -120,6 +120,22 @@ describe('mapper-agent/ingest: the worker pool started before its job (real thre
     expect(unhandled).to.deep.equal([]);
   });
 
+  it('a worker that throws a DOMException while loading: the run says what it was, never "[object Object]"', async () => {
+    // Node's worker error serialization keeps only real Errors: a DOMException arrives as a bare object.
+    const was = process.env.BROKEN_POOL_WORKER;
+    process.env.BROKEN_POOL_WORKER = 'domexception';
+    let pool: WorkerPool;
+    try {
+      pool = startPool(1, { url: broken });
+    } finally {
+      if (was === undefined) delete process.env.BROKEN_POOL_WORKER;
+      else process.env.BROKEN_POOL_WORKER = was;
+    }
+    const err = await rejection(ingestWithPool([root], job, pool));
+    expect(err.message).to.match(/^ingest worker failed to start: DOMException \[DataCloneError\]: could not clone the job/);
+    expect(unhandled).to.deep.equal([]);
+  });
+
   it('a worker that cannot build its engine from the job (journal unusable) fails the run before any file changes', async () => {
     const f = put('obs/f.fits');
     mkdirSync(join(base, 'not-a-journal'), { recursive: true });
