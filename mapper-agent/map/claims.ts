@@ -45,6 +45,8 @@ export class Claims {
   private readonly sharedChunk = new Uint32Array(MAX_PREFIXES);
   private readonly sharedStart = new Uint32Array(MAX_PREFIXES);
   private readonly sharedLength = new Uint32Array(MAX_PREFIXES);
+  /** headsDiffer's answers, by pair of shared heads (sorting meets the same pairs again and again) */
+  private readonly headPairs = new Map<number, number>();
 
   private readonly prefixBytes: Buffer;
 
@@ -95,9 +97,9 @@ export class Claims {
   /** Append the UTF-8 bytes of text to the arena: [chunk, start, length]. */
   private store(text: string): [number, number, number] {
     let room = this.chunks.length ? this.chunks[this.chunks.length - 1]!.length - this.used : 0;
-    if (text.length * 3 > room) {
+    if (text.length * 3 > room || !this.chunks.length) {
       const bytes = Buffer.byteLength(text, 'utf8');
-      if (bytes > room) {
+      if (bytes > room || !this.chunks.length) {
         this.chunks.push(Buffer.allocUnsafeSlow(Math.max(CHUNK, bytes)));
         this.used = 0;
         room = this.chunks[this.chunks.length - 1]!.length;
@@ -314,12 +316,79 @@ export class Claims {
           }
           break;
         }
+        // Every key had the same byte here: go on from where the range's keys first differ (DNs of
+        // one CA share long prefixes), not one byte at a time with a partition per byte.
+        d = lt === lo && gt === hi ? this.agreeingDepth(idx, lo, hi, d + 1) : d + 1;
         lo = lt;
         hi = gt;
-        d++;
       }
     }
+    this.headPairs.clear();
     return idx;
+  }
+
+  /**
+   * The first depth from d (all keys of idx[lo..hi) agree before it) at which some key differs from
+   * the range's first key, or either ends: every key has the same bytes as the first up to there.
+   */
+  private agreeingDepth(idx: Uint32Array, lo: number, hi: number, d: number): number {
+    const r = idx[lo]!;
+    let depth = this.valueLength(r);
+    for (let i = lo + 1; i < hi && depth > d; i++) depth = this.agreeTo(r, idx[i]!, d, depth);
+    return depth;
+  }
+
+  /** The first depth in [d, cap) at which claims a and b differ (or one ends), else cap; they agree before d. */
+  private agreeTo(a: number, b: number, d: number, cap: number): number {
+    const ha = this.shared[a]!;
+    const hb = this.shared[b]!;
+    if (ha >= 0 && ha === hb) {
+      // One shared head: equal up to its end; then their own rests.
+      const l = this.sharedLength[ha]!;
+      const from = d > l ? d : l;
+      return this.restsAgree(a, b, l, from, cap);
+    }
+    if (ha >= 0 && hb >= 0) {
+      // Two heads: where they differ decides, unless one head is the start of the other.
+      const at = this.headsDiffer(ha, hb);
+      if (at >= 0) return at < cap ? (at > d ? at : d) : cap;
+    }
+    for (let k = d; k < cap; k++) {
+      const x = this.byteAt(a, k);
+      if (x < 0 || x !== this.byteAt(b, k)) return k;
+    }
+    return cap;
+  }
+
+  /** With one shared head of length l: the first depth in [from, cap) at which the rests of a and b differ or end, else cap. */
+  private restsAgree(a: number, b: number, l: number, from: number, cap: number): number {
+    const ca = this.chunks[this.chunk[a]!]!;
+    const cb = this.chunks[this.chunk[b]!]!;
+    const sa = this.start[a]! - l;
+    const sb = this.start[b]! - l;
+    const end = Math.min(cap, l + this.length[a]!, l + this.length[b]!);
+    for (let k = from; k < end; k++) if (ca[sa + k] !== cb[sb + k]) return k;
+    return end;
+  }
+
+  /** Where shared heads x and y first differ, or -1 when one is the start of the other (remembered per pair). */
+  private headsDiffer(x: number, y: number): number {
+    const key = x < y ? x * MAX_PREFIXES + y : y * MAX_PREFIXES + x;
+    let at = this.headPairs.get(key);
+    if (at === undefined) {
+      const cx = this.chunks[this.sharedChunk[x]!]!;
+      const cy = this.chunks[this.sharedChunk[y]!]!;
+      const sx = this.sharedStart[x]!;
+      const sy = this.sharedStart[y]!;
+      const lx = this.sharedLength[x]!;
+      const ly = this.sharedLength[y]!;
+      const end = lx < ly ? lx : ly;
+      let k = 0;
+      while (k < end && cx[sx + k] === cy[sy + k]) k++;
+      at = k < end ? k : -1;
+      this.headPairs.set(key, at);
+    }
+    return at;
   }
 
   private grow(): void {
