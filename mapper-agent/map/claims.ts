@@ -26,6 +26,9 @@ const RANK = new Uint8Array(256).map((_, b) => b);
 /** Shared parts kept at most; values whose shared part comes later are stored whole (a directory of unrelated DNs gains nothing from a dictionary). */
 const MAX_PREFIXES = 4096;
 
+/** labelScan answers -1, 0 or 1: this marks a shared head not scanned yet. */
+const UNSCANNED = 2;
+
 /** Ranges shorter than this are sorted by insertion. */
 const SMALL = 12;
 
@@ -45,6 +48,8 @@ export class Claims {
   private readonly sharedChunk = new Uint32Array(MAX_PREFIXES);
   private readonly sharedStart = new Uint32Array(MAX_PREFIXES);
   private readonly sharedLength = new Uint32Array(MAX_PREFIXES);
+  /** sharedLabelState's answers, by shared head (UNSCANNED until asked) */
+  private readonly sharedLabel = new Int8Array(MAX_PREFIXES).fill(UNSCANNED);
   /** headsDiffer's answers, by pair of shared heads (sorting meets the same pairs again and again) */
   private readonly headPairs = new Map<number, number>();
 
@@ -193,9 +198,19 @@ export class Claims {
     if (edge(this.byteAt(c, 0)) || edge(this.byteAt(c, length - 1))) return true;
     const shared = this.shared[c]!;
     let state = 0;
-    if (shared >= 0) state = labelScan(this.chunks[this.sharedChunk[shared]!]!, this.sharedStart[shared]!, this.sharedLength[shared]!, state);
+    if (shared >= 0) state = this.sharedLabelState(shared);
     if (state >= 0) state = labelScan(this.chunks[this.chunk[c]!]!, this.start[c]!, this.length[c]!, state);
     return state < 0;
+  }
+
+  /** labelScan of shared head h from the start, scanned once: many values share it. */
+  private sharedLabelState(h: number): number {
+    let state = this.sharedLabel[h]!;
+    if (state === UNSCANNED) {
+      state = labelScan(this.chunks[this.sharedChunk[h]!]!, this.sharedStart[h]!, this.sharedLength[h]!, 0);
+      this.sharedLabel[h] = state;
+    }
+    return state;
   }
 
   private valueLength(c: number): number {
