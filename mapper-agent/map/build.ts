@@ -21,8 +21,9 @@
  */
 import type { AccountLookup, DirectorySnapshot, MapAccount, MapIdentity } from './directory-reader.js';
 import { AccountTable } from './account-table.js';
+import { AccountSuffixes } from './account-suffixes.js';
 import { Claims, type MergedKeys } from './claims.js';
-import { accountSuffix, accountSuffixInto, dnPredicate, formatGridMapLine, GRID_MAPFILE_UNWRITABLE, oidcPredicate, quote } from './multimap-format.js';
+import { accountSuffix, dnPredicate, formatGridMapLine, GRID_MAPFILE_UNWRITABLE, oidcPredicate, quote } from './multimap-format.js';
 import type { TextSink } from './atomic-write.js';
 import { isActive } from '../../core/directory/status.js';
 
@@ -51,6 +52,7 @@ export const MULTIMAP_HEADER = '# gPlazma multimap written by campaign-guard map
 export async function buildMap(snapshot: DirectorySnapshot, options: BuildOptions): Promise<BuiltMap> {
   const skipped = { suspended: 0, revoked: 0, orphaned: 0, unmapped: 0, conflicting: 0, invalid: 0 };
   const owners = ownersOf(snapshot.accounts);
+  const suffixes = new AccountSuffixes(owners);
   // Problems found per identity, each with the number of claims made before it: the messages about
   // keys claimed twice, found at the merge, go back in between them where a lookup per claim would have put them.
   const streamed: string[] = [];
@@ -79,6 +81,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
       for (const form of identity.certSubjectForms ?? []) explained.add(`dn:${form}`);
       return void (owners.active(account) ? skipped.revoked++ : skipped.suspended++);
     }
+    suffixes.prepare(account);
     const ref = identity.ref;
     // The other forms dCache may compute for the subject (JDK 17 decodings) map to the same account.
     for (const form of identity.certSubjectForms ?? []) {
@@ -156,7 +159,7 @@ export async function buildMap(snapshot: DirectorySnapshot, options: BuildOption
     explained,
     writeMultimap(sink) {
       sink.write(MULTIMAP_HEADER);
-      writeMultimapLines(sink, [dnKeys, oidcKeys], owners);
+      writeMultimapLines(sink, [dnKeys, oidcKeys], owners, suffixes);
     },
     writeGridMapfile(sink) {
       for (let i = 0; i < dnKeys.size; i++) {
@@ -183,10 +186,10 @@ const LINE_CHUNK = 1 << 16;
 
 /**
  * The multimap's lines as bytes: each key straight from the claims' UTF-8 (quoted as quote() does),
- * its account's suffix written as digits (accountSuffixInto). No string per line: lines are in key
- * order, an account's lines spread over the file, so a string suffix was made again for most lines.
+ * its account's suffix copied from the bytes made during the read (account-suffixes.ts). No string
+ * per line: lines are in key order, an account's lines spread over the file.
  */
-function writeMultimapLines(sink: TextSink, keysOfEachType: MergedKeys[], owners: Owners): void {
+function writeMultimapLines(sink: TextSink, keysOfEachType: MergedKeys[], owners: Owners, suffixes: AccountSuffixes): void {
   const out = Buffer.allocUnsafe(LINE_CHUNK);
   let at = 0;
   const flush = () => {
@@ -196,7 +199,7 @@ function writeMultimapLines(sink: TextSink, keysOfEachType: MergedKeys[], owners
   /** key i and its owner's suffix at `from`: the end, or -1 when the chunk is too short */
   const lineInto = (keys: MergedKeys, i: number, o: number, from: number) => {
     let end = keys.quotedInto(i, out, from);
-    if (end >= 0) end = accountSuffixInto(out, end, owners.username(o), owners.uidNumber(o), owners.gidNumber(o), owners.campaignGids(o));
+    if (end >= 0) end = suffixes.into(out, end, o);
     if (end < 0 || end >= out.length) return -1;
     out[end] = 10;
     return end + 1;
