@@ -2,7 +2,8 @@
  * Benchmarks (issue 5):
  *  - ingest: N 20 kB FITS files across 100 campaigns; `mapper-agent ingest` against a C program
  *    (bench/ingest-ref.c, compiled here) doing open(O_NOFOLLOW) + read 2880 + fchown + fchmod +
- *    close on the same files, same run, several rounds; ratio = agent files/s / C files/s.
+ *    close on the same files, same run, several rounds; ratio = agent files/s / C files/s. Also
+ *    the agent's own system calls per file in C (bench/ingest-floor.c), to tell their cost apart.
  *  - embargo: M files of a campaign, ingested by the agent under embargo, whose embargo then ends;
  *    `mapper-agent embargo` (from header seals, and with every header re-read) against
  *    `chmod -R o+r` on a twin tree of the same shape; ratio = agent time / chmod time. Also the
@@ -88,6 +89,10 @@ export async function benchIngest(scale: number): Promise<void> {
       const out = runCommand(cref, [listFile, String(uid), String(gid), mode]).stdout;
       return Number(/seconds=([\d.]+)/.exec(out)![1]);
     };
+    // The agent's own system calls per file, in C (bench/ingest-floor.c): what the calls cost apart from what the agent adds.
+    const cfloor = join(base, 'ingest-floor');
+    execFileSync('cc', ['-O2', '-o', cfloor, 'bench/ingest-floor.c']);
+    const floor = (uid: number, gid: number, mode: string) => Number(/seconds=([\d.]+)/.exec(runCommand(cfloor, [join(root, 'raw'), String(uid), String(gid), mode]).stdout)![1]);
     // Each agent run starts with every file quiet (left alone for QUIET_MS, as `watch` hands them over
     // and as a bulk ingest of files landed earlier finds them): every header read is sealed
     // (seal.ts), the agent's full per-file work. Without the wait, whether a file is quiet would
@@ -95,7 +100,7 @@ export async function benchIngest(scale: number): Promise<void> {
     // not, and one core and the pool would not do the same work.
     const quiet = () => new Promise((r) => setTimeout(r, QUIET_MS + 200));
     c(0, 0, '644');
-    const one: number[] = [], two: number[] = [], ref: number[] = [], rss: number[] = [];
+    const one: number[] = [], two: number[] = [], ref: number[] = [], ingestFloors: number[] = [], rss: number[] = [];
     for (let r = 0; r < rounds(); r++) {
       await quiet();
       const run1 = agent('ingest', '--workers', '1', join(root, 'raw'));
@@ -106,12 +111,14 @@ export async function benchIngest(scale: number): Promise<void> {
       const run2 = agent('ingest', '--workers', '2', join(root, 'raw'));
       two.push(run2.seconds);
       rss.push(run2.peakRssMb);
-      c(0, 0, '644');
+      ingestFloors.push(floor(0, 0, '644')); // back to the starting state
     }
     const ratio1 = median(ref) / median(one);
     const ratio2 = median(ref) / median(two);
     report('ingest (one core)', { files, agent_files_s: files / median(one), c_files_s: files / median(ref), ratio: ratio1 }, { ok: ratio1 >= 0.8, target: 'agent >= 0.8x the C loop' });
     report('ingest (pool of two)', { files, agent_files_s: files / median(two), c_files_s: files / median(ref), ratio: ratio2, peak_rss_mb: Math.max(...rss) }, { ok: ratio2 > 1, target: 'faster than the C loop' });
+    report('ingest floor (C, same calls)', { files, c_files_s: files / median(ingestFloors), vs_c_loop: median(ingestFloors) / median(ref) });
+    report('ingest vs floor', { one_core: median(one) / median(ingestFloors), pool: median(two) / median(ingestFloors) });
     void pi;
     void gids;
 
