@@ -10,7 +10,6 @@
  * Usage: ingest-floor DIR UID GID MODE(octal)  -> prints files=N failures=N seconds=S
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +18,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-struct linux_dirent64 { unsigned long d_ino; long d_off; unsigned short d_reclen; unsigned char d_type; char d_name[]; };
+#include "tree-walk.h"
 
 #define BATCH 256
 
@@ -53,30 +51,6 @@ static void one_file(int dir, const char *name) {
   if (open_now == BATCH) close_batch();
 }
 
-static void walk(int dir) {
-  char buf[32768] __attribute__((aligned(8)));
-  long n;
-  while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
-    for (long off = 0; off < n;) {
-      struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-      off += d->d_reclen;
-      const char *nm = d->d_name;
-      if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
-      if (d->d_type == DT_DIR) {
-        close_batch(); /* a directory's files are a batch of their own */
-        int sub = openat(dir, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub >= 0) {
-          walk(sub);
-          close_batch();
-          close(sub);
-        }
-      } else if (d->d_type == DT_REG) {
-        one_file(dir, nm);
-      }
-    }
-  }
-}
-
 int main(int argc, char **argv) {
   if (argc != 5) {
     fprintf(stderr, "usage: ingest-floor DIR UID GID MODE\n");
@@ -92,7 +66,7 @@ int main(int argc, char **argv) {
     perror(argv[1]);
     return 1;
   }
-  walk(top);
+  walk_tree(top, one_file, close_batch); /* a directory's files are a batch of their own */
   close_batch();
   close(top);
   clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -7,7 +7,6 @@
  * Usage: lift-ref DIR  -> prints files=N seconds=S
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,39 +14,22 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-struct linux_dirent64 { unsigned long d_ino; long d_off; unsigned short d_reclen; unsigned char d_type; char d_name[]; };
+#include "tree-walk.h"
 
 static long files;
 
-static void walk(int dir) {
-  char buf[32768] __attribute__((aligned(8)));
-  long n;
-  while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
-    for (long off = 0; off < n;) {
-      struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-      off += d->d_reclen;
-      const char *nm = d->d_name;
-      if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
-      if (d->d_type == DT_DIR) {
-        int sub = openat(dir, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-        if (sub >= 0) {
-          walk(sub);
-          close(sub);
-        }
-      } else if (d->d_type == DT_REG) {
-        int fd = openat(dir, nm, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0) continue;
-        struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
-          fchmod(fd, (st.st_mode & 07777) | 0004);
-          files++;
-        }
-        close(fd);
-      }
-    }
+static void lift_one(int dir, const char *nm) {
+  int fd = openat(dir, nm, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+    fchmod(fd, (st.st_mode & 07777) | 0004);
+    files++;
   }
+  close(fd);
 }
+
+static void nothing(void) {}
 
 int main(int argc, char **argv) {
   if (argc != 2) {
@@ -61,7 +43,7 @@ int main(int argc, char **argv) {
     perror(argv[1]);
     return 1;
   }
-  walk(top);
+  walk_tree(top, lift_one, nothing);
   close(top);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   printf("files=%ld seconds=%.6f\n", files, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);

@@ -61,6 +61,17 @@ describe('mapper-agent/ingest: the worker pool started before its job (real thre
     chmodSync(p, 0o664);
     return p;
   };
+  /** A pool of broken workers (test/support/broken-pool-worker.ts) told how to fail: workers get a copy of the environment when they start. */
+  const brokenPool = (workers: number, how: 'exit' | 'domexception'): WorkerPool => {
+    const was = process.env.BROKEN_POOL_WORKER;
+    process.env.BROKEN_POOL_WORKER = how;
+    try {
+      return startPool(workers, { url: broken });
+    } finally {
+      if (was === undefined) delete process.env.BROKEN_POOL_WORKER;
+      else process.env.BROKEN_POOL_WORKER = was;
+    }
+  };
   /** Resolves once the pool's threads have all exited on their own (a worker that dies while idle). */
   const allExited = async () => {
     while (poolWorkersAlive() > 0) await new Promise((r) => setTimeout(r, 10));
@@ -106,15 +117,7 @@ describe('mapper-agent/ingest: the worker pool started before its job (real thre
   });
 
   it('a worker that exits before its job: the run fails, saying so', async () => {
-    const was = process.env.BROKEN_POOL_WORKER;
-    process.env.BROKEN_POOL_WORKER = 'exit'; // workers get a copy of the environment when they start
-    let pool: WorkerPool;
-    try {
-      pool = startPool(2, { url: broken });
-    } finally {
-      if (was === undefined) delete process.env.BROKEN_POOL_WORKER;
-      else process.env.BROKEN_POOL_WORKER = was;
-    }
+    const pool = brokenPool(2, 'exit');
     const err = await rejection(ingestWithPool([root], job, pool));
     expect(err.message).to.equal('ingest worker failed to start: it exited with 3 before its job');
     expect(unhandled).to.deep.equal([]);
@@ -122,15 +125,7 @@ describe('mapper-agent/ingest: the worker pool started before its job (real thre
 
   it('a worker that throws a DOMException while loading: the run says what it was, never "[object Object]"', async () => {
     // Node's worker error serialization keeps only real Errors: a DOMException arrives as a bare object.
-    const was = process.env.BROKEN_POOL_WORKER;
-    process.env.BROKEN_POOL_WORKER = 'domexception';
-    let pool: WorkerPool;
-    try {
-      pool = startPool(1, { url: broken });
-    } finally {
-      if (was === undefined) delete process.env.BROKEN_POOL_WORKER;
-      else process.env.BROKEN_POOL_WORKER = was;
-    }
+    const pool = brokenPool(1, 'domexception');
     const err = await rejection(ingestWithPool([root], job, pool));
     expect(err.message).to.match(/^ingest worker failed to start: DOMException \[DataCloneError\]: could not clone the job/);
     expect(unhandled).to.deep.equal([]);
