@@ -11,7 +11,7 @@ import { emptyReport, IngestEngine } from './engine.js';
 import { Journal, type PlannedChange } from './journal.js';
 import type { PoolJob, PoolResult } from './pool.js';
 
-function start(job: PoolJob): void {
+function start(job: PoolJob, claims: Int32Array): void {
   const campaigns = new Map(job.campaigns.map((c) => [c.name, { ...c, ...(c.embargoEnd ? { embargoEnd: new Date(c.embargoEnd) } : {}) }]));
   const journal = new Journal(job.journalPath, job.enforce ? 'embargo (pool worker)' : 'ingest (pool worker)');
   // One directory's changes, for the main thread to print (the engine calls onChange once per change, after applying it).
@@ -29,19 +29,41 @@ function start(job: PoolJob): void {
     changes = [];
   };
 
-  parentPort!.on('message', (m: { dir?: string; done?: true }) => {
-    if (m.done) {
+  // Directories by number, as the main thread sends them (to every worker, ahead of the work); this
+  // worker takes the ones whose number it claims from the shared counter (pool.ts run()).
+  const dirs = new Map<number, string>();
+  let end = Infinity;
+  let claimed = -1;
+  let working = false;
+  const next = (): void => {
+    if (working) return;
+    if (claimed < 0) claimed = Atomics.add(claims, 0, 1);
+    if (claimed >= end) {
       journal.close();
       process.exit(0);
     }
-    engine.ingest([m.dir!]).then(send, (err: Error) => send({ ...emptyReport(), refused: 1, problems: [`${m.dir}: ${err.message}`] }));
+    const dir = dirs.get(claimed);
+    if (dir === undefined) return; // not sent yet: the next message brings it (or the end)
+    for (const seq of dirs.keys()) if (seq <= claimed) dirs.delete(seq); // the others' (or this one)
+    claimed = -1;
+    working = true;
+    engine.ingest([dir]).then(send, (err: Error) => send({ ...emptyReport(), refused: 1, problems: [`${dir}: ${err.message}`] })).finally(() => {
+      working = false;
+      next();
+    });
+  };
+  parentPort!.on('message', (m: { dir?: string; seq?: number; end?: number }) => {
+    if (m.end !== undefined) end = m.end;
+    else dirs.set(m.seq!, m.dir!);
+    next();
   });
   parentPort!.postMessage({ ready: true });
+  next();
 }
 
-parentPort!.once('message', (m: { job: PoolJob }) => {
+parentPort!.once('message', (m: { job: PoolJob; claims: Int32Array }) => {
   try {
-    start(m.job);
+    start(m.job, m.claims);
   } catch (e) {
     throw asError(e);
   }

@@ -96,6 +96,13 @@ export function poolWorkersAlive(): number {
   return alive.n;
 }
 
+/** What run() has handed out: directories sent (numbered 0..sent-1), whether the end was sent, results back. */
+interface HandOut {
+  sent: number;
+  ended: boolean;
+  results: number;
+}
+
 interface Slot {
   worker: Worker;
   /** resolves (never rejects) once the thread has exited */
@@ -105,8 +112,6 @@ interface Slot {
   error?: Error;
   /** its engine is built (it said ready) */
   ready: boolean;
-  /** told there is no more work: exiting with 0 is its normal end */
-  done: boolean;
   onMessage?: (m: { ready?: true } & Partial<PoolResult>) => void;
 }
 
@@ -130,7 +135,7 @@ export class WorkerPool {
   private spawn(url: URL): Slot {
     const worker = new Worker(bootstrap(url), { eval: true });
     alive.n++;
-    const slot: Slot = { worker, exited: undefined as unknown as Promise<void>, ready: false, done: false };
+    const slot: Slot = { worker, exited: undefined as unknown as Promise<void>, ready: false };
     // Listened to from the start: an error while idle (a module that fails to load) is kept for
     // run() to report, never thrown in the main thread nor left as an unhandled rejection.
     worker.on('error', (err) => (slot.error ??= err instanceof Error ? err : new Error(inspect(err, { depth: 4, breakLength: Infinity }))));
@@ -146,16 +151,39 @@ export class WorkerPool {
   }
 
   /**
-   * Give every worker the job, then directories one at a time until the queue ends. Once only. On
-   * any worker's failure the others are stopped (the journal finishes or drops what they planned,
-   * as after a crash) and the run rejects.
+   * Give every worker the job, then the directories, until the queue ends. Once only. On any
+   * worker's failure the others are stopped (the journal finishes or drops what they planned, as
+   * after a crash) and the run rejects.
+   *
+   * Every directory goes to every worker, numbered, a few ahead of the work; a worker that is free
+   * claims the next number from a counter they share (Atomics) and works on that directory. Free
+   * workers never wait for this thread to be scheduled (handing out a directory per result made
+   * each wait ~0.7 ms a directory on two busy cores: ~3% of a pooled lift), and no directory
+   * waits behind another in a busy worker while one is free.
    */
   async run(queue: Iterator<string>, job: PoolJob, onResult?: (r: PoolResult) => void): Promise<IngestReport> {
     if (this.used) throw new Error('this ingest pool was already used or terminated');
     this.used = true;
     const total = emptyReport();
+    const claims = new Int32Array(new SharedArrayBuffer(4));
+    const handOut: HandOut = { sent: 0, ended: false, results: 0 };
+    // Sent ahead of the claims: enough that a free worker finds its next directory already there.
+    const ahead = 2 * this.slots.length;
+    const topUp = (): void => {
+      while (!handOut.ended && handOut.sent < Atomics.load(claims, 0) + ahead) {
+        const d = queue.next(); // the walk, in this thread: its failure fails the run (below)
+        const message = d.done ? { end: handOut.sent } : { dir: d.value, seq: handOut.sent++ };
+        if (d.done) handOut.ended = true;
+        for (const s of this.slots) if (s.code === undefined) s.worker.postMessage(message);
+      }
+    };
+    // Every worker has its job before the first directory goes out.
+    const runs = Promise.all(this.slots.map((s) => this.work(s, job, claims, topUp, handOut, total, onResult)));
+    runs.catch(() => undefined); // awaited below; a walk that fails at once is thrown first
     try {
-      await Promise.all(this.slots.map((s) => this.work(s, queue, job, total, onResult)));
+      topUp();
+      await runs;
+      if (handOut.results !== handOut.sent) throw new Error(`ingest pool: ${handOut.sent} directories handed out, ${handOut.results} worked on`);
     } catch (err) {
       await this.terminate();
       throw err;
@@ -163,32 +191,29 @@ export class WorkerPool {
     return total;
   }
 
-  private work(s: Slot, queue: Iterator<string>, job: PoolJob, total: IngestReport, onResult?: (r: PoolResult) => void): Promise<void> {
+  private work(s: Slot, job: PoolJob, claims: Int32Array, topUp: () => void, handOut: HandOut, total: IngestReport, onResult?: (r: PoolResult) => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const failed = (): Error => {
         if (!s.ready) return new Error(`ingest worker failed to start: ${s.error?.message ?? `it exited with ${s.code} before its job`}`, { cause: s.error });
         return s.error ?? new Error(`ingest worker exited with ${s.code}`);
       };
-      void s.exited.then(() => (s.code === 0 && s.done ? resolve() : reject(failed())));
+      // A worker ends by itself, with 0, once it has claimed a number past the end.
+      void s.exited.then(() => (s.code === 0 && handOut.ended && s.ready ? resolve() : reject(failed())));
       if (s.code !== undefined) return; // died while idle: rejected above
       s.onMessage = (m) => {
         if (m.ready) s.ready = true;
         if (m.report) {
+          handOut.results++;
           addReport(total, m.report);
           onResult?.(m as PoolResult);
         }
-        let d: IteratorResult<string>;
         try {
-          d = queue.next(); // the walk, in this thread: its failure fails the run (run() stops the workers)
+          topUp();
         } catch (err) {
-          return reject(err);
+          reject(err);
         }
-        if (d.done) {
-          s.done = true;
-          s.worker.postMessage({ done: true });
-        } else s.worker.postMessage({ dir: d.value });
       };
-      s.worker.postMessage({ job });
+      s.worker.postMessage({ job, claims });
     });
   }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { CampaignFacts } from '../../../core/embargo/policy.js';
 import { classificationSchema, modesSchema } from '../../../core/embargo/rules.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
-import { ingestWithPool, poolWorkersAlive, startPool, type PoolJob, type WorkerPool } from '../../../mapper-agent/ingest/pool.js';
+import { ingestWithPool, poolWorkersAlive, runPool, startPool, type PoolJob, type WorkerPool } from '../../../mapper-agent/ingest/pool.js';
 import { fitsFile } from '../../support/fits.js';
 import { ownershipOf } from '../../support/ownership.js';
 import { rejection } from '../../support/rejection.js';
@@ -153,5 +153,53 @@ describe('mapper-agent/ingest: the worker pool started before its job (real thre
     const j = new Journal(journalPath, 'check');
     expect(j.all().map((r) => r.state)).to.deep.equal(['applied']);
     j.close();
+  });
+
+  describe('the hand-out: directories numbered, claimed by free workers from a shared counter', () => {
+    it('many directories of very different sizes on three workers: each worked on exactly once, every file changed once', async () => {
+      const sizes = [300, 1, 1, 0, 120, 1, 2, 0, 0, 57, 1, 1, 1, 1, 200, 3, 0, 1, 1, 9];
+      const dirs = sizes.map((n, d) => {
+        mkdirSync(join(root, `d${d}`), { recursive: true });
+        for (let i = 0; i < n; i++) put(`d${d}/f${i}.fits`);
+        return join(root, `d${d}`);
+      });
+      const seen: number[] = [];
+      const journalPath = join(base, 'hand-out.sqlite');
+      const report = await runPool(dirs[Symbol.iterator](), { ...job, journalPath }, 3, (r) => void seen.push(r.report.files));
+      const files = sizes.reduce((a, b) => a + b);
+      expect(report).to.include({ files, changed: files, refused: 0 });
+      expect(seen.sort((a, b) => a - b)).to.deep.equal([...sizes].sort((a, b) => a - b));
+      const j = new Journal(journalPath, 'check');
+      const changes = j.all().filter((r) => r.kind === 'ingest' && r.state === 'applied').map((r) => r.path);
+      j.close();
+      expect(new Set(changes).size).to.equal(files);
+      expect(changes.length).to.equal(files);
+    });
+
+    it('no directories at all: the workers end by themselves and the report is empty', async () => {
+      const report = await runPool([][Symbol.iterator](), job, 2);
+      expect(report).to.include({ files: 0, changed: 0 });
+      expect(poolWorkersAlive()).to.equal(0);
+    });
+
+    for (const at of [0, 5]) {
+      it(`a walk that fails ${at ? 'part-way' : 'before the first directory'}: the run fails with the walk's error, every worker stops, nothing unhandled`, async () => {
+        const dirs = Array.from({ length: 12 }, (_, d) => {
+          put(`w${d}/f.fits`);
+          return join(root, `w${d}`);
+        });
+        function* walk() {
+          for (const [i, d] of dirs.entries()) {
+            if (i === at) throw new Error('the walk failed (test)');
+            yield d;
+          }
+        }
+        const err = await rejection(runPool(walk(), job, 2));
+        expect(err.message).to.equal('the walk failed (test)');
+        expect(poolWorkersAlive()).to.equal(0);
+        expect(unhandled).to.deep.equal([]);
+        if (at === 0) for (const d of dirs) expect(ownershipOf(join(d, 'f.fits'))).to.equal('0:0 664');
+      });
+    }
   });
 });
