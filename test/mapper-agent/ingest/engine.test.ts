@@ -148,7 +148,11 @@ describe('mapper-agent/ingest/engine (as root, real files)', function () {
       const journal = new Journal(jfile, 'child');
       const e = new IngestEngine({ roots: [root], classifier: new Classifier(classificationSchema.parse({})), modes: modesSchema.parse({}),
         resolve: () => ({ name: 'flare', piUid: ${PI}, gid: ${GID}, embargoEnd: new Date('2030-01-01') }), journal, batchSize: 50,
-        onFile: () => { if (++globalThis.n === 10) process.stdout.write('go\\n'); } });
+        onFile: () => {
+          if (++globalThis.n === 10) process.stdout.write('go\\n');
+          // Never done before the kill, however late it comes on a loaded machine: it then lands here, still mid-run.
+          if (globalThis.n === ${n - 500}) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
+        } });
       globalThis.n = 0;
       await e.ingest([root + '/in']);`;
     const jfile = join(root, '..', 'crash-journal.sqlite');

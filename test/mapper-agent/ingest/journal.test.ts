@@ -225,7 +225,12 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
       let n = 0;
       await liftEmbargoes({ roots: [root], campaigns, classifier: new Classifier(classificationSchema.parse({})), modes: modesSchema.parse({}),
         journal: new Journal(jfile, 'embargo (killed)'), now: new Date(${JSON.stringify(NOW.toISOString())}), batchSize: 16, workers: 2,
-        onFile: () => { if (++n === 1) process.stdout.write('go\\n'); } });
+        onFile: () => {
+          if (++n === 1) process.stdout.write('go\\n');
+          // Never done before the kill, however late it comes: this thread stops handing out directories at half
+          // way (the workers finish what they hold: a few directories), and the kill lands mid-run.
+          if (n === ${(dirs * per) / 2}) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
+        } });
       process.stdout.write('finished\\n');`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, root, jfile], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
