@@ -45,13 +45,14 @@ describe('core/ldap/paged-reader (real slapd)', function () {
     expect(expected).to.have.length(23);
     // Kept whole (the whole answer fits), and kept past the first entry (paused there, for longer than the idle timeout).
     for (const maxBytes of [1 << 20, 1]) {
-      const r = new PagedReader({ url: fx.slapd.url, bindDn: fx.slapd.admin.dn, password: fx.slapd.admin.password, timeoutMs: 300 });
+      // An idle timeout that one slow answer on a loaded machine does not reach, and a pause well past it.
+      const r = new PagedReader({ url: fx.slapd.url, bindDn: fx.slapd.admin.dn, password: fx.slapd.admin.password, timeoutMs: 1000 });
       await r.open();
       let ready!: () => void;
       const seen: string[] = [];
       try {
         const search = r.search(people, (dn) => void seen.push(dn), { until: new Promise<void>((resolve) => (ready = resolve)), maxBytes });
-        await new Promise((resolve) => setTimeout(resolve, 800));
+        await new Promise((resolve) => setTimeout(resolve, 2500));
         expect(seen, 'nothing visited before the caller is ready').to.deep.equal([]);
         ready();
         expect(await search).to.equal(23);

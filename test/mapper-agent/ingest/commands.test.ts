@@ -129,18 +129,20 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
       ldap: { url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, baseDn: fx.slapd.baseDn },
       agent: { stateDir: join(base, 'state'), ingest: { roots: [recRoot], workers: 1, reconcileMarginSeconds: 0 } },
     });
+    // Short timeouts only for the pass meant to fail while slapd is stopped; the passes after it must succeed, on the usual connection.
     const ldap = new LdapConnection({ url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, operationTimeoutMs: 400, connectTimeoutMs: 400 });
-    const rctx = { cfg: recCfg, ldap, log: createLogger('test'), out: (l: string) => lines.push(l) };
+    const rctx = { cfg: recCfg, ldap: fx.agent, log: createLogger('test'), out: (l: string) => lines.push(l) };
     // Files written through a door: no event reaches this host.
     const a = join(recRoot, 'door', 'a.fits');
     writeFileSync(a, fitsFile([['CAMPAIGN', 'running']]));
     chmodSync(a, 0o644);
     await stopProcess(fx.slapd.pid);
     try {
-      const failed = await reconcileCommand(rctx, { full: false }).then(() => undefined, (err: unknown) => err);
+      const failed = await reconcileCommand({ ...rctx, ldap }, { full: false }).then(() => undefined, (err: unknown) => err);
       expect(failed, 'the directory is away: the pass fails and does not count').to.be.an('error');
     } finally {
       process.kill(fx.slapd.pid, 'SIGCONT');
+      await ldap.close();
     }
     expect(mode(a), 'nothing decided without the directory').to.equal('0:0 644');
     const first = await reconcileCommand(rctx, { full: false });
@@ -160,7 +162,6 @@ describe('mapper-agent ingest/verify/embargo commands (real slapd, as root)', fu
     expect(fourth.files, 'nothing changed since the last pass').to.equal(0);
     const full = await reconcileCommand(rctx, { full: true });
     expect(full).to.include({ files: 2, unchanged: 2 });
-    await ldap.close();
   });
 
   it('the compliance report counts what is on disk per campaign, and the journal\'s releases', async function () {
@@ -313,7 +314,7 @@ describe('mapper-agent watch (real slapd, as root)', function () {
 
   it('never stops on a bad file or an unreachable directory: the round is queued again until it succeeds', async function () {
     if (process.getuid?.() !== 0) this.skip();
-    this.timeout(40000);
+    this.timeout(60000);
     const base = mkdtempSync(join(tmpdir(), 'cg-watch2-'));
     const root = join(base, 'data');
     mkdirSync(join(root, 'incoming'), { recursive: true });
@@ -330,8 +331,9 @@ describe('mapper-agent watch (real slapd, as root)', function () {
     const bad = join(root, 'incoming', 'bad.fits');
     writeFileSync(bad, 'SIMPLE  = this is not a FITS header at all');
     chmodSync(bad, 0o666);
-    // The agent's own connection with short timeouts, and the directory frozen when the watch starts.
-    const ldap = new LdapConnection({ url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, operationTimeoutMs: 400, connectTimeoutMs: 400 });
+    // The agent's own connection with short timeouts (the same connection serves the rounds after the directory is
+    // back: not so short that one slow answer on a loaded machine fails them), and the directory frozen when the watch starts.
+    const ldap = new LdapConnection({ url: fx.slapd.url, bindDn: fx.slapd.agent.dn, password: fx.slapd.agent.password, operationTimeoutMs: 1500, connectTimeoutMs: 1500 });
     const errors: string[] = [];
     const log = createLogger('test');
     const spy = { ...log, error: (o: unknown, msg?: string) => void errors.push(msg ?? String(o)) } as unknown as typeof log;
@@ -347,7 +349,7 @@ describe('mapper-agent watch (real slapd, as root)', function () {
     } finally {
       process.kill(fx.slapd.pid, 'SIGCONT');
     }
-    for (const start = Date.now(); mode(good) !== `${pi.uidNumber}:${gid} 640` && Date.now() - start < 15000; ) await new Promise((r) => setTimeout(r, 100));
+    for (const start = Date.now(); mode(good) !== `${pi.uidNumber}:${gid} 640` && Date.now() - start < 30000; ) await new Promise((r) => setTimeout(r, 100));
     expect(mode(good)).to.equal(`${pi.uidNumber}:${gid} 640`);
     expect(mode(bad), 'the bad file quarantined, the watch still running').to.equal('0:0 660');
     const late = join(root, 'incoming', 'late.fits');

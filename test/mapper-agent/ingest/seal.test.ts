@@ -515,10 +515,11 @@ describe('mapper-agent/ingest: enforcement decides from header seals only while 
     expect(mode(calm)).to.equal('644');
     expect(mode(raced)).to.equal('640');
 
-    // With the real clock the files just written are not quiet: nothing sealed, every header read.
+    // Files written just before the run began are not quiet: nothing sealed, every header read. (The run's clock a
+    // minute early: with the real one, a stall of QUIET_MS on a loaded machine would make them quiet.)
     const fresh = put('new/fresh.fits', [['CAMPAIGN', 'flare']]);
     campaign = { ...campaign, embargoEnd: new Date('2027-06-01T00:00:00Z') };
-    await ingest({ hostClockMs: Date.now });
+    await ingest({ hostClockMs: () => Date.now() - 60_000 });
     expect(mode(fresh)).to.equal('640');
     campaign = { ...campaign, embargoEnd: new Date('2026-11-01T00:00:00Z') };
     const again = await enforce({ roots: [root] });

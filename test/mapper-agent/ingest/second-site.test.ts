@@ -77,7 +77,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
       },
     });
     expect(cfg.agent.ingest.modes).to.deep.equal(shipped.agent.ingest.modes);
-    const ldap = new LdapConnection({ url: server.url, bindDn: server.agent.dn, password: server.agent.password, connectTimeoutMs: 500, operationTimeoutMs: 1000 });
+    const ldap = new LdapConnection({ url: server.url, bindDn: server.agent.dn, password: server.agent.password, connectTimeoutMs: 1500, operationTimeoutMs: 3000 }); // short for the frozen-consumer test, not so short that a loaded machine fails the others
     conns.push(ldap);
     return { cfg, ldap, root, out: [] };
   };
@@ -250,7 +250,7 @@ describe('a second site: agent on a consumer with its own data root applies the 
     try {
       const c = await t.startConsumer(0);
       const old = b.ldap;
-      b.ldap = new LdapConnection({ url: c.url, bindDn: c.agent.dn, password: c.agent.password, connectTimeoutMs: 500, operationTimeoutMs: 2000 });
+      b.ldap = new LdapConnection({ url: c.url, bindDn: c.agent.dn, password: c.agent.password, connectTimeoutMs: 1500, operationTimeoutMs: 5000 });
       conns.push(b.ldap);
       await old.close().catch(() => undefined);
       expect(await readContextCsn(b.ldap, t.provider.baseDn), 'the consumer answers, behind the provider').to.not.equal(providerCsn);
