@@ -1,8 +1,8 @@
 /**
  * A worker of the ingest pool (see pool.ts): loads its modules as soon as it is started, then
  * waits for its one job (`{ job }`: the campaign facts, the checked time, ...) before it builds its
- * engine and touches any file; then ingests (or, in enforcement mode, lifts) the files of one
- * directory per message.
+ * engine and touches any file; then ingests (or, in enforcement mode, lifts) the files of each
+ * directory whose number it claims (pool.ts run()).
  */
 import { inspect } from 'node:util';
 import { parentPort } from 'node:worker_threads';
