@@ -76,7 +76,10 @@ export class Journal {
   constructor(readonly file: string, command: string) {
     mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    // Opened by several at once (the pool's workers, a command and the daemon), a new file's switch to WAL and its
+    // tables can meet SQLITE_BUSY at once, without SQLite's busy handler (two connections each wanting to write
+    // what both read): each step is idempotent, so it is tried again.
+    whileBusy(() => this.db.pragma('journal_mode = WAL'));
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     // Checkpoint (copy the WAL into the database) every ~40 MB of WAL instead of SQLite's 4 MB: the
@@ -86,7 +89,7 @@ export class Journal {
     // 64 MB after a checkpoint.
     this.db.pragma('wal_autocheckpoint = 10000');
     this.db.pragma('journal_size_limit = 67108864');
-    this.db.exec(`
+    whileBusy(() => this.db.exec(`
       CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, command TEXT NOT NULL, started TEXT NOT NULL, finished TEXT);
       -- per-file rows: written by earlier versions, read by this one
       CREATE TABLE IF NOT EXISTS changes (
@@ -107,11 +110,11 @@ export class Journal {
       CREATE TABLE IF NOT EXISTS passes (id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('incremental', 'full')), started_ms INTEGER NOT NULL, finished_ms INTEGER);
       CREATE TABLE IF NOT EXISTS digests (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, sent_at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS retries (path TEXT PRIMARY KEY, due_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL);
-    `);
+    `));
     // A batch's header seals (seal.ts) in a table of their own: pruning one (seal.ts: spent or
     // superseded) deletes or rewrites that document alone, not the batch's row with its changes.
-    this.db.exec('CREATE TABLE IF NOT EXISTS batch_seals (batch INTEGER PRIMARY KEY, seals TEXT NOT NULL)');
-    this.moveSealColumn();
+    whileBusy(() => this.db.exec('CREATE TABLE IF NOT EXISTS batch_seals (batch INTEGER PRIMARY KEY, seals TEXT NOT NULL)'));
+    whileBusy(() => this.moveSealColumn());
     const insertBatch = this.db.prepare('INSERT INTO batches (run, planned_at, files, changes) VALUES (?, ?, ?, ?)');
     const insertDir = this.db.prepare('INSERT OR IGNORE INTO batch_dirs (dir, batch) VALUES (?, ?)');
     const readBatch = this.db.prepare('SELECT * FROM batches WHERE id = ?');
@@ -507,4 +510,21 @@ function batchRows(b: BatchRow): (JournalRow & { change: PlannedChange; dir: str
     const at = settled ? settled[2] : (b.done_at ?? undefined);
     return { ...e.change, id: { batch: b.id, index }, run: b.run, state, reason, change: e.change, dir: e.dir, name: e.name, ...(at ? { at } : {}) };
   });
+}
+
+/** How long a journal being opened tries again on SQLITE_BUSY (whileBusy) before it gives up with that error. */
+const OPEN_BUSY_MS = 10_000;
+
+/** Run `step` (idempotent) again after a short sleep for as long as SQLite answers SQLITE_BUSY, up to OPEN_BUSY_MS. */
+function whileBusy<T>(step: () => T): T {
+  const until = Date.now() + OPEN_BUSY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return step();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err;
+      // 1-16 ms, jittered: two openers that met once should not meet again at once.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1 + Math.random() * Math.min(15, 2 ** attempt));
+    }
+  }
 }

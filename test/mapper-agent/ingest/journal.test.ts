@@ -12,6 +12,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { Classifier } from '../../../core/embargo/classify.js';
 import { classificationSchema, modesSchema } from '../../../core/embargo/rules.js';
 import type { CampaignFacts } from '../../../core/embargo/policy.js';
@@ -206,6 +207,22 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
     const rows = db.prepare(sql).raw().all() as unknown[][];
     db.close();
     expect(rows.map((r) => r.slice(2))).to.deep.equal([['ingest', 'a.fits', '664', '640'], ['ingest', 'b.fits', '664', '640']]);
+  });
+
+  it('a new journal opened by four threads at the same moment opens in every one (its switch to WAL met SQLITE_BUSY)', async () => {
+    // Seen in CI: the pool's two workers creating the journal at once, one failed with "database is locked" at the
+    // switch to WAL (SQLite answers BUSY there without its busy handler). 4 threads x 60 new files failed ~9 opens here.
+    const dir = join(base, 'open-race');
+    mkdirSync(dir, { recursive: true });
+    const threads = 4;
+    const gate = new SharedArrayBuffer(4);
+    const script = new URL('../../support/open-journal-worker.ts', import.meta.url).href;
+    const results = await Promise.all(Array.from({ length: threads }, () => new Promise<{ failed: number; first: string }>((resolve, reject) => {
+      const w = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`, { eval: true, workerData: { dir, gate, threads, rounds: 60 } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    })));
+    expect(results).to.deep.equal(Array.from({ length: threads }, () => ({ failed: 0, first: '' })));
   });
 
   it('lifting on the worker pool killed with SIGKILL: the next run finishes every file exactly once and leaves nothing planned', async () => {
