@@ -101,10 +101,11 @@ export class Claims {
 
   /** Append the UTF-8 bytes of text to the arena: [chunk, start, length]. */
   private store(text: string): [number, number, number] {
-    let room = this.chunks.length ? this.chunks[this.chunks.length - 1]!.length - this.used : 0;
-    if (text.length * 3 > room || !this.chunks.length) {
+    // No chunk yet: no room at all, not even for an empty value.
+    let room = this.chunks.length ? this.chunks[this.chunks.length - 1]!.length - this.used : -1;
+    if (text.length * 3 > room) {
       const bytes = Buffer.byteLength(text, 'utf8');
-      if (bytes > room || !this.chunks.length) {
+      if (bytes > room) {
         this.chunks.push(Buffer.allocUnsafeSlow(Math.max(CHUNK, bytes)));
         this.used = 0;
         room = this.chunks[this.chunks.length - 1]!.length;
