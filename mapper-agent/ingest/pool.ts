@@ -4,8 +4,9 @@
  * thread, a few ahead; a free worker claims the next number (run()). Each worker runs its own
  * IngestEngine (non-recursive; in enforcement mode for lifting) with its own journal connection on
  * the same SQLite file (WAL). Campaign facts are read once from LDAP and passed to the workers.
- * Results are summed; problems are kept up to the engine's bound. The workers can be started before the job is known (startPool): they load their
- * modules meanwhile and build their engine only once run() gives them the job.
+ * Results are summed; problems are kept up to the engine's bound. The workers can be started
+ * before the job is known (startPool): they load their modules meanwhile and build their engine
+ * only once run() gives them the job.
  */
 import { inspect } from 'node:util';
 import { Worker } from 'node:worker_threads';
