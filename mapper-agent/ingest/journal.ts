@@ -515,14 +515,15 @@ function batchRows(b: BatchRow): (JournalRow & { change: PlannedChange; dir: str
 /** How long a journal being opened tries again on SQLITE_BUSY (whileBusy) before it gives up with that error. */
 const OPEN_BUSY_MS = 10_000;
 
-/** Run `step` (idempotent) again after a short sleep for as long as SQLite answers SQLITE_BUSY, up to OPEN_BUSY_MS. */
+/** Run `step` (idempotent) again after a short sleep for as long as SQLite answers SQLITE_BUSY (or an extended BUSY code), up to OPEN_BUSY_MS. */
 function whileBusy<T>(step: () => T): T {
   const until = Date.now() + OPEN_BUSY_MS;
   for (let attempt = 0; ; attempt++) {
     try {
       return step();
     } catch (err) {
-      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err;
+      // better-sqlite3 names extended codes (SQLITE_BUSY_SNAPSHOT: a read that had to become a write after another wrote).
+      if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() >= until) throw err;
       // 1-16 ms, jittered: two openers that met once should not meet again at once.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1 + Math.random() * Math.min(15, 2 ** attempt));
     }
