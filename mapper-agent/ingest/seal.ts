@@ -182,7 +182,8 @@ export class DirectorySeals {
       const dirIndex = doc.s.indexOf(dir); // most entries refer to it: a number to compare, not a string
       const last: LastForm = { entry: undefined, form: UNREADABLE };
       for (const e of doc.f) {
-        if (!Array.isArray(e) || typeof e[1] !== 'string' || (e[0] !== dirIndex && doc.s[e[0] as number] !== dir)) {
+        // A directory index that is no number is not looked up: an object there (damage) could throw on conversion to a key.
+        if (!Array.isArray(e) || typeof e[1] !== 'string' || (e[0] !== dirIndex && (typeof e[0] !== 'number' || doc.s[e[0]] !== dir))) {
           others.push(e); // not this directory's to judge
           continue;
         }

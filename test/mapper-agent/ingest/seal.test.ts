@@ -141,6 +141,9 @@ describe('mapper-agent/ingest/seal: format and rules', () => {
       if (changed && [2, 3, 11, 12, 13].includes(field)) expect(held).to.equal(undefined);
       if (held) expect(held.kind).to.equal('science');
     }));
+    // Found by the property above in CI (seed -1577650818): an object as the directory index, with no usable toString.
+    const objectIndex = '{"v":1,"s":["/d","r"," ","","primary"],"f":[[{"toString":null},"a",1,2,1,2,3,0,4,2,null,2880,10,20]]}';
+    expect(new DirectorySeals('/d', [{ id: 1, seals: objectIndex }]).holding('a', st, 'r')).to.equal(undefined);
   });
 
   it("a directory's seals give exactly the answers of the rules read from the documents themselves, damaged entries and documents included (property)", () => {
