@@ -28,8 +28,8 @@ export async function benchReplication(scale: number): Promise<void> {
   const provider = await startManagedSlapd({ dir: join(root, 'provider'), replication: { serverId: 1 } });
   const consumer = await startManagedSlapd({
     dir: join(root, 'consumer'),
-    credentials: { admin: provider.admin, portal: provider.portal, agent: provider.agent, nss: provider.nss },
-    replication: { consumerOf: [{ rid: 1, url: provider.url, bindDn: provider.admin.dn, password: provider.admin.password }] },
+    credentials: { admin: provider.admin, portal: provider.portal, agent: provider.agent, nss: provider.nss, replicator: provider.replicator },
+    replication: { consumerOf: [{ rid: 1, url: provider.url, bindDn: provider.replicator.dn, password: provider.replicator.password }] },
   });
   const portal = provider.connect('portal');
   const agentLdap = consumer.connect('agent');

@@ -1,7 +1,8 @@
 /**
- * The fixed part of the tree: suffix, organisational units, allocation counters and the three
+ * The fixed part of the tree: suffix, organisational units, allocation counters and the four
  * service accounts (portal: read/write; mapper agent: what the map needs; nss: the POSIX
- * attributes NSS clients need on storage nodes, see docs/nss.md). Idempotent: entries that exist are left alone (a counter is never reset).
+ * attributes NSS clients need on storage nodes, see docs/nss.md; replicator: what syncrepl
+ * consumers read the provider as, see docs/replication.md). Idempotent: entries that exist are left alone (a counter is never reset).
  */
 import { ConflictError } from '../errors.js';
 import type { RangesConfig } from './config.js';
@@ -15,12 +16,14 @@ export type OrgUnit = (typeof OUS)[number];
 export const PORTAL_SERVICE = 'portal';
 export const AGENT_SERVICE = 'mapper-agent';
 export const NSS_SERVICE = 'nss';
+export const REPLICATION_SERVICE = 'replicator';
 
 /** Passwords of the service accounts to create; an absent one is not created. */
 export interface ServicePasswords {
   portalPassword?: string;
   agentPassword?: string;
   nssPassword?: string;
+  replicatorPassword?: string;
 }
 
 export function ouDn(ou: OrgUnit, baseDn: string): string {
@@ -63,6 +66,7 @@ export function bootstrapEntries(
   svc(PORTAL_SERVICE, services.portalPassword, 'campaign-guard portal: writes people, identities, campaigns, requests');
   svc(AGENT_SERVICE, services.agentPassword, 'campaign-guard mapper agent: read only, what the map needs');
   svc(NSS_SERVICE, services.nssPassword, 'NSS (nslcd/sssd) on storage nodes: read only, POSIX attributes of active people and their groups');
+  svc(REPLICATION_SERVICE, services.replicatorPassword, 'syncrepl consumers: read only, every entry and attribute (passwords included), to copy the tree');
   return entries;
 }
 

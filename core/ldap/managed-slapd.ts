@@ -18,7 +18,7 @@ import { Client } from 'ldapts';
 import { ConfigError, ConflictError, DirectoryUnavailableError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { DEFAULT_BASE_DN, rangesConfigSchema, type RangesConfig } from './config.js';
-import { bootstrapTree, AGENT_SERVICE, NSS_SERVICE, PORTAL_SERVICE, serviceDn } from './bootstrap.js';
+import { bootstrapTree, AGENT_SERVICE, NSS_SERVICE, PORTAL_SERVICE, REPLICATION_SERVICE, serviceDn } from './bootstrap.js';
 import { LdapConnection, type LdapConnectionOptions } from './connection.js';
 import { randomPassword, sshaHash } from './ssha.js';
 
@@ -47,7 +47,7 @@ export interface ManagedSlapdOptions {
    */
   replication?: ReplicationOptions;
   /** Use these accounts instead of generating them (a consumer takes its provider's). */
-  credentials?: Pick<ManagedSlapd, 'admin' | 'portal' | 'agent' | 'nss'>;
+  credentials?: Pick<ManagedSlapd, 'admin' | 'portal' | 'agent' | 'nss' | 'replicator'>;
 }
 
 export interface ReplicationOptions {
@@ -63,7 +63,7 @@ export interface SyncreplSource {
   /** Replica id, unique per consumer (1-999). */
   rid: number;
   url: string;
-  /** The account the consumer reads the provider as: it must read every entry and attribute (the rootdn here). */
+  /** The account the consumer reads the provider as: it must read every entry and attribute (the provider's replicator account). */
   bindDn: string;
   password: string;
 }
@@ -73,7 +73,7 @@ export interface Credentials {
   password: string;
 }
 
-export type ManagedAccount = 'admin' | 'portal' | 'agent' | 'nss';
+export type ManagedAccount = 'admin' | 'portal' | 'agent' | 'nss' | 'replicator';
 
 export interface ManagedSlapd {
   readonly url: string;
@@ -89,6 +89,8 @@ export interface ManagedSlapd {
   readonly agent: Credentials;
   /** cn=nss,ou=services: read only, the POSIX attributes of active people and their groups (docs/nss.md). */
   readonly nss: Credentials;
+  /** cn=replicator,ou=services: read only, every entry and attribute; what syncrepl consumers read the provider as (docs/replication.md). */
+  readonly replicator: Credentials;
   /** A new LdapConnection bound as one of the accounts. */
   connect(account: ManagedAccount, options?: Partial<LdapConnectionOptions>): LdapConnection;
   /** Everything slapd wrote to stderr so far (last 64 KiB). */
@@ -105,6 +107,7 @@ interface StoredCredentials {
   portal: Credentials;
   agent: Credentials;
   nss: Credentials;
+  replicator: Credentials;
 }
 
 export function defaultSchemaDir(): string {
@@ -136,7 +139,7 @@ export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<M
   const consumer = !!replication?.consumerOf?.length && !replication.multiProvider;
   writeFileSync(
     confPath,
-    slapdConf({ dir, baseDn, schemaDir, admin: creds.admin, portalDn: creds.portal.dn, agentDn: creds.agent.dn, nssDn: creds.nss.dn, ...(replication ? { replication } : {}) }),
+    slapdConf({ dir, baseDn, schemaDir, admin: creds.admin, ...serviceDns(creds), ...(replication ? { replication } : {}) }),
     { mode: 0o600 },
   );
   chmodSync(confPath, 0o600);
@@ -157,6 +160,7 @@ export async function startManagedSlapd(options: ManagedSlapdOptions): Promise<M
           portalPassword: creds.portal.password,
           agentPassword: creds.agent.password,
           nssPassword: creds.nss.password,
+          replicatorPassword: creds.replicator.password,
         });
         if (added.length) log.info({ dir, added: added.length }, 'bootstrapped directory tree');
       } finally {
@@ -255,6 +259,7 @@ function makeHandle(running: Running, p: { dir: string; baseDn: string; port: nu
     portal: p.creds.portal,
     agent: p.creds.agent,
     nss: p.creds.nss,
+    replicator: p.creds.replicator,
     connect(account, options = {}) {
       const c = p.creds[account];
       return new LdapConnection({ url, bindDn: c.dn, password: c.password, connectTimeoutMs: 2000, operationTimeoutMs: 10000, ...options });
@@ -279,13 +284,17 @@ function makeHandle(running: Running, p: { dir: string; baseDn: string; port: nu
 function loadOrCreateCredentials(dir: string, baseDn: string): StoredCredentials {
   const file = join(dir, 'credentials.json');
   if (existsSync(file)) {
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredCredentials> & Omit<StoredCredentials, 'nss'>;
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredCredentials> & Omit<StoredCredentials, 'nss' | 'replicator'>;
     if (stored.baseDn !== baseDn) {
       throw new ConfigError(`${dir} holds a directory for ${stored.baseDn}, not ${baseDn}: use another directory`);
     }
-    if (stored.nss) return stored as StoredCredentials;
-    // A directory made before the NSS account existed: add its credentials (the bootstrap adds the entry).
-    const upgraded: StoredCredentials = { ...stored, nss: { dn: serviceDn(NSS_SERVICE, baseDn), password: randomPassword() } };
+    if (stored.nss && stored.replicator) return stored as StoredCredentials;
+    // A directory made before the NSS or the replicator account existed: add its credentials (the bootstrap adds the entry).
+    const upgraded: StoredCredentials = {
+      ...stored,
+      nss: stored.nss ?? { dn: serviceDn(NSS_SERVICE, baseDn), password: randomPassword() },
+      replicator: stored.replicator ?? { dn: serviceDn(REPLICATION_SERVICE, baseDn), password: randomPassword() },
+    };
     writeFileSync(file, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 });
     return upgraded;
   }
@@ -295,6 +304,7 @@ function loadOrCreateCredentials(dir: string, baseDn: string): StoredCredentials
     portal: { dn: serviceDn(PORTAL_SERVICE, baseDn), password: randomPassword() },
     agent: { dn: serviceDn(AGENT_SERVICE, baseDn), password: randomPassword() },
     nss: { dn: serviceDn(NSS_SERVICE, baseDn), password: randomPassword() },
+    replicator: { dn: serviceDn(REPLICATION_SERVICE, baseDn), password: randomPassword() },
   };
   writeFileSync(file, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   return creds;
@@ -410,7 +420,19 @@ export function syncreplConf(baseDn: string, sources: SyncreplSource[], options:
   return lines.join('\n') + '\n';
 }
 
-export function slapdConf(p: { dir: string; baseDn: string; schemaDir: string; admin: Credentials; portalDn: string; agentDn: string; nssDn: string; replication?: ReplicationOptions }): string {
+/** The service accounts' DNs, as the access rules name them. */
+export interface ServiceDns {
+  portalDn: string;
+  agentDn: string;
+  nssDn: string;
+  replicatorDn: string;
+}
+
+function serviceDns(creds: StoredCredentials): ServiceDns {
+  return { portalDn: creds.portal.dn, agentDn: creds.agent.dn, nssDn: creds.nss.dn, replicatorDn: creds.replicator.dn };
+}
+
+export function slapdConf(p: { dir: string; baseDn: string; schemaDir: string; admin: Credentials; replication?: ReplicationOptions } & ServiceDns): string {
   const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => join(SYSTEM_SCHEMA_DIR, `${s}.schema`));
   schemas.push(join(p.schemaDir, 'voperson.schema'), join(p.schemaDir, 'campaign-guard.schema'));
   return `# Generated by core/ldap/managed-slapd.ts at every start; edits are overwritten.
@@ -444,7 +466,7 @@ index cgIdentityKey,cgOwner,cgCertSubject,cgCertSubjectForm,cgOidcSubject,cgPend
 index cgPrincipalInvestigator,cgCampaign,cgRequester,cgRequestState eq
 index entryCSN,entryUUID eq
 ${p.replication?.consumerOf?.length ? `\n# Replication (docs/replication.md)\n${syncreplConf(p.baseDn, p.replication.consumerOf, { multiProvider: p.replication.multiProvider })}` : ''}
-${accessControl({ baseDn: p.baseDn, portalDn: p.portalDn, agentDn: p.agentDn, nssDn: p.nssDn })}
+${accessControl(p)}
 ${SYNCPROV_CONF}
 # The server's clock for the agent's clock check before embargo decisions (cn=Current,cn=Time,cn=Monitor).
 database monitor
@@ -482,6 +504,8 @@ function dnRegex(dn: string): string {
  * ldap-schema/access.conf is the same for the default base DN, for a site's own slapd).
  * slapd applies the FIRST `access to` whose <what> matches and, in it, the first matching `by`
  * (implicitly followed by `by * none`), so the order is the policy:
+ *   0. the replicator reads everything (syncrepl copies the whole tree, passwords included); for
+ *      everybody else `break` goes on to the rules below, as if this one were not there.
  *   1. userPassword: authentication only, for everybody.
  *   2. ou=services: the portal reads, nobody else.
  *   3. the whole tree: the portal writes; for everybody else `break` goes on to the rules below.
@@ -490,7 +514,7 @@ function dnRegex(dn: string): string {
  * while voPersonStatus=active (filter in <what>), a private group only while its owner is active,
  * and a memberUid value only while the person it names is active (a set evaluated per value).
  */
-export function accessControl(p: { baseDn: string; portalDn: string; agentDn: string; nssDn: string }): string {
+export function accessControl(p: { baseDn: string } & ServiceDns): string {
   const people = `ou=people,${p.baseDn}`;
   const groups = `ou=groups,${p.baseDn}`;
   const campaigns = `ou=campaigns,${p.baseDn}`;
@@ -513,9 +537,18 @@ access to dn.one=${q(ou)} attrs=memberUid val.regex="."
 limits dn.exact=${q(p.portalDn)} size=unlimited time=unlimited
 limits dn.exact=${q(p.agentDn)} size=unlimited time=unlimited
 limits dn.exact=${q(p.nssDn)} size=unlimited time=unlimited
+limits dn.exact=${q(p.replicatorDn)} size=unlimited time=unlimited
 
 # Access rules: the FIRST matching "access to" applies, and in it the first matching "by"
 # (then an implicit "by * none"). Order matters; see accessControl() in core/ldap/managed-slapd.ts.
+
+# 0. Replication: syncrepl consumers read the provider as the replicator, which must read every
+#    entry and attribute (OpenLDAP Administrator's Guide, Replication: "the replication user needs
+#    unrestricted read access to the database and as such this tends to be the first access rule").
+#    Everybody else goes on to the rules below.
+access to *
+  by dn.exact=${q(p.replicatorDn)} read
+  by * break
 
 # 1. Passwords: only usable to authenticate, never readable.
 access to attrs=userPassword
@@ -634,5 +667,5 @@ moduleload syncprov
 index entryCSN,entryUUID eq
 `;
   if (kind === 'provider') return `${head}serverID 1\n${db}${SYNCPROV_CONF}`;
-  return `${head}${db}${syncreplConf(baseDn, [{ rid: 1, url: 'ldaps://provider.example.org', bindDn: `cn=admin,${baseDn}`, password: 'the-providers-rootpw' }])}${SYNCPROV_CONF}`;
+  return `${head}${db}${syncreplConf(baseDn, [{ rid: 1, url: 'ldaps://provider.example.org', bindDn: serviceDn(REPLICATION_SERVICE, baseDn), password: 'the-replicator-password' }])}${SYNCPROV_CONF}`;
 }

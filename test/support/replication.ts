@@ -2,7 +2,7 @@
  * Mocha fixture: a replicated topology of real slapd processes (core/ldap/managed-slapd.ts with
  * replication options): one provider and `consumers` read-only consumers following it with
  * syncrepl refreshAndPersist. Consumers use the provider's accounts (the service entries
- * replicate); syncrepl reads the provider as its rootdn.
+ * replicate); syncrepl reads the provider as its replicator account (never its rootdn).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ export function useReplicatedSlapd(options: { consumers?: number; ranges?: Range
     this.timeout(60000);
     const root = mkdtempSync(join(tmpdir(), 'cg-repl-'));
     const provider = await startManagedSlapd({ dir: join(root, 'provider'), ranges: options.ranges, replication: { serverId: 1 } });
-    const credentials = { admin: provider.admin, portal: provider.portal, agent: provider.agent, nss: provider.nss };
+    const credentials = { admin: provider.admin, portal: provider.portal, agent: provider.agent, nss: provider.nss, replicator: provider.replicator };
     const consumers: ManagedSlapd[] = [];
     const ports: number[] = [];
     const start = async (i: number) => {
@@ -34,7 +34,7 @@ export function useReplicatedSlapd(options: { consumers?: number; ranges?: Range
         dir: join(root, `consumer${i + 1}`),
         ...(ports[i] !== undefined ? { port: ports[i] } : {}),
         credentials,
-        replication: { consumerOf: [{ rid: i + 1, url: provider.url, bindDn: provider.admin.dn, password: provider.admin.password }] },
+        replication: { consumerOf: [{ rid: i + 1, url: provider.url, bindDn: provider.replicator.dn, password: provider.replicator.password }] },
       });
       ports[i] = c.port;
       consumers[i] = c;
@@ -78,9 +78,9 @@ export function useMultiProvider(): { get(): { providers: ManagedSlapd[]; root: 
     const ports = [await freeLoopbackPort(), await freeLoopbackPort()];
     // first start: bootstrap the tree and make the accounts; then both run with their peer configured
     const first = await startManagedSlapd({ dir: join(root, 'provider1'), port: ports[0], replication: { serverId: 1 } });
-    const creds = { admin: first.admin, portal: first.portal, agent: first.agent, nss: first.nss };
+    const creds = { admin: first.admin, portal: first.portal, agent: first.agent, nss: first.nss, replicator: first.replicator };
     await first.stop();
-    const peer = (port: number) => [{ rid: 1, url: `ldap://127.0.0.1:${port}`, bindDn: creds.admin.dn, password: creds.admin.password }];
+    const peer = (port: number) => [{ rid: 1, url: `ldap://127.0.0.1:${port}`, bindDn: creds.replicator.dn, password: creds.replicator.password }];
     const providers: ManagedSlapd[] = [];
     const start = async (i: number) => {
       providers[i] = await startManagedSlapd({

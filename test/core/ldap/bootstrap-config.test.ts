@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../../core/config.js';
 import { ConfigError } from '../../../core/errors.js';
-import { AGENT_SERVICE, bootstrapLdif, NSS_SERVICE, PORTAL_SERVICE, serviceDn } from '../../../core/ldap/bootstrap.js';
+import { AGENT_SERVICE, bootstrapLdif, NSS_SERVICE, PORTAL_SERVICE, REPLICATION_SERVICE, serviceDn } from '../../../core/ldap/bootstrap.js';
 import { accessControl } from '../../../core/ldap/managed-slapd.js';
 import { DEFAULT_BASE_DN, directoryConfigSchema, rangesConfigSchema } from '../../../core/ldap/config.js';
 
@@ -17,7 +17,7 @@ describe('core/ldap bootstrap and config', () => {
     const shipped = readFileSync(new URL('../../../ldap-schema/access.conf', import.meta.url), 'utf8');
     const body = shipped.split('\n').filter((l) => !l.startsWith('##')).join('\n');
     const b = DEFAULT_BASE_DN;
-    expect(body).to.equal(accessControl({ baseDn: b, portalDn: serviceDn(PORTAL_SERVICE, b), agentDn: serviceDn(AGENT_SERVICE, b), nssDn: serviceDn(NSS_SERVICE, b) }));
+    expect(body).to.equal(accessControl({ baseDn: b, portalDn: serviceDn(PORTAL_SERVICE, b), agentDn: serviceDn(AGENT_SERVICE, b), nssDn: serviceDn(NSS_SERVICE, b), replicatorDn: serviceDn(REPLICATION_SERVICE, b) }));
   });
 
   it('defaults to a managed slapd and validates ranges and credentials', () => {

@@ -102,6 +102,32 @@ describe('core/ldap/managed-slapd', function () {
     }
   });
 
+  it('adds the replicator account to a directory made before it existed (credentials.json without replicator)', async () => {
+    const dir = tmp();
+    const first = await startManagedSlapd({ dir });
+    const admin = first.connect('admin');
+    await admin.delete(first.replicator.dn);
+    await admin.close();
+    await first.stop();
+    const file = join(dir, 'credentials.json');
+    const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    delete old.replicator;
+    writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
+
+    const second = await startManagedSlapd({ dir });
+    const replicator = second.connect('replicator');
+    try {
+      expect(second.replicator.dn).to.equal(`cn=replicator,ou=services,${second.baseDn}`);
+      expect(second.nss.password).to.equal(first.nss.password);
+      expect((await replicator.read(second.agent.dn, ['userPassword']))?.get('userPassword')).to.match(/^\{SSHA\}/);
+      expect((JSON.parse(readFileSync(file, 'utf8')) as { replicator: { password: string } }).replicator.password).to.equal(second.replicator.password);
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+    } finally {
+      await replicator.close();
+      await second.stop();
+    }
+  });
+
   it('reports slapd\'s own error output when it cannot start', async () => {
     const dir = tmp();
     const schemaDir = tmp();

@@ -74,7 +74,7 @@ describe('replication: provider + 2 read-only consumers, agent on a consumer (re
     // the consumer runs the shipped syncrepl text (ldap-schema/replication/consumer.conf) with its own values
     const conf = readFileSync(join(topo.get().consumers[0]!.dir, 'slapd.conf'), 'utf8');
     const p = topo.get().provider;
-    expect(conf).to.include(syncreplConf(p.baseDn, [{ rid: 1, url: p.url, bindDn: p.admin.dn, password: p.admin.password }])).and.include(SYNCPROV_CONF);
+    expect(conf).to.include(syncreplConf(p.baseDn, [{ rid: 1, url: p.url, bindDn: p.replicator.dn, password: p.replicator.password }])).and.include(SYNCPROV_CONF);
     const c1 = agentOn(0);
     const base = topo.get().provider.baseDn;
     const csn = await readContextCsn(portal, base);
