@@ -76,57 +76,35 @@ describe('core/ldap/managed-slapd', function () {
     }
   });
 
-  it('adds the NSS account to a directory made before it existed (credentials.json without nss)', async () => {
-    const dir = tmp();
-    const first = await startManagedSlapd({ dir });
-    const admin = first.connect('admin');
-    await admin.delete(first.nss.dn);
-    await admin.close();
-    await first.stop();
-    const file = join(dir, 'credentials.json');
-    const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    delete old.nss;
-    writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
+  // Accounts added after the first managed directories were made: such a directory gets the entry and its credentials at the next start.
+  for (const account of ['nss', 'replicator'] as const) {
+    it(`adds the ${account} account to a directory made before it existed (credentials.json without ${account})`, async () => {
+      const dir = tmp();
+      const first = await startManagedSlapd({ dir });
+      const admin = first.connect('admin');
+      await admin.delete(first[account].dn);
+      await admin.close();
+      await first.stop();
+      const file = join(dir, 'credentials.json');
+      const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      delete old[account];
+      writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
 
-    const second = await startManagedSlapd({ dir });
-    const nss = second.connect('nss');
-    try {
-      expect(second.nss.dn).to.equal(`cn=nss,ou=services,${second.baseDn}`);
-      expect(second.portal.password).to.equal(first.portal.password);
-      await nss.ping(second.baseDn);
-      expect((JSON.parse(readFileSync(file, 'utf8')) as { nss: { password: string } }).nss.password).to.equal(second.nss.password);
-      expect(statSync(file).mode & 0o777).to.equal(0o600);
-    } finally {
-      await nss.close();
-      await second.stop();
-    }
-  });
-
-  it('adds the replicator account to a directory made before it existed (credentials.json without replicator)', async () => {
-    const dir = tmp();
-    const first = await startManagedSlapd({ dir });
-    const admin = first.connect('admin');
-    await admin.delete(first.replicator.dn);
-    await admin.close();
-    await first.stop();
-    const file = join(dir, 'credentials.json');
-    const old = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    delete old.replicator;
-    writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
-
-    const second = await startManagedSlapd({ dir });
-    const replicator = second.connect('replicator');
-    try {
-      expect(second.replicator.dn).to.equal(`cn=replicator,ou=services,${second.baseDn}`);
-      expect(second.nss.password).to.equal(first.nss.password);
-      expect((await replicator.read(second.agent.dn, ['userPassword']))?.get('userPassword')).to.match(/^\{SSHA\}/);
-      expect((JSON.parse(readFileSync(file, 'utf8')) as { replicator: { password: string } }).replicator.password).to.equal(second.replicator.password);
-      expect(statSync(file).mode & 0o777).to.equal(0o600);
-    } finally {
-      await replicator.close();
-      await second.stop();
-    }
-  });
+      const second = await startManagedSlapd({ dir });
+      const added = second.connect(account);
+      try {
+        expect(second[account].dn).to.equal(`cn=${account},ou=services,${second.baseDn}`);
+        expect(second.portal.password).to.equal(first.portal.password);
+        await added.ping(second.baseDn);
+        expect((JSON.parse(readFileSync(file, 'utf8')) as Record<string, { password: string }>)[account]!.password).to.equal(second[account].password);
+        expect(statSync(file).mode & 0o777).to.equal(0o600);
+        if (account === 'replicator') expect((await added.read(second.agent.dn, ['userPassword']))?.get('userPassword')).to.match(/^\{SSHA\}/);
+      } finally {
+        await added.close();
+        await second.stop();
+      }
+    });
+  }
 
   it('reports slapd\'s own error output when it cannot start', async () => {
     const dir = tmp();
