@@ -115,7 +115,7 @@ export function buildProgram(): Command {
       });
     });
 
-  const writer = program.command('writer').description('multi-provider (allocation.partition): which writer may claim names; docs/replication.md');
+  const writer = program.command('writer').description('multi-provider (allocation.partition): which writer may claim names and take decisions; docs/replication.md');
   writer
     .command('show')
     .description('this portal\'s partition and the designated name writer')
@@ -124,12 +124,12 @@ export function buildProgram(): Command {
       const { nameWriterState } = await import('./services/name-writer.js');
       await withService(opts.as, async (ctx) => {
         const { partition, designated } = await nameWriterState(ctx);
-        console.log(partition ? `this portal: writer ${partition.index} of ${partition.count}; names are claimed at writer ${designated ?? '(none designated)'}` : 'one writer (no allocation.partition configured)');
+        console.log(partition ? `this portal: writer ${partition.index} of ${partition.count}; names are claimed and requests decided at writer ${designated ?? '(none designated)'}` : 'one writer (no allocation.partition configured)');
       });
     });
   writer
     .command('designate <index>')
-    .description('make writer <index> the one that claims names (usernames, identities, campaigns); audited')
+    .description('make writer <index> the one that claims names (usernames, identities, campaigns) and decides membership requests; audited')
     .requiredOption('--as <admin>', 'your username; it must hold the admin role (recorded as the actor)')
     .requiredOption('--reason <text>', 'why, e.g. "provider A retired" (kept in the audit trail)')
     .action(async (index: string, opts: { as: string; reason: string }) => {

@@ -57,12 +57,14 @@ export class NumberAllocator {
   }
 
   /**
-   * Multi-provider: refuse a claim of a name (username, identity, campaign) unless this writer is
-   * the designated one (docs/replication.md, "What needs a single writer"). Such claims are atomic
-   * on one server only; two providers accepting the same add would both succeed. Single-writer
-   * setups (no partition) pass. With a partition and no designation, the claim is refused too.
+   * Multi-provider: refuse a claim of a name (username, identity, campaign) or a compare-and-swap
+   * decision (a membership request decided or withdrawn, a half-made account undone) unless this
+   * writer is the designated one (docs/replication.md, "What needs a single writer"). Both are
+   * atomic on one server only: two providers accepting the same add, or the same swap out of
+   * 'pending', would both succeed. Single-writer setups (no partition) pass. With a partition and
+   * no designation, it is refused too.
    */
-  async assertNameWriter(what: string): Promise<void> {
+  async assertDesignatedWriter(what: string): Promise<void> {
     if (!this.partition) return;
     const designated = await this.designatedNameWriter();
     if (designated !== this.partition.index) {

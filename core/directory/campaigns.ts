@@ -33,7 +33,7 @@ export class CampaignStore {
     const dn = layout.campaignDn(name);
     if (await ldap.read(dn, ['1.1'])) throw new ConflictError(`campaign ${name} already exists`);
     if (await this.people.nameEverUsed(name)) throw new ConflictError(`${name} is (or was) a username; pick another campaign name`);
-    await allocator.assertNameWriter(`the campaign name ${name}`);
+    await allocator.assertDesignatedWriter(`the campaign name ${name}`);
     const gidNumber = await allocator.allocate('gid');
     await ldap
       .add(dn, {

@@ -43,7 +43,7 @@ export class IdentityStore {
     const person = await this.people.require(username);
     const key = identityKey(ref);
     const dn = this.ctx.layout.identityDn(key);
-    await this.ctx.allocator.assertNameWriter(describeIdentity(ref));
+    await this.ctx.allocator.assertDesignatedWriter(describeIdentity(ref));
     const attrs: Record<string, string | string[]> = {
       objectClass: ['top', 'cgIdentity'],
       cgIdentityKey: key,

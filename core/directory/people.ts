@@ -70,7 +70,7 @@ export class PeopleStore {
       claim = undefined;
     }
     let resumed = claim !== undefined && key !== undefined && claim.pendingKey === key && claim.status === 'pending';
-    await allocator.assertNameWriter(`the username ${username}`);
+    await allocator.assertDesignatedWriter(`the username ${username}`);
     if (!resumed) {
       // Fast refusals (the atomic checks follow below).
       await this.refuseUsedName(username);
@@ -188,6 +188,7 @@ export class PeopleStore {
     // A tombstone means a real deletion (Directory.deletePerson) is under way: not ours to undo.
     if (await ldap.read(layout.tombstoneDn(username), ['1.1'])) return false;
     if (claim.status === 'pending') {
+      await this.ctx.allocator.assertDesignatedWriter(`undoing the half-made account ${username}`);
       await ldap
         .modify(dn, [
           { operation: 'delete', attribute: 'voPersonStatus', values: ['pending'] },

@@ -1,6 +1,7 @@
 /**
  * Membership requests (ou=requests). A decision is a compare-and-swap on cgRequestState
- * (delete 'pending' + add the outcome in one modify), so two racing decisions cannot both win.
+ * (delete 'pending' + add the outcome in one modify), so two racing decisions cannot both win; with
+ * several providers it is taken at the designated writer only (allocator.assertDesignatedWriter).
  */
 import { randomUUID } from 'node:crypto';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
@@ -74,6 +75,7 @@ export class RequestStore {
     if (campaign.pi !== decider.username && !decider.roles.includes('admin')) {
       throw new ForbiddenError(`${decider.username} is neither the PI of ${campaign.name} nor an admin`);
     }
+    await this.ctx.allocator.assertDesignatedWriter(`the decision on membership request ${id}`);
     const dn = this.ctx.layout.requestDn(id);
     try {
       await this.ctx.ldap.modify(dn, [
@@ -113,6 +115,7 @@ export class RequestStore {
     const request = await this.get(id);
     if (!request) throw new NotFoundError(`no membership request ${JSON.stringify(id)}`);
     if (request.requester !== requester) throw new ForbiddenError('only the requester withdraws a request');
+    await this.ctx.allocator.assertDesignatedWriter(`the withdrawal of membership request ${id}`);
     const dn = this.ctx.layout.requestDn(id);
     try {
       await this.ctx.ldap.modify(dn, [

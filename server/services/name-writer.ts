@@ -1,5 +1,6 @@
 /**
- * Multi-provider: which writer may claim names (usernames, identities, campaign names), an
+ * Multi-provider: which writer may claim names (usernames, identities, campaign names) and take
+ * compare-and-swap decisions (membership requests decided or withdrawn, half-made accounts undone), an
  * administrator's decision (docs/replication.md, "What needs a single writer"). Designating is
  * audited; it is refused where no partition is configured (one writer needs no designation) and
  * for an index outside the configured count.

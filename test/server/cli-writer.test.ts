@@ -36,7 +36,7 @@ describe('campaign-guard writer (allocation.partition from the config, CLI, real
 
     const shown = run(partitioned, 'show', '--as', 'ada');
     expect(shown.status, shown.stderr).to.equal(0);
-    expect(shown.stdout).to.include('this portal: writer 1 of 2; names are claimed at writer (none designated)');
+    expect(shown.stdout).to.include('this portal: writer 1 of 2; names are claimed and requests decided at writer (none designated)');
 
     const open = await openDirectory(loadConfig(directoryConfigSchema, { env: env(partitioned) }));
     try {

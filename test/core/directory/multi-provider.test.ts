@@ -2,8 +2,9 @@
  * Two providers in multi-provider (mirror) mode, real slapd processes replicating both ways.
  * Numbers: per-writer partitions (allocation.ts `partition`) never hand out one UID or GID twice,
  * whatever each provider accepts. Names (usernames, identities, campaign names) are claimed only at
- * the designated writer (allocator.assertNameWriter): registrations sent to both providers at once
- * leave 0 duplicate numbers and 0 doubly-owned identities. One provider stopped: the other serves;
+ * the designated writer (allocator.assertDesignatedWriter): registrations sent to both providers at once
+ * leave 0 duplicate numbers and 0 doubly-owned identities; so are compare-and-swap decisions (a
+ * membership request decided at both at once is decided once). One provider stopped: the other serves;
  * when it returns, both converge.
  */
 import { expect } from 'chai';
@@ -14,6 +15,7 @@ import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import type { LdapConnection } from '../../../core/ldap/connection.js';
 import { parseRegistration, register } from '../../../server/services/accounts.js';
 import type { ServiceContext } from '../../../server/services/context.js';
+import { rejection } from '../../support/rejection.js';
 import { useMultiProvider } from '../../support/replication.js';
 
 const ranges = rangesConfigSchema.parse({});
@@ -103,6 +105,50 @@ describe('multi-provider: 2 providers in mirror mode (real slapd)', function () 
         expect(people.some((p) => p.get('uid') === `viatwo${i}`)).to.equal(false);
       }
     }
+  });
+
+  it('a membership request decided at both providers at once is decided once, at the designated writer; so is a withdrawal', async () => {
+    await d1.people.create({ username: 'mppi' });
+    await d1.people.create({ username: 'mpreq' });
+    await d1.campaigns.create({ name: 'mpc', pi: 'mppi', embargoEnd: new Date('2030-01-01T00:00:00Z') });
+    const first = await d1.requests.create({ requester: 'mpreq', campaign: 'mpc' });
+    await converged(a, b, base);
+    // Each provider's swap out of 'pending' is atomic on that server only: both would succeed, and
+    // replication would keep a denial on record beside the member an approval added.
+    const [approve, deny] = await Promise.allSettled([
+      d1.requests.decide(first.id, { decision: 'approved', decidedBy: 'mppi' }),
+      d2.requests.decide(first.id, { decision: 'denied', decidedBy: 'mppi' }),
+    ]);
+    expect(approve.status).to.equal('fulfilled');
+    expect(deny.status).to.equal('rejected');
+    expect((deny as PromiseRejectedResult).reason).to.be.instanceOf(ConflictError).with.property('message').that.matches(/designated writer/);
+    await converged(a, b, base);
+    for (const d of [d1, d2]) {
+      expect((await d.requests.get(first.id))!.state).to.equal('approved');
+      expect((await d.campaigns.require('mpc')).members).to.include('mpreq');
+    }
+
+    await d1.people.create({ username: 'mpother' });
+    const second = await d1.requests.create({ requester: 'mpother', campaign: 'mpc' });
+    await converged(a, b, base);
+    expect(await rejection(d2.requests.withdraw(second.id, 'mpother'))).to.be.instanceOf(ConflictError).with.property('message').that.matches(/designated writer/);
+    await d1.requests.withdraw(second.id, 'mpother');
+    await converged(a, b, base);
+    expect(await d2.requests.get(second.id)).to.equal(undefined);
+  });
+
+  it('a half-made account is undone at the designated writer only (doctor --fix elsewhere is refused)', async () => {
+    const admin = mmr.get().providers[0]!.connect('admin');
+    try {
+      await admin.add(`uid=halfmp,ou=people,${base}`, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'cgPerson'], uid: 'halfmp', cn: 'H', sn: 'H', uidNumber: '19960', gidNumber: '59960', homeDirectory: '/home/halfmp', voPersonStatus: 'pending' });
+    } finally {
+      await admin.close();
+    }
+    await converged(a, b, base);
+    expect(await rejection(d2.people.abandon('halfmp'))).to.be.instanceOf(ConflictError).with.property('message').that.matches(/designated writer/);
+    expect(await d1.people.abandon('halfmp')).to.equal(true);
+    await converged(a, b, base);
+    expect(await b.read(`uid=halfmp,ou=people,${base}`, ['1.1'])).to.equal(undefined);
   });
 
   it('one provider stopped: the other keeps serving; when it returns, both converge', async () => {
