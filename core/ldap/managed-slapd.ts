@@ -66,6 +66,11 @@ export interface SyncreplSource {
   /** The account the consumer reads the provider as: it must read every entry and attribute (the provider's replicator account). */
   bindDn: string;
   password: string;
+  /**
+   * An ldaps:// provider's certificate is verified against this CA file, and must name the host of
+   * `url` in a subjectAltName (syncrepl's tls_cacert, tls_reqcert=demand, tls_reqsan=demand).
+   */
+  tls?: { caFile: string };
 }
 
 export interface Credentials {
@@ -396,14 +401,18 @@ syncprov-sessionlog 1000
 
 /**
  * The replication lines of a database (docs/replication.md): one syncrepl per provider followed,
- * refreshAndPersist (changes are pushed as they happen), retrying every second forever, and in
- * multi-provider mode `multiprovider on`. This text is what the managed slapd runs and what
+ * refreshAndPersist (changes are pushed as they happen), retrying every second forever, over TLS
+ * with the provider's certificate verified when its CA is given, and in multi-provider mode
+ * `multiprovider on`. This text is what the managed slapd runs and what
  * ldap-schema/replication/*.conf ship (a test keeps them equal).
  */
 export function syncreplConf(baseDn: string, sources: SyncreplSource[], options: { multiProvider?: boolean } = {}): string {
   const lines = sources.map(
     (src) => `syncrepl rid=${String(src.rid).padStart(3, '0')}
-  provider=${src.url}
+  provider=${src.url}${src.tls ? `
+  tls_cacert=${q(src.tls.caFile)}
+  tls_reqcert=demand
+  tls_reqsan=demand` : ''}
   bindmethod=simple
   binddn=${q(src.bindDn)}
   credentials=${q(src.password)}
@@ -667,5 +676,6 @@ moduleload syncprov
 index entryCSN,entryUUID eq
 `;
   if (kind === 'provider') return `${head}serverID 1\n${db}${SYNCPROV_CONF}`;
-  return `${head}${db}${syncreplConf(baseDn, [{ rid: 1, url: 'ldaps://provider.example.org', bindDn: serviceDn(REPLICATION_SERVICE, baseDn), password: 'the-replicator-password' }])}${SYNCPROV_CONF}`;
+  const provider = { rid: 1, url: 'ldaps://provider.example.org', tls: { caFile: '/etc/ldap/tls/provider-ca.pem' }, bindDn: serviceDn(REPLICATION_SERVICE, baseDn), password: 'the-replicator-password' };
+  return `${head}${db}${syncreplConf(baseDn, [provider])}${SYNCPROV_CONF}`;
 }

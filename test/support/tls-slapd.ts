@@ -37,7 +37,7 @@ export interface TlsSlapd {
   ldapUrl: string;
   ldapsUrl: string;
   baseDn: string;
-  accounts: Pick<ManagedSlapd, 'admin' | 'portal' | 'agent' | 'nss'>;
+  accounts: Pick<ManagedSlapd, 'admin' | 'portal' | 'agent' | 'nss' | 'replicator'>;
   stop(): Promise<void>;
 }
 
@@ -46,7 +46,7 @@ export async function startTlsSlapd(): Promise<TlsSlapd> {
   const tls = makeTestTls(tmp);
   const data = join(tmp, 'slapd');
   const managed = await startManagedSlapd({ dir: data });
-  const accounts = { admin: managed.admin, portal: managed.portal, agent: managed.agent, nss: managed.nss };
+  const accounts = { admin: managed.admin, portal: managed.portal, agent: managed.agent, nss: managed.nss, replicator: managed.replicator };
   await managed.stop();
   const conf = readFileSync(join(data, 'slapd.conf'), 'utf8');
   writeFileSync(join(data, 'slapd-tls.conf'), `TLSCACertificateFile ${tls.ca}\nTLSCertificateFile ${tls.cert}\nTLSCertificateKeyFile ${tls.key}\n${conf}`, { mode: 0o600 });

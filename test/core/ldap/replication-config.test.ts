@@ -10,7 +10,7 @@ describe('ldap-schema/replication (shipped configuration)', () => {
   });
 
   it('are built from the syncprov and syncrepl text the managed slapd writes into slapd.conf', () => {
-    const src = { rid: 1, url: 'ldaps://provider.example.org', bindDn: 'cn=replicator,ou=services,dc=campaign-guard,dc=example', password: 'the-replicator-password' };
+    const src = { rid: 1, url: 'ldaps://provider.example.org', tls: { caFile: '/etc/ldap/tls/provider-ca.pem' }, bindDn: 'cn=replicator,ou=services,dc=campaign-guard,dc=example', password: 'the-replicator-password' };
     expect(replicationExample('consumer')).to.include(syncreplConf('dc=campaign-guard,dc=example', [src])).and.include(SYNCPROV_CONF);
     expect(replicationExample('provider')).to.include(SYNCPROV_CONF).and.include('serverID 1');
     expect(syncreplConf('dc=x', [src])).to.include('type=refreshAndPersist');
