@@ -67,8 +67,9 @@ export interface SyncreplSource {
   bindDn: string;
   password: string;
   /**
-   * An ldaps:// provider's certificate is verified against this CA file, and must name the host of
-   * `url` in a subjectAltName (syncrepl's tls_cacert, tls_reqcert=demand, tls_reqsan=demand).
+   * TLS to the provider, required: its certificate is verified against this CA file and must name
+   * the host of `url` in a subjectAltName (syncrepl's tls_cacert, tls_reqcert=demand,
+   * tls_reqsan=demand); an ldap:// URL gets starttls=critical (never a session without TLS).
    */
   tls?: { caFile: string };
 }
@@ -409,7 +410,8 @@ syncprov-sessionlog 1000
 export function syncreplConf(baseDn: string, sources: SyncreplSource[], options: { multiProvider?: boolean } = {}): string {
   const lines = sources.map(
     (src) => `syncrepl rid=${String(src.rid).padStart(3, '0')}
-  provider=${src.url}${src.tls ? `
+  provider=${src.url}${src.tls ? `${/^ldap:/i.test(src.url) ? `
+  starttls=critical` : ''}
   tls_cacert=${q(src.tls.caFile)}
   tls_reqcert=demand
   tls_reqsan=demand` : ''}

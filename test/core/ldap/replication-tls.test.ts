@@ -6,12 +6,15 @@
  * defaults to "demand", the tls_reqsan setting defaults to "allow", and the other TLS settings
  * default to the same as the main slapd TLS settings"; ldap.conf(5) TLS_REQSAN demand: "If no SAN is
  * present in the server certificate, or no SANs match, the session is immediately terminated."
- * A consumer that trusts the provider's CA copies the tree; one that trusts another CA, or names
- * the provider by a host its certificate does not carry, copies nothing (the replicator's password
+ * A consumer that trusts the provider's CA copies the tree, over LDAPS or over StartTLS (an ldap://
+ * provider with a CA gets starttls=critical: "If the critical argument is supplied, the session will
+ * be aborted if the StartTLS request fails. Otherwise the syncrepl session continues without TLS",
+ * the same page); one that trusts another CA, or names the provider by a host its certificate does
+ * not carry, copies nothing (the replicator's password
  * and every password hash never go to a server it cannot verify).
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,7 +59,7 @@ describe('core/ldap replication over TLS (real slapd provider on LDAPS, managed 
     }
   };
 
-  it('a consumer that trusts the provider\'s CA copies the tree over LDAPS; one that trusts another CA, or names another host, copies nothing', async () => {
+  it('a consumer that trusts the provider\'s CA copies the tree over LDAPS and over StartTLS (critical); one that trusts another CA, or names another host, copies nothing', async () => {
     const portal = new LdapConnection({ url: provider.ldapUrl, bindDn: provider.accounts.portal.dn, password: provider.accounts.portal.password });
     try {
       const dir = new Directory({ ldap: portal, baseDn: provider.baseDn, ranges: rangesConfigSchema.parse({}) });
@@ -65,17 +68,20 @@ describe('core/ldap replication over TLS (real slapd provider on LDAPS, managed 
       const trusting = await consumer('trusting', provider.ldapsUrl, provider.tls.ca);
       const otherCa = await consumer('other-ca', provider.ldapsUrl, provider.tls.otherCa);
       const otherHost = await consumer('other-host', `ldaps://localhost:${port}`, provider.tls.ca); // the certificate names IP 127.0.0.1 only
+      const startTls = await consumer('starttls', provider.ldapUrl, provider.tls.ca); // ldap:// with a CA: starttls=critical
+      const startTlsOtherCa = await consumer('starttls-other-ca', provider.ldapUrl, provider.tls.otherCa);
 
       await dir.people.create({ username: 'tlssecond' });
       const deadline = Date.now() + 20_000;
-      while (!(await personOn(trusting, 'tlssecond'))) {
-        if (Date.now() > deadline) throw new Error(`the trusting consumer did not replicate: ${trusting.stderr()}`);
+      while (!(await personOn(trusting, 'tlssecond')) || !(await personOn(startTls, 'tlssecond'))) {
+        if (Date.now() > deadline) throw new Error(`the trusting consumers did not replicate: ${trusting.stderr()} ${startTls.stderr()}`);
         await sleep(200);
       }
       expect(await personOn(trusting, 'tlsfirst')).to.not.equal(undefined);
       // The same time, and then some, for the others: their syncrepl retries every second and fails each time.
       await sleep(2000);
-      for (const c of [otherCa, otherHost]) {
+      expect(readFileSync(join(startTls.dir, 'slapd.conf'), 'utf8')).to.include('starttls=critical');
+      for (const c of [otherCa, otherHost, startTlsOtherCa]) {
         expect(await personOn(c, 'tlsfirst'), c.dir).to.equal(undefined);
         expect(await personOn(c, 'tlssecond'), c.dir).to.equal(undefined);
       }
