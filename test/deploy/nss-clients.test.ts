@@ -19,15 +19,13 @@ import { Directory } from '../../core/directory/directory.js';
 import { LdapConnection } from '../../core/ldap/connection.js';
 import { freeLoopbackPort, SLAPD_BIN, startManagedSlapd } from '../../core/ldap/managed-slapd.js';
 import { makeTestTls, type TestTls } from '../support/tls-slapd.js';
+import { markedBlock } from '../support/doc-block.js';
 
 const DOC = new URL('../../docs/nss.md', import.meta.url);
 
 /** The code block that follows `<!-- nss-test: NAME -->` in docs/nss.md. */
 export function docBlock(name: string): string {
-  const md = readFileSync(DOC, 'utf8');
-  const m = new RegExp(`<!-- nss-test: ${name} -->\\s*\`\`\`[^\\n]*\\n([\\s\\S]*?)\`\`\``).exec(md);
-  if (!m) throw new Error(`docs/nss.md has no block marked nss-test: ${name}`);
-  return m[1]!;
+  return markedBlock(DOC, 'nss-test', name);
 }
 
 function whyNot(): string | undefined {

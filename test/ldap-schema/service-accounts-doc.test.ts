@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Directory } from '../../core/directory/directory.js';
@@ -14,15 +14,11 @@ import { bootstrapEntries } from '../../core/ldap/bootstrap.js';
 import { DEFAULT_BASE_DN, rangesConfigSchema } from '../../core/ldap/config.js';
 import { LdapConnection } from '../../core/ldap/connection.js';
 import { startManagedSlapd, type ManagedSlapd } from '../../core/ldap/managed-slapd.js';
+import { markedBlock } from '../support/doc-block.js';
 
 const ACCOUNTS = { portal: 'PORTAL', 'mapper-agent': 'AGENT', nss: 'NSS', replicator: 'REPLICATOR' } as const;
 
-function docBlock(): string {
-  const md = readFileSync(new URL('../../ldap-schema/README.md', import.meta.url), 'utf8');
-  const m = /<!-- ldap-test: service-accounts -->\s*```[^\n]*\n([\s\S]*?)```/.exec(md);
-  if (!m) throw new Error('ldap-schema/README.md has no block marked ldap-test: service-accounts');
-  return m[1]!;
-}
+const docBlock = () => markedBlock(new URL('../../ldap-schema/README.md', import.meta.url), 'ldap-test', 'service-accounts');
 
 /** LDIF records as dn -> attribute -> values (comments dropped). */
 function parseLdif(text: string): Map<string, Record<string, string[]>> {
