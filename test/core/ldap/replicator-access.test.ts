@@ -7,15 +7,30 @@
  * high enough on the provider to allow the syncuser to retrieve a complete copy". So: it reads
  * every entry and attribute the rootdn reads (operational ones too: syncrepl needs entryUUID and
  * entryCSN), in one search beyond slapd's default size limit of 500; it changes nothing; and the
- * rule, first of all, leaves every other account where it was.
+ * rule, first of all, leaves every other account where it was: each sees the same entries and
+ * attributes as with the rule taken out (slapd.access(5): "break" goes on to the next <what>).
  */
 import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ForbiddenError } from '../../../core/errors.js';
 import { Directory } from '../../../core/directory/directory.js';
-import type { LdapConnection } from '../../../core/ldap/connection.js';
+import { LdapConnection } from '../../../core/ldap/connection.js';
+import { freeLoopbackPort, SLAPD_BIN, startManagedSlapd, type ManagedSlapd } from '../../../core/ldap/managed-slapd.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { useManagedSlapd } from '../../support/slapd.js';
 import { rejection } from '../../support/rejection.js';
+
+/** Every entry of the tree an account sees, as `dn -> attribute -> sorted values`, with user and operational attributes. */
+async function everythingUnder(ldap: LdapConnection, base: string): Promise<Map<string, Record<string, string[]>>> {
+  const entries = await ldap.search(base, { scope: 'sub', filter: '(objectClass=*)', attributes: ['*', '+'] }).catch((err: Error) => {
+    if (err.name === 'NotFoundError') return []; // not even the suffix is visible
+    throw err;
+  });
+  return new Map(entries.map((e) => [e.dn.toLowerCase(), Object.fromEntries([...e.attributes].map(([a, values]) => [a, [...values].sort()]))]));
+}
 
 describe('core/ldap: the replicator account', function () {
   this.timeout(60_000);
@@ -38,11 +53,7 @@ describe('core/ldap: the replicator account', function () {
     await replicator.close();
   });
 
-  /** Every entry of the tree as `dn -> attribute -> sorted values`, with user and operational attributes. */
-  async function everything(ldap: LdapConnection): Promise<Map<string, Record<string, string[]>>> {
-    const entries = await ldap.search(base, { scope: 'sub', filter: '(objectClass=*)', attributes: ['*', '+'] });
-    return new Map(entries.map((e) => [e.dn.toLowerCase(), Object.fromEntries([...e.attributes].map(([a, values]) => [a, [...values].sort()]))]));
-  }
+  const everything = (ldap: LdapConnection) => everythingUnder(ldap, base);
 
   it('reads every entry and attribute the rootdn reads, service passwords and entryCSN included, in one search', async () => {
     const asRoot = await everything(fx.admin);
@@ -73,4 +84,73 @@ describe('core/ldap: the replicator account', function () {
     expect(await fx.agent.read(fx.slapd.replicator.dn, ['cn'])).to.equal(undefined);
     expect(await fx.nss.read(fx.slapd.replicator.dn, ['cn'])).to.equal(undefined);
   });
+
+  it('every other account sees exactly what it saw without the rule: the same entries and attributes, in the whole tree', async () => {
+    // A directory of every kind of entry, served once with our rules and once with rule 0 taken out.
+    const root = mkdtempSync(join(tmpdir(), 'cg-rule0-'));
+    let own: ManagedSlapd | undefined = await startManagedSlapd({ dir: join(root, 'slapd') });
+    let without: ChildProcess | undefined;
+    try {
+      const baseDn = own.baseDn;
+      const d = new Directory({ ldap: own.connect('portal'), baseDn, ranges: rangesConfigSchema.parse({}) });
+      for (const u of ['ann', 'bob', 'cyd']) await d.people.create({ username: u, displayName: u.toUpperCase(), mail: `${u}@example.org` });
+      await d.identities.bind('ann', { type: 'x509', subject: '/DC=org/DC=example/CN=Ann' });
+      await d.identities.bind('bob', { type: 'oidc', issuer: 'https://iam.example.org/', subject: 'bob-sub' });
+      await d.campaigns.create({ name: 'tide', pi: 'ann', embargoEnd: new Date('2030-01-01T00:00:00Z') });
+      await d.campaigns.addMember('tide', 'cyd');
+      await d.requests.create({ requester: 'bob', campaign: 'tide', justification: 'I model tides' });
+      await d.people.suspend('cyd');
+      await d.ldap.close();
+      const accounts = { portal: own.portal, agent: own.agent, nss: own.nss };
+      const seen = async (url: string) => {
+        const views: Record<string, Map<string, Record<string, string[]>>> = {};
+        for (const [name, c] of Object.entries(accounts)) {
+          const ldap = new LdapConnection({ url, bindDn: c.dn, password: c.password, connectTimeoutMs: 2000 });
+          try {
+            views[name] = await everythingUnder(ldap, baseDn);
+          } finally {
+            await ldap.close();
+          }
+        }
+        return views;
+      };
+      const withRule = await seen(own.url);
+      const conf = readFileSync(join(own.dir, 'slapd.conf'), 'utf8');
+      const rule0 = /# 0\. Replication:[\s\S]*?by \* break\n/;
+      expect(rule0.test(conf), 'rule 0 in slapd.conf').to.equal(true);
+      await own.stop();
+      own = undefined;
+      writeFileSync(join(root, 'without-rule0.conf'), conf.replace(rule0, ''), { mode: 0o600 });
+      const port = await freeLoopbackPort();
+      const url = `ldap://127.0.0.1:${port}`;
+      without = spawn(SLAPD_BIN, ['-d', 'none', '-h', `${url}/`, '-f', join(root, 'without-rule0.conf')], { stdio: 'ignore' });
+      for (let i = 0; ; i++) {
+        const probe = new LdapConnection({ url, bindDn: accounts.agent.dn, password: accounts.agent.password, connectTimeoutMs: 1000 });
+        try {
+          await probe.ping(baseDn);
+          break;
+        } catch (err) {
+          if (i > 100) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        } finally {
+          await probe.close();
+        }
+      }
+      const withoutRule = await seen(url);
+      for (const name of Object.keys(accounts)) {
+        expect([...withRule[name]!.keys()].sort(), name).to.deep.equal([...withoutRule[name]!.keys()].sort());
+        for (const [dn, attrs] of withoutRule[name]!) expect(withRule[name]!.get(dn), `${name} ${dn}`).to.deep.equal(attrs);
+      }
+      expect(withRule.agent!.size, 'the agent sees people, groups, campaigns, identities').to.be.greaterThan(8);
+    } finally {
+      if (without && without.exitCode === null) {
+        const exited = new Promise((r) => without!.once('exit', r));
+        without.kill('SIGTERM');
+        await exited;
+      }
+      await own?.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
+
