@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Directory } from '../../core/directory/directory.js';
 import { LdapConnection } from '../../core/ldap/connection.js';
-import { freeLoopbackPort, SLAPD_BIN, startManagedSlapd } from '../../core/ldap/managed-slapd.js';
-import { makeTestTls, type TestTls } from '../support/tls-slapd.js';
+import { SLAPD_BIN } from '../../core/ldap/managed-slapd.js';
+import { startTlsSlapd, type TestTls, type TlsSlapd } from '../support/tls-slapd.js';
 import { markedBlock } from '../support/doc-block.js';
 
 const DOC = new URL('../../docs/nss.md', import.meta.url);
@@ -104,12 +104,11 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
   this.timeout(90000);
   const reason = whyNot();
   let tmp: string;
-  let slapd: ChildProcess | undefined;
+  let slapd: TlsSlapd | undefined;
   let portal: LdapConnection;
   let dir: Directory;
   let nssPassword: string;
   let tls: TestTls;
-  let ports: { ldap: number; ldaps: number };
   let baseDn: string;
   const daemons: Namespaced[] = [];
 
@@ -119,31 +118,12 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
       this.skip();
     }
     tmp = mkdtempSync(join(tmpdir(), 'cg-nss-'));
-    tls = makeTestTls(tmp);
     // The managed slapd bootstraps the tree and the accounts; then the same config and data are
     // served with TLS (LDAPS and StartTLS) as a site's server would.
-    const data = join(tmp, 'slapd');
-    const managed = await startManagedSlapd({ dir: data });
-    baseDn = managed.baseDn;
-    nssPassword = managed.nss.password;
-    const portalCreds = managed.portal;
-    await managed.stop();
-    const conf = readFileSync(join(data, 'slapd.conf'), 'utf8');
-    writeFileSync(join(data, 'slapd-tls.conf'), `TLSCACertificateFile ${tls.ca}\nTLSCertificateFile ${tls.cert}\nTLSCertificateKeyFile ${tls.key}\n${conf}`, { mode: 0o600 });
-    ports = { ldap: await freeLoopbackPort(), ldaps: await freeLoopbackPort() };
-    slapd = spawn(SLAPD_BIN, ['-d', 'none', '-h', `ldap://127.0.0.1:${ports.ldap}/ ldaps://127.0.0.1:${ports.ldaps}/`, '-f', join(data, 'slapd-tls.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let slapdErr = '';
-    slapd.stderr!.on('data', (d: Buffer) => (slapdErr += d.toString()));
-    portal = new LdapConnection({ url: `ldap://127.0.0.1:${ports.ldap}`, bindDn: portalCreds.dn, password: portalCreds.password, connectTimeoutMs: 2000, operationTimeoutMs: 10000 });
-    for (let i = 0; ; i++) {
-      try {
-        await portal.ping(baseDn);
-        break;
-      } catch (err) {
-        if (i > 100 || slapd.exitCode !== null) throw new Error(`TLS slapd did not start: ${(err as Error).message}\n${slapdErr}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    slapd = await startTlsSlapd();
+    ({ tls, baseDn } = slapd);
+    nssPassword = slapd.accounts.nss.password;
+    portal = new LdapConnection({ url: slapd.ldapUrl, bindDn: slapd.accounts.portal.dn, password: slapd.accounts.portal.password, connectTimeoutMs: 2000, operationTimeoutMs: 10000 });
     dir = new Directory({ ldap: portal, baseDn, ranges: { uid: { min: 70000, max: 79999 }, gid: { min: 170000, max: 179999 } } });
     await dir.people.create({ username: 'cgalice', cn: 'Alice Smith', mail: 'alice@example.org' });
     await dir.people.create({ username: 'cgbob', cn: 'Bob Jones', mail: 'bob@example.org' });
@@ -155,19 +135,15 @@ describe('NSS clients on a storage node: real nslcd and sssd with docs/nss.md (r
     this.timeout(20000);
     for (const d of daemons) await d.stop();
     await portal?.close();
-    if (slapd && slapd.exitCode === null) {
-      const exited = new Promise((r) => slapd!.once('exit', r));
-      slapd.kill('SIGTERM');
-      await exited;
-    }
+    await slapd?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   /** A documented block with the test's server, CA and password in place of the examples. */
   function configured(block: string, ca = tls.ca): string {
     return docBlock(block)
-      .replaceAll('ldaps://ldap.example.org/', `ldaps://127.0.0.1:${ports.ldaps}/`)
-      .replaceAll('ldap://ldap.example.org/', `ldap://127.0.0.1:${ports.ldap}/`)
+      .replaceAll('ldaps://ldap.example.org/', `${slapd!.ldapsUrl}/`)
+      .replaceAll('ldap://ldap.example.org/', `${slapd!.ldapUrl}/`)
       .replaceAll('/etc/ssl/certs/campaign-guard-ca.pem', ca)
       .replaceAll('NSS-ACCOUNT-PASSWORD', nssPassword)
       .replaceAll('dc=campaign-guard,dc=example', baseDn);

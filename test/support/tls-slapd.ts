@@ -4,7 +4,7 @@
  * configuration and data are served with TLS.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LdapConnection } from '../../core/ldap/connection.js';
@@ -38,6 +38,7 @@ export interface TlsSlapd {
   ldapsUrl: string;
   baseDn: string;
   accounts: Pick<ManagedSlapd, 'admin' | 'portal' | 'agent' | 'nss' | 'replicator'>;
+  /** stops slapd and removes its directory (data, certificates) */
   stop(): Promise<void>;
 }
 
@@ -51,30 +52,43 @@ export async function startTlsSlapd(): Promise<TlsSlapd> {
   const conf = readFileSync(join(data, 'slapd.conf'), 'utf8');
   writeFileSync(join(data, 'slapd-tls.conf'), `TLSCACertificateFile ${tls.ca}\nTLSCertificateFile ${tls.cert}\nTLSCertificateKeyFile ${tls.key}\n${conf}`, { mode: 0o600 });
   const ports = { ldap: await freeLoopbackPort(), ldaps: await freeLoopbackPort() };
-  const slapd: ChildProcess = spawn(SLAPD_BIN, ['-d', 'none', '-h', `ldap://127.0.0.1:${ports.ldap}/ ldaps://127.0.0.1:${ports.ldaps}/`, '-f', join(data, 'slapd-tls.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const served = await serveSlapdConf(join(data, 'slapd-tls.conf'), [`ldap://127.0.0.1:${ports.ldap}`, `ldaps://127.0.0.1:${ports.ldaps}`], { ...accounts.portal, baseDn: managed.baseDn });
+  const stop = async (): Promise<void> => {
+    await served.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  return { tls, ldapUrl: `ldap://127.0.0.1:${ports.ldap}`, ldapsUrl: `ldaps://127.0.0.1:${ports.ldaps}`, baseDn: managed.baseDn, accounts, stop };
+}
+
+/**
+ * slapd serving the configuration file `confPath` (and the data it names) on `urls`, returned once
+ * it answers `probe`'s bind and search on the first URL; stop() ends it (SIGTERM) and waits.
+ */
+export async function serveSlapdConf(confPath: string, urls: string[], probe: { dn: string; password: string; baseDn: string }): Promise<{ stop(): Promise<void> }> {
+  const slapd: ChildProcess = spawn(SLAPD_BIN, ['-d', 'none', '-h', urls.map((u) => `${u}/`).join(' '), '-f', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   slapd.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const probe = new LdapConnection({ url: `ldap://127.0.0.1:${ports.ldap}`, bindDn: accounts.portal.dn, password: accounts.portal.password, connectTimeoutMs: 2000 });
+  const stop = async (): Promise<void> => {
+    if (slapd.exitCode !== null || slapd.signalCode !== null) return;
+    const exited = new Promise((r) => slapd.once('exit', r));
+    slapd.kill('SIGTERM');
+    await exited;
+  };
+  const conn = new LdapConnection({ url: urls[0]!, bindDn: probe.dn, password: probe.password, connectTimeoutMs: 2000 });
   try {
     for (let i = 0; ; i++) {
       try {
-        await probe.ping(managed.baseDn);
-        break;
+        await conn.ping(probe.baseDn);
+        return { stop };
       } catch (e) {
-        if (i > 100 || slapd.exitCode !== null) throw new Error(`TLS slapd did not start: ${(e as Error).message}\n${err}`);
+        if (i > 100 || slapd.exitCode !== null) {
+          await stop();
+          throw new Error(`slapd with ${confPath} did not start: ${(e as Error).message}\n${err}`);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     }
   } finally {
-    await probe.close();
+    await conn.close();
   }
-  return {
-    tls, ldapUrl: `ldap://127.0.0.1:${ports.ldap}`, ldapsUrl: `ldaps://127.0.0.1:${ports.ldaps}`, baseDn: managed.baseDn, accounts,
-    stop: async () => {
-      if (slapd.exitCode !== null) return;
-      const exited = new Promise((r) => slapd.once('exit', r));
-      slapd.kill('SIGTERM');
-      await exited;
-    },
-  };
 }

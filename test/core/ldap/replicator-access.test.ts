@@ -11,16 +11,16 @@
  * attributes as with the rule taken out (slapd.access(5): "break" goes on to the next <what>).
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForbiddenError } from '../../../core/errors.js';
 import { Directory } from '../../../core/directory/directory.js';
 import { LdapConnection } from '../../../core/ldap/connection.js';
-import { freeLoopbackPort, SLAPD_BIN, startManagedSlapd, type ManagedSlapd } from '../../../core/ldap/managed-slapd.js';
+import { freeLoopbackPort, startManagedSlapd, type ManagedSlapd } from '../../../core/ldap/managed-slapd.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { useManagedSlapd } from '../../support/slapd.js';
+import { serveSlapdConf } from '../../support/tls-slapd.js';
 import { rejection } from '../../support/rejection.js';
 
 /** Every entry of the tree an account sees, as `dn -> attribute -> sorted values`, with user and operational attributes. */
@@ -89,7 +89,7 @@ describe('core/ldap: the replicator account', function () {
     // A directory of every kind of entry, served once with our rules and once with rule 0 taken out.
     const root = mkdtempSync(join(tmpdir(), 'cg-rule0-'));
     let own: ManagedSlapd | undefined = await startManagedSlapd({ dir: join(root, 'slapd') });
-    let without: ChildProcess | undefined;
+    let without: { stop(): Promise<void> } | undefined;
     try {
       const baseDn = own.baseDn;
       const d = new Directory({ ldap: own.connect('portal'), baseDn, ranges: rangesConfigSchema.parse({}) });
@@ -121,21 +121,8 @@ describe('core/ldap: the replicator account', function () {
       await own.stop();
       own = undefined;
       writeFileSync(join(root, 'without-rule0.conf'), conf.replace(rule0, ''), { mode: 0o600 });
-      const port = await freeLoopbackPort();
-      const url = `ldap://127.0.0.1:${port}`;
-      without = spawn(SLAPD_BIN, ['-d', 'none', '-h', `${url}/`, '-f', join(root, 'without-rule0.conf')], { stdio: 'ignore' });
-      for (let i = 0; ; i++) {
-        const probe = new LdapConnection({ url, bindDn: accounts.agent.dn, password: accounts.agent.password, connectTimeoutMs: 1000 });
-        try {
-          await probe.ping(baseDn);
-          break;
-        } catch (err) {
-          if (i > 100) throw err;
-          await new Promise((r) => setTimeout(r, 100));
-        } finally {
-          await probe.close();
-        }
-      }
+      const url = `ldap://127.0.0.1:${await freeLoopbackPort()}`;
+      without = await serveSlapdConf(join(root, 'without-rule0.conf'), [url], { ...accounts.agent, baseDn });
       const withoutRule = await seen(url);
       for (const name of Object.keys(accounts)) {
         expect([...withRule[name]!.keys()].sort(), name).to.deep.equal([...withoutRule[name]!.keys()].sort());
@@ -143,11 +130,7 @@ describe('core/ldap: the replicator account', function () {
       }
       expect(withRule.agent!.size, 'the agent sees people, groups, campaigns, identities').to.be.greaterThan(8);
     } finally {
-      if (without && without.exitCode === null) {
-        const exited = new Promise((r) => without!.once('exit', r));
-        without.kill('SIGTERM');
-        await exited;
-      }
+      await without?.stop();
       await own?.stop();
       rmSync(root, { recursive: true, force: true });
     }
