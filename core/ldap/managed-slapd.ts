@@ -289,6 +289,7 @@ function makeHandle(running: Running, p: { dir: string; baseDn: string; port: nu
 
 function loadOrCreateCredentials(dir: string, baseDn: string): StoredCredentials {
   const file = join(dir, 'credentials.json');
+  const account = (name: string): Credentials => ({ dn: serviceDn(name, baseDn), password: randomPassword() });
   if (existsSync(file)) {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredCredentials> & Omit<StoredCredentials, 'nss' | 'replicator'>;
     if (stored.baseDn !== baseDn) {
@@ -298,8 +299,8 @@ function loadOrCreateCredentials(dir: string, baseDn: string): StoredCredentials
     // A directory made before the NSS or the replicator account existed: add its credentials (the bootstrap adds the entry).
     const upgraded: StoredCredentials = {
       ...stored,
-      nss: stored.nss ?? { dn: serviceDn(NSS_SERVICE, baseDn), password: randomPassword() },
-      replicator: stored.replicator ?? { dn: serviceDn(REPLICATION_SERVICE, baseDn), password: randomPassword() },
+      nss: stored.nss ?? account(NSS_SERVICE),
+      replicator: stored.replicator ?? account(REPLICATION_SERVICE),
     };
     writeFileSync(file, JSON.stringify(upgraded, null, 2) + '\n', { mode: 0o600 });
     return upgraded;
@@ -307,10 +308,10 @@ function loadOrCreateCredentials(dir: string, baseDn: string): StoredCredentials
   const creds: StoredCredentials = {
     baseDn,
     admin: { dn: `cn=admin,${baseDn}`, password: randomPassword() },
-    portal: { dn: serviceDn(PORTAL_SERVICE, baseDn), password: randomPassword() },
-    agent: { dn: serviceDn(AGENT_SERVICE, baseDn), password: randomPassword() },
-    nss: { dn: serviceDn(NSS_SERVICE, baseDn), password: randomPassword() },
-    replicator: { dn: serviceDn(REPLICATION_SERVICE, baseDn), password: randomPassword() },
+    portal: account(PORTAL_SERVICE),
+    agent: account(AGENT_SERVICE),
+    nss: account(NSS_SERVICE),
+    replicator: account(REPLICATION_SERVICE),
   };
   writeFileSync(file, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   return creds;
