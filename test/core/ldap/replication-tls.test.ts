@@ -23,6 +23,7 @@ import { rangesConfigSchema } from '../../../core/ldap/config.js';
 import { LdapConnection } from '../../../core/ldap/connection.js';
 import { startManagedSlapd, type ManagedSlapd } from '../../../core/ldap/managed-slapd.js';
 import { startTlsSlapd, type TlsSlapd } from '../../support/tls-slapd.js';
+import { until } from '../../support/until.js';
 
 describe('core/ldap replication over TLS (real slapd provider on LDAPS, managed consumers)', function () {
   this.timeout(90_000);
@@ -72,11 +73,7 @@ describe('core/ldap replication over TLS (real slapd provider on LDAPS, managed 
       const startTlsOtherCa = await consumer('starttls-other-ca', provider.ldapUrl, provider.tls.otherCa);
 
       await dir.people.create({ username: 'tlssecond' });
-      const deadline = Date.now() + 20_000;
-      while (!(await personOn(trusting, 'tlssecond')) || !(await personOn(startTls, 'tlssecond'))) {
-        if (Date.now() > deadline) throw new Error(`the trusting consumers did not replicate: ${trusting.stderr()} ${startTls.stderr()}`);
-        await sleep(200);
-      }
+      await until('the consumers trusting the CA (LDAPS, StartTLS) to copy tlssecond', 20_000, async () => (await personOn(trusting, 'tlssecond')) && personOn(startTls, 'tlssecond'));
       expect(await personOn(trusting, 'tlsfirst')).to.not.equal(undefined);
       // The same time, and then some, for the others: their syncrepl retries every second and fails each time.
       await sleep(2000);

@@ -13,7 +13,6 @@ import { expect } from 'chai';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../../core/config.js';
 import { Directory, readContextCsn } from '../../../core/directory/index.js';
 import { rangesConfigSchema } from '../../../core/ldap/config.js';
@@ -27,16 +26,7 @@ import { embargoCommand, ingestCommand } from '../../../mapper-agent/ingest/comm
 import { fitsFile, fzFile } from '../../support/fits.js';
 import { useReplicatedSlapd } from '../../support/replication.js';
 import { stopProcess } from '../../support/stop-process.js';
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { until } from '../../support/until.js';
 
 const DEPLOY = new URL('../../../deploy/', import.meta.url).pathname;
 

@@ -20,18 +20,9 @@ import { ShrinkRefusedError } from '../../../mapper-agent/map/atomic-write.js';
 import { MapDaemon, MapSyncRunner } from '../../../mapper-agent/map/runner.js';
 import { AgentMetrics } from '../../../mapper-agent/metrics.js';
 import { useReplicatedSlapd } from '../../support/replication.js';
+import { until } from '../../support/until.js';
 
 const ranges = rangesConfigSchema.parse({});
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('replication: provider + 2 read-only consumers, agent on a consumer (real slapd)', function () {
   this.timeout(60000);
