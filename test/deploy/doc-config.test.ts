@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../core/config.js';
+import { deepMerge, loadConfig } from '../../core/config.js';
 import { agentConfigSchema } from '../../mapper-agent/config.js';
 import { portalConfigSchema } from '../../server/config.js';
 
@@ -20,14 +20,6 @@ const PROGRAMS = [
   { name: 'agent', schema: agentConfigSchema, base: 'deploy/agent-ingest.yaml' },
   { name: 'portal', schema: portalConfigSchema, base: 'deploy/portal.yaml' },
 ] as const;
-
-/** b over a, maps merged key by key; anything else (lists, values) replaced. */
-function merge(a: unknown, b: unknown): unknown {
-  if (!a || !b || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) || Array.isArray(b)) return b;
-  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(b)) out[k] = merge(out[k], v);
-  return out;
-}
 
 describe('the configuration blocks of the README and docs/ are valid configuration', () => {
   let dir: string;
@@ -47,7 +39,7 @@ describe('the configuration blocks of the README and docs/ are valid configurati
       const block = yaml.parse(text) as Record<string, unknown>;
       for (const { name, schema, base } of PROGRAMS) {
         const file = join(dir, `${name}.json`);
-        writeFileSync(file, JSON.stringify(merge(yaml.parse(readFileSync(new URL(base, ROOT), 'utf8')), block)));
+        writeFileSync(file, JSON.stringify(deepMerge(yaml.parse(readFileSync(new URL(base, ROOT), 'utf8')), block)));
         expect(() => loadConfig(schema, { file, env: {} }), `${doc} block ${i + 1} as the ${name}'s configuration`).to.not.throw();
       }
     });
@@ -55,7 +47,7 @@ describe('the configuration blocks of the README and docs/ are valid configurati
 
   it('refuses a block with a misspelt key (the check can fail)', () => {
     const file = join(dir, 'typo.json');
-    writeFileSync(file, JSON.stringify(merge(yaml.parse(readFileSync(new URL('deploy/agent-ingest.yaml', ROOT), 'utf8')), { agent: { ingest: { noticeDay: 3 } } })));
+    writeFileSync(file, JSON.stringify(deepMerge(yaml.parse(readFileSync(new URL('deploy/agent-ingest.yaml', ROOT), 'utf8')), { agent: { ingest: { noticeDay: 3 } } })));
     expect(() => loadConfig(agentConfigSchema, { file, env: {} })).to.throw(/noticeDay/);
   });
 });
