@@ -411,11 +411,7 @@ syncprov-sessionlog 1000
 export function syncreplConf(baseDn: string, sources: SyncreplSource[], options: { multiProvider?: boolean } = {}): string {
   const lines = sources.map(
     (src) => `syncrepl rid=${String(src.rid).padStart(3, '0')}
-  provider=${src.url}${src.tls ? `${/^ldap:/i.test(src.url) ? `
-  starttls=critical` : ''}
-  tls_cacert=${q(src.tls.caFile)}
-  tls_reqcert=demand
-  tls_reqsan=demand` : ''}
+  provider=${src.url}${tlsLines(src)}
   bindmethod=simple
   binddn=${q(src.bindDn)}
   credentials=${q(src.password)}
@@ -430,6 +426,13 @@ export function syncreplConf(baseDn: string, sources: SyncreplSource[], options:
   );
   if (options.multiProvider) lines.push('multiprovider on');
   return lines.join('\n') + '\n';
+}
+
+/** A syncrepl source's TLS parameters (SyncreplSource.tls), each on its own line after provider=; none without a CA. */
+function tlsLines(src: SyncreplSource): string {
+  if (!src.tls) return '';
+  const lines = [...(/^ldap:/i.test(src.url) ? ['starttls=critical'] : []), `tls_cacert=${q(src.tls.caFile)}`, 'tls_reqcert=demand', 'tls_reqsan=demand'];
+  return lines.map((l) => `\n  ${l}`).join('');
 }
 
 /** The service accounts' DNs, as the access rules name them. */
