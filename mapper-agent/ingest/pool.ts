@@ -134,7 +134,7 @@ export class WorkerPool {
   }
 
   private spawn(url: URL): Slot {
-    const worker = new Worker(bootstrap(url), { eval: true });
+    const worker = new Worker(workerBootstrap(url), { eval: true });
     alive.n++;
     const slot: Slot = { worker, exited: undefined as unknown as Promise<void>, ready: false };
     // Listened to from the start: an error while idle (a module that fails to load) is kept for
@@ -226,13 +226,13 @@ export class WorkerPool {
 }
 
 /**
- * The worker's first code: loads the worker module; from sources (tests, development) it registers
+ * A worker thread's first code (the pool's, and tests' worker threads): loads the module at `url`; from sources (tests, development) it registers
  * tsx first, as loader hooks given as execArgv do not reach worker threads. A failure that is not an
  * Error (a DOMException: a DataCloneError, an AbortError) would reach the main thread as a bare
  * "[object Object]" (Node's error serialization keeps only real Errors), so it is made one here,
  * with what inspect shows of it.
  */
-function bootstrap(url: URL): string {
+export function workerBootstrap(url: URL): string {
   const href = JSON.stringify(url.href);
   const load = url.pathname.endsWith('.ts') ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${href}); })` : `import(${href})`;
   return `${load}.catch((e) => { throw ${asErrorSource}(e); });`;

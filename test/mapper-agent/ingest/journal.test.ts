@@ -19,6 +19,7 @@ import type { CampaignFacts } from '../../../core/embargo/policy.js';
 import { IngestEngine } from '../../../mapper-agent/ingest/engine.js';
 import { liftEmbargoes } from '../../../mapper-agent/ingest/embargo.js';
 import { Journal } from '../../../mapper-agent/ingest/journal.js';
+import { workerBootstrap } from '../../../mapper-agent/ingest/pool.js';
 import { fitsFile } from '../../support/fits.js';
 import { ownershipOf } from '../../support/ownership.js';
 
@@ -216,9 +217,9 @@ describe('mapper-agent/ingest/journal: the format in the field, and crashes (as 
     mkdirSync(dir, { recursive: true });
     const threads = 4;
     const gate = new SharedArrayBuffer(4);
-    const script = new URL('../../support/open-journal-worker.ts', import.meta.url).href;
+    const script = new URL('../../support/open-journal-worker.ts', import.meta.url);
     const results = await Promise.all(Array.from({ length: threads }, () => new Promise<{ failed: number; first: string }>((resolve, reject) => {
-      const w = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`, { eval: true, workerData: { dir, gate, threads, rounds: 60 } });
+      const w = new Worker(workerBootstrap(script), { eval: true, workerData: { dir, gate, threads, rounds: 60 } });
       w.once('message', resolve);
       w.once('error', reject);
     })));
