@@ -228,10 +228,9 @@ export class WorkerPool {
 /**
  * A worker thread's first code (the pool's; tests' threads too): loads the module at `url`; from
  * sources (tests, development) it registers tsx first, as loader hooks given as execArgv do not
- * reach worker threads. A failure that is not an
- * Error (a DOMException: a DataCloneError, an AbortError) would reach the main thread as a bare
- * "[object Object]" (Node's error serialization keeps only real Errors), so it is made one here,
- * with what inspect shows of it.
+ * reach worker threads. A failure that is not an Error (a DOMException: a DataCloneError, an
+ * AbortError) would reach the main thread as a bare "[object Object]" (Node's error serialization
+ * keeps only real Errors), so it is made one here, with what inspect shows of it.
  */
 export function workerBootstrap(url: URL): string {
   const href = JSON.stringify(url.href);
